@@ -1,0 +1,77 @@
+package activitypub
+
+import (
+	"html/template"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/federation"
+	ap "github.com/roost-social/roost/federation/activitypub"
+)
+
+// actor serves the actor document to ActivityPub clients and the profile
+// page to everyone else, at both /users/:username and /@:username.
+func (h *Handler) actor(c *fiber.Ctx) error {
+	acct, err := h.account(c, c.Params("username"))
+	if err != nil {
+		return err
+	}
+	c.Vary(fiber.HeaderAccept)
+	if wantsActivityJSON(c.Get(fiber.HeaderAccept)) {
+		return sendJSON(c, ap.ContentType, ap.NewActor(acct, web.Links(c, h.URL)))
+	}
+	return h.renderProfile(c, acct)
+}
+
+var profilePage = template.Must(template.New("profile").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Name}} (@{{.Handle}})</title>
+<link rel="alternate" type="application/activity+json" href="{{.ActorID}}">
+<style>
+body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#222}
+.handle{color:#666}.avatar{width:96px;height:96px;border-radius:12px;object-fit:cover}
+</style>
+</head>
+<body>
+<main class="h-card">
+{{if .Avatar}}<img class="avatar u-photo" src="{{.Avatar}}" alt="">{{end}}
+<h1 class="p-name">{{.Name}}</h1>
+<p class="handle">@{{.Handle}}</p>
+<div class="p-note">{{.Bio}}</div>
+<p>Follow this account from your own fediverse server by searching for <code>@{{.Handle}}</code>.</p>
+</main>
+</body>
+</html>
+`))
+
+type profileView struct {
+	Name, Handle, ActorID, Avatar string
+	Bio                           template.HTML
+}
+
+func (h *Handler) renderProfile(c *fiber.Ctx, a *federation.Account) error {
+	links := web.Links(c, h.URL)
+	name := a.DisplayName
+	if strings.TrimSpace(name) == "" {
+		name = a.Username
+	}
+	var b strings.Builder
+	err := profilePage.Execute(&b, profileView{
+		Name:    name,
+		Handle:  a.Username + "@" + a.Domain,
+		ActorID: links.Actor(a.Username),
+		Avatar:  a.AvatarURL,
+		// TextToHTML escapes the owner's text; nothing else reaches Bio.
+		Bio: template.HTML(ap.TextToHTML(a.Note)),
+	})
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	c.Set("Content-Security-Policy", "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'")
+	return c.SendString(b.String())
+}

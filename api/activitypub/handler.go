@@ -1,0 +1,56 @@
+// Package activitypub serves the federation-facing documents of every
+// tenant: WebFinger, host-meta, NodeInfo and actors. Each handler answers
+// for the Site the request's Host resolved to, and only for it.
+package activitypub
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// Handler serves the routes. Its fields are read-only after Register.
+type Handler struct {
+	Accounts federation.AccountStore
+	URL      web.URLConfig
+}
+
+// Register mounts the routes on r, which must sit behind host routing.
+func (h *Handler) Register(r fiber.Router) {
+	r.Get("/.well-known/webfinger", h.webfinger)
+	r.Get("/.well-known/host-meta", h.hostMeta)
+	r.Get("/.well-known/host-meta.json", h.hostMetaJSON)
+	r.Get("/.well-known/nodeinfo", h.nodeInfoLinks)
+	r.Get("/nodeinfo/2.0", h.nodeInfo("2.0"))
+	r.Get("/nodeinfo/2.1", h.nodeInfo("2.1"))
+	r.Get("/users/:username", h.actor)
+	r.Get("/@:username", h.actor)
+}
+
+// account loads the named account on the request's Site, or 404.
+func (h *Handler) account(c *fiber.Ctx, username string) (*federation.Account, error) {
+	if !federation.ValidUsername(username) {
+		return nil, errs.E(errs.NotFound, "no such account")
+	}
+	site := web.SiteOf(c)
+	return h.Accounts.AccountByUsername(c.UserContext(), site.TenantID, site.Domain, username)
+}
+
+// wantsActivityJSON reports whether Accept asks for an ActivityPub
+// document: application/activity+json, or application/ld+json (with the
+// ActivityStreams profile, or any, as Mastodon accepts).
+func wantsActivityJSON(accept string) bool {
+	return strings.Contains(accept, "application/activity+json") || strings.Contains(accept, "application/ld+json")
+}
+
+// sendJSON writes v as JSON with the given content type.
+func sendJSON(c *fiber.Ctx, contentType string, v any) error {
+	if err := c.JSON(v); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, contentType)
+	return nil
+}

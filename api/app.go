@@ -1,0 +1,71 @@
+// Package api is Roost's HTTP surface: one fiber app per process, with host
+// routing in front of every tenant route. fiber stays inside api.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/roost-social/roost/api/activitypub"
+	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/tenant"
+)
+
+// Options wires the app to its services.
+type Options struct {
+	Sites    tenant.Resolver
+	Accounts federation.AccountStore
+	URL      web.URLConfig
+	// TrustedProxies are addresses or CIDRs whose X-Forwarded-* headers are
+	// believed; empty means none.
+	TrustedProxies []string
+	Log            *slog.Logger
+	// Ready are the dependencies /readyz checks.
+	Ready []Check
+	// Metrics registers request metrics; nil disables them.
+	Metrics prometheus.Registerer
+	// ServeMetrics exposes /metrics (from Gatherer) on this app.
+	ServeMetrics bool
+	Gatherer     prometheus.Gatherer
+	// RequestTimeout bounds each request's context (database calls).
+	RequestTimeout time.Duration
+}
+
+// Check is one readiness probe.
+type Check struct {
+	Name string
+	Ping func(ctx context.Context) error
+}
+
+// MaxBody is the largest request body accepted anywhere (413 past it);
+// ActivityPub inboxes, the largest legitimate senders, are capped at 1 MB.
+const MaxBody = 1 << 20
+
+// New builds the app: operations routes on any Host, then host routing,
+// then the tenant routes.
+func New(o Options) *fiber.App {
+	if o.RequestTimeout == 0 {
+		o.RequestTimeout = 30 * time.Second
+	}
+	app := fiber.New(fiber.Config{
+		AppName:                 "roost",
+		BodyLimit:               MaxBody,
+		ReadTimeout:             30 * time.Second,
+		WriteTimeout:            30 * time.Second,
+		IdleTimeout:             90 * time.Second,
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          o.TrustedProxies,
+		ProxyHeader:             fiber.HeaderXForwardedFor,
+		DisableStartupMessage:   true,
+		ErrorHandler:            web.ErrorHandler,
+	})
+	app.Use(observe(o))
+	registerOps(app, o)
+	app.Use(hostRouting(o.Sites))
+	(&activitypub.Handler{Accounts: o.Accounts, URL: o.URL}).Register(app)
+	return app
+}

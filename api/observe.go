@@ -1,0 +1,121 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/roost-social/roost/api/web"
+)
+
+// requestIDs are a per-process random prefix and a counter: unique,
+// ordered within a process, and free of per-request randomness.
+var (
+	idPrefix  = newIDPrefix()
+	idCounter atomic.Uint64
+)
+
+func newIDPrefix() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// metrics are the request counters, labelled by route pattern, never by
+// tenant or raw path (bounded cardinality).
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roost_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "roost_http_request_duration_seconds", Help: "HTTP request latency by route pattern and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// observe gives every request an id, a logger, a deadline, a recovered
+// panic, an access log line and metrics.
+func observe(o Options) fiber.Handler {
+	var m *metrics
+	if o.Metrics != nil {
+		m = newMetrics(o.Metrics)
+	}
+	log := o.Log
+	return func(c *fiber.Ctx) (err error) {
+		start := time.Now()
+		id := c.Get(fiber.HeaderXRequestID)
+		if id == "" || len(id) > 64 || !c.IsProxyTrusted() {
+			id = idPrefix + "-" + strconv.FormatUint(idCounter.Add(1), 36)
+		} else {
+			id = string([]byte(id)) // fiber reuses its buffers
+		}
+		c.Set(fiber.HeaderXRequestID, id)
+		reqLog := log.With(slog.String("request_id", id))
+		web.SetLogger(c, reqLog)
+		ctx, cancel := context.WithTimeout(context.Background(), o.RequestTimeout)
+		defer cancel()
+		c.SetUserContext(ctx)
+
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					reqLog.Error("panic", "panic", r, "stack", string(debug.Stack()))
+					err = fiber.ErrInternalServerError
+				}
+			}()
+			err = c.Next()
+		}()
+		if err != nil {
+			// Render the error here so the status is known below; the
+			// error is then handled and not returned to fiber.
+			if herr := c.App().ErrorHandler(c, err); herr != nil {
+				return herr
+			}
+		}
+		status := c.Response().StatusCode()
+		route := routeLabel(c)
+		elapsed := time.Since(start)
+		if m != nil {
+			m.requests.WithLabelValues(route, c.Method(), strconv.Itoa(status)).Inc()
+			m.duration.WithLabelValues(route, c.Method()).Observe(elapsed.Seconds())
+		}
+		web.Log(c).LogAttrs(ctx, accessLevel(status), "request",
+			slog.String("method", c.Method()), slog.String("path", c.Path()), slog.String("route", route),
+			slog.Int("status", status), slog.Duration("duration", elapsed))
+		return nil
+	}
+}
+
+// routeLabel is the matched route pattern, or "unmatched" when only
+// middleware (mounted at "/") ran: a 404, or a request refused by host
+// routing. Raw paths never become labels.
+func routeLabel(c *fiber.Ctx) string {
+	r := c.Route()
+	if r == nil || (r.Path == "/" && c.Path() != "/") {
+		return "unmatched"
+	}
+	return r.Path
+}
+
+func accessLevel(status int) slog.Level {
+	if status >= 500 {
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}

@@ -1,0 +1,106 @@
+// Package web holds what every Roost HTTP handler shares: the request's
+// Site and logger, the URL builder for its host, and the one mapping from
+// error codes to HTTP statuses.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/tenant"
+)
+
+type localKey int
+
+const (
+	siteKey localKey = iota
+	logKey
+)
+
+// URLConfig says how issued URLs are formed.
+type URLConfig struct {
+	Scheme string // https, or http for local development
+	Port   int    // 0: the scheme's default
+}
+
+// SetSite attaches the resolved Site to the request.
+func SetSite(c *fiber.Ctx, s *tenant.Site) { c.Locals(siteKey, s) }
+
+// SiteOf returns the request's Site. Routes behind the host middleware
+// always have one; calling it elsewhere is a programming error.
+func SiteOf(c *fiber.Ctx) *tenant.Site {
+	s, _ := c.Locals(siteKey).(*tenant.Site)
+	if s == nil {
+		panic("web.SiteOf on a route without host routing")
+	}
+	return s
+}
+
+// SetLogger attaches the request's logger.
+func SetLogger(c *fiber.Ctx, l *slog.Logger) { c.Locals(logKey, l) }
+
+// Log returns the request's logger (request id, and tenant once known).
+func Log(c *fiber.Ctx) *slog.Logger {
+	if l, ok := c.Locals(logKey).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+// Links returns the URL builder for the Site's actor host.
+func Links(c *fiber.Ctx, u URLConfig) federation.Links {
+	return federation.NewLinks(u.Scheme, SiteOf(c).ActorHost(), u.Port)
+}
+
+// Status maps an error code to its HTTP status.
+func Status(code errs.Code) int {
+	switch code {
+	case errs.Invalid:
+		return fiber.StatusBadRequest
+	case errs.NotFound:
+		return fiber.StatusNotFound
+	case errs.Conflict:
+		return fiber.StatusConflict
+	case errs.Unauthorized:
+		return fiber.StatusUnauthorized
+	case errs.Forbidden:
+		return fiber.StatusForbidden
+	case errs.Gone:
+		return fiber.StatusGone
+	case errs.TooLarge:
+		return fiber.StatusRequestEntityTooLarge
+	case errs.Unavailable:
+		return fiber.StatusServiceUnavailable
+	}
+	return fiber.StatusInternalServerError
+}
+
+// ErrorBody is the JSON error shape, as in Mastodon's API.
+type ErrorBody struct {
+	Error string `json:"error"`
+}
+
+// ErrorHandler renders every error as {"error": "..."} with the status of
+// its code. fiber's own errors (404 route, 413 body) keep their status.
+// Internal errors are logged and never described to the client.
+func ErrorHandler(c *fiber.Ctx, err error) error {
+	status, msg := fiber.StatusInternalServerError, "internal error"
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &fe):
+		status, msg = fe.Code, fe.Message
+	case errs.CodeOf(err) != errs.Internal:
+		status, msg = Status(errs.CodeOf(err)), errs.MessageOf(err)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		status, msg = fiber.StatusServiceUnavailable, "the server is busy; try again"
+		Log(c).WarnContext(c.UserContext(), "request timed out", "err", err)
+	default:
+		Log(c).ErrorContext(c.UserContext(), "request failed", "err", err)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(status).JSON(ErrorBody{Error: msg})
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/config"
+	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/tenant"
+)
+
+func runMigrate(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
+	if err := flag.NewFlagSet("migrate", flag.ContinueOnError).Parse(args); err != nil {
+		return err
+	}
+	if cfg.DatabaseURL == "" {
+		return fmt.Errorf("ROOST_DATABASE_URL is not set")
+	}
+	return migrate(ctx, cfg.DatabaseURL, log)
+}
+
+func runTenant(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
+	if len(args) == 0 {
+		return errs.E(errs.Invalid, "usage: roost tenant create|list")
+	}
+	switch args[0] {
+	case "create":
+		fs := flag.NewFlagSet("tenant create", flag.ContinueOnError)
+		name := fs.String("name", "", "tenant name (required)")
+		domain := fs.String("domain", "", "handle domain (required)")
+		serviceDomain := fs.String("service-domain", "", "optional service domain where actors live")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *name == "" || *domain == "" {
+			return errs.E(errs.Invalid, "--name and --domain are required")
+		}
+		svc, err := connect(ctx, cfg, log, cfg.RedisURL != "")
+		if err != nil {
+			return err
+		}
+		defer svc.close()
+		t, err := svc.tenantSv.CreateTenant(ctx, *name, *domain, *serviceDomain)
+		if err != nil {
+			return err
+		}
+		fmt.Println(t.ID)
+		return nil
+	case "list":
+		svc, err := connect(ctx, cfg, log, false)
+		if err != nil {
+			return err
+		}
+		defer svc.close()
+		ts, err := svc.tenants.Tenants(ctx)
+		if err != nil {
+			return err
+		}
+		printTenants(os.Stdout, ts)
+		return nil
+	}
+	return errs.E(errs.Invalid, "unknown tenant command %q; use create or list", args[0])
+}
+
+func printTenants(w io.Writer, ts []tenant.Tenant) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tSTATUS\tDOMAINS")
+	for _, t := range ts {
+		var ds []string
+		for _, d := range t.Domains {
+			s := d.Domain
+			if d.ServiceDomain != "" {
+				s += " (service " + d.ServiceDomain + ")"
+			}
+			if d.VerifiedAt == nil {
+				s += " [unverified]"
+			}
+			ds = append(ds, s)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", t.ID, t.Name, t.Status, strings.Join(ds, ", "))
+	}
+	tw.Flush()
+}
+
+func runAccount(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errs.E(errs.Invalid, "usage: roost account create --domain D --username U --email E --password P")
+	}
+	fs := flag.NewFlagSet("account create", flag.ContinueOnError)
+	domain := fs.String("domain", "", "the account's handle domain (required)")
+	username := fs.String("username", "", "username (required)")
+	email := fs.String("email", "", "email of the owning login (required)")
+	password := fs.String("password", "", "password of the owning login; - reads a line from stdin (required)")
+	display := fs.String("display-name", "", "display name")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *password == "-" {
+		line, err := readLine(os.Stdin)
+		if err != nil {
+			return err
+		}
+		*password = line
+	}
+	if *domain == "" || *username == "" || *email == "" || *password == "" {
+		return errs.E(errs.Invalid, "--domain, --username, --email and --password are required")
+	}
+	svc, err := connect(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer svc.close()
+	a, err := createAccount(ctx, svc, *domain, *username, *email, *password, *display)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%d @%s@%s\n", a.ID, a.Username, a.Domain)
+	return nil
+}
+
+// createAccount validates everything cheap first, so bad input never
+// costs a key generation, then creates the account and its login.
+func createAccount(ctx context.Context, svc *services, domain, username, email, password, display string) (*federation.Account, error) {
+	host, err := tenant.NormalizeHost(domain)
+	if err != nil {
+		return nil, errs.E(errs.Invalid, "domain %q: %s", domain, errs.MessageOf(err))
+	}
+	site, err := svc.tenants.SiteByHost(ctx, host)
+	if err != nil {
+		return nil, errs.E(errs.NotFound, "no verified tenant domain %s", host)
+	}
+	if site.Domain != host {
+		return nil, errs.E(errs.Invalid, "%s is a service domain; accounts belong to the handle domain %s", host, site.Domain)
+	}
+	if !federation.ValidUsername(username) {
+		return nil, errs.E(errs.Invalid, "username must be 1 to 30 letters, digits or underscores")
+	}
+	if email, err = tenant.NormalizeEmail(email); err != nil {
+		return nil, err
+	}
+	hash, err := tenant.HashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := federation.GenerateKeyPair()
+	if err != nil {
+		return nil, err
+	}
+	return svc.accounts.CreateAccount(ctx, federation.NewAccount{
+		TenantID: site.TenantID, Domain: site.Domain, Username: username, DisplayName: display,
+		Email: email, Password: password, PasswordHash: hash, Keys: keys,
+	})
+}
+
+func readLine(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}

@@ -1,0 +1,109 @@
+// Command roost is the one Roost binary: web node, workers, migrations,
+// administration and an all-in-one development node.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/roost-social/roost/internal/config"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+const usage = `usage: roost <command> [flags]
+
+commands:
+  dev                 all-in-one node: provisions PostgreSQL and Redis when
+                      ROOST_DATABASE_URL / ROOST_REDIS_URL are unset, migrates,
+                      creates a demo tenant, runs web node and workers
+  serve               run a web node
+  work                run background workers
+  migrate             apply database migrations (safe to run concurrently)
+  tenant create       --name NAME --domain DOMAIN [--service-domain HOST]
+  tenant list         list tenants and their domains
+  account create      --domain DOMAIN --username USER --email EMAIL --password PASS|-
+  testenv -- CMD...   run CMD with private PostgreSQL and Redis for tests
+  version             print the version
+
+configuration comes from ROOST_* environment variables; see README.md.
+`
+
+type command func(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error
+
+var commands = map[string]command{
+	"dev":     runDev,
+	"serve":   runServe,
+	"work":    runWork,
+	"migrate": runMigrate,
+	"tenant":  runTenant,
+	"account": runAccount,
+	"testenv": runTestenv,
+	"version": runVersion,
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "roost: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "roost: %v\n", err)
+		return 2
+	}
+	log := newLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := cmd(ctx, cfg, log, args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return ee.code
+		}
+		if errs.CodeOf(err) != errs.Internal {
+			fmt.Fprintf(stderr, "roost %s: %s\n", args[0], errs.MessageOf(err))
+		} else {
+			fmt.Fprintf(stderr, "roost %s: %v\n", args[0], err)
+		}
+		return 1
+	}
+	return 0
+}
+
+// exitError carries a child command's exit status through.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func runVersion(_ context.Context, _ *config.Config, _ *slog.Logger, _ []string) error {
+	fmt.Println("roost", version)
+	return nil
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/roost-social/roost/api"
+	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/internal/config"
+	"github.com/roost-social/roost/tenant"
+	tenantredis "github.com/roost-social/roost/tenant/redis"
+)
+
+func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []string) error {
+	svc, err := connect(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer svc.close()
+	return serve(ctx, cfg, log, svc)
+}
+
+// serve runs a web node until ctx ends, then finishes in-flight requests
+// within ROOST_SHUTDOWN_GRACE.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *services) error {
+	cache := tenant.NewHostCache(svc.tenants, cfg.DomainCacheTTL, cfg.DomainCacheMax)
+	subscribed := make(chan struct{})
+	go tenantredis.Subscribe(ctx, svc.redis, tenantredis.Channel(cfg.RedisPrefix), cache, log, subscribed)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var proxies []string
+	for _, p := range cfg.TrustedProxies {
+		proxies = append(proxies, p.String())
+	}
+	app := api.New(api.Options{
+		Sites:          cache,
+		Accounts:       svc.accounts,
+		URL:            web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort},
+		TrustedProxies: proxies,
+		Log:            log,
+		Ready: []api.Check{
+			{Name: "postgres", Ping: svc.db.Ping},
+			{Name: "redis", Ping: func(ctx context.Context) error { return svc.redis.Ping(ctx).Err() }},
+		},
+		Metrics:      reg,
+		Gatherer:     reg,
+		ServeMetrics: cfg.MetricsAddr == "",
+	})
+
+	errc := make(chan error, 2)
+	var metricsSrv *http.Server
+	if cfg.MetricsAddr != "" {
+		metricsSrv = &http.Server{Addr: cfg.MetricsAddr, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := metricsSrv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics listener %s (ROOST_METRICS_ADDR): %w", cfg.MetricsAddr, err)
+			}
+		}()
+	}
+	select {
+	case <-subscribed:
+	case <-time.After(5 * time.Second):
+		log.Warn("host invalidation channel not subscribed yet; serving with TTL-only cache expiry until it is")
+	}
+	go func() {
+		if err := app.Listen(cfg.HTTPAddr); err != nil {
+			errc <- fmt.Errorf("listen on %s (ROOST_HTTP_ADDR): %w", cfg.HTTPAddr, err)
+		}
+	}()
+	log.Info("web node listening", "addr", cfg.HTTPAddr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down web node", "grace", cfg.ShutdownGrace)
+	if metricsSrv != nil {
+		metricsSrv.Close()
+	}
+	return app.ShutdownWithTimeout(cfg.ShutdownGrace)
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
+	fedpg "github.com/roost-social/roost/federation/postgres"
+	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/internal/config"
+	"github.com/roost-social/roost/migrations"
+	"github.com/roost-social/roost/tenant"
+	tenantpg "github.com/roost-social/roost/tenant/postgres"
+	tenantredis "github.com/roost-social/roost/tenant/redis"
+)
+
+var version = ap.SoftwareVersion
+
+// services are the connections and stores every command shares.
+type services struct {
+	db       *pgxpool.Pool
+	redis    *goredis.Client
+	tenants  *tenantpg.Store
+	accounts *fedpg.Store
+	tenantSv *tenant.Service
+}
+
+// connect opens PostgreSQL and, when withRedis, Redis, failing within
+// ten seconds with a message naming the variable to check.
+func connect(ctx context.Context, cfg *config.Config, log *slog.Logger, withRedis bool) (*services, error) {
+	if cfg.DatabaseURL == "" {
+		return nil, fmt.Errorf("ROOST_DATABASE_URL is not set (e.g. postgres://roost@127.0.0.1:5432/roost)")
+	}
+	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("invalid ROOST_DATABASE_URL: %w", err)
+	}
+	pcfg.MaxConns = max(pcfg.MaxConns, 20)
+	db, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("ROOST_DATABASE_URL: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.Ping(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot reach PostgreSQL at ROOST_DATABASE_URL: %w", err)
+	}
+	s := &services{db: db, tenants: tenantpg.New(db), accounts: fedpg.New(db)}
+	s.tenantSv = &tenant.Service{Store: s.tenants, Log: log}
+	if withRedis {
+		if cfg.RedisURL == "" {
+			db.Close()
+			return nil, fmt.Errorf("ROOST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
+		}
+		ropt, err := goredis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("invalid ROOST_REDIS_URL: %w", err)
+		}
+		s.redis = goredis.NewClient(ropt)
+		if err := s.redis.Ping(pctx).Err(); err != nil {
+			s.close()
+			return nil, fmt.Errorf("cannot reach Redis at ROOST_REDIS_URL: %w", err)
+		}
+		s.tenantSv.Notify = &tenantredis.Notifier{Client: s.redis, Channel: tenantredis.Channel(cfg.RedisPrefix)}
+	}
+	return s, nil
+}
+
+func (s *services) close() {
+	if s.redis != nil {
+		s.redis.Close()
+	}
+	s.db.Close()
+}
+
+// migrate applies migrations over a dedicated connection (tern takes an
+// advisory lock on it).
+func migrate(ctx context.Context, databaseURL string, log *slog.Logger) error {
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return fmt.Errorf("cannot reach PostgreSQL at ROOST_DATABASE_URL: %w", err)
+	}
+	defer conn.Close(context.Background())
+	from, to, err := migrations.Migrate(ctx, conn)
+	if err != nil {
+		return err
+	}
+	if from != to {
+		log.Info("database migrated", "from", from, "to", to)
+	} else {
+		log.Info("database schema is current", "version", to)
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+// Package federation is Roost's social core: local accounts and, as they
+// arrive, statuses, follows, timelines and notifications. It depends on
+// nothing of ours but internal/errs; storage lives in federation/postgres
+// and the ActivityStreams mapping in federation/activitypub.
+package federation
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// Account is a local actor, @Username@Domain.
+type Account struct {
+	ID            int64
+	TenantID      int64
+	Domain        string // handle domain
+	Username      string
+	DisplayName   string
+	Note          string // plain text as typed by its owner
+	AvatarURL     string
+	HeaderURL     string
+	Locked        bool // follow requests need approval
+	Discoverable  bool
+	Bot           bool
+	PublicKeyPEM  string
+	PrivateKeyPEM string // never rendered; signs this actor's requests
+	CreatedAt     time.Time
+}
+
+// NewAccount is what creating an account needs.
+type NewAccount struct {
+	TenantID    int64
+	Domain      string
+	Username    string
+	DisplayName string
+	Email       string // the owning login; created when new
+	// PasswordHash is the owning login's bcrypt hash (see tenant.HashPassword).
+	// When the login already exists, Password is checked against it instead.
+	PasswordHash string
+	Password     string
+	Keys         KeyPair
+}
+
+// Usage is a tenant's activity as NodeInfo reports it.
+type Usage struct {
+	Users int64
+}
+
+// AccountStore persists local accounts. Every method is scoped by tenant.
+// Implementations MUST be safe for concurrent use.
+type AccountStore interface {
+	// CreateAccount creates the account and its owning login (or attaches
+	// it to the existing login with that email) in one transaction.
+	CreateAccount(ctx context.Context, a NewAccount) (*Account, error)
+	// AccountByUsername finds an account on one of the tenant's domains,
+	// case-insensitively, or returns errs.NotFound.
+	AccountByUsername(ctx context.Context, tenantID int64, domain, username string) (*Account, error)
+	// Usage counts the tenant's accounts.
+	Usage(ctx context.Context, tenantID int64) (Usage, error)
+}
+
+var usernameRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,30}$`)
+
+// ValidUsername reports whether u is a valid local username: 1–30 letters,
+// digits or underscores, as Mastodon allows.
+func ValidUsername(u string) bool { return usernameRE.MatchString(u) }
+
+// KeyPair is an actor's RSA key pair in PEM.
+type KeyPair struct {
+	PublicPEM  string
+	PrivatePEM string
+}
+
+// GenerateKeyPair makes an RSA-2048 key pair, the size the fediverse
+// expects (PKIX public key, PKCS#1 private key).
+func GenerateKeyPair() (KeyPair, error) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return KeyPair{}, fmt.Errorf("generate key: %w", err)
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		return KeyPair{}, err
+	}
+	return KeyPair{
+		PublicPEM:  string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
+		PrivatePEM: string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})),
+	}, nil
+}
+
+// Validate checks a NewAccount's fields, normalising the username's
+// surrounding space.
+func (a *NewAccount) Validate() error {
+	a.Username = strings.TrimSpace(a.Username)
+	if !ValidUsername(a.Username) {
+		return errs.E(errs.Invalid, "username must be 1 to 30 letters, digits or underscores")
+	}
+	if len([]rune(a.DisplayName)) > 100 {
+		return errs.E(errs.Invalid, "display name must be at most 100 characters")
+	}
+	if a.Keys.PublicPEM == "" || a.Keys.PrivatePEM == "" {
+		return errs.E(errs.Invalid, "account needs a key pair")
+	}
+	return nil
+}

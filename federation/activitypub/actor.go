@@ -1,0 +1,143 @@
+// Package activitypub maps Roost's core types to ActivityStreams 2.0 and
+// the discovery documents around it (WebFinger, NodeInfo, host-meta).
+package activitypub
+
+import (
+	"html"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/roost-social/roost/federation"
+)
+
+// ContentType is the media type of every ActivityPub document we serve.
+const ContentType = "application/activity+json"
+
+// ActorContext is the JSON-LD context of actor documents: ActivityStreams,
+// the security vocabulary (publicKey), and the Mastodon extensions we use.
+var ActorContext = []any{
+	"https://www.w3.org/ns/activitystreams",
+	"https://w3id.org/security/v1",
+	map[string]any{
+		"manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+		"toot":                      "http://joinmastodon.org/ns#",
+		"featured":                  map[string]string{"@id": "toot:featured", "@type": "@id"},
+		"discoverable":              "toot:discoverable",
+	},
+}
+
+// Actor is an ActivityPub actor document.
+type Actor struct {
+	Context                   any       `json:"@context"`
+	ID                        string    `json:"id"`
+	Type                      string    `json:"type"`
+	PreferredUsername         string    `json:"preferredUsername"`
+	Name                      string    `json:"name"`
+	Summary                   string    `json:"summary"`
+	URL                       string    `json:"url"`
+	Inbox                     string    `json:"inbox"`
+	Outbox                    string    `json:"outbox"`
+	Followers                 string    `json:"followers"`
+	Following                 string    `json:"following"`
+	Featured                  string    `json:"featured"`
+	ManuallyApprovesFollowers bool      `json:"manuallyApprovesFollowers"`
+	Discoverable              bool      `json:"discoverable"`
+	Published                 string    `json:"published"`
+	PublicKey                 PublicKey `json:"publicKey"`
+	Endpoints                 Endpoints `json:"endpoints"`
+	Icon                      *Image    `json:"icon,omitempty"`
+	Image                     *Image    `json:"image,omitempty"`
+}
+
+// PublicKey is the security-vocabulary key block of an actor.
+type PublicKey struct {
+	ID           string `json:"id"`
+	Owner        string `json:"owner"`
+	PublicKeyPem string `json:"publicKeyPem"`
+}
+
+// Endpoints lists an actor's server-wide endpoints.
+type Endpoints struct {
+	SharedInbox string `json:"sharedInbox"`
+}
+
+// Image is an avatar or header.
+type Image struct {
+	Type      string `json:"type"`
+	MediaType string `json:"mediaType,omitempty"`
+	URL       string `json:"url"`
+}
+
+// NewActor renders a local account as an actor, with URLs from links.
+func NewActor(a *federation.Account, links federation.Links) *Actor {
+	kind := "Person"
+	if a.Bot {
+		kind = "Service"
+	}
+	id := links.Actor(a.Username)
+	return &Actor{
+		Context:                   ActorContext,
+		ID:                        id,
+		Type:                      kind,
+		PreferredUsername:         a.Username,
+		Name:                      a.DisplayName,
+		Summary:                   TextToHTML(a.Note),
+		URL:                       links.Profile(a.Username),
+		Inbox:                     links.Inbox(a.Username),
+		Outbox:                    links.Outbox(a.Username),
+		Followers:                 links.Followers(a.Username),
+		Following:                 links.Following(a.Username),
+		Featured:                  links.Featured(a.Username),
+		ManuallyApprovesFollowers: a.Locked,
+		Discoverable:              a.Discoverable,
+		Published:                 a.CreatedAt.UTC().Truncate(24 * time.Hour).Format(time.RFC3339),
+		PublicKey:                 PublicKey{ID: links.Key(a.Username), Owner: id, PublicKeyPem: a.PublicKeyPEM},
+		Endpoints:                 Endpoints{SharedInbox: links.SharedInbox()},
+		Icon:                      image(a.AvatarURL),
+		Image:                     image(a.HeaderURL),
+	}
+}
+
+func image(url string) *Image {
+	if url == "" {
+		return nil
+	}
+	return &Image{Type: "Image", MediaType: mediaTypeOf(url), URL: url}
+}
+
+func mediaTypeOf(url string) string {
+	switch strings.ToLower(path.Ext(url)) {
+	case ".png":
+		return "image/png"
+	case ".jpg", ".jpeg":
+		return "image/jpeg"
+	case ".gif":
+		return "image/gif"
+	case ".webp":
+		return "image/webp"
+	case ".avif":
+		return "image/avif"
+	}
+	return ""
+}
+
+// TextToHTML renders plain text as escaped HTML paragraphs: blank lines
+// separate paragraphs, single newlines become <br>.
+func TextToHTML(text string) string {
+	text = strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
+	if text == "" {
+		return ""
+	}
+	var b strings.Builder
+	for _, para := range strings.Split(text, "\n\n") {
+		para = strings.TrimSpace(para)
+		if para == "" {
+			continue
+		}
+		b.WriteString("<p>")
+		b.WriteString(strings.ReplaceAll(html.EscapeString(para), "\n", "<br>"))
+		b.WriteString("</p>")
+	}
+	return b.String()
+}

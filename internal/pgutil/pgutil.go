@@ -1,0 +1,34 @@
+// Package pgutil holds the small pgx helpers every */postgres store shares.
+package pgutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// InTx runs fn in a transaction, committing when it returns nil.
+func InTx(ctx context.Context, db *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db, fn)
+}
+
+// IsUniqueViolation reports whether err is PostgreSQL's unique_violation,
+// optionally on the named constraint or index.
+func IsUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// NotFound turns pgx.ErrNoRows into an errs.NotFound with message, and
+// wraps any other error with context.
+func NotFound(err error, message string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errs.E(errs.NotFound, "%s", message)
+	}
+	return fmt.Errorf("%s: %w", message, err)
+}

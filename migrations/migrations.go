@@ -4,7 +4,10 @@ package migrations
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
+	"io/fs"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -43,4 +46,17 @@ func Migrate(ctx context.Context, conn *pgx.Conn) (from, to int32, err error) {
 func Latest() (int32, error) {
 	names, err := migrate.FindMigrations(files)
 	return int32(len(names)), err
+}
+
+// Checksum identifies the migration set's exact content, so test
+// templates built from an older set are never reused.
+func Checksum() string {
+	h := sha256.New()
+	names, _ := fs.Glob(files, "*.sql")
+	for _, n := range names {
+		b, _ := files.ReadFile(n)
+		fmt.Fprintf(h, "%s %d\n", n, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
 }

@@ -29,6 +29,8 @@ commands:
   tenant create       --name NAME --domain DOMAIN [--service-domain HOST]
   tenant list         list tenants and their domains
   account create      --domain DOMAIN --username USER --email EMAIL --password PASS|-
+  test [GOTEST ARGS]  run the whole test suite with private PostgreSQL and
+                      Redis (installing them when missing)
   testenv -- CMD...   run CMD with private PostgreSQL and Redis for tests
   version             print the version
 
@@ -45,6 +47,7 @@ var commands = map[string]command{
 	"tenant":  runTenant,
 	"account": runAccount,
 	"testenv": runTestenv,
+	"test":    runTest,
 	"version": runVersion,
 }
 

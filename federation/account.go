@@ -107,6 +107,12 @@ func (a *NewAccount) Validate() error {
 	if len([]rune(a.DisplayName)) > 100 {
 		return errs.E(errs.Invalid, "display name must be at most 100 characters")
 	}
+	if !strings.Contains(a.Email, "@") {
+		return errs.E(errs.Invalid, "the owning login needs an email address")
+	}
+	if a.PasswordHash == "" || a.Password == "" {
+		return errs.E(errs.Invalid, "the owning login needs a password")
+	}
 	if a.Keys.PublicPEM == "" || a.Keys.PrivatePEM == "" {
 		return errs.E(errs.Invalid, "account needs a key pair")
 	}

@@ -58,12 +58,14 @@ func TestNewAccountValidate(t *testing.T) {
 	t.Parallel()
 	valid := func() federation.NewAccount {
 		return federation.NewAccount{
-			TenantID:    1,
-			Domain:      "alice.example",
-			Username:    "alice",
-			DisplayName: "Alice",
-			Email:       "alice@example.com",
-			Keys:        fakeKeys,
+			TenantID:     1,
+			Domain:       "alice.example",
+			Username:     "alice",
+			DisplayName:  "Alice",
+			Email:        "alice@example.com",
+			Password:     "correct horse battery",
+			PasswordHash: "$2a$11$hash",
+			Keys:         fakeKeys,
 		}
 	}
 	tests := []struct {
@@ -81,6 +83,9 @@ func TestNewAccountValidate(t *testing.T) {
 		{"username with dot", func(a *federation.NewAccount) { a.Username = "al.ice" }, errs.Invalid},
 		{"username too long", func(a *federation.NewAccount) { a.Username = strings.Repeat("a", 31) }, errs.Invalid},
 		{"username with inner space", func(a *federation.NewAccount) { a.Username = "al ice" }, errs.Invalid},
+		{"missing email", func(a *federation.NewAccount) { a.Email = "" }, errs.Invalid},
+		{"missing password", func(a *federation.NewAccount) { a.Password = "" }, errs.Invalid},
+		{"missing password hash", func(a *federation.NewAccount) { a.PasswordHash = "" }, errs.Invalid},
 		{"missing public key", func(a *federation.NewAccount) { a.Keys.PublicPEM = "" }, errs.Invalid},
 		{"missing private key", func(a *federation.NewAccount) { a.Keys.PrivatePEM = "" }, errs.Invalid},
 		{"missing both keys", func(a *federation.NewAccount) { a.Keys = federation.KeyPair{} }, errs.Invalid},
@@ -111,7 +116,7 @@ func TestNewAccountValidate(t *testing.T) {
 
 func TestNewAccountValidateTrimsUsername(t *testing.T) {
 	t.Parallel()
-	a := federation.NewAccount{Username: " \talice_1 \n", Keys: fakeKeys}
+	a := federation.NewAccount{Username: " \talice_1 \n", Email: "a@example.com", Password: "pw", PasswordHash: "h", Keys: fakeKeys}
 	if err := a.Validate(); err != nil {
 		t.Fatalf("Validate() = %v, want nil", err)
 	}

@@ -4,7 +4,9 @@ package activitypub
 
 import (
 	"html"
+	"net/url"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 
@@ -99,15 +101,19 @@ func NewActor(a *federation.Account, links federation.Links) *Actor {
 	}
 }
 
-func image(url string) *Image {
-	if url == "" {
+func image(u string) *Image {
+	if u == "" {
 		return nil
 	}
-	return &Image{Type: "Image", MediaType: mediaTypeOf(url), URL: url}
+	return &Image{Type: "Image", MediaType: mediaTypeOf(u), URL: u}
 }
 
-func mediaTypeOf(url string) string {
-	switch strings.ToLower(path.Ext(url)) {
+func mediaTypeOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	switch strings.ToLower(path.Ext(u.Path)) {
 	case ".png":
 		return "image/png"
 	case ".jpg", ".jpeg":
@@ -122,6 +128,9 @@ func mediaTypeOf(url string) string {
 	return ""
 }
 
+// paragraphBreak is a blank line, spaces on it included.
+var paragraphBreak = regexp.MustCompile(`\n[ \t]*\n`)
+
 // TextToHTML renders plain text as escaped HTML paragraphs: blank lines
 // separate paragraphs, single newlines become <br>.
 func TextToHTML(text string) string {
@@ -130,7 +139,7 @@ func TextToHTML(text string) string {
 		return ""
 	}
 	var b strings.Builder
-	for _, para := range strings.Split(text, "\n\n") {
+	for _, para := range paragraphBreak.Split(text, -1) {
 		para = strings.TrimSpace(para)
 		if para == "" {
 			continue

@@ -28,15 +28,34 @@ func ParseResource(resource string) (Resource, error) {
 	if len(resource) > 512 {
 		return Resource{}, errs.E(errs.Invalid, "resource is too long")
 	}
-	if strings.HasPrefix(resource, "https://") || strings.HasPrefix(resource, "http://") {
+	if hasPrefixFold(resource, "https://") || hasPrefixFold(resource, "http://") {
 		return parseURLResource(resource)
 	}
-	acct := strings.TrimPrefix(strings.TrimPrefix(resource, "acct:"), "@")
+	acct := resource
+	if hasPrefixFold(acct, "acct:") {
+		acct = acct[len("acct:"):]
+	}
+	acct = strings.TrimPrefix(acct, "@")
 	user, host, ok := strings.Cut(acct, "@")
-	if !ok || user == "" || host == "" || strings.ContainsAny(host, "@/?#\\ ") {
+	if !ok || user == "" || host == "" || strings.ContainsAny(host, "@/?#\\") ||
+		hasControlOrSpace(user) || hasControlOrSpace(host) || strings.ContainsAny(user, ":/") {
 		return Resource{}, errs.E(errs.Invalid, "resource must look like acct:user@domain")
 	}
 	return Resource{Username: user, Host: host}, nil
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// hasControlOrSpace reports bytes that never belong in a user or host.
+func hasControlOrSpace(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 func parseURLResource(resource string) (Resource, error) {
@@ -44,7 +63,7 @@ func parseURLResource(resource string) (Resource, error) {
 	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return Resource{}, errs.E(errs.Invalid, "resource is not a valid actor URL")
 	}
-	p := u.EscapedPath()
+	p := u.Path
 	var user string
 	switch {
 	case strings.HasPrefix(p, "/users/"):
@@ -54,7 +73,7 @@ func parseURLResource(resource string) (Resource, error) {
 	default:
 		return Resource{}, errs.E(errs.NotFound, "resource is not an actor URL of this server")
 	}
-	if strings.Contains(user, "/") || user == "" {
+	if strings.Contains(user, "/") || user == "" || hasControlOrSpace(user) {
 		return Resource{}, errs.E(errs.NotFound, "resource is not an actor URL of this server")
 	}
 	return Resource{Username: user, Host: u.Host}, nil

@@ -340,6 +340,9 @@ func TestJRDDecodesPleromaWebFinger(t *testing.T) {
 		}
 	}
 	// Pleroma advertises two self links; one is ours.
+	if len(selfTypes) != 2 {
+		t.Errorf("decoded %d self links, want Pleroma's 2", len(selfTypes))
+	}
 	var found bool
 	for _, ty := range selfTypes {
 		found = found || ty == activitypub.ContentType

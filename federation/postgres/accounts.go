@@ -48,11 +48,11 @@ func (s *Store) CreateAccount(ctx context.Context, n federation.NewAccount) (*fe
 		}
 		acct, err = scanAccount(tx.QueryRow(ctx, `
 			insert into accounts (tenant_id, domain, username, display_name, public_key_pem, private_key_pem)
-			select $1, d.domain, $3, $4, $5, $6 from domains d where d.domain = $2 and d.tenant_id = $1
+			select $1, d.domain, $3, $4, $5, $6 from domains d where d.domain = $2 and d.tenant_id = $1 and d.verified_at is not null
 			returning `+accountColumns,
 			n.TenantID, n.Domain, n.Username, n.DisplayName, n.Keys.PublicPEM, n.Keys.PrivatePEM))
 		if err == pgx.ErrNoRows {
-			return errs.E(errs.NotFound, "domain %s is not one of this tenant's domains", n.Domain)
+			return errs.E(errs.NotFound, "domain %s is not one of this tenant's verified domains", n.Domain)
 		}
 		if pgutil.IsUniqueViolation(err) {
 			return errs.E(errs.Conflict, "username %s is taken on %s", n.Username, n.Domain)

@@ -8,9 +8,8 @@ create table tenants (
 );
 
 -- A handle domain (the part after @ in @alice@alice.example) and an optional
--- service domain (where the actors live, e.g. social.alice.example). Both
--- route to the tenant; both are stored normalised: lower case, punycode, no
--- trailing dot, no port.
+-- service domain (where the actors live, e.g. social.alice.example). Names
+-- are stored normalised: lower case, punycode, no trailing dot, no port.
 create table domains (
     domain             text        primary key check (domain ~ '^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$' and length(domain) <= 253),
     tenant_id          bigint      not null references tenants (id) on delete cascade,
@@ -23,15 +22,31 @@ create table domains (
 );
 create index domains_tenant on domains (tenant_id);
 
--- A service domain must not collide with another row's handle domain either.
-create function domains_no_cross_collision() returns trigger language plpgsql as $$
+-- Every name a request may arrive on, handle or service, in one primary
+-- key: no name can ever route to two domains, even when two transactions
+-- claim it at once (the second waits, then fails). Host routing reads this
+-- table; a trigger keeps it in step with domains, so no writer can forget.
+create table hostnames (
+    name   text primary key,
+    domain text not null references domains (domain) on delete cascade on update cascade,
+    kind   text not null check (kind in ('handle', 'service'))
+);
+create index hostnames_domain on hostnames (domain);
+
+create function domains_claim_hostnames() returns trigger language plpgsql as $$
+declare
+    claiming text := new.domain;
 begin
-    if exists (select 1 from domains where domain = new.service_domain)
-       or exists (select 1 from domains where service_domain = new.domain and domain <> new.domain) then
-        raise exception 'domain % is already in use', coalesce(new.service_domain, new.domain)
-            using errcode = 'unique_violation';
+    delete from hostnames where domain = new.domain;
+    insert into hostnames (name, domain, kind) values (new.domain, new.domain, 'handle');
+    if new.service_domain is not null then
+        claiming := new.service_domain;
+        insert into hostnames (name, domain, kind) values (new.service_domain, new.domain, 'service');
     end if;
-    return new;
+    return null;
+exception when unique_violation then
+    raise exception 'hostname % is already in use', claiming
+        using errcode = 'unique_violation', constraint = 'hostnames_pkey', detail = claiming;
 end $$;
-create trigger domains_no_cross_collision before insert or update on domains
-    for each row execute function domains_no_cross_collision();
+create trigger domains_claim_hostnames after insert or update of domain, service_domain on domains
+    for each row execute function domains_claim_hostnames();

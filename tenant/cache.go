@@ -29,8 +29,8 @@ type HostCache struct {
 
 	mu      sync.RWMutex
 	entries map[string]cacheEntry
-	gen     uint64 // bumped by every invalidation; stale loads are not stored
-	flight  singleflight.Group
+	gen     uint64              // bumped by every invalidation; stale loads are not stored
+	flight  *singleflight.Group // replaced by Invalidate(), so no caller joins a stale load
 }
 
 type cacheEntry struct {
@@ -41,15 +41,16 @@ type cacheEntry struct {
 var _ Resolver = (*HostCache)(nil)
 
 // NewHostCache caches store.SiteByHost answers for ttl (unknown hosts for
-// at most a minute), keeping at most max entries.
-func NewHostCache(store Store, ttl time.Duration, max int) *HostCache {
+// at most a minute), keeping at most size entries.
+func NewHostCache(store Store, ttl time.Duration, size int) *HostCache {
 	return &HostCache{
 		load:    store.SiteByHost,
 		ttl:     ttl,
 		negTTL:  min(ttl, time.Minute),
-		max:     max,
+		max:     max(size, 1),
 		now:     time.Now,
-		entries: make(map[string]cacheEntry, min(max, 1024)),
+		flight:  new(singleflight.Group),
+		entries: make(map[string]cacheEntry, min(size, 1024)),
 	}
 }
 
@@ -71,12 +72,21 @@ func (c *HostCache) Resolve(ctx context.Context, host string) (*Site, error) {
 
 var errNoSite = errs.E(errs.NotFound, "unknown host")
 
+// loadTimeout bounds one shared load. The load runs detached from the
+// first caller's cancellation, since other callers may be sharing it.
+const loadTimeout = 10 * time.Second
+
 func (c *HostCache) miss(ctx context.Context, host string) (*Site, error) {
-	v, err, _ := c.flight.Do(host, func() (any, error) {
+	c.mu.RLock()
+	flight := c.flight
+	c.mu.RUnlock()
+	v, err, _ := flight.Do(host, func() (any, error) {
 		c.mu.RLock()
 		gen := c.gen
 		c.mu.RUnlock()
-		site, err := c.load(ctx, host)
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
+		defer cancel()
+		site, err := c.load(lctx, host)
 		if err != nil && !errs.Is(err, errs.NotFound) {
 			return nil, err // a database failure is not cached
 		}
@@ -136,10 +146,12 @@ func (c *HostCache) Invalidate(hosts ...string) {
 	c.gen++
 	if len(hosts) == 0 {
 		clear(c.entries)
+		c.flight = new(singleflight.Group)
 		return
 	}
 	for _, h := range hosts {
 		delete(c.entries, h)
+		c.flight.Forget(h)
 	}
 }
 

@@ -188,10 +188,11 @@ func TestHostCacheInvalidate(t *testing.T) {
 }
 
 // blockingLoad replaces c.load with one that announces each call on
-// started and answers only when release is closed, first with first and
-// then (for any later call) straight away with later.
-func blockingLoad(c *HostCache, first, later *Site) (started chan string, release chan struct{}, loads func() int) {
-	started, release = make(chan string, 16), make(chan struct{})
+// started (sending the context it was given) and answers only when release
+// is closed (or its context ends), first with first and then (for any
+// later call) straight away with later.
+func blockingLoad(c *HostCache, first, later *Site) (started chan context.Context, release chan struct{}, loads func() int) {
+	started, release = make(chan context.Context, 16), make(chan struct{})
 	var mu sync.Mutex
 	n := 0
 	c.load = func(ctx context.Context, host string) (*Site, error) {
@@ -199,7 +200,7 @@ func blockingLoad(c *HostCache, first, later *Site) (started chan string, releas
 		n++
 		call := n
 		mu.Unlock()
-		started <- host
+		started <- ctx
 		if call > 1 {
 			return later, nil
 		}
@@ -268,7 +269,7 @@ func TestHostCacheInvalidateDuringLoad(t *testing.T) {
 
 // TestHostCacheJoinAfterInvalidate: a Resolve that starts after
 // Invalidate returned must not be handed the answer of a load that began
-// before it (see the accompanying report; skipped while that holds).
+// before it.
 func TestHostCacheJoinAfterInvalidate(t *testing.T) {
 	c, _ := newTestCache(newFakeStore(), time.Hour, 100)
 	stale, fresh := site(1, "a.example"), site(2, "a.example")
@@ -280,11 +281,9 @@ func TestHostCacheJoinAfterInvalidate(t *testing.T) {
 	second := resolveAsync(context.Background(), c, "a.example")
 	// Wait until the second caller has either joined the first flight or
 	// started a load of its own.
-	select {
-	case <-started:
-	default:
-		waitForStacks(t, singleflightDo, 2)
-	}
+	waitFor(t, "the second caller to join the flight or start a load", func() bool {
+		return len(started) > 0 || goroutinesIn(singleflightDo) >= 2
+	})
 	close(release)
 	<-first
 	r := <-second
@@ -292,7 +291,7 @@ func TestHostCacheJoinAfterInvalidate(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	if r.site == stale {
-		t.Skip("known bug: a Resolve begun after Invalidate joins the in-flight pre-invalidation load and returns its stale answer")
+		t.Fatal("regression: a Resolve begun after Invalidate joins the in-flight pre-invalidation load and returns its stale answer")
 	}
 	if r.site != fresh {
 		t.Fatalf("Resolve after Invalidate = %+v, want the fresh answer", r.site)
@@ -376,22 +375,33 @@ func TestHostCacheLeaderCancelled(t *testing.T) {
 	c, _ := newTestCache(newFakeStore(), time.Hour, 100)
 	want := site(1, "a.example")
 	started, release, _ := blockingLoad(c, want, want)
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	leader := resolveAsync(ctx, c, "a.example")
-	<-started
+	loadCtx := <-started
 	follower := resolveAsync(context.Background(), c, "a.example")
 	waitForStacks(t, singleflightDo, 2)
 	cancel()
-	if r := <-leader; !errors.Is(r.err, context.Canceled) {
-		t.Fatalf("cancelled caller: Resolve = %+v, %v; want context.Canceled", r.site, r.err)
+	if loadCtx.Err() != nil {
+		// The shared load was cancelled with the first caller's request.
+		r := <-follower
+		if errors.Is(r.err, context.Canceled) {
+			t.Fatal("regression: the load runs on the first caller's context, so its cancellation fails every caller sharing the flight")
+		}
+		t.Fatalf("follower: Resolve = %+v, %v after the shared load was cancelled; want %+v", r.site, r.err, want)
 	}
 	close(release)
-	r := <-follower
-	if errors.Is(r.err, context.Canceled) {
-		t.Skip("known bug: the load runs on the first caller's context, so its cancellation fails every caller sharing the flight")
+	if r := <-leader; r.err != nil && !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("cancelled caller: Resolve = %+v, %v; want the site or context.Canceled", r.site, r.err)
 	}
-	if r.err != nil || r.site != want {
+	if r := <-follower; r.err != nil || r.site != want {
 		t.Fatalf("follower: Resolve = %+v, %v; want %+v", r.site, r.err, want)
 	}
 }

@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -129,22 +130,30 @@ func (n *fakeNotifier) HostsChanged(_ context.Context, hosts ...string) error {
 	return n.err
 }
 
-// waitForStacks polls until at least n goroutines have fn in their stack
-// (used to know that goroutines are parked inside singleflight), failing
-// the test if that does not happen within a generous deadline. It asserts
-// nothing about time: the deadline only turns a hang into a failure.
-func waitForStacks(t *testing.T, fn string, n int) {
+// waitFor polls cond until it holds, failing the test if it does not
+// within a generous deadline. It asserts nothing about time: the deadline
+// only turns a hang into a failure.
+func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	buf := make([]byte, 1<<20)
-	for {
-		k := runtime.Stack(buf, true)
-		if got := strings.Count(string(buf[:k]), fn+"("); got >= n {
-			return
-		}
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %d goroutines in %s", n, fn)
+			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// goroutinesIn counts the goroutines with fn on their stack; tests use it
+// to know that callers are parked inside singleflight.
+func goroutinesIn(fn string) int {
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	return strings.Count(string(buf[:n]), fn+"(")
+}
+
+// waitForStacks waits until at least n goroutines have fn on their stack.
+func waitForStacks(t *testing.T, fn string, n int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d goroutines in %s", n, fn), func() bool { return goroutinesIn(fn) >= n })
 }

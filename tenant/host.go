@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/roost-social/roost/internal/errs"
 	"golang.org/x/net/idna"
@@ -30,29 +31,51 @@ func NormalizeHost(raw string) (string, error) {
 		}
 		h = h[:i]
 	}
-	h = strings.TrimSuffix(h, ".")
-	if needsMapping(h) {
+	if !isASCII(h) {
+		// IDNA maps full-width dots and letters, so it runs before the
+		// trailing dot is trimmed.
+		if !utf8.ValidString(h) {
+			return "", errInvalidName
+		}
 		ascii, err := idnaProfile.ToASCII(h)
 		if err != nil {
-			return "", errs.E(errs.Invalid, "host is not a valid domain name")
+			return "", errInvalidName
 		}
 		h = ascii
 	}
+	h = strings.ToLower(h) // returns h itself when already lower case
+	h = strings.TrimSuffix(h, ".")
 	if !validName(h) {
-		return "", errs.E(errs.Invalid, "host is not a valid domain name")
+		return "", errInvalidName
 	}
 	return h, nil
 }
 
-// needsMapping reports whether h has upper case or non-ASCII characters.
-func needsMapping(h string) bool {
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if c >= 0x80 || ('A' <= c && c <= 'Z') {
-			return true
+// NormalizeDomain is NormalizeHost for names being registered rather than
+// looked up: punycode labels must also decode. (Lookups skip that check to
+// stay allocation-free; an undecodable name can never have been stored.)
+func NormalizeDomain(raw string) (string, error) {
+	h, err := NormalizeHost(raw)
+	if err != nil {
+		return "", err
+	}
+	if strings.Contains(h, "xn--") {
+		if _, err := idnaProfile.ToUnicode(h); err != nil {
+			return "", errInvalidName
 		}
 	}
-	return false
+	return h, nil
+}
+
+var errInvalidName = errs.E(errs.Invalid, "host is not a valid domain name")
+
+func isASCII(h string) bool {
+	for i := 0; i < len(h); i++ {
+		if h[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // validName checks an already lower-case ASCII name: labels of 1–63

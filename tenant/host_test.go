@@ -162,12 +162,10 @@ func FuzzNormalizeHost(f *testing.F) {
 	})
 }
 
-// TestNormalizeHostKnownBugs pins inputs NormalizeHost currently gets wrong
-// (see the report that accompanied these tests). Each case skips while the
-// bug's exact symptom is observed and asserts the correct answer once it is
-// fixed, so a fix turns the case into a regression test and any other
-// wrong answer fails.
-func TestNormalizeHostKnownBugs(t *testing.T) {
+// TestNormalizeHostEdgeCases pins inputs NormalizeHost once got wrong: the
+// old wrong answer is reported with why it was wrong; any other wrong
+// answer fails too.
+func TestNormalizeHostEdgeCases(t *testing.T) {
 	cases := []struct {
 		name, in string
 		wantErr  bool
@@ -196,7 +194,7 @@ func TestNormalizeHostKnownBugs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := NormalizeHost(tc.in)
 			if (tc.buggyErr && err != nil) || (!tc.buggyErr && tc.buggy != "" && err == nil && got == tc.buggy) {
-				t.Skipf("known bug: NormalizeHost(%q) = %q, %v: %s", tc.in, got, err, tc.why)
+				t.Fatalf("regression: NormalizeHost(%q) = %q, %v: %s", tc.in, got, err, tc.why)
 			}
 			if tc.wantErr {
 				if err == nil || !errs.Is(err, errs.Invalid) {
@@ -208,5 +206,23 @@ func TestNormalizeHostKnownBugs(t *testing.T) {
 				t.Fatalf("NormalizeHost(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 			}
 		})
+	}
+}
+
+// Registration is stricter than lookup: punycode must decode.
+func TestNormalizeDomain(t *testing.T) {
+	for in, want := range map[string]string{
+		"Bücher.Example.":       "xn--bcher-kva.example",
+		"XN--BCHER-KVA.example": "xn--bcher-kva.example",
+		"club.example":          "club.example",
+	} {
+		if got, err := NormalizeDomain(in); err != nil || got != want {
+			t.Errorf("NormalizeDomain(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"xn--zz.example", "XN--ZZ.example", "127.0.0.1", "a/b.example"} {
+		if got, err := NormalizeDomain(in); !errs.Is(err, errs.Invalid) {
+			t.Errorf("NormalizeDomain(%q) = %q, %v; want an invalid error", in, got, err)
+		}
 	}
 }

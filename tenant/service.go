@@ -55,13 +55,13 @@ func (s *Service) hostsChanged(ctx context.Context, hosts ...string) {
 }
 
 func normalizeDomains(domain, serviceDomain string) (NewDomain, error) {
-	d, err := NormalizeHost(strings.TrimSpace(domain))
+	d, err := NormalizeDomain(strings.TrimSpace(domain))
 	if err != nil {
 		return NewDomain{}, errs.E(errs.Invalid, "domain %q: %s", domain, errs.MessageOf(err))
 	}
 	nd := NewDomain{Domain: d}
 	if strings.TrimSpace(serviceDomain) != "" {
-		sd, err := NormalizeHost(strings.TrimSpace(serviceDomain))
+		sd, err := NormalizeDomain(strings.TrimSpace(serviceDomain))
 		if err != nil {
 			return NewDomain{}, errs.E(errs.Invalid, "service domain %q: %s", serviceDomain, errs.MessageOf(err))
 		}

@@ -17,11 +17,17 @@ func InTx(ctx context.Context, db *pgxpool.Pool, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, db, fn)
 }
 
-// IsUniqueViolation reports whether err is PostgreSQL's unique_violation,
-// optionally on the named constraint or index.
-func IsUniqueViolation(err error) bool {
+// IsUniqueViolation reports whether err is PostgreSQL's unique_violation.
+func IsUniqueViolation(err error) bool { return UniqueViolation(err) != nil }
+
+// UniqueViolation returns err's PostgreSQL error when it is a
+// unique_violation (its ConstraintName says which), and nil otherwise.
+func UniqueViolation(err error) *pgconn.PgError {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return pe
+	}
+	return nil
 }
 
 // NotFound turns pgx.ErrNoRows into an errs.NotFound with message, and

@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/pgutil"
@@ -53,13 +55,25 @@ func insertDomain(ctx context.Context, tx pgx.Tx, tenantID int64, d tenant.NewDo
 		values ($1, $2, nullif($3, ''), $4, case when $5 then now() end)
 		returning verified_at, created_at`,
 		d.Domain, tenantID, d.ServiceDomain, dom.VerificationToken, d.Verified).Scan(&dom.VerifiedAt, &dom.CreatedAt)
-	if pgutil.IsUniqueViolation(err) {
-		return nil, errs.E(errs.Conflict, "domain %s is already in use", d.Domain)
+	if pe := pgutil.UniqueViolation(err); pe != nil {
+		return nil, errs.E(errs.Conflict, "domain %s is already in use", takenName(pe, d))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("insert domain %s: %w", d.Domain, err)
 	}
 	return dom, nil
+}
+
+// takenName names the hostname a unique violation was about: the
+// hostnames trigger puts it in the detail.
+func takenName(pe *pgconn.PgError, d tenant.NewDomain) string {
+	switch pe.ConstraintName {
+	case "hostnames_pkey":
+		return pe.Detail
+	case "domains_service_domain_key":
+		return d.ServiceDomain
+	}
+	return d.Domain
 }
 
 // newToken returns a random verification token for a TXT record.
@@ -84,16 +98,16 @@ func (s *Store) Tenants(ctx context.Context) ([]tenant.Tenant, error) {
 	for rows.Next() {
 		var t tenant.Tenant
 		var d tenant.Domain
-		var domain *string
-		var sd, tok *string
-		if err := rows.Scan(&t.ID, &t.Name, &t.Status, &t.CreatedAt, &domain, &sd, &tok, &d.VerifiedAt, &d.CreatedAt); err != nil {
+		var domain, sd, tok *string
+		var created *time.Time // null when the tenant has no domain
+		if err := rows.Scan(&t.ID, &t.Name, &t.Status, &t.CreatedAt, &domain, &sd, &tok, &d.VerifiedAt, &created); err != nil {
 			return nil, err
 		}
 		if len(out) == 0 || out[len(out)-1].ID != t.ID {
 			out = append(out, t)
 		}
 		if domain != nil {
-			d.Domain, d.ServiceDomain, d.VerificationToken, d.TenantID = *domain, *sd, *tok, t.ID
+			d.Domain, d.ServiceDomain, d.VerificationToken, d.TenantID, d.CreatedAt = *domain, *sd, *tok, t.ID, *created
 			last := &out[len(out)-1]
 			last.Domains = append(last.Domains, d)
 		}
@@ -106,9 +120,10 @@ func (s *Store) SiteByHost(ctx context.Context, host string) (*tenant.Site, erro
 	site := &tenant.Site{}
 	err := s.db.QueryRow(ctx, `
 		select t.id, t.name, t.status, d.domain, coalesce(d.service_domain, '')
-		from domains d join tenants t on t.id = d.tenant_id
-		where (d.domain = $1 or d.service_domain = $1)
-		  and d.verified_at is not null and t.status <> 'deleted'`, host).
+		from hostnames h
+		join domains d on d.domain = h.domain
+		join tenants t on t.id = d.tenant_id
+		where h.name = $1 and d.verified_at is not null and t.status <> 'deleted'`, host).
 		Scan(&site.TenantID, &site.TenantName, &site.Status, &site.Domain, &site.ServiceDomain)
 	if err != nil {
 		return nil, pgutil.NotFound(err, "unknown host")

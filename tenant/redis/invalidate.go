@@ -24,6 +24,9 @@ var _ tenant.Notifier = (*Notifier)(nil)
 
 // HostsChanged publishes the hosts, space separated (hosts hold no spaces).
 func (n *Notifier) HostsChanged(ctx context.Context, hosts ...string) error {
+	if len(hosts) == 0 {
+		return nil // an empty message would mean "forget everything"
+	}
 	return n.Client.Publish(ctx, n.Channel, strings.Join(hosts, " ")).Err()
 }
 
@@ -55,7 +58,9 @@ func Subscribe(ctx context.Context, client goredis.UniversalClient, channel stri
 					}
 				}
 			case *goredis.Message:
-				cache.Invalidate(strings.Fields(m.Payload)...)
+				if hosts := strings.Fields(m.Payload); len(hosts) > 0 {
+					cache.Invalidate(hosts...)
+				}
 			}
 		}
 	}

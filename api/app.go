@@ -19,7 +19,9 @@ import (
 type Options struct {
 	Sites    tenant.Resolver
 	Accounts federation.AccountStore
-	URL      web.URLConfig
+	// Inbox receives ActivityPub deliveries; nil leaves inboxes unrouted.
+	Inbox federation.Inbox
+	URL   web.URLConfig
 	// TrustedProxies are addresses or CIDRs whose X-Forwarded-* headers are
 	// believed; empty means none.
 	TrustedProxies []string
@@ -66,6 +68,6 @@ func New(o Options) *fiber.App {
 	app.Use(observe(o))
 	registerOps(app, o)
 	app.Use(hostRouting(o.Sites))
-	(&activitypub.Handler{Accounts: o.Accounts, URL: o.URL}).Register(app)
+	(&activitypub.Handler{Accounts: o.Accounts, Inbox: o.Inbox, URL: o.URL}).Register(app)
 	return app
 }

@@ -18,11 +18,13 @@ import (
 	"github.com/roost-social/roost/internal/errs"
 )
 
-// Account is a local actor, @Username@Domain.
+// Account is an actor: a local account (TenantID set, @Username@Domain on
+// one of its tenant's domains) or a remote actor cached for every tenant
+// (TenantID zero, URI and endpoints set).
 type Account struct {
 	ID            int64
-	TenantID      int64
-	Domain        string // handle domain
+	TenantID      int64  // zero for remote actors
+	Domain        string // handle domain; a remote actor's host
 	Username      string
 	DisplayName   string
 	Note          string // plain text as typed by its owner
@@ -32,9 +34,27 @@ type Account struct {
 	Discoverable  bool
 	Bot           bool
 	PublicKeyPEM  string
-	PrivateKeyPEM string // never rendered; signs this actor's requests
+	PrivateKeyPEM string // local only; never rendered; signs this actor's requests
 	CreatedAt     time.Time
+	Remote        *RemoteInfo // nil for local accounts
 }
+
+// RemoteInfo is what we know of a remote actor's document.
+type RemoteInfo struct {
+	URI         string
+	KeyID       string
+	URL         string
+	Inbox       string
+	SharedInbox string
+	Outbox      string
+	Followers   string
+	Following   string
+	Type        string
+	FetchedAt   time.Time
+}
+
+// Local reports whether a is hosted here.
+func (a *Account) Local() bool { return a.TenantID != 0 }
 
 // NewAccount is what creating an account needs.
 type NewAccount struct {

@@ -15,6 +15,7 @@ import (
 // Handler serves the routes. Its fields are read-only after Register.
 type Handler struct {
 	Accounts federation.AccountStore
+	Inbox    federation.Inbox
 	URL      web.URLConfig
 }
 
@@ -28,6 +29,10 @@ func (h *Handler) Register(r fiber.Router) {
 	r.Get("/nodeinfo/2.1", h.nodeInfo("2.1"))
 	r.Get("/users/:username", h.actor)
 	r.Get("/@:username", h.actor)
+	if h.Inbox != nil {
+		r.Post("/users/:username/inbox", h.inbox)
+		r.Post("/inbox", h.inbox)
+	}
 }
 
 // account loads the named account on the request's Site, or 404.

@@ -31,6 +31,7 @@ commands:
   account create      --domain DOMAIN --username USER --email EMAIL --password PASS|-
   test [GOTEST ARGS]  run the whole test suite with private PostgreSQL and
                       Redis (installing them when missing)
+  follow              --account USER@DOMAIN --target USER@HOST|ACTOR-URL
   testenv -- CMD...   run CMD with private PostgreSQL and Redis for tests
   version             print the version
 
@@ -46,6 +47,7 @@ var commands = map[string]command{
 	"migrate": runMigrate,
 	"tenant":  runTenant,
 	"account": runAccount,
+	"follow":  runFollow,
 	"testenv": runTestenv,
 	"test":    runTest,
 	"version": runVersion,

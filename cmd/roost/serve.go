@@ -34,6 +34,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	subscribed := make(chan struct{})
 	go tenantredis.Subscribe(ctx, svc.redis, tenantredis.Channel(cfg.RedisPrefix), cache, log, subscribed)
 
+	fd, err := newFed(cfg, log, svc, cache)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var proxies []string
@@ -43,6 +47,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	app := api.New(api.Options{
 		Sites:          cache,
 		Accounts:       svc.accounts,
+		Inbox:          fd.inbox,
 		URL:            web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort},
 		TrustedProxies: proxies,
 		Log:            log,

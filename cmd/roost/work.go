@@ -5,6 +5,8 @@ import (
 	"log/slog"
 
 	"github.com/roost-social/roost/internal/config"
+	"github.com/roost-social/roost/tenant"
+	tenantredis "github.com/roost-social/roost/tenant/redis"
 )
 
 func runWork(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []string) error {
@@ -13,15 +15,26 @@ func runWork(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []stri
 		return err
 	}
 	defer svc.close()
-	return work(ctx, log, svc)
+	return work(ctx, cfg, log, svc)
 }
 
-// work runs the background workers until ctx ends. The federation delivery
-// queues (issue 3) are the first workers; until they land the process
-// only holds its connections and answers for them.
-func work(ctx context.Context, log *slog.Logger, svc *services) error {
-	log.Info("workers running", "queues", []string{})
-	<-ctx.Done()
+// work runs the background workers until ctx ends: the inbox processor
+// (verified activities → follows and answers) and the delivery workers.
+func work(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *services) error {
+	sites := tenant.NewHostCache(svc.tenants, cfg.DomainCacheTTL, cfg.DomainCacheMax)
+	go tenantredis.Subscribe(ctx, svc.redis, tenantredis.Channel(cfg.RedisPrefix), sites, log, nil)
+	fd, err := newFed(cfg, log, svc, sites)
+	if err != nil {
+		return err
+	}
+	log.Info("workers running", "queues", []string{"inbox", "deliveries"})
+	done := make(chan struct{})
+	go func() {
+		fd.process.Run(ctx)
+		close(done)
+	}()
+	err = fd.deliveryWorker(log).Run(ctx)
+	<-done
 	log.Info("workers stopped")
-	return nil
+	return err
 }

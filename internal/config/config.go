@@ -30,6 +30,9 @@ type Config struct {
 	ShutdownGrace  time.Duration
 	DevDomain      string
 	DevDir         string
+	// FederationResolve is the raw ROOST_FEDERATION_RESOLVE; parsed by
+	// federation/fetch, which owns its rules.
+	FederationResolve string
 }
 
 // Var documents one environment variable.
@@ -109,6 +112,19 @@ var Vars = []Var{
 	}},
 	{"ROOST_SHUTDOWN_GRACE", "20s", "How long a stopping node waits for in-flight requests.", func(c *Config, v string) error {
 		return setDuration(&c.ShutdownGrace, v)
+	}},
+	{"ROOST_FEDERATION_RESOLVE", "", "Tests and local development only: `host=ip:port,...` sends federation traffic for these hosts to these loopback addresses over plain HTTP. Off by default; logged loudly when on.", func(c *Config, v string) error {
+		for _, pair := range strings.Split(v, ",") {
+			if pair = strings.TrimSpace(pair); pair == "" {
+				continue
+			}
+			host, addr, ok := strings.Cut(pair, "=")
+			if _, _, err := net.SplitHostPort(addr); !ok || host == "" || err != nil {
+				return fmt.Errorf("each entry must be host=ip:port")
+			}
+		}
+		c.FederationResolve = v
+		return nil
 	}},
 	{"ROOST_DEV_DOMAIN", "localhost", "`roost dev` only: domain of the demo tenant.", func(c *Config, v string) error {
 		c.DevDomain = strings.ToLower(v)

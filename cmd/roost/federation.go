@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/delivery"
+	"github.com/roost-social/roost/federation/fetch"
+	"github.com/roost-social/roost/federation/inbox"
+	"github.com/roost-social/roost/federation/outbox"
+	"github.com/roost-social/roost/internal/config"
+	"github.com/roost-social/roost/tenant"
+)
+
+// fed is the federation machinery every node and worker shares.
+type fed struct {
+	fetch   *fetch.Client
+	keys    *inbox.Keys
+	locals  *inbox.SiteLocals
+	queue   *delivery.Queue
+	inbox   *inbox.Service
+	outbox  *outbox.Service
+	process *inbox.Processor
+}
+
+// newFed wires federation on top of the services; sites resolves hosts
+// (the node's HostCache, or the store directly in one-shot commands).
+func newFed(cfg *config.Config, log *slog.Logger, svc *services, sites tenant.Resolver) (*fed, error) {
+	resolve, err := fetch.ParseResolve(cfg.FederationResolve)
+	if err != nil {
+		return nil, fmt.Errorf("invalid ROOST_FEDERATION_RESOLVE: %w", err)
+	}
+	if len(resolve) > 0 {
+		log.Warn("ROOST_FEDERATION_RESOLVE is set: federation traffic for these hosts goes to these addresses over plain HTTP; never use this in production", "resolve", resolve)
+	}
+	f := &fed{fetch: fetch.New(fetch.Config{Resolve: resolve})}
+	f.keys = &inbox.Keys{Store: svc.accounts, Fetch: f.fetch}
+	f.locals = &inbox.SiteLocals{Sites: sites, Accounts: svc.accounts, Scheme: cfg.URLScheme, Port: cfg.PublicPort}
+	f.queue = &delivery.Queue{Store: svc.accounts, Redis: svc.redis, Prefix: cfg.RedisPrefix, Log: log}
+	f.inbox = &inbox.Service{Keys: f.keys, Store: svc.accounts, Ours: func(ctx context.Context, host string) bool {
+		_, err := sites.Resolve(ctx, host)
+		return err == nil
+	}}
+	f.outbox = &outbox.Service{Keys: f.keys, Fetch: f.fetch, Follows: svc.accounts, Locals: f.locals, Send: f.queue, Scheme: cfg.URLScheme}
+	f.process = &inbox.Processor{Items: svc.accounts, Follows: svc.accounts, Actors: svc.accounts, Locals: f.locals, Send: f.queue, Log: log}
+	return f, nil
+}
+
+// deliveryWorker builds a worker with a consumer name unique to this process.
+func (f *fed) deliveryWorker(log *slog.Logger) *delivery.Worker {
+	host, _ := os.Hostname()
+	return &delivery.Worker{
+		Queue: f.queue, Fetch: f.fetch, Log: log,
+		Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),
+		KeyID: func(ctx context.Context, a *federation.Account) (string, error) {
+			links, err := f.locals.Links(ctx, a)
+			if err != nil {
+				return "", err
+			}
+			return links.Key(a.Username), nil
+		},
+	}
+}
+
+// storeResolver resolves hosts straight from the store, for commands that
+// run once and need no cache.
+type storeResolver struct{ store tenant.Store }
+
+func (r storeResolver) Resolve(ctx context.Context, host string) (*tenant.Site, error) {
+	return r.store.SiteByHost(ctx, host)
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/roost-social/roost/internal/testenv"
+)
+
+// node is one Roost instance: its own database and Redis prefix, a web
+// node and a worker process.
+type node struct {
+	env   []string
+	db    string
+	procs []*exec.Cmd
+	logs  []*bytes.Buffer
+}
+
+func startNode(t *testing.T, name, addr, resolve string) *node {
+	t.Helper()
+	n := &node{db: testenv.DatabaseURL(t)}
+	n.env = []string{
+		"ROOST_DATABASE_URL=" + n.db,
+		"ROOST_REDIS_URL=" + testenv.RedisURL(),
+		fmt.Sprintf("ROOST_REDIS_PREFIX=test:%d:%s:", os.Getpid(), name),
+		"ROOST_HTTP_ADDR=" + addr,
+		"ROOST_URL_SCHEME=http",
+		"ROOST_FEDERATION_RESOLVE=" + resolve,
+		"ROOST_LOG_LEVEL=debug",
+	}
+	return n
+}
+
+func (n *node) run(t *testing.T, args ...string) string {
+	t.Helper()
+	code, out, stderr := roost(t, n.env, args...)
+	if code != 0 {
+		t.Fatalf("roost %v: exit %d\n%s", args, code, stderr)
+	}
+	return out
+}
+
+func (n *node) start(t *testing.T, cmd string) {
+	t.Helper()
+	c := exec.Command(roostBin(t), cmd)
+	c.Env = append(cleanEnv(), n.env...)
+	var buf bytes.Buffer
+	c.Stdout, c.Stderr = &buf, &buf
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	n.procs = append(n.procs, c)
+	n.logs = append(n.logs, &buf)
+	t.Cleanup(func() {
+		c.Process.Signal(syscall.SIGTERM)
+		c.Wait()
+		if t.Failed() {
+			t.Logf("%s log:\n%s", cmd, buf.String())
+		}
+	})
+}
+
+// query runs one scalar query against the node's database.
+func (n *node) query(t *testing.T, sql string, args ...any) string {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), n.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var v any
+	if err := conn.QueryRow(context.Background(), sql, args...).Scan(&v); err != nil {
+		return "error: " + err.Error()
+	}
+	return fmt.Sprint(v)
+}
+
+// eventually polls until query answers want (a liveness bound, not timing).
+func (n *node) eventually(t *testing.T, want, sql string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got := n.query(t, sql, args...)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %q, want %q", sql, got, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Two Roost instances on loopback, separate databases and tenants,
+// federate over real signed HTTP: alice@a.test follows bob@b.test; B
+// verifies alice's signature with her key fetched from A, records the
+// follow and answers Accept; A verifies that and marks the follow accepted.
+func TestFederationFollowBetweenTwoNodes(t *testing.T) {
+	t.Parallel()
+	addrA, addrB := freeAddr(t), freeAddr(t)
+	resolve := "a.test=" + addrA + ",b.test=" + addrB
+	a := startNode(t, "a", addrA, resolve)
+	b := startNode(t, "b", addrB, resolve)
+	a.run(t, "tenant", "create", "--name", "A", "--domain", "a.test")
+	a.run(t, "account", "create", "--domain", "a.test", "--username", "alice", "--email", "alice@a.test", "--password", "long enough password")
+	b.run(t, "tenant", "create", "--name", "B", "--domain", "b.test")
+	b.run(t, "account", "create", "--domain", "b.test", "--username", "bob", "--email", "bob@b.test", "--password", "long enough password")
+	for _, n := range []*node{a, b} {
+		n.start(t, "serve")
+		n.start(t, "work")
+	}
+	waitHTTP(t, "http://"+addrA+"/users/alice", "a.test", 200)
+	waitHTTP(t, "http://"+addrB+"/users/bob", "b.test", 200)
+
+	out := a.run(t, "follow", "--account", "alice@a.test", "--target", "bob@b.test")
+	if !strings.HasPrefix(out, "pending http://a.test/users/alice#follows/") {
+		t.Fatalf("follow: %q", out)
+	}
+	// B: a remote alice, with A's key, follows bob, accepted.
+	b.eventually(t, "accepted", `select f.state from follows f join accounts r on r.id = f.follower_id
+		join accounts l on l.id = f.followee_id where r.uri = 'http://a.test/users/alice' and l.username = 'bob'`)
+	if got := b.query(t, `select count(*) from inbox_items where processed_at is not null and last_error is null`); got != "1" {
+		t.Fatalf("B processed %s inbox items cleanly, want 1", got)
+	}
+	// A: bob's Accept arrived, was verified and applied.
+	a.eventually(t, "accepted", `select f.state from follows f join accounts r on r.id = f.followee_id
+		where r.uri = 'http://b.test/users/bob'`)
+	a.eventually(t, "delivered", `select state from deliveries where activity_id like 'http://a.test/users/alice#follows/%'`)
+	b.eventually(t, "delivered", `select state from deliveries where activity_id like 'http://b.test/users/bob#accepts/follows/%'`)
+}

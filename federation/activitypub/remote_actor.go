@@ -1,0 +1,133 @@
+package activitypub
+
+import (
+	"strings"
+	"time"
+
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// actorTypes are the ActivityStreams actor types we accept.
+var actorTypes = []string{"Person", "Service", "Application", "Group", "Organization"}
+
+// ParseActor reads a remote actor document into an Account (TenantID zero).
+// It requires an absolute id, an inbox, and a public key owned by the actor
+// on the actor's own host; remote HTML is sanitised. now stamps FetchedAt.
+func ParseActor(doc []byte, now time.Time) (*federation.Account, error) {
+	m, err := decodeObject(doc)
+	if err != nil {
+		return nil, err
+	}
+	id := str(m, "id")
+	u := absURL(id)
+	if u == nil {
+		return nil, errs.E(errs.Invalid, "actor id is not an absolute URL")
+	}
+	if !hasType(m, actorTypes...) {
+		return nil, errs.E(errs.Invalid, "document is not an actor (type %v)", types(m))
+	}
+	inbox := idOf(m["inbox"])
+	if absURL(inbox) == nil {
+		return nil, errs.E(errs.Invalid, "actor has no valid inbox")
+	}
+	keyID, keyPEM, err := actorKey(m, id)
+	if err != nil {
+		return nil, err
+	}
+	username := str(m, "preferredUsername")
+	if username == "" || len(username) > 200 || strings.ContainsAny(username, "@/ \t\n") {
+		return nil, errs.E(errs.Invalid, "actor has no valid preferredUsername")
+	}
+	endpoints, _ := m["endpoints"].(map[string]any)
+	shared := ""
+	if endpoints != nil {
+		shared = idOf(endpoints["sharedInbox"])
+		if absURL(shared) == nil {
+			shared = ""
+		}
+	}
+	a := &federation.Account{
+		Domain:       strings.ToLower(u.Hostname()),
+		Username:     username,
+		DisplayName:  truncate(str(m, "name"), 1000),
+		Note:         truncate(SanitizeHTML(str(m, "summary")), 100000),
+		AvatarURL:    validURL(idOf(m["icon"])),
+		HeaderURL:    validURL(idOf(m["image"])),
+		Locked:       boolean(m, "manuallyApprovesFollowers"),
+		Discoverable: boolean(m, "discoverable"),
+		Bot:          hasType(m, "Service", "Application"),
+		PublicKeyPEM: keyPEM,
+		Remote: &federation.RemoteInfo{
+			URI:         id,
+			KeyID:       keyID,
+			URL:         validURL(idOf(m["url"])),
+			Inbox:       inbox,
+			SharedInbox: shared,
+			Outbox:      validURL(idOf(m["outbox"])),
+			Followers:   validURL(idOf(m["followers"])),
+			Following:   validURL(idOf(m["following"])),
+			Type:        types(m)[0],
+			FetchedAt:   now,
+		},
+	}
+	return a, nil
+}
+
+// actorKey picks the actor's key: publicKey may be an object or an array;
+// its owner must be the actor and its id must live on the actor's host.
+func actorKey(m map[string]any, actorID string) (string, string, error) {
+	var keys []map[string]any
+	switch k := m["publicKey"].(type) {
+	case map[string]any:
+		keys = append(keys, k)
+	case []any:
+		for _, item := range k {
+			if km, ok := item.(map[string]any); ok {
+				keys = append(keys, km)
+			}
+		}
+	}
+	for _, k := range keys {
+		kid, owner, pem := str(k, "id"), idOf(k["owner"]), str(k, "publicKeyPem")
+		if owner == "" {
+			owner = actorID // some servers omit owner on an embedded key
+		}
+		if kid == "" || pem == "" || owner != actorID || !SameOrigin(kid, actorID) {
+			continue
+		}
+		return kid, pem, nil
+	}
+	return "", "", errs.E(errs.Invalid, "actor has no public key of its own")
+}
+
+func validURL(s string) string {
+	if absURL(s) == nil {
+		return ""
+	}
+	return s
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && (s[cut]&0xC0) == 0x80 {
+		cut-- // do not split a UTF-8 sequence
+	}
+	return s[:cut]
+}
+
+// KeyOwner returns the owner of a standalone key document (a
+// CryptographicKey with owner and publicKeyPem), or "" when doc is not one.
+func KeyOwner(doc []byte) string {
+	m, err := decodeObject(doc)
+	if err != nil || m["inbox"] != nil {
+		return ""
+	}
+	if str(m, "publicKeyPem") == "" {
+		return ""
+	}
+	return idOf(m["owner"])
+}

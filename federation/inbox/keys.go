@@ -1,0 +1,217 @@
+// Package inbox receives ActivityPub deliveries: it checks HTTP signatures
+// against the sender's (cached or fetched) key, binds the key to the
+// activity's actor, and queues the activity durably before answering.
+package inbox
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/roost-social/roost/federation"
+	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/federation/fetch"
+	"github.com/roost-social/roost/internal/errs"
+	"golang.org/x/time/rate"
+)
+
+// Keys finds the actor that owns a signing key: from the shared cache of
+// remote actors, or by fetching the key's document through the safe client.
+// Fetches are bounded so that forged signatures naming keys on a victim
+// host cannot turn us into a traffic amplifier (SECURITY 14): failed keys
+// are remembered for a while, each key is refreshed at most once per
+// RefreshEvery, and each host gets a small fetch budget.
+type Keys struct {
+	Store federation.RemoteActorStore
+	Fetch *fetch.Client
+	// Sign, when set, signs key fetches (authorized fetch).
+	Sign fetch.Signer
+	Now  func() time.Time
+
+	// FailureTTL is how long a key that could not be fetched is refused
+	// without fetching again (default 10 minutes).
+	FailureTTL time.Duration
+	// RefreshEvery bounds refetches of a cached key whose signature failed
+	// (default 10 minutes).
+	RefreshEvery time.Duration
+	// HostRate and HostBurst bound fetches per remote host (default one
+	// per 6 s, burst 10).
+	HostRate  rate.Limit
+	HostBurst int
+
+	mu        sync.Mutex
+	failed    map[string]time.Time // keyID → refused until
+	refreshed map[string]time.Time // keyID → last refresh
+	hosts     map[string]*rate.Limiter
+}
+
+// maxTracked bounds each bookkeeping map; past it the oldest-looking half
+// is dropped (map order), which errs towards fetching again, not never.
+const maxTracked = 50000
+
+func (k *Keys) now() time.Time {
+	if k.Now != nil {
+		return k.Now()
+	}
+	return time.Now()
+}
+
+// Lookup returns the actor owning keyID, fetching it when not cached.
+func (k *Keys) Lookup(ctx context.Context, keyID string) (*federation.Account, error) {
+	a, err := k.Store.RemoteActorByKeyID(ctx, keyID)
+	if err == nil {
+		return a, nil
+	}
+	if !errs.Is(err, errs.NotFound) {
+		return nil, err
+	}
+	return k.fetch(ctx, keyID)
+}
+
+// Refresh refetches keyID's owner after a signature failed with the cached
+// key (the key may have rotated, SECURITY 12). It returns errs.Unauthorized
+// without fetching when the key was refreshed recently.
+func (k *Keys) Refresh(ctx context.Context, keyID string) (*federation.Account, error) {
+	k.mu.Lock()
+	k.init()
+	last, ok := k.refreshed[keyID]
+	if ok && k.now().Sub(last) < k.refreshEvery() {
+		k.mu.Unlock()
+		return nil, errs.E(errs.Unauthorized, "signature does not verify with the sender's key")
+	}
+	track(k.refreshed, keyID, k.now())
+	k.mu.Unlock()
+	return k.fetch(ctx, keyID)
+}
+
+func (k *Keys) init() {
+	if k.failed == nil {
+		k.failed = map[string]time.Time{}
+		k.refreshed = map[string]time.Time{}
+		k.hosts = map[string]*rate.Limiter{}
+	}
+}
+
+func (k *Keys) refreshEvery() time.Duration {
+	if k.RefreshEvery > 0 {
+		return k.RefreshEvery
+	}
+	return 10 * time.Minute
+}
+
+// admit decides whether a fetch of keyID may go out now.
+func (k *Keys) admit(keyID, host string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.init()
+	now := k.now()
+	if until, ok := k.failed[keyID]; ok && now.Before(until) {
+		return errs.E(errs.Unauthorized, "the signing key could not be fetched recently; try later")
+	}
+	lim, ok := k.hosts[host]
+	if !ok {
+		r, b := k.HostRate, k.HostBurst
+		if r == 0 {
+			r, b = rate.Every(6*time.Second), 10
+		}
+		lim = rate.NewLimiter(r, b)
+		if len(k.hosts) >= maxTracked {
+			clear(k.hosts)
+		}
+		k.hosts[host] = lim
+	}
+	if !lim.AllowN(now, 1) {
+		return errs.E(errs.Unauthorized, "too many key fetches for %s; try later", host)
+	}
+	return nil
+}
+
+func (k *Keys) fail(keyID string) {
+	ttl := k.FailureTTL
+	if ttl == 0 {
+		ttl = 10 * time.Minute
+	}
+	k.mu.Lock()
+	k.init()
+	track(k.failed, keyID, k.now().Add(ttl))
+	k.mu.Unlock()
+}
+
+func track(m map[string]time.Time, key string, v time.Time) {
+	if len(m) >= maxTracked {
+		n := 0
+		for kk := range m {
+			delete(m, kk)
+			if n++; n >= maxTracked/2 {
+				break
+			}
+		}
+	}
+	m[key] = v
+}
+
+// fetch loads keyID's document: an actor whose key it is, or a key object
+// whose owner is then fetched. Either way the actor's own key id must be
+// keyID, so a key document cannot vouch for someone else's actor.
+func (k *Keys) fetch(ctx context.Context, keyID string) (*federation.Account, error) {
+	host := ap.HostOf(keyID)
+	if host == "" {
+		return nil, errs.E(errs.Unauthorized, "keyId is not an absolute URL")
+	}
+	if err := k.admit(keyID, host); err != nil {
+		return nil, err
+	}
+	actor, err := k.fetchOwner(ctx, keyID)
+	if err != nil {
+		k.fail(keyID)
+		return nil, errs.Wrap(errs.Unauthorized, err, "the signing key could not be fetched or does not belong to an actor")
+	}
+	return k.Store.UpsertRemoteActor(ctx, actor)
+}
+
+func (k *Keys) fetchOwner(ctx context.Context, keyID string) (*federation.Account, error) {
+	doc, _, err := k.Fetch.GetActivity(ctx, keyID, k.Sign)
+	if err != nil {
+		return nil, err
+	}
+	if owner := ap.KeyOwner(doc); owner != "" {
+		if !ap.SameOrigin(owner, keyID) {
+			return nil, errs.E(errs.Invalid, "key owner is on another host")
+		}
+		if doc, _, err = k.Fetch.GetActivity(ctx, owner, k.Sign); err != nil {
+			return nil, err
+		}
+	}
+	actor, err := ap.ParseActor(doc, k.now())
+	if err != nil {
+		return nil, err
+	}
+	if actor.Remote.KeyID != keyID {
+		return nil, errs.E(errs.Invalid, "the actor's key is not %s", keyID)
+	}
+	return actor, nil
+}
+
+// Actor returns the remote actor with this URI, from the cache or fetched
+// (and cached) when missing or when refresh is set.
+func (k *Keys) Actor(ctx context.Context, uri string, refresh bool) (*federation.Account, error) {
+	if !refresh {
+		if a, err := k.Store.RemoteActorByURI(ctx, uri); err == nil {
+			return a, nil
+		} else if !errs.Is(err, errs.NotFound) {
+			return nil, err
+		}
+	}
+	doc, _, err := k.Fetch.GetActivity(ctx, uri, k.Sign)
+	if err != nil {
+		return nil, err
+	}
+	a, err := ap.ParseActor(doc, k.now())
+	if err != nil {
+		return nil, err
+	}
+	if a.Remote.URI != uri {
+		return nil, errs.E(errs.Invalid, "the document at %s describes %s", uri, a.Remote.URI)
+	}
+	return k.Store.UpsertRemoteActor(ctx, a)
+}

@@ -1,0 +1,54 @@
+package inbox
+
+import (
+	"context"
+	"strings"
+
+	"github.com/roost-social/roost/federation"
+	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/tenant"
+)
+
+// SiteLocals implements Locals with host routing's resolver: an actor URI
+// is ours when its host is one of a tenant's names and its path is
+// /users/<name> of an account on that tenant's handle domain.
+type SiteLocals struct {
+	Sites    tenant.Resolver
+	Accounts federation.AccountStore
+	Scheme   string
+	Port     int
+}
+
+var _ Locals = (*SiteLocals)(nil)
+
+// ByURI finds a tenant's local account by actor URI.
+func (l *SiteLocals) ByURI(ctx context.Context, tenantID int64, uri string) (*federation.Account, error) {
+	host := ap.HostOf(uri)
+	if host == "" {
+		return nil, errs.E(errs.NotFound, "not a local actor")
+	}
+	name, err := tenant.NormalizeHost(host)
+	if err != nil {
+		return nil, errs.E(errs.NotFound, "not a local actor")
+	}
+	site, err := l.Sites.Resolve(ctx, name)
+	if err != nil || site.TenantID != tenantID {
+		return nil, errs.E(errs.NotFound, "not an actor of this tenant")
+	}
+	links := federation.NewLinks(l.Scheme, site.ActorHost(), l.Port)
+	username, ok := strings.CutPrefix(uri, links.Base+"/users/")
+	if !ok || !federation.ValidUsername(username) {
+		return nil, errs.E(errs.NotFound, "not a local actor")
+	}
+	return l.Accounts.AccountByUsername(ctx, tenantID, site.Domain, username)
+}
+
+// Links returns the URL builder of a local account's actor host.
+func (l *SiteLocals) Links(ctx context.Context, a *federation.Account) (federation.Links, error) {
+	site, err := l.Sites.Resolve(ctx, a.Domain)
+	if err != nil {
+		return federation.Links{}, err
+	}
+	return federation.NewLinks(l.Scheme, site.ActorHost(), l.Port), nil
+}

@@ -1,0 +1,222 @@
+package inbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// Locals finds this instance's accounts for the processor.
+type Locals interface {
+	// ByURI returns the local account with this actor URI on the tenant,
+	// or errs.NotFound (also for accounts of other tenants).
+	ByURI(ctx context.Context, tenantID int64, uri string) (*federation.Account, error)
+	// Links returns the URL builder for a local account's actor host.
+	Links(ctx context.Context, a *federation.Account) (federation.Links, error)
+}
+
+// Sender hands activities to the delivery pipeline.
+type Sender interface {
+	Send(ctx context.Context, senderID int64, activityID string, body []byte, inboxes []string, express bool) error
+}
+
+// Processor applies queued activities, tenant by tenant.
+type Processor struct {
+	Items   federation.InboxStore
+	Follows federation.FollowStore
+	Actors  federation.RemoteActorStore
+	Locals  Locals
+	Send    Sender
+	Log     *slog.Logger
+	// MaxAttempts bounds retries of an item that keeps failing (default 10).
+	MaxAttempts int
+}
+
+// Run processes items until ctx ends, polling when the queue is empty.
+func (p *Processor) Run(ctx context.Context) {
+	for ctx.Err() == nil {
+		n, err := p.Once(ctx, 64)
+		if err != nil {
+			p.Log.Warn("claiming inbox items", "err", err)
+		}
+		if n == 0 || err != nil {
+			sleep(ctx, 200*time.Millisecond)
+		}
+	}
+}
+
+// Once claims and processes one batch, returning how many it claimed.
+func (p *Processor) Once(ctx context.Context, limit int) (int, error) {
+	items, err := p.Items.ClaimInboxItems(ctx, limit, time.Minute)
+	if err != nil {
+		return 0, err
+	}
+	for _, it := range items {
+		err := p.apply(ctx, it)
+		switch {
+		case err == nil:
+			p.Items.FinishInboxItem(ctx, it.ID, "")
+		case errs.CodeOf(err) != errs.Internal:
+			// Not applicable (unknown target, unsupported type): done.
+			p.Items.FinishInboxItem(ctx, it.ID, errs.MessageOf(err))
+		case it.Attempts >= p.maxAttempts():
+			p.Log.Warn("inbox item failed for good", "id", it.ID, "activity", it.ActivityID, "err", err)
+			p.Items.FinishInboxItem(ctx, it.ID, err.Error())
+		default:
+			p.Log.Warn("inbox item failed; will retry", "id", it.ID, "activity", it.ActivityID, "err", err)
+		}
+	}
+	return len(items), nil
+}
+
+func (p *Processor) maxAttempts() int {
+	if p.MaxAttempts > 0 {
+		return p.MaxAttempts
+	}
+	return 10
+}
+
+// apply dispatches on the activity type.
+func (p *Processor) apply(ctx context.Context, it federation.InboxItem) error {
+	var m map[string]any
+	if err := json.Unmarshal(it.Activity, &m); err != nil {
+		return errs.E(errs.Invalid, "stored activity is not JSON")
+	}
+	actor, err := p.Actors.RemoteActorByURI(ctx, it.ActorURI)
+	if err != nil {
+		return err
+	}
+	a := &activity{Processor: p, item: it, doc: m, actor: actor}
+	switch typeOf(m) {
+	case "Follow":
+		return a.follow(ctx)
+	case "Undo":
+		return a.undo(ctx)
+	case "Accept":
+		return a.answer(ctx, true)
+	case "Reject":
+		return a.answer(ctx, false)
+	}
+	return errs.E(errs.Invalid, "activity type %q is not handled yet", typeOf(m))
+}
+
+// activity is one item being applied.
+type activity struct {
+	*Processor
+	item  federation.InboxItem
+	doc   map[string]any
+	actor *federation.Account
+}
+
+// follow records a remote actor following a local account and, unless the
+// account approves followers by hand, answers with Accept.
+func (a *activity) follow(ctx context.Context) error {
+	target, err := a.Locals.ByURI(ctx, a.item.TenantID, idOf(a.doc["object"]))
+	if err != nil {
+		return err
+	}
+	state := federation.FollowAccepted
+	if target.Locked {
+		state = federation.FollowPending
+	}
+	f, _, err := a.Follows.CreateFollow(ctx, a.actor.ID, target.ID, a.item.ActivityID, state)
+	if err != nil {
+		return err
+	}
+	if f.State != federation.FollowAccepted {
+		return nil // a follow request, answered when the owner decides
+	}
+	return a.sendAccept(ctx, target, f)
+}
+
+func (a *activity) sendAccept(ctx context.Context, target *federation.Account, f *federation.Follow) error {
+	links, err := a.Locals.Links(ctx, target)
+	if err != nil {
+		return err
+	}
+	me := links.Actor(target.Username)
+	id := fmt.Sprintf("%s#accepts/follows/%d", me, f.ID)
+	body, err := json.Marshal(map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams",
+		"id":       id,
+		"type":     "Accept",
+		"actor":    me,
+		"object": map[string]any{
+			"id": f.URI, "type": "Follow", "actor": a.actor.Remote.URI, "object": me,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	return a.Send.Send(ctx, target.ID, id, body, []string{a.actor.Remote.Inbox}, true)
+}
+
+// undo reverses the actor's own earlier activity; Undo(Follow) for now.
+func (a *activity) undo(ctx context.Context) error {
+	inner, ok := a.doc["object"].(map[string]any)
+	if !ok {
+		return errs.E(errs.Invalid, "Undo without an embedded object is not handled")
+	}
+	if idOf(inner["actor"]) != a.actor.Remote.URI {
+		return errs.E(errs.Forbidden, "an actor can only undo its own activities")
+	}
+	switch typeOf(inner) {
+	case "Follow":
+		target, err := a.Locals.ByURI(ctx, a.item.TenantID, idOf(inner["object"]))
+		if err != nil {
+			return err
+		}
+		_, err = a.Follows.DeleteFollow(ctx, a.actor.ID, target.ID)
+		return err
+	}
+	return errs.E(errs.Invalid, "Undo of %q is not handled yet", typeOf(inner))
+}
+
+// answer applies Accept or Reject of one of our follows by its followee.
+func (a *activity) answer(ctx context.Context, accepted bool) error {
+	followID := idOf(a.doc["object"])
+	if followID == "" {
+		return errs.E(errs.Invalid, "Accept/Reject without an object")
+	}
+	if accepted {
+		ok, err := a.Follows.AcceptFollow(ctx, followID, a.actor.ID)
+		if err == nil && !ok {
+			return errs.E(errs.NotFound, "no follow %s towards this actor", followID)
+		}
+		return err
+	}
+	inner, _ := a.doc["object"].(map[string]any)
+	local, err := a.Locals.ByURI(ctx, a.item.TenantID, idOf(inner["actor"]))
+	if err != nil {
+		return err
+	}
+	_, err = a.Follows.DeleteFollow(ctx, local.ID, a.actor.ID)
+	return err
+}
+
+func typeOf(m map[string]any) string {
+	switch t := m["type"].(type) {
+	case string:
+		return t
+	case []any:
+		if len(t) > 0 {
+			s, _ := t[0].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+func idOf(v any) string { return actorID(v) }
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}

@@ -1,0 +1,142 @@
+package inbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/roost-social/roost/federation"
+	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/federation/signature"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// Service implements federation.Inbox.
+type Service struct {
+	Keys  *Keys
+	Store federation.InboxStore
+	// Ours reports whether a host is one of this instance's hostnames: an
+	// activity claiming to come from one never arrives over HTTP.
+	Ours func(ctx context.Context, host string) bool
+	Now  func() time.Time
+}
+
+var _ federation.Inbox = (*Service)(nil)
+
+// envelope is the part of an activity the inbox itself reads.
+type envelope struct {
+	ID    string `json:"id"`
+	Type  any    `json:"type"`
+	Actor any    `json:"actor"`
+}
+
+// Receive verifies and queues one delivery. The checks run cheapest first,
+// so malformed or misattributed requests never cause a key fetch.
+func (s *Service) Receive(ctx context.Context, in federation.InboxRequest) error {
+	r, err := httpRequest(in)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	params, err := signature.Check(r, in.Body, now)
+	if err != nil {
+		return err
+	}
+	var env envelope
+	if err := json.Unmarshal(in.Body, &env); err != nil {
+		return errs.E(errs.Invalid, "the body is not a JSON activity")
+	}
+	actor := actorID(env.Actor)
+	actorHost := ap.HostOf(actor)
+	if actorHost == "" {
+		return errs.E(errs.Invalid, "the activity has no actor")
+	}
+	if ap.HostOf(params.KeyID) != actorHost {
+		return errs.E(errs.Unauthorized, "the signing key is not on the actor's host")
+	}
+	if s.Ours != nil && s.Ours(ctx, hostname(actorHost)) {
+		return errs.E(errs.Unauthorized, "activities of local actors are not accepted over HTTP")
+	}
+	if env.ID != "" && ap.HostOf(env.ID) != actorHost {
+		return errs.E(errs.Unauthorized, "the activity id is not on the actor's host")
+	}
+	owner, err := s.verify(ctx, r, params)
+	if err != nil {
+		return err
+	}
+	if owner.Remote.URI != actor {
+		return errs.E(errs.Unauthorized, "the signing key does not belong to the activity's actor")
+	}
+	id := env.ID
+	if id == "" {
+		// Transient activities have no id; dedupe on the exact body.
+		sum := sha256.Sum256(in.Body)
+		id = "urn:sha256:" + hex.EncodeToString(sum[:])
+	}
+	_, err = s.Store.Enqueue(ctx, in.TenantID, id, actor, in.Body)
+	return err
+}
+
+// verify checks the signature with the cached key, refetching it once
+// when it fails (rotation), and returns the key's owner.
+func (s *Service) verify(ctx context.Context, r *http.Request, p *signature.Params) (*federation.Account, error) {
+	owner, err := s.Keys.Lookup(ctx, p.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	if err := verifyWith(r, p, owner); err == nil {
+		return owner, nil
+	}
+	if owner, err = s.Keys.Refresh(ctx, p.KeyID); err != nil {
+		return nil, err
+	}
+	if err := verifyWith(r, p, owner); err != nil {
+		return nil, err
+	}
+	return owner, nil
+}
+
+func verifyWith(r *http.Request, p *signature.Params, owner *federation.Account) error {
+	pub, err := signature.ParsePublicKeyPEM(owner.PublicKeyPEM)
+	if err != nil {
+		return errs.Wrap(errs.Unauthorized, err, "the sender's public key is unusable")
+	}
+	return signature.Verify(r, p, pub)
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// httpRequest rebuilds the server-side request the signature covers.
+func httpRequest(in federation.InboxRequest) (*http.Request, error) {
+	u, err := url.ParseRequestURI(in.Target)
+	if err != nil {
+		return nil, errs.E(errs.Invalid, "bad request target")
+	}
+	return &http.Request{Method: in.Method, URL: u, Host: in.Host, Header: in.Header, RequestURI: in.Target}, nil
+}
+
+func actorID(v any) string {
+	switch t := v.(type) {
+	case string:
+		return t
+	case map[string]any:
+		s, _ := t["id"].(string)
+		return s
+	}
+	return ""
+}
+
+// hostname drops a port from a host.
+func hostname(host string) string {
+	u := url.URL{Host: host}
+	return u.Hostname()
+}

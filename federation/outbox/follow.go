@@ -1,0 +1,95 @@
+// Package outbox starts activities of local accounts towards the rest of
+// the fediverse.
+package outbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"strings"
+
+	"github.com/roost-social/roost/federation"
+	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/federation/fetch"
+	"github.com/roost-social/roost/federation/inbox"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// Service sends a local account's activities.
+type Service struct {
+	Keys    *inbox.Keys
+	Fetch   *fetch.Client
+	Follows federation.FollowStore
+	Locals  inbox.Locals
+	Send    inbox.Sender
+	// Scheme is the scheme WebFinger is queried over (https; http only in
+	// development, where the resolve overrides allow it).
+	Scheme string
+}
+
+// Resolve finds a remote actor by handle (user@host, @user@host) or by
+// actor URI, through WebFinger when given a handle.
+func (s *Service) Resolve(ctx context.Context, handle string) (*federation.Account, error) {
+	if strings.HasPrefix(handle, "https://") || strings.HasPrefix(handle, "http://") {
+		return s.Keys.Actor(ctx, handle, false)
+	}
+	res, err := ap.ParseResource("acct:" + strings.TrimPrefix(handle, "@"))
+	if err != nil {
+		return nil, err
+	}
+	scheme := s.Scheme
+	if scheme == "" {
+		scheme = "https"
+	}
+	q := url.Values{"resource": {"acct:" + res.Username + "@" + res.Host}}
+	doc, err := s.Fetch.GetJSON(ctx, scheme+"://"+res.Host+"/.well-known/webfinger?"+q.Encode(),
+		"application/jrd+json", []string{"application/jrd+json", "application/json"})
+	if err != nil {
+		return nil, err
+	}
+	var jrd ap.JRD
+	if err := json.Unmarshal(doc, &jrd); err != nil {
+		return nil, errs.E(errs.Invalid, "WebFinger answer is not a JRD")
+	}
+	for _, l := range jrd.Links {
+		if l.Rel == "self" && (l.Type == ap.ContentType || strings.HasPrefix(l.Type, "application/ld+json")) {
+			return s.Keys.Actor(ctx, l.Href, false)
+		}
+	}
+	return nil, errs.E(errs.NotFound, "%s has no ActivityPub actor", handle)
+}
+
+// Follow makes local follow target (a handle or actor URI): a pending
+// follow until the remote side answers with Accept.
+func (s *Service) Follow(ctx context.Context, local *federation.Account, target string) (*federation.Follow, error) {
+	remote, err := s.Resolve(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	links, err := s.Locals.Links(ctx, local)
+	if err != nil {
+		return nil, err
+	}
+	me := links.Actor(local.Username)
+	id := me + "#follows/" + token()
+	f, created, err := s.Follows.CreateFollow(ctx, local.ID, remote.ID, id, federation.FollowPending)
+	if err != nil || !created {
+		return f, err
+	}
+	body, err := json.Marshal(map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams",
+		"id":       id, "type": "Follow", "actor": me, "object": remote.Remote.URI,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return f, s.Send.Send(ctx, local.ID, id, body, []string{remote.Remote.Inbox}, true)
+}
+
+func token() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

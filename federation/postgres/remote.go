@@ -1,0 +1,73 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/pgutil"
+)
+
+var _ federation.RemoteActorStore = (*Store)(nil)
+
+const remoteColumns = `id, domain, username, display_name, note, avatar_url, header_url, locked, discoverable, bot,
+	public_key_pem, created_at, uri, coalesce(key_id, ''), coalesce(url, ''), inbox_url, coalesce(shared_inbox_url, ''),
+	coalesce(outbox_url, ''), coalesce(followers_url, ''), coalesce(following_url, ''), coalesce(actor_type, ''), fetched_at`
+
+func scanRemote(row pgx.Row) (*federation.Account, error) {
+	a := &federation.Account{Remote: &federation.RemoteInfo{}}
+	r := a.Remote
+	err := row.Scan(&a.ID, &a.Domain, &a.Username, &a.DisplayName, &a.Note, &a.AvatarURL, &a.HeaderURL, &a.Locked,
+		&a.Discoverable, &a.Bot, &a.PublicKeyPEM, &a.CreatedAt, &r.URI, &r.KeyID, &r.URL, &r.Inbox, &r.SharedInbox,
+		&r.Outbox, &r.Followers, &r.Following, &r.Type, &r.FetchedAt)
+	return a, err
+}
+
+// UpsertRemoteActor inserts or refreshes a remote actor by URI.
+func (s *Store) UpsertRemoteActor(ctx context.Context, a *federation.Account) (*federation.Account, error) {
+	r := a.Remote
+	if r == nil || r.URI == "" {
+		return nil, fmt.Errorf("upsert remote actor: not a remote actor")
+	}
+	out, err := scanRemote(s.db.QueryRow(ctx, `
+		insert into accounts (domain, username, display_name, note, avatar_url, header_url, locked, discoverable, bot,
+			public_key_pem, uri, key_id, url, inbox_url, shared_inbox_url, outbox_url, followers_url, following_url,
+			actor_type, fetched_at)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, nullif($13, ''), $14, nullif($15, ''), nullif($16, ''),
+			nullif($17, ''), nullif($18, ''), $19, $20)
+		on conflict (uri) do update set domain = excluded.domain, username = excluded.username,
+			display_name = excluded.display_name, note = excluded.note, avatar_url = excluded.avatar_url,
+			header_url = excluded.header_url, locked = excluded.locked, discoverable = excluded.discoverable,
+			bot = excluded.bot, public_key_pem = excluded.public_key_pem, key_id = excluded.key_id, url = excluded.url,
+			inbox_url = excluded.inbox_url, shared_inbox_url = excluded.shared_inbox_url,
+			outbox_url = excluded.outbox_url, followers_url = excluded.followers_url,
+			following_url = excluded.following_url, actor_type = excluded.actor_type, fetched_at = excluded.fetched_at
+		returning `+remoteColumns,
+		a.Domain, a.Username, a.DisplayName, a.Note, a.AvatarURL, a.HeaderURL, a.Locked, a.Discoverable, a.Bot,
+		a.PublicKeyPEM, r.URI, r.KeyID, r.URL, r.Inbox, r.SharedInbox, r.Outbox, r.Followers, r.Following, r.Type, r.FetchedAt))
+	if err != nil {
+		return nil, fmt.Errorf("upsert remote actor %s: %w", r.URI, err)
+	}
+	return out, nil
+}
+
+// RemoteActorByKeyID finds the cached owner of a key.
+func (s *Store) RemoteActorByKeyID(ctx context.Context, keyID string) (*federation.Account, error) {
+	a, err := scanRemote(s.db.QueryRow(ctx, `select `+remoteColumns+` from accounts
+		where key_id = $1 and tenant_id is null`, keyID))
+	if err != nil {
+		return nil, pgutil.NotFound(err, "unknown key")
+	}
+	return a, nil
+}
+
+// RemoteActorByURI finds a cached remote actor.
+func (s *Store) RemoteActorByURI(ctx context.Context, uri string) (*federation.Account, error) {
+	a, err := scanRemote(s.db.QueryRow(ctx, `select `+remoteColumns+` from accounts
+		where uri = $1 and tenant_id is null`, uri))
+	if err != nil {
+		return nil, pgutil.NotFound(err, "unknown actor")
+	}
+	return a, nil
+}

@@ -2,36 +2,14 @@ package activitypub_test
 
 import (
 	"encoding/json"
+	"github.com/roost-social/roost/internal/fixtures"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
-// fixturesDir returns the shared federation fixtures directory, which sits
-// beside the module root (../shared/fixtures), skipping the test when this
-// checkout has no copy of it.
-func fixturesDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
-	fixtures := filepath.Join(dir, "..", "shared", "fixtures")
-	if st, err := os.Stat(fixtures); err != nil || !st.IsDir() {
-		t.Skipf("shared fixtures not found at %s", fixtures)
-	}
-	return fixtures
-}
+// fixturesDir returns the shared fixtures directory.
+func fixturesDir(t *testing.T) string { return fixtures.Dir(t) }
 
 // readFixture returns the bytes of a fixture, by path relative to the
 // fixtures directory.

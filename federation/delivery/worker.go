@@ -71,7 +71,7 @@ func (w *Worker) defaults() {
 
 type entry struct {
 	lane, streamID string
-	id         int64
+	id             int64
 }
 
 // Run consumes until ctx ends, then waits for deliveries in flight.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
 	"github.com/roost-social/roost/internal/pgutil"
@@ -27,16 +28,7 @@ func (s *Store) AddDeliveries(ctx context.Context, senderID int64, activityID st
 	if err != nil {
 		return nil, fmt.Errorf("add deliveries: %w", err)
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
 // Delivery loads a delivery and its (local) sender.
@@ -81,16 +73,7 @@ func (s *Store) DueDeliveries(ctx context.Context, before time.Time, limit int) 
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
 func nullTime(t time.Time) *time.Time {

@@ -5,10 +5,9 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
+	fixtures_ "github.com/roost-social/roost/internal/fixtures"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -106,27 +105,5 @@ func wantUnauthorized(t *testing.T, err error, msg string) {
 	}
 }
 
-// fixtures returns ../shared/fixtures beside the module root, skipping the
-// test when it is not there (a bare clone of the repository).
-func fixtures(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	f := filepath.Join(dir, "..", "shared", "fixtures")
-	if _, err := os.Stat(f); err != nil {
-		t.Skipf("fixtures not present: %v", err)
-	}
-	return f
-}
+// fixtures returns the shared fixtures directory.
+func fixtures(t testing.TB) string { return fixtures_.Dir(t) }

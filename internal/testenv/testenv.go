@@ -11,7 +11,6 @@ import (
 	"hash/fnv"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -186,23 +185,3 @@ func Redis(t testing.TB) (*goredis.Client, string) {
 
 // RedisURL is the test Redis's URL, for subprocesses.
 func RedisURL() string { return redisURL }
-
-// ProjectRoot finds the module root (the directory holding go.mod), for
-// tests that build or run the binary.
-func ProjectRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(dir + "/go.mod"); err == nil {
-			return dir
-		}
-		parent := dir[:max(strings.LastIndexByte(dir, '/'), 0)]
-		if parent == "" || parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
-}

@@ -21,7 +21,9 @@ type Options struct {
 	Accounts federation.AccountStore
 	// Inbox receives ActivityPub deliveries; nil leaves inboxes unrouted.
 	Inbox federation.Inbox
-	URL   web.URLConfig
+	// Statuses serves local posts as Notes; nil leaves them unrouted.
+	Statuses federation.StatusStore
+	URL      web.URLConfig
 	// TrustedProxies are addresses or CIDRs whose X-Forwarded-* headers are
 	// believed; empty means none.
 	TrustedProxies []string
@@ -68,6 +70,6 @@ func New(o Options) *fiber.App {
 	app.Use(observe(o))
 	registerOps(app, o)
 	app.Use(hostRouting(o.Sites))
-	(&activitypub.Handler{Accounts: o.Accounts, Inbox: o.Inbox, URL: o.URL}).Register(app)
+	(&activitypub.Handler{Accounts: o.Accounts, Inbox: o.Inbox, Statuses: o.Statuses, URL: o.URL}).Register(app)
 	return app
 }

@@ -16,6 +16,7 @@ import (
 type Handler struct {
 	Accounts federation.AccountStore
 	Inbox    federation.Inbox
+	Statuses federation.StatusStore
 	URL      web.URLConfig
 }
 
@@ -29,6 +30,9 @@ func (h *Handler) Register(r fiber.Router) {
 	r.Get("/nodeinfo/2.1", h.nodeInfo("2.1"))
 	r.Get("/users/:username", h.actor)
 	r.Get("/@:username", h.actor)
+	if h.Statuses != nil {
+		r.Get("/users/:username/statuses/:id", h.status)
+	}
 	if h.Inbox != nil {
 		r.Post("/users/:username/inbox", h.inbox)
 		r.Post("/inbox", h.inbox)

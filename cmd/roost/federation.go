@@ -44,8 +44,10 @@ func newFed(cfg *config.Config, log *slog.Logger, svc *services, sites tenant.Re
 		_, err := sites.Resolve(ctx, host)
 		return err == nil
 	}}
-	f.outbox = &outbox.Service{Keys: f.keys, Fetch: f.fetch, Follows: svc.accounts, Locals: f.locals, Send: f.queue, Scheme: cfg.URLScheme}
-	f.process = &inbox.Processor{Items: svc.accounts, Follows: svc.accounts, Actors: svc.accounts, Locals: f.locals, Send: f.queue, Log: log}
+	f.outbox = &outbox.Service{Keys: f.keys, Fetch: f.fetch, Follows: svc.accounts, Locals: f.locals, Send: f.queue,
+		Publisher: svc.accounts, Dispatch: f.queue, Scheme: cfg.URLScheme}
+	f.process = &inbox.Processor{Items: svc.accounts, Follows: svc.accounts, Actors: svc.accounts, Statuses: svc.accounts,
+		Social: svc.accounts, Keys: f.keys, Locals: f.locals, Send: f.queue, Log: log}
 	return f, nil
 }
 

@@ -135,4 +135,32 @@ func TestFederationFollowBetweenTwoNodes(t *testing.T) {
 		where r.uri = 'http://b.test/users/bob'`)
 	a.eventually(t, "delivered", `select state from deliveries where activity_id like 'http://a.test/users/alice#follows/%'`)
 	b.eventually(t, "delivered", `select state from deliveries where activity_id like 'http://b.test/users/bob#accepts/follows/%'`)
+
+	// bob posts for followers only; alice (his follower) gets it on A.
+	private := strings.TrimSpace(b.run(t, "post", "--account", "bob@b.test", "--text", "for followers", "--visibility", "private"))
+	a.eventually(t, "private <p>for followers</p>", `select s.visibility || ' ' || s.content from home_feeds h
+		join statuses s on s.id = h.status_id join accounts l on l.id = h.account_id
+		where l.username = 'alice' and s.uri = $1`, private)
+	// A followers-only post is not served to anonymous fetches.
+	waitHTTP(t, "http://"+addrB+strings.TrimPrefix(private, "http://b.test"), "b.test", 404)
+
+	// The other way round: bob follows alice, alice posts in public.
+	b.run(t, "follow", "--account", "bob@b.test", "--target", "alice@a.test")
+	b.eventually(t, "accepted", `select f.state from follows f join accounts r on r.id = f.followee_id
+		where r.uri = 'http://a.test/users/alice'`)
+	uri := strings.TrimSpace(a.run(t, "post", "--account", "alice@a.test", "--text", "Hello from A <b>not bold</b>"))
+	if !strings.HasPrefix(uri, "http://a.test/users/alice/statuses/") {
+		t.Fatalf("post: %q", uri)
+	}
+	b.eventually(t, "public <p>Hello from A &lt;b&gt;not bold&lt;/b&gt;</p>", `select s.visibility || ' ' || s.content
+		from home_feeds h join statuses s on s.id = h.status_id join accounts l on l.id = h.account_id
+		where l.username = 'bob' and s.uri = $1`, uri)
+	// The Note is served at its id for anyone who fetches it.
+	note := waitHTTP(t, "http://"+addrA+strings.TrimPrefix(uri, "http://a.test"), "a.test", 200)
+	if !strings.Contains(string(note), `"type":"Note"`) || !strings.Contains(string(note), `"attributedTo":"http://a.test/users/alice"`) {
+		t.Fatalf("note: %s", note)
+	}
+	// alice's own feed has her post (local delivery in the posting transaction).
+	a.eventually(t, "1", `select count(*) from home_feeds h join statuses s on s.id = h.status_id
+		join accounts l on l.id = h.account_id where l.username = 'alice' and s.uri = $1`, uri)
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/outbox"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
@@ -21,9 +23,46 @@ func runFollow(ctx context.Context, cfg *config.Config, log *slog.Logger, args [
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	user, domain, ok := strings.Cut(strings.TrimPrefix(*account, "@"), "@")
-	if !ok || *target == "" {
+	if *target == "" {
 		return errs.E(errs.Invalid, "usage: roost follow --account user@domain --target user@domain")
+	}
+	return asLocal(ctx, cfg, log, *account, func(fd *fed, local *federation.Account) error {
+		f, err := fd.outbox.Follow(ctx, local, *target)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s %s\n", f.State, f.URI)
+		return nil
+	})
+}
+
+// runPost publishes a post of a local account:
+// roost post --account alice@alice.example --text "Hello" [--visibility public]
+func runPost(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("post", flag.ContinueOnError)
+	account := fs.String("account", "", "local account, user@domain (required)")
+	text := fs.String("text", "", "the post's text (required)")
+	cw := fs.String("cw", "", "content warning")
+	visibility := fs.String("visibility", "public", "public, unlisted, private or direct")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return asLocal(ctx, cfg, log, *account, func(fd *fed, local *federation.Account) error {
+		st, err := fd.outbox.Post(ctx, local, outbox.NewPost{Text: *text, Summary: *cw, Visibility: federation.Visibility(*visibility)})
+		if err != nil {
+			return err
+		}
+		fmt.Println(st.URI)
+		return nil
+	})
+}
+
+// asLocal runs fn with the federation machinery and the local account
+// named user@domain.
+func asLocal(ctx context.Context, cfg *config.Config, log *slog.Logger, account string, fn func(*fed, *federation.Account) error) error {
+	user, domain, ok := strings.Cut(strings.TrimPrefix(account, "@"), "@")
+	if !ok {
+		return errs.E(errs.Invalid, "--account must be user@domain")
 	}
 	svc, err := connect(ctx, cfg, log, true)
 	if err != nil {
@@ -46,10 +85,5 @@ func runFollow(ctx context.Context, cfg *config.Config, log *slog.Logger, args [
 	if err != nil {
 		return err
 	}
-	f, err := fd.outbox.Follow(ctx, local, *target)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("%s %s\n", f.State, f.URI)
-	return nil
+	return fn(fd, local)
 }

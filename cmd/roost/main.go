@@ -32,6 +32,7 @@ commands:
   test [GOTEST ARGS]  run the whole test suite with private PostgreSQL and
                       Redis (installing them when missing)
   follow              --account USER@DOMAIN --target USER@HOST|ACTOR-URL
+  post                --account USER@DOMAIN --text TEXT [--cw CW] [--visibility V]
   testenv -- CMD...   run CMD with private PostgreSQL and Redis for tests
   version             print the version
 
@@ -48,6 +49,7 @@ var commands = map[string]command{
 	"tenant":  runTenant,
 	"account": runAccount,
 	"follow":  runFollow,
+	"post":    runPost,
 	"testenv": runTestenv,
 	"test":    runTest,
 	"version": runVersion,

@@ -48,6 +48,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 		Sites:          cache,
 		Accounts:       svc.accounts,
 		Inbox:          fd.inbox,
+		Statuses:       svc.accounts,
 		URL:            web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort},
 		TrustedProxies: proxies,
 		Log:            log,

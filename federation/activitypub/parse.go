@@ -126,3 +126,6 @@ func HostOf(s string) string {
 	}
 	return ""
 }
+
+// IDs returns the ids of a value that may be one item or an array.
+func IDs(v any) []string { return ids(v) }

@@ -51,6 +51,15 @@ func (q *Queue) Send(ctx context.Context, senderID int64, activityID string, bod
 	return nil
 }
 
+// Dispatch adds committed rows to the express or bulk lane.
+func (q *Queue) Dispatch(ctx context.Context, express bool, ids []int64) error {
+	lane := laneBulk
+	if express {
+		lane = laneExpress
+	}
+	return q.dispatch(ctx, lane, ids)
+}
+
 // dispatch adds row ids to a lane's stream in one round trip.
 func (q *Queue) dispatch(ctx context.Context, lane string, ids []int64) error {
 	if len(ids) == 0 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roost-social/roost/federation"
+	ap "github.com/roost-social/roost/federation/activitypub"
 	"github.com/roost-social/roost/internal/errs"
 )
 
@@ -27,12 +28,16 @@ type Sender interface {
 
 // Processor applies queued activities, tenant by tenant.
 type Processor struct {
-	Items   federation.InboxStore
-	Follows federation.FollowStore
-	Actors  federation.RemoteActorStore
-	Locals  Locals
-	Send    Sender
-	Log     *slog.Logger
+	Items    federation.InboxStore
+	Follows  federation.FollowStore
+	Actors   federation.RemoteActorStore
+	Statuses federation.StatusStore
+	Social   federation.SocialStore
+	// Keys fetches actors and objects the activity only names.
+	Keys   *Keys
+	Locals Locals
+	Send   Sender
+	Log    *slog.Logger
 	// MaxAttempts bounds retries of an item that keeps failing (default 10).
 	MaxAttempts int
 }
@@ -87,12 +92,16 @@ func (p *Processor) apply(ctx context.Context, it federation.InboxItem) error {
 	if err := json.Unmarshal(it.Activity, &m); err != nil {
 		return errs.E(errs.Invalid, "stored activity is not JSON")
 	}
+	env, err := ap.ParseActivity(it.Activity)
+	if err != nil {
+		return err
+	}
 	actor, err := p.Actors.RemoteActorByURI(ctx, it.ActorURI)
 	if err != nil {
 		return err
 	}
-	a := &activity{Processor: p, item: it, doc: m, actor: actor}
-	switch typeOf(m) {
+	a := &activity{Processor: p, item: it, doc: m, env: env, actor: actor}
+	switch env.Type {
 	case "Follow":
 		return a.follow(ctx)
 	case "Undo":
@@ -101,8 +110,22 @@ func (p *Processor) apply(ctx context.Context, it federation.InboxItem) error {
 		return a.answer(ctx, true)
 	case "Reject":
 		return a.answer(ctx, false)
+	case "Create":
+		return a.create(ctx)
+	case "Update":
+		return a.update(ctx)
+	case "Delete":
+		return a.delete(ctx)
+	case "Like", "EmojiReact":
+		return a.like(ctx)
+	case "Announce":
+		return a.announce(ctx)
+	case "Block":
+		return a.block(ctx)
+	case "Flag":
+		return a.flag(ctx)
 	}
-	return errs.E(errs.Invalid, "activity type %q is not handled yet", typeOf(m))
+	return errs.E(errs.Invalid, "activity type %q is not handled yet", env.Type)
 }
 
 // activity is one item being applied.
@@ -110,6 +133,7 @@ type activity struct {
 	*Processor
 	item  federation.InboxItem
 	doc   map[string]any
+	env   *ap.Activity
 	actor *federation.Account
 }
 
@@ -172,6 +196,18 @@ func (a *activity) undo(ctx context.Context) error {
 			return err
 		}
 		_, err = a.Follows.DeleteFollow(ctx, a.actor.ID, target.ID)
+		return err
+	case "Like", "EmojiReact":
+		return a.unlike(ctx, inner)
+	case "Announce":
+		_, err := a.Statuses.DeleteStatusByURI(ctx, idOf(inner["id"]), a.actor.ID)
+		return err
+	case "Block":
+		target, err := a.Locals.ByURI(ctx, a.item.TenantID, idOf(inner["object"]))
+		if err != nil {
+			return err
+		}
+		_, err = a.Social.Unblock(ctx, a.actor.ID, target.ID)
 		return err
 	}
 	return errs.E(errs.Invalid, "Undo of %q is not handled yet", typeOf(inner))

@@ -24,6 +24,9 @@ type Service struct {
 	Follows federation.FollowStore
 	Locals  inbox.Locals
 	Send    inbox.Sender
+	// Publisher and Dispatch publish posts (see Post).
+	Publisher Publisher
+	Dispatch  Dispatcher
 	// Scheme is the scheme WebFinger is queried over (https; http only in
 	// development, where the resolve overrides allow it).
 	Scheme string

@@ -2,12 +2,10 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/roost-social/roost/federation"
-	ap "github.com/roost-social/roost/federation/activitypub"
 	"github.com/roost-social/roost/internal/pgutil"
 )
 
@@ -16,19 +14,7 @@ var _ federation.DeliveryStore = (*Store)(nil)
 // AddDeliveries inserts one pending row per inbox; an (activity, inbox)
 // pair already present is skipped, so retried fan-outs never duplicate.
 func (s *Store) AddDeliveries(ctx context.Context, senderID int64, activityID string, body []byte, inboxes []string, express bool) ([]int64, error) {
-	hosts := make([]string, len(inboxes))
-	for i, in := range inboxes {
-		hosts[i] = ap.HostOf(in)
-	}
-	rows, err := s.db.Query(ctx, `
-		insert into deliveries (sender_id, activity_id, inbox_url, host, body, express)
-		select $1, $2, u.inbox, u.host, $3, $4 from unnest($5::text[], $6::text[]) as u(inbox, host)
-		on conflict (activity_id, inbox_url) do nothing
-		returning id`, senderID, activityID, body, express, inboxes, hosts)
-	if err != nil {
-		return nil, fmt.Errorf("add deliveries: %w", err)
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
+	return addDeliveries(ctx, s.db, senderID, activityID, body, inboxes, express)
 }
 
 // Delivery loads a delivery and its (local) sender.

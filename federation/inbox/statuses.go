@@ -1,0 +1,197 @@
+package inbox
+
+import (
+	"context"
+	"time"
+
+	"github.com/roost-social/roost/federation"
+	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// object returns the activity's object document: embedded, or fetched
+// through the safe client when only its id was sent.
+func (a *activity) object(ctx context.Context) ([]byte, error) {
+	if a.env.ObjectDoc != nil {
+		return a.env.ObjectDoc, nil
+	}
+	if a.env.ObjectID == "" || a.Keys == nil {
+		return nil, errs.E(errs.Invalid, "the activity has no object")
+	}
+	doc, _, err := a.Keys.Fetch.GetActivity(ctx, a.env.ObjectID, a.Keys.Sign)
+	return doc, err
+}
+
+// create stores a post by the activity's actor (SECURITY 7: a Create
+// whose object is attributed to anyone else is refused) and puts it in the
+// home feeds of its followers on this tenant.
+func (a *activity) create(ctx context.Context) error {
+	doc, err := a.object(ctx)
+	if err != nil {
+		return err
+	}
+	st, author, err := ap.ParseStatus(doc, a.actor.Remote.Followers)
+	if err != nil {
+		return err
+	}
+	if author == "" {
+		author = a.actor.Remote.URI // no attributedTo: the actor's, on its host
+	}
+	if author != a.actor.Remote.URI || ap.HostOf(st.URI) != ap.HostOf(a.actor.Remote.URI) {
+		return errs.E(errs.Forbidden, "the object is not the actor's own")
+	}
+	st.AccountID = a.actor.ID
+	saved, err := a.Statuses.UpsertRemoteStatus(ctx, st)
+	if err != nil {
+		return err
+	}
+	return a.Social.AddToHomeFeeds(ctx, saved.ID, a.actor.ID, a.item.TenantID)
+}
+
+// update applies an edit of the actor's own post, or of the actor itself.
+func (a *activity) update(ctx context.Context) error {
+	doc, err := a.object(ctx)
+	if err != nil {
+		return err
+	}
+	if a.env.ObjectID == a.actor.Remote.URI {
+		actor, err := ap.ParseActor(doc, time.Now())
+		if err != nil {
+			return err
+		}
+		if actor.Remote.URI != a.actor.Remote.URI {
+			return errs.E(errs.Forbidden, "an actor can only update itself")
+		}
+		_, err = a.Actors.UpsertRemoteActor(ctx, actor)
+		return err
+	}
+	st, author, err := ap.ParseStatus(doc, a.actor.Remote.Followers)
+	if err != nil {
+		return err
+	}
+	if author == "" && ap.HostOf(st.URI) == ap.HostOf(a.actor.Remote.URI) {
+		author = a.actor.Remote.URI
+	}
+	if author != a.actor.Remote.URI {
+		return errs.E(errs.Forbidden, "an actor can only update its own posts")
+	}
+	old, err := a.Statuses.StatusByURI(ctx, st.URI)
+	if err != nil {
+		return err // an edit of a post we never had: nothing to apply
+	}
+	if old.AccountID != a.actor.ID {
+		return errs.E(errs.Forbidden, "an actor can only update its own posts")
+	}
+	st.AccountID = a.actor.ID
+	_, err = a.Statuses.UpsertRemoteStatus(ctx, st)
+	return err
+}
+
+// delete removes the actor's post, or, for Delete(Person) of the actor
+// itself, the actor and everything of theirs.
+func (a *activity) delete(ctx context.Context) error {
+	if a.env.ObjectID == a.actor.Remote.URI {
+		return a.Social.DeleteRemoteActor(ctx, a.actor.ID)
+	}
+	ok, err := a.Statuses.DeleteStatusByURI(ctx, a.env.ObjectID, a.actor.ID)
+	if err == nil && !ok {
+		return errs.E(errs.NotFound, "no post %s of this actor", a.env.ObjectID)
+	}
+	return err
+}
+
+// like records a like of a known status.
+func (a *activity) like(ctx context.Context) error {
+	st, err := a.Statuses.StatusByURI(ctx, a.env.ObjectID)
+	if err != nil {
+		return err
+	}
+	return a.Social.Favourite(ctx, a.actor.ID, st.ID, a.env.ID)
+}
+
+func (a *activity) unlike(ctx context.Context, inner map[string]any) error {
+	var statusID int64
+	if st, err := a.Statuses.StatusByURI(ctx, idOf(inner["object"])); err == nil {
+		statusID = st.ID
+	}
+	_, err := a.Social.Unfavourite(ctx, a.actor.ID, idOf(inner["id"]), statusID)
+	return err
+}
+
+// announce records a boost of a known (or fetched) status.
+func (a *activity) announce(ctx context.Context) error {
+	orig, err := a.Statuses.StatusByURI(ctx, a.env.ObjectID)
+	if errs.Is(err, errs.NotFound) {
+		orig, err = a.fetchStatus(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	r := &federation.Status{
+		AccountID: a.actor.ID, URI: a.env.ID, To: a.env.To, Cc: a.env.Cc,
+		Visibility: ap.VisibilityOf(a.env.To, a.env.Cc, a.actor.Remote.Followers), Published: time.Now(),
+	}
+	if r.URI == "" {
+		return errs.E(errs.Invalid, "an Announce needs an id")
+	}
+	saved, err := a.Social.Reblog(ctx, r, orig.ID)
+	if err != nil {
+		return err
+	}
+	return a.Social.AddToHomeFeeds(ctx, saved.ID, a.actor.ID, a.item.TenantID)
+}
+
+// fetchStatus fetches an announced status from its origin and stores it
+// under its author (fetched too when unknown).
+func (a *activity) fetchStatus(ctx context.Context) (*federation.Status, error) {
+	doc, err := a.object(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, author, err := ap.ParseStatus(doc, "")
+	if err != nil {
+		return nil, err
+	}
+	if !ap.SameOrigin(st.URI, a.env.ObjectID) {
+		return nil, errs.E(errs.Invalid, "the announced object claims another origin")
+	}
+	owner, err := a.Keys.Actor(ctx, author, false)
+	if err != nil {
+		return nil, err
+	}
+	st.AccountID = owner.ID
+	return a.Statuses.UpsertRemoteStatus(ctx, st)
+}
+
+// block records a remote actor blocking a local account.
+func (a *activity) block(ctx context.Context) error {
+	target, err := a.Locals.ByURI(ctx, a.item.TenantID, a.env.ObjectID)
+	if err != nil {
+		return err
+	}
+	return a.Social.Block(ctx, a.actor.ID, target.ID, a.env.ID)
+}
+
+// flag stores a report for the tenant's moderators: the objects name the
+// reported account (ours) and, optionally, posts.
+func (a *activity) flag(ctx context.Context) error {
+	r := federation.Report{TenantID: a.item.TenantID, ReporterID: a.actor.ID, URI: a.env.ID}
+	r.Comment, _ = a.doc["content"].(string)
+	for _, id := range ap.IDs(a.env.Object) {
+		if acct, err := a.Locals.ByURI(ctx, a.item.TenantID, id); err == nil {
+			r.TargetID = acct.ID
+			continue
+		}
+		if st, err := a.Statuses.StatusByURI(ctx, id); err == nil {
+			r.StatusURIs = append(r.StatusURIs, id)
+			if r.TargetID == 0 && st.TenantID == a.item.TenantID {
+				r.TargetID = st.AccountID
+			}
+		}
+	}
+	if r.TargetID == 0 {
+		return errs.E(errs.NotFound, "the report names no account of this tenant")
+	}
+	r.Comment = ap.SanitizeHTML(r.Comment)
+	return a.Social.AddReport(ctx, r)
+}

@@ -1,0 +1,84 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/roost-social/roost/federation"
+	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// Publisher stores a local status with its local and remote fan-out in one
+// transaction (federation/postgres implements it).
+type Publisher interface {
+	Publish(ctx context.Context, st *federation.Status, uriFor func(id int64) string,
+		render func(*federation.Status) (string, []byte, error)) (*federation.Status, []int64, error)
+}
+
+// Dispatcher hands committed delivery rows to the workers.
+type Dispatcher interface {
+	Dispatch(ctx context.Context, express bool, ids []int64) error
+}
+
+// MaxChars is the longest post accepted, as on Mastodon.
+const MaxChars = 500
+
+// NewPost is what a local account posts.
+type NewPost struct {
+	Text         string
+	Summary      string // content warning
+	Sensitive    bool
+	Visibility   federation.Visibility
+	Language     string
+	InReplyToURI string
+}
+
+// Post publishes a status of local: stored, delivered locally and queued
+// for every remote follower's server before it returns.
+func (s *Service) Post(ctx context.Context, local *federation.Account, p NewPost) (*federation.Status, error) {
+	text := strings.TrimSpace(p.Text)
+	if text == "" {
+		return nil, errs.E(errs.Invalid, "a post needs text")
+	}
+	if n := utf8.RuneCountInString(text); n > MaxChars {
+		return nil, errs.E(errs.Invalid, "a post is at most %d characters (this one is %d)", MaxChars, n)
+	}
+	switch p.Visibility {
+	case "":
+		p.Visibility = federation.Public
+	case federation.Public, federation.Unlisted, federation.Private, federation.Direct:
+	default:
+		return nil, errs.E(errs.Invalid, "visibility must be public, unlisted, private or direct")
+	}
+	links, err := s.Locals.Links(ctx, local)
+	if err != nil {
+		return nil, err
+	}
+	me := links.Actor(local.Username)
+	st := &federation.Status{
+		AccountID: local.ID, TenantID: local.TenantID, Content: ap.TextToHTML(text), Summary: strings.TrimSpace(p.Summary),
+		Sensitive: p.Sensitive || strings.TrimSpace(p.Summary) != "", Visibility: p.Visibility, Language: p.Language,
+		InReplyToURI: p.InReplyToURI, Published: time.Now().UTC().Truncate(time.Second),
+	}
+	st.To, st.Cc = ap.Addressing(p.Visibility, links.Followers(local.Username), nil)
+	uriFor := func(id int64) string { return me + "/statuses/" + strconv.FormatInt(id, 10) }
+	render := func(st *federation.Status) (string, []byte, error) {
+		url := links.Profile(local.Username) + "/" + st.URI[strings.LastIndexByte(st.URI, '/')+1:]
+		id := st.URI + "/activity"
+		body, err := json.Marshal(ap.Wrap("Create", id, me, ap.NewNote(st, me, url), st.To, st.Cc))
+		return id, body, err
+	}
+	saved, ids, err := s.Publisher.Publish(ctx, st, uriFor, render)
+	if err != nil {
+		return nil, err
+	}
+	// A failed dispatch loses nothing: the committed rows are swept up and
+	// dispatched by the workers.
+	_ = s.Dispatch.Dispatch(ctx, saved.Visibility == federation.Direct || saved.InReplyToURI != "", ids)
+	return saved, nil
+}

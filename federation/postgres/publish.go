@@ -1,0 +1,107 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/roost-social/roost/federation"
+	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/internal/pgutil"
+)
+
+// Publish stores a local status and, in the same transaction, delivers it
+// locally — into the home feeds of the author and of local followers on
+// every tenant (mentions of local accounts come with the client API) — and records
+// one delivery row per remote inbox, shared inboxes deduplicated. uriFor
+// gives the status its URI from its id; render builds the activity to
+// deliver. The returned delivery ids are dispatched by the caller after
+// commit; should that fail, the sweeper dispatches them.
+func (s *Store) Publish(ctx context.Context, st *federation.Status, uriFor func(id int64) string,
+	render func(*federation.Status) (string, []byte, error)) (*federation.Status, []int64, error) {
+	var out *federation.Status
+	var ids []int64
+	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var id int64
+		if err := tx.QueryRow(ctx, `select nextval(pg_get_serial_sequence('statuses', 'id'))`).Scan(&id); err != nil {
+			return err
+		}
+		st.URI = uriFor(id)
+		args, err := statusArgs(st)
+		if err != nil {
+			return err
+		}
+		if out, err = scanStatus(tx.QueryRow(ctx, insertStatus+` returning `+statusColumns,
+			append(append([]any{id}, args...), st.TenantID)...)); err != nil {
+			return fmt.Errorf("insert status: %w", err)
+		}
+		if err := localFanOut(ctx, tx, out); err != nil {
+			return err
+		}
+		activityID, body, err := render(out)
+		if err != nil {
+			return err
+		}
+		inboxes, err := remoteInboxes(ctx, tx, out)
+		if err != nil {
+			return err
+		}
+		ids, err = addDeliveries(ctx, tx, out.AccountID, activityID, body, inboxes, out.Visibility == federation.Direct || out.InReplyToURI != "")
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, ids, nil
+}
+
+// localFanOut is local delivery: no HTTP, no signature, same result.
+func localFanOut(ctx context.Context, tx pgx.Tx, st *federation.Status) error {
+	_, err := tx.Exec(ctx, `
+		insert into home_feeds (account_id, status_id)
+		select $2::bigint, $1::bigint
+		union
+		select f.follower_id, $1::bigint from follows f join accounts a on a.id = f.follower_id
+		where f.followee_id = $2 and f.state = 'accepted' and a.tenant_id is not null and $3 <> 'direct'
+		on conflict do nothing`, st.ID, st.AccountID, string(st.Visibility))
+	if err != nil {
+		return fmt.Errorf("local delivery: %w", err)
+	}
+	return nil
+}
+
+// remoteInboxes lists where a status goes: remote followers (unless
+// direct) and mentioned remote actors, each server's shared inbox once.
+func remoteInboxes(ctx context.Context, tx pgx.Tx, st *federation.Status) ([]string, error) {
+	rows, err := tx.Query(ctx, `
+		select distinct coalesce(a.shared_inbox_url, a.inbox_url) from accounts a
+		where a.tenant_id is null and a.inbox_url is not null and (
+			($3 <> 'direct' and a.id in (select follower_id from follows where followee_id = $1 and state = 'accepted'))
+			or a.uri = any($2))`, st.AccountID, strs(st.Mentions), string(st.Visibility))
+	if err != nil {
+		return nil, fmt.Errorf("remote inboxes: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// addDeliveries inserts delivery rows on any querier (pool or tx).
+func addDeliveries(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, senderID int64, activityID string, body []byte, inboxes []string, express bool) ([]int64, error) {
+	if len(inboxes) == 0 {
+		return nil, nil
+	}
+	hosts := make([]string, len(inboxes))
+	for i, in := range inboxes {
+		hosts[i] = ap.HostOf(in)
+	}
+	rows, err := q.Query(ctx, `
+		insert into deliveries (sender_id, activity_id, inbox_url, host, body, express)
+		select $1, $2, u.inbox, u.host, $3, $4 from unnest($5::text[], $6::text[]) as u(inbox, host)
+		on conflict (activity_id, inbox_url) do nothing
+		returning id`, senderID, activityID, body, express, inboxes, hosts)
+	if err != nil {
+		return nil, fmt.Errorf("add deliveries: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}

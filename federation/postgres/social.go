@@ -1,0 +1,118 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/pgutil"
+)
+
+var _ federation.SocialStore = (*Store)(nil)
+
+// AddToHomeFeeds fans a status out to the author's accepted followers on
+// one tenant (and to a local author's own feed).
+func (s *Store) AddToHomeFeeds(ctx context.Context, statusID, authorID, tenantID int64) error {
+	_, err := s.db.Exec(ctx, `
+		insert into home_feeds (account_id, status_id)
+		select f.follower_id, $1::bigint from follows f join accounts a on a.id = f.follower_id
+		where f.followee_id = $2 and f.state = 'accepted' and a.tenant_id = $3
+		union
+		select id, $1::bigint from accounts where id = $2 and tenant_id = $3
+		on conflict do nothing`, statusID, authorID, tenantID)
+	if err != nil {
+		return fmt.Errorf("add to home feeds: %w", err)
+	}
+	return nil
+}
+
+// Favourite records a like once.
+func (s *Store) Favourite(ctx context.Context, accountID, statusID int64, uri string) error {
+	_, err := s.db.Exec(ctx, `insert into favourites (account_id, status_id, uri) values ($1, $2, nullif($3, ''))
+		on conflict do nothing`, accountID, statusID, uri)
+	return err
+}
+
+// Unfavourite removes the account's like given by URI or by status.
+func (s *Store) Unfavourite(ctx context.Context, accountID int64, uri string, statusID int64) (bool, error) {
+	tag, err := s.db.Exec(ctx, `delete from favourites where account_id = $1 and (uri = $2 or status_id = $3)`,
+		accountID, uri, statusID)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// Reblog stores an Announce as a status row pointing at the original.
+func (s *Store) Reblog(ctx context.Context, r *federation.Status, ofID int64) (*federation.Status, error) {
+	args, err := statusArgs(r)
+	if err != nil {
+		return nil, err
+	}
+	var out *federation.Status
+	err = pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var id int64
+		err := tx.QueryRow(ctx, insertStatus+` on conflict (uri) do nothing returning id`,
+			append(append([]any{nil}, args...), nullInt(r.TenantID))...).Scan(&id)
+		if err == pgx.ErrNoRows {
+			out, err = scanStatus(tx.QueryRow(ctx, `select `+statusColumns+` from statuses where uri = $1`, r.URI))
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `update statuses set reblog_of_id = $2 where id = $1`, id, ofID); err != nil {
+			return err
+		}
+		out, err = scanStatus(tx.QueryRow(ctx, `select `+statusColumns+` from statuses where id = $1`, id))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reblog: %w", err)
+	}
+	return out, nil
+}
+
+// Block records a block and removes follows in both directions.
+func (s *Store) Block(ctx context.Context, accountID, targetID int64, uri string) error {
+	return pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `insert into blocks (account_id, target_id, uri) values ($1, $2, nullif($3, ''))
+			on conflict (account_id, target_id) do update set uri = excluded.uri`, accountID, targetID, uri); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `delete from follows where (follower_id = $1 and followee_id = $2)
+			or (follower_id = $2 and followee_id = $1)`, accountID, targetID)
+		return err
+	})
+}
+
+// Unblock lifts a block.
+func (s *Store) Unblock(ctx context.Context, accountID, targetID int64) (bool, error) {
+	tag, err := s.db.Exec(ctx, `delete from blocks where account_id = $1 and target_id = $2`, accountID, targetID)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// AddReport stores a report for a tenant's moderators.
+func (s *Store) AddReport(ctx context.Context, r federation.Report) error {
+	_, err := s.db.Exec(ctx, `insert into reports (tenant_id, reporter_id, target_account_id, status_uris, comment, uri)
+		values ($1, $2, $3, $4, $5, nullif($6, '')) on conflict (tenant_id, uri) do nothing`,
+		r.TenantID, nullInt(r.ReporterID), r.TargetID, strs(r.StatusURIs), r.Comment, r.URI)
+	return err
+}
+
+// DeleteRemoteActor removes a remote actor and everything of theirs.
+func (s *Store) DeleteRemoteActor(ctx context.Context, id int64) error {
+	_, err := s.db.Exec(ctx, `delete from accounts where id = $1 and tenant_id is null`, id)
+	return err
+}
+
+func nullInt(v int64) *int64 {
+	if v == 0 {
+		return nil
+	}
+	return &v
+}

@@ -1,0 +1,125 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/internal/pgutil"
+)
+
+var _ federation.StatusStore = (*Store)(nil)
+
+const statusColumns = `id, account_id, coalesce(tenant_id, 0), uri, coalesce(url, ''), coalesce(in_reply_to_uri, ''),
+	content, summary, sensitive, visibility, coalesce(language, ''), to_uris, cc_uris, mentions, tags, attachments, poll,
+	published_at, edited_at, created_at`
+
+func scanStatus(row pgx.Row) (*federation.Status, error) {
+	s := &federation.Status{}
+	var attachments, poll []byte
+	err := row.Scan(&s.ID, &s.AccountID, &s.TenantID, &s.URI, &s.URL, &s.InReplyToURI, &s.Content, &s.Summary,
+		&s.Sensitive, &s.Visibility, &s.Language, &s.To, &s.Cc, &s.Mentions, &s.Tags, &attachments, &poll,
+		&s.Published, &s.EditedAt, &s.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(attachments, &s.Attachments); err != nil {
+		return nil, err
+	}
+	if len(poll) > 0 {
+		s.Poll = &federation.Poll{}
+		if err := json.Unmarshal(poll, s.Poll); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// statusArgs are the insert/update parameters $2..$17 shared by both
+// kinds of write.
+func statusArgs(s *federation.Status) ([]any, error) {
+	att, err := json.Marshal(nonNil(s.Attachments))
+	if err != nil {
+		return nil, err
+	}
+	var poll []byte
+	if s.Poll != nil {
+		if poll, err = json.Marshal(s.Poll); err != nil {
+			return nil, err
+		}
+	}
+	return []any{s.AccountID, s.URI, nullable(s.URL), nullable(s.InReplyToURI), s.Content, s.Summary, s.Sensitive,
+		string(s.Visibility), nullable(s.Language), strs(s.To), strs(s.Cc), strs(s.Mentions), strs(s.Tags), att, poll,
+		s.Published, s.EditedAt}, nil
+}
+
+const insertStatus = `insert into statuses (id, account_id, uri, url, in_reply_to_uri, content, summary, sensitive,
+	visibility, language, to_uris, cc_uris, mentions, tags, attachments, poll, published_at, edited_at, tenant_id)
+	values (coalesce($1, nextval(pg_get_serial_sequence('statuses', 'id'))), $2, $3, $4, $5, $6, $7, $8, $9, $10,
+	$11, $12, $13, $14, $15, $16, $17, $18, $19)`
+
+// UpsertRemoteStatus stores a remote status, or updates it when its URI is
+// known and belongs to the same author (an Update by anyone else is
+// refused).
+func (s *Store) UpsertRemoteStatus(ctx context.Context, st *federation.Status) (*federation.Status, error) {
+	args, err := statusArgs(st)
+	if err != nil {
+		return nil, err
+	}
+	out, err := scanStatus(s.db.QueryRow(ctx, insertStatus+`
+		on conflict (uri) do update set url = excluded.url, content = excluded.content, summary = excluded.summary,
+			sensitive = excluded.sensitive, visibility = excluded.visibility, language = excluded.language,
+			to_uris = excluded.to_uris, cc_uris = excluded.cc_uris, mentions = excluded.mentions, tags = excluded.tags,
+			attachments = excluded.attachments, poll = excluded.poll, edited_at = excluded.edited_at
+		where statuses.account_id = excluded.account_id and statuses.tenant_id is null
+		returning `+statusColumns, append(append([]any{nil}, args...), nil)...))
+	if err == pgx.ErrNoRows {
+		return nil, errs.E(errs.Forbidden, "status %s belongs to another actor", st.URI)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("upsert status %s: %w", st.URI, err)
+	}
+	return out, nil
+}
+
+// StatusByURI finds a status by URI.
+func (s *Store) StatusByURI(ctx context.Context, uri string) (*federation.Status, error) {
+	st, err := scanStatus(s.db.QueryRow(ctx, `select `+statusColumns+` from statuses where uri = $1`, uri))
+	if err != nil {
+		return nil, pgutil.NotFound(err, "no such status")
+	}
+	return st, nil
+}
+
+// DeleteStatusByURI removes a status by its author.
+func (s *Store) DeleteStatusByURI(ctx context.Context, uri string, accountID int64) (bool, error) {
+	tag, err := s.db.Exec(ctx, `delete from statuses where uri = $1 and account_id = $2`, uri, accountID)
+	if err != nil {
+		return false, fmt.Errorf("delete status: %w", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func strs(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNil(a []federation.Attachment) []federation.Attachment {
+	if a == nil {
+		return []federation.Attachment{}
+	}
+	return a
+}

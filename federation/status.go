@@ -1,0 +1,114 @@
+package federation
+
+import (
+	"context"
+	"time"
+)
+
+// Visibility is Mastodon's addressing model for a status.
+type Visibility string
+
+// The four visibilities and how they map to ActivityPub addressing:
+// public (Public in to), unlisted (Public in cc), private (followers
+// collection only: followers-only), direct (mentioned actors only).
+const (
+	Public   Visibility = "public"
+	Unlisted Visibility = "unlisted"
+	Private  Visibility = "private"
+	Direct   Visibility = "direct"
+)
+
+// PublicCollection is ActivityStreams' special "everyone" address, also
+// written as "as:Public" or "Public" by some servers.
+const PublicCollection = "https://www.w3.org/ns/activitystreams#Public"
+
+// Status is a post (Note, Question, Article, Page, Video... rendered as a
+// note), local or remote.
+type Status struct {
+	ID           int64
+	AccountID    int64
+	TenantID     int64 // zero for remote statuses
+	URI          string
+	URL          string
+	InReplyToURI string
+	Content      string // sanitised HTML
+	Summary      string // content warning
+	Sensitive    bool
+	Visibility   Visibility
+	Language     string
+	To, Cc       []string
+	Mentions     []string // actor URIs mentioned (tag type Mention)
+	Tags         []string // hashtag names, lower case, without '#'
+	Attachments  []Attachment
+	Poll         *Poll
+	Published    time.Time
+	EditedAt     *time.Time
+	CreatedAt    time.Time
+}
+
+// Attachment is media referenced by URL (remote media is not copied).
+type Attachment struct {
+	Type        string `json:"type"` // Document, Image, Video, Audio
+	MediaType   string `json:"mediaType,omitempty"`
+	URL         string `json:"url"`
+	Description string `json:"name,omitempty"`
+	Blurhash    string `json:"blurhash,omitempty"`
+	Width       int    `json:"width,omitempty"`
+	Height      int    `json:"height,omitempty"`
+}
+
+// Poll is a received Question's options and counts.
+type Poll struct {
+	Multiple bool         `json:"multiple"`
+	EndsAt   *time.Time   `json:"endsAt,omitempty"`
+	Options  []PollOption `json:"options"`
+	Voters   int          `json:"voters,omitempty"`
+}
+
+// PollOption is one answer of a poll.
+type PollOption struct {
+	Title string `json:"title"`
+	Votes int    `json:"votes"`
+}
+
+// StatusStore persists statuses.
+type StatusStore interface {
+	// UpsertRemoteStatus stores or updates (by URI) a remote status.
+	UpsertRemoteStatus(ctx context.Context, s *Status) (*Status, error)
+	// StatusByURI finds a status, or errs.NotFound.
+	StatusByURI(ctx context.Context, uri string) (*Status, error)
+	// DeleteStatusByURI removes a status authored by accountID; it reports
+	// whether one was removed.
+	DeleteStatusByURI(ctx context.Context, uri string, accountID int64) (bool, error)
+}
+
+// Report is a complaint for a tenant's moderators.
+type Report struct {
+	TenantID   int64
+	ReporterID int64 // zero when unknown
+	TargetID   int64
+	StatusURIs []string
+	Comment    string
+	URI        string
+}
+
+// SocialStore records what actors do with each other and with statuses.
+type SocialStore interface {
+	// AddToHomeFeeds puts a status in the home feeds of the author's
+	// accepted followers on tenant tenantID (and of the author if local).
+	AddToHomeFeeds(ctx context.Context, statusID, authorID, tenantID int64) error
+	// Favourite records a like (idempotent); Unfavourite removes one by the
+	// like's activity URI or by status.
+	Favourite(ctx context.Context, accountID, statusID int64, uri string) error
+	Unfavourite(ctx context.Context, accountID int64, uri string, statusID int64) (bool, error)
+	// Reblog records an Announce as a status pointing at the original.
+	Reblog(ctx context.Context, r *Status, ofID int64) (*Status, error)
+	// Block records a block and ends follows both ways; Unblock lifts it.
+	Block(ctx context.Context, accountID, targetID int64, uri string) error
+	Unblock(ctx context.Context, accountID, targetID int64) (bool, error)
+	// AddReport stores a report once per (tenant, uri).
+	AddReport(ctx context.Context, r Report) error
+	// DeleteRemoteActor removes a remote actor and, by cascade, everything
+	// of theirs: statuses, follows, likes, blocks.
+	DeleteRemoteActor(ctx context.Context, id int64) error
+}

@@ -57,8 +57,13 @@ type DeliveryStore interface {
 	AddDeliveries(ctx context.Context, senderID int64, activityID string, body []byte, inboxes []string, express bool) ([]int64, error)
 	// Delivery loads a delivery with its sender's key, or errs.NotFound.
 	Delivery(ctx context.Context, id int64) (*Delivery, *Account, error)
+	// LoadDeliveries loads a batch (ids not found are absent), with the
+	// senders by id.
+	LoadDeliveries(ctx context.Context, ids []int64) (map[int64]*Delivery, map[int64]*Account, error)
 	// MarkDelivered records a successful attempt.
 	MarkDelivered(ctx context.Context, id int64, status int) error
+	// MarkDeliveredBatch records many successful attempts at once.
+	MarkDeliveredBatch(ctx context.Context, ids []int64, statuses []int) error
 	// MarkFailed records a failed attempt: pending again at next, or
 	// failed for good when next is zero.
 	MarkFailed(ctx context.Context, id int64, status int, reason string, next time.Time) error

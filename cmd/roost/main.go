@@ -33,6 +33,8 @@ commands:
                       Redis (installing them when missing)
   follow              --account USER@DOMAIN --target USER@HOST|ACTOR-URL
   post                --account USER@DOMAIN --text TEXT [--cw CW] [--visibility V]
+  bench delivery      [--inboxes N] fan-out benchmark (private PostgreSQL/Redis)
+  bench inbox         [--requests N] verified inbox POSTs per second
   testenv -- CMD...   run CMD with private PostgreSQL and Redis for tests
   version             print the version
 
@@ -50,6 +52,7 @@ var commands = map[string]command{
 	"account": runAccount,
 	"follow":  runFollow,
 	"post":    runPost,
+	"bench":   runBench,
 	"testenv": runTestenv,
 	"test":    runTest,
 	"version": runVersion,

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,13 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/federation/signature"
-	"github.com/roost-social/roost/internal/errs"
 )
 
 // Worker consumes the delivery streams. Several workers (processes) share
@@ -42,6 +43,12 @@ type Worker struct {
 	breakers breakers
 	hostsMu  sync.Mutex
 	hosts    map[string]chan struct{}
+	done     chan done
+	keys     sync.Map // private key PEM → parsed key: parsing costs more than a tenth of a signature
+	nkeys    atomic.Int64
+	flightMu sync.Mutex
+	inFlight map[int64]struct{}  // rows being attempted or recorded here
+	finished map[int64]time.Time // when rows finished here, to spot stale snapshots
 }
 
 func (w *Worker) defaults() {
@@ -67,11 +74,24 @@ func (w *Worker) defaults() {
 		w.Log = slog.Default()
 	}
 	w.hosts = map[string]chan struct{}{}
+	w.inFlight = map[int64]struct{}{}
+	w.finished = map[int64]time.Time{}
 }
 
+// entry is one stream entry with its delivery row loaded (d nil when the
+// row is gone).
 type entry struct {
 	lane, streamID string
 	id             int64
+	d              *federation.Delivery
+	sender         *federation.Account
+	loaded         time.Time // when d was read
+}
+
+// done is a successful attempt waiting to be recorded and acknowledged.
+type done struct {
+	e      entry
+	status int
 }
 
 // Run consumes until ctx ends, then waits for deliveries in flight.
@@ -84,6 +104,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 	}
 	work := make(chan entry)
+	w.done = make(chan done, w.Concurrency)
+	flushed := make(chan struct{})
+	go func() { w.flush(context.WithoutCancel(ctx)); close(flushed) }()
 	var wg sync.WaitGroup
 	for range w.Concurrency {
 		wg.Add(1)
@@ -98,7 +121,53 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.read(ctx, work)
 	close(work)
 	wg.Wait()
+	close(w.done)
+	<-flushed
 	return nil
+}
+
+// flush records successes in batches — one UPDATE and one Redis pipeline
+// per batch instead of three round trips per delivery — and acknowledges
+// stream entries only after PostgreSQL has them.
+func (w *Worker) flush(ctx context.Context) {
+	var batch []done
+	write := func() {
+		if len(batch) == 0 {
+			return
+		}
+		ids, statuses := make([]int64, len(batch)), make([]int, len(batch))
+		for i, d := range batch {
+			ids[i], statuses[i] = d.e.id, d.status
+		}
+		defer w.end(ids...)
+		if err := w.Queue.Store.MarkDeliveredBatch(ctx, ids, statuses); err != nil {
+			w.Log.Warn("recording deliveries", "n", len(ids), "err", err)
+			batch = batch[:0] // unacknowledged: the sweeper or XAUTOCLAIM retries
+			return
+		}
+		entries := make([]entry, len(batch))
+		for i, d := range batch {
+			entries[i] = d.e
+		}
+		w.ackAll(ctx, entries)
+		batch = batch[:0]
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case d, ok := <-w.done:
+			if !ok {
+				write()
+				return
+			}
+			if batch = append(batch, d); len(batch) >= 256 {
+				write()
+			}
+		case <-tick.C:
+			write()
+		}
+	}
 }
 
 // read feeds entries to the pool, express first, fresh before retries,
@@ -144,14 +213,14 @@ func (w *Worker) readLane(ctx context.Context, lane string, block time.Duration,
 		}
 		return false
 	}
-	n := 0
+	var batch []entry
 	for _, s := range res {
 		for _, m := range s.Messages {
-			n++
-			w.send(ctx, work, s.Stream, m)
+			batch = append(batch, toEntry(s.Stream, m))
 		}
 	}
-	return n > 0
+	w.send(ctx, work, batch)
+	return len(batch) > 0
 }
 
 // recreateGroups restores the streams after Redis lost them (a restart
@@ -162,11 +231,38 @@ func (w *Worker) recreateGroups(ctx context.Context) {
 	}
 }
 
-func (w *Worker) send(ctx context.Context, work chan<- entry, stream string, m goredis.XMessage) {
+func toEntry(stream string, m goredis.XMessage) entry {
 	id, _ := strconv.ParseInt(fmt.Sprint(m.Values["id"]), 10, 64)
-	select {
-	case work <- entry{lane: stream, streamID: m.ID, id: id}:
-	case <-ctx.Done():
+	return entry{lane: stream, streamID: m.ID, id: id}
+}
+
+// send loads a batch of rows in one query and hands the entries to the
+// pool. When the load fails the entries stay unacknowledged and are
+// reclaimed later.
+func (w *Worker) send(ctx context.Context, work chan<- entry, batch []entry) {
+	if len(batch) == 0 {
+		return
+	}
+	ids := make([]int64, len(batch))
+	for i, e := range batch {
+		ids[i] = e.id
+	}
+	loaded := time.Now()
+	ds, senders, err := w.Queue.Store.LoadDeliveries(ctx, ids)
+	if err != nil {
+		w.Log.Warn("loading deliveries", "n", len(ids), "err", err)
+		return
+	}
+	for _, e := range batch {
+		e.loaded = loaded
+		if e.d = ds[e.id]; e.d != nil {
+			e.sender = senders[e.d.SenderID]
+		}
+		select {
+		case work <- e:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
@@ -181,9 +277,11 @@ func (w *Worker) claim(ctx context.Context, work chan<- entry) {
 		if err != nil {
 			continue
 		}
-		for _, m := range msgs {
-			w.send(ctx, work, stream, m)
+		batch := make([]entry, len(msgs))
+		for i, m := range msgs {
+			batch[i] = toEntry(stream, m)
 		}
+		w.send(ctx, work, batch)
 	}
 }
 
@@ -198,6 +296,7 @@ func (w *Worker) sweep(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		w.forget()
 		// Rows due for longer than a sweep interval were not picked up from
 		// the stream: dispatch them (again) on the retry lane.
 		ids, err := w.Queue.Store.DueDeliveries(ctx, w.Now().Add(-w.SweepEvery), 5000)
@@ -211,28 +310,51 @@ func (w *Worker) sweep(ctx context.Context) {
 	}
 }
 
-func (w *Worker) ack(ctx context.Context, e entry) {
-	w.Queue.Redis.XAck(ctx, e.lane, group, e.streamID)
-	w.Queue.Redis.XDel(ctx, e.lane, e.streamID)
+func (w *Worker) ack(ctx context.Context, e entry) { w.ackAll(ctx, []entry{e}) }
+
+// ackAll acknowledges and removes entries in one pipelined round trip.
+func (w *Worker) ackAll(ctx context.Context, es []entry) {
+	pipe := w.Queue.Redis.Pipeline()
+	for _, e := range es {
+		pipe.XAck(ctx, e.lane, group, e.streamID)
+		pipe.XDel(ctx, e.lane, e.streamID)
+	}
+	pipe.Exec(ctx)
 }
 
 // handle attempts one delivery and records the outcome in PostgreSQL
-// before acknowledging the stream entry.
+// before acknowledging the stream entry (successes through flush).
 func (w *Worker) handle(ctx context.Context, e entry) {
-	d, sender, err := w.Queue.Store.Delivery(ctx, e.id)
-	if errs.Is(err, errs.NotFound) {
+	d, sender := e.d, e.sender
+	if d == nil {
+		w.ack(ctx, e) // the row is gone
+		return
+	}
+	// The sweeper or a claim can bring back a row that is in flight here,
+	// or that finished after this entry's snapshot was read: one attempt.
+	if !w.begin(e) {
 		w.ack(ctx, e)
 		return
 	}
-	if err != nil {
-		w.Log.Warn("loading delivery", "id", e.id, "err", err)
-		return // unacknowledged: reclaimed later
-	}
+	recorded := false
+	defer func() {
+		if !recorded {
+			w.end(e.id)
+		}
+	}()
 	now := w.Now()
 	if d.State != "pending" || d.NextAttemptAt.After(now) {
 		w.ack(ctx, e) // done already, or a retry the sweeper will bring back
 		return
 	}
+	// A host already holding PerHost deliveries (slow, hanging) must not
+	// also hold the pool: the row stays due and the sweeper brings it back.
+	release, ok := w.hostSlot(d.Host)
+	if !ok {
+		w.ack(ctx, e)
+		return
+	}
+	defer release() // after the breaker has seen the outcome
 	if until, open := w.breakers.open(d.Host, now); open {
 		w.fail(ctx, d, 0, "circuit open for "+d.Host, until)
 		w.ack(ctx, e)
@@ -242,10 +364,9 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 	switch {
 	case err == nil && status >= 200 && status < 300:
 		w.breakers.success(d.Host)
-		if err := w.Queue.Store.MarkDelivered(ctx, d.ID, status); err != nil {
-			w.Log.Warn("recording delivery", "id", d.ID, "err", err)
-			return
-		}
+		recorded = true // flush records, acknowledges and ends it
+		w.done <- done{e: e, status: status}
+		return
 	case err == nil && permanent(status):
 		w.breakers.success(d.Host) // the host answered; it is alive
 		w.Queue.Store.MarkFailed(ctx, d.ID, status, "refused by the receiver", time.Time{})
@@ -258,6 +379,45 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 		w.fail(ctx, d, status, reason, now.Add(backoff(d.Attempts)))
 	}
 	w.ack(ctx, e)
+}
+
+// begin marks e's row in flight in this process; false if it already is,
+// or if it finished here after e's snapshot of it was read.
+func (w *Worker) begin(e entry) bool {
+	w.flightMu.Lock()
+	defer w.flightMu.Unlock()
+	if _, ok := w.inFlight[e.id]; ok {
+		return false
+	}
+	if t, ok := w.finished[e.id]; ok && !t.Before(e.loaded) {
+		return false
+	}
+	w.inFlight[e.id] = struct{}{}
+	return true
+}
+
+// end marks rows no longer in flight, their outcome in PostgreSQL.
+func (w *Worker) end(ids ...int64) {
+	now := time.Now()
+	w.flightMu.Lock()
+	defer w.flightMu.Unlock()
+	for _, id := range ids {
+		delete(w.inFlight, id)
+		w.finished[id] = now
+	}
+}
+
+// forget drops finish times older than any snapshot still waiting for a
+// worker can be: a batch is handed out long before ClaimIdle.
+func (w *Worker) forget() {
+	cutoff := time.Now().Add(-w.ClaimIdle)
+	w.flightMu.Lock()
+	defer w.flightMu.Unlock()
+	for id, t := range w.finished {
+		if t.Before(cutoff) {
+			delete(w.finished, id)
+		}
+	}
 }
 
 // fail schedules a retry at next, or gives up past GiveUpAfter.
@@ -275,17 +435,14 @@ func permanent(status int) bool {
 	return status >= 400 && status < 500 && status != http.StatusTooManyRequests && status != http.StatusRequestTimeout
 }
 
-// attempt signs the request afresh (new Date) and POSTs it, holding one
-// of the host's slots.
+// attempt signs the request afresh (new Date) and POSTs it; the caller
+// holds one of the host's slots.
 func (w *Worker) attempt(ctx context.Context, d *federation.Delivery, sender *federation.Account) (int, error) {
-	slot := w.hostSlot(d.Host)
-	slot <- struct{}{}
-	defer func() { <-slot }()
 	keyID, err := w.KeyID(ctx, sender)
 	if err != nil {
 		return 0, err
 	}
-	key, err := signature.ParsePrivateKeyPEM(sender.PrivateKeyPEM)
+	key, err := w.privateKey(sender.PrivateKeyPEM)
 	if err != nil {
 		return 0, err
 	}
@@ -294,15 +451,40 @@ func (w *Worker) attempt(ctx context.Context, d *federation.Delivery, sender *fe
 	})
 }
 
-func (w *Worker) hostSlot(host string) chan struct{} {
+// maxCachedKeys bounds the parsed-key cache (one key per local sender).
+const maxCachedKeys = 10000
+
+// privateKey parses a sender's key once.
+func (w *Worker) privateKey(pem string) (crypto.PrivateKey, error) {
+	if k, ok := w.keys.Load(pem); ok {
+		return k.(crypto.PrivateKey), nil
+	}
+	k, err := signature.ParsePrivateKeyPEM(pem)
+	if err != nil {
+		return nil, err
+	}
+	if w.nkeys.Add(1) <= maxCachedKeys {
+		w.keys.Store(pem, k)
+	}
+	return k, nil
+}
+
+// hostSlot takes one of host's PerHost slots without waiting, returning
+// its release; false when all are taken.
+func (w *Worker) hostSlot(host string) (func(), bool) {
 	w.hostsMu.Lock()
-	defer w.hostsMu.Unlock()
 	s, ok := w.hosts[host]
 	if !ok {
 		s = make(chan struct{}, w.PerHost)
 		w.hosts[host] = s
 	}
-	return s
+	w.hostsMu.Unlock()
+	select {
+	case s <- struct{}{}:
+		return func() { <-s }, true
+	default:
+		return nil, false
+	}
 }
 
 // backoff grows exponentially from 30 s to a 6 h ceiling.

@@ -20,16 +20,18 @@ func (s *Store) AddDeliveries(ctx context.Context, senderID int64, activityID st
 // Delivery loads a delivery and its (local) sender.
 func (s *Store) Delivery(ctx context.Context, id int64) (*federation.Delivery, *federation.Account, error) {
 	d := &federation.Delivery{ID: id}
-	err := s.db.QueryRow(ctx, `select sender_id, activity_id, inbox_url, host, body, express, state, attempts, next_attempt_at, created_at
-		from deliveries where id = $1`, id).
-		Scan(&d.SenderID, &d.ActivityID, &d.Inbox, &d.Host, &d.Body, &d.Express, &d.State, &d.Attempts, &d.NextAttemptAt, &d.CreatedAt)
+	a := &federation.Account{}
+	// One round trip: the delivery and its local sender's key.
+	err := s.db.QueryRow(ctx, `select d.sender_id, d.activity_id, d.inbox_url, d.host, d.body, d.express, d.state,
+			d.attempts, d.next_attempt_at, d.created_at, a.tenant_id, a.domain, a.username, a.private_key_pem
+		from deliveries d join accounts a on a.id = d.sender_id and a.tenant_id is not null
+		where d.id = $1`, id).
+		Scan(&d.SenderID, &d.ActivityID, &d.Inbox, &d.Host, &d.Body, &d.Express, &d.State, &d.Attempts,
+			&d.NextAttemptAt, &d.CreatedAt, &a.TenantID, &a.Domain, &a.Username, &a.PrivateKeyPEM)
 	if err != nil {
-		return nil, nil, pgutil.NotFound(err, "no such delivery")
+		return nil, nil, pgutil.NotFound(err, "no such delivery from a local account")
 	}
-	a, err := scanAccount(s.db.QueryRow(ctx, `select `+accountColumns+` from accounts where id = $1 and tenant_id is not null`, d.SenderID))
-	if err != nil {
-		return nil, nil, pgutil.NotFound(err, "delivery sender is not a local account")
-	}
+	a.ID = d.SenderID
 	return d, a, nil
 }
 
@@ -67,4 +69,40 @@ func nullTime(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// LoadDeliveries loads a batch of deliveries with their senders in one
+// round trip; ids not found are absent from the result.
+func (s *Store) LoadDeliveries(ctx context.Context, ids []int64) (map[int64]*federation.Delivery, map[int64]*federation.Account, error) {
+	rows, err := s.db.Query(ctx, `select d.id, d.sender_id, d.activity_id, d.inbox_url, d.host, d.body, d.express,
+			d.state, d.attempts, d.next_attempt_at, d.created_at, a.tenant_id, a.domain, a.username, a.private_key_pem
+		from deliveries d join accounts a on a.id = d.sender_id and a.tenant_id is not null
+		where d.id = any($1)`, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	ds, senders := map[int64]*federation.Delivery{}, map[int64]*federation.Account{}
+	for rows.Next() {
+		d, a := &federation.Delivery{}, &federation.Account{}
+		if err := rows.Scan(&d.ID, &d.SenderID, &d.ActivityID, &d.Inbox, &d.Host, &d.Body, &d.Express, &d.State,
+			&d.Attempts, &d.NextAttemptAt, &d.CreatedAt, &a.TenantID, &a.Domain, &a.Username, &a.PrivateKeyPEM); err != nil {
+			return nil, nil, err
+		}
+		a.ID = d.SenderID
+		ds[d.ID] = d
+		if _, ok := senders[a.ID]; !ok {
+			senders[a.ID] = a
+		}
+	}
+	return ds, senders, rows.Err()
+}
+
+// MarkDeliveredBatch records many successful attempts in one statement.
+func (s *Store) MarkDeliveredBatch(ctx context.Context, ids []int64, statuses []int) error {
+	_, err := s.db.Exec(ctx, `update deliveries d set state = 'delivered', attempts = d.attempts + 1,
+		last_status = u.status, last_error = null, delivered_at = now()
+		from unnest($1::bigint[], $2::int[]) as u(id, status)
+		where d.id = u.id and d.state = 'pending'`, ids, statuses)
+	return err
 }

@@ -53,6 +53,9 @@ func benchInbox(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 	if err != nil {
 		return err
 	}
+	batcher := svc.accounts.NewInboxBatcher()
+	defer batcher.Close()
+	fd.inbox.Store = batcher
 	app := api.New(api.Options{Sites: cache, Accounts: svc.accounts, Inbox: fd.inbox, Log: log,
 		URL: web.URLConfig{Scheme: "http"}, Metrics: prometheus.NewRegistry()})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

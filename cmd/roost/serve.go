@@ -38,6 +38,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	if err != nil {
 		return err
 	}
+	batcher := svc.accounts.NewInboxBatcher() // group-commits inbox enqueues
+	defer batcher.Close()
+	fd.inbox.Store = batcher
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var proxies []string

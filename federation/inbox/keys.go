@@ -43,7 +43,17 @@ type Keys struct {
 	failed    map[string]time.Time // keyID → refused until
 	refreshed map[string]time.Time // keyID → last refresh
 	hosts     map[string]*rate.Limiter
+	owners    map[string]cachedOwner // keyID → owner, in front of the store
 }
+
+// cachedOwner is an owner remembered in process for ownerTTL; a signature
+// failing with it still triggers Refresh, which replaces it.
+type cachedOwner struct {
+	actor   *federation.Account
+	expires time.Time
+}
+
+const ownerTTL = 5 * time.Minute
 
 // maxTracked bounds each bookkeeping map; past it the oldest-looking half
 // is dropped (map order), which errs towards fetching again, not never.
@@ -58,14 +68,33 @@ func (k *Keys) now() time.Time {
 
 // Lookup returns the actor owning keyID, fetching it when not cached.
 func (k *Keys) Lookup(ctx context.Context, keyID string) (*federation.Account, error) {
-	a, err := k.Store.RemoteActorByKeyID(ctx, keyID)
-	if err == nil {
-		return a, nil
+	k.mu.Lock()
+	k.init()
+	c, ok := k.owners[keyID]
+	k.mu.Unlock()
+	if ok && k.now().Before(c.expires) {
+		return c.actor, nil
 	}
-	if !errs.Is(err, errs.NotFound) {
+	a, err := k.Store.RemoteActorByKeyID(ctx, keyID)
+	if errs.Is(err, errs.NotFound) {
+		a, err = k.fetch(ctx, keyID)
+	}
+	if err != nil {
 		return nil, err
 	}
-	return k.fetch(ctx, keyID)
+	k.remember(keyID, a)
+	return a, nil
+}
+
+// remember caches a key's owner in process.
+func (k *Keys) remember(keyID string, a *federation.Account) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.init()
+	if len(k.owners) >= maxTracked {
+		clear(k.owners)
+	}
+	k.owners[keyID] = cachedOwner{actor: a, expires: k.now().Add(ownerTTL)}
 }
 
 // Refresh refetches keyID's owner after a signature failed with the cached
@@ -80,8 +109,14 @@ func (k *Keys) Refresh(ctx context.Context, keyID string) (*federation.Account, 
 		return nil, errs.E(errs.Unauthorized, "signature does not verify with the sender's key")
 	}
 	track(k.refreshed, keyID, k.now())
+	delete(k.owners, keyID)
 	k.mu.Unlock()
-	return k.fetch(ctx, keyID)
+	a, err := k.fetch(ctx, keyID)
+	if err != nil {
+		return nil, err
+	}
+	k.remember(keyID, a)
+	return a, nil
 }
 
 func (k *Keys) init() {
@@ -89,6 +124,7 @@ func (k *Keys) init() {
 		k.failed = map[string]time.Time{}
 		k.refreshed = map[string]time.Time{}
 		k.hosts = map[string]*rate.Limiter{}
+		k.owners = map[string]cachedOwner{}
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 // Service implements federation.Inbox.
 type Service struct {
 	Keys  *Keys
-	Store federation.InboxStore
+	Store Enqueuer
 	// Ours reports whether a host is one of this instance's hostnames: an
 	// activity claiming to come from one never arrives over HTTP.
 	Ours func(ctx context.Context, host string) bool
@@ -26,6 +26,12 @@ type Service struct {
 }
 
 var _ federation.Inbox = (*Service)(nil)
+
+// Enqueuer durably queues a verified activity (federation.InboxStore, or a
+// group-committing batcher in front of it).
+type Enqueuer interface {
+	Enqueue(ctx context.Context, tenantID int64, activityID, actorURI string, activity []byte) (duplicate bool, err error)
+}
 
 // envelope is the part of an activity the inbox itself reads.
 type envelope struct {

@@ -23,7 +23,10 @@ type Options struct {
 	Inbox federation.Inbox
 	// Statuses serves local posts as Notes; nil leaves them unrouted.
 	Statuses federation.StatusStore
-	URL      web.URLConfig
+	// Collections serves outbox, followers and following; nil leaves them
+	// unrouted.
+	Collections federation.CollectionStore
+	URL         web.URLConfig
 	// TrustedProxies are addresses or CIDRs whose X-Forwarded-* headers are
 	// believed; empty means none.
 	TrustedProxies []string
@@ -70,6 +73,7 @@ func New(o Options) *fiber.App {
 	app.Use(observe(o))
 	registerOps(app, o)
 	app.Use(hostRouting(o.Sites))
-	(&activitypub.Handler{Accounts: o.Accounts, Inbox: o.Inbox, Statuses: o.Statuses, URL: o.URL}).Register(app)
+	(&activitypub.Handler{Accounts: o.Accounts, Inbox: o.Inbox, Statuses: o.Statuses,
+		Collections: o.Collections, Sites: o.Sites, URL: o.URL}).Register(app)
 	return app
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/tenant"
 )
 
 // Handler serves the routes. Its fields are read-only after Register.
@@ -17,7 +18,10 @@ type Handler struct {
 	Accounts federation.AccountStore
 	Inbox    federation.Inbox
 	Statuses federation.StatusStore
-	URL      web.URLConfig
+	// Collections and Sites serve outbox, followers and following.
+	Collections federation.CollectionStore
+	Sites       tenant.Resolver
+	URL         web.URLConfig
 }
 
 // Register mounts the routes on r, which must sit behind host routing.
@@ -32,6 +36,11 @@ func (h *Handler) Register(r fiber.Router) {
 	r.Get("/@:username", h.actor)
 	if h.Statuses != nil {
 		r.Get("/users/:username/statuses/:id", h.status)
+	}
+	if h.Collections != nil {
+		r.Get("/users/:username/outbox", h.outbox)
+		r.Get("/users/:username/followers", h.followers)
+		r.Get("/users/:username/following", h.following)
 	}
 	if h.Inbox != nil {
 		r.Post("/users/:username/inbox", h.inbox)

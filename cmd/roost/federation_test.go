@@ -160,6 +160,26 @@ func TestFederationFollowBetweenTwoNodes(t *testing.T) {
 	if !strings.Contains(string(note), `"type":"Note"`) || !strings.Contains(string(note), `"attributedTo":"http://a.test/users/alice"`) {
 		t.Fatalf("note: %s", note)
 	}
+	// Collections: public posts only, followers by URI, paged.
+	outboxA := string(waitHTTP(t, "http://"+addrA+"/users/alice/outbox?page=true", "a.test", 200))
+	if !strings.Contains(outboxA, uri) || !strings.Contains(outboxA, `"type":"OrderedCollectionPage"`) {
+		t.Fatalf("alice's outbox lacks her public post: %s", outboxA)
+	}
+	outboxB := string(waitHTTP(t, "http://"+addrB+"/users/bob/outbox", "b.test", 200))
+	if !strings.Contains(outboxB, `"totalItems":0`) {
+		t.Fatalf("bob's outbox shows his followers-only post: %s", outboxB)
+	}
+	if strings.Contains(string(waitHTTP(t, "http://"+addrB+"/users/bob/outbox?page=true", "b.test", 200)), private) {
+		t.Fatal("a followers-only post is listed in the outbox")
+	}
+	followersA := string(waitHTTP(t, "http://"+addrA+"/users/alice/followers?page=true", "a.test", 200))
+	if !strings.Contains(followersA, `"orderedItems":["http://b.test/users/bob"]`) {
+		t.Fatalf("alice's followers: %s", followersA)
+	}
+	followingB := string(waitHTTP(t, "http://"+addrB+"/users/bob/following", "b.test", 200))
+	if !strings.Contains(followingB, `"totalItems":1`) {
+		t.Fatalf("bob's following: %s", followingB)
+	}
 	// alice's own feed has her post (local delivery in the posting transaction).
 	a.eventually(t, "1", `select count(*) from home_feeds h join statuses s on s.id = h.status_id
 		join accounts l on l.id = h.account_id where l.username = 'alice' and s.uri = $1`, uri)

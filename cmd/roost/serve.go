@@ -52,6 +52,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 		Accounts:       svc.accounts,
 		Inbox:          fd.inbox,
 		Statuses:       svc.accounts,
+		Collections:    svc.accounts,
 		URL:            web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort},
 		TrustedProxies: proxies,
 		Log:            log,

@@ -1,0 +1,22 @@
+package federation
+
+import "context"
+
+// ActorRef names an actor in a collection: a remote URI, or a local
+// account's handle domain and username (its URI depends on its site).
+type ActorRef struct {
+	ID       int64
+	URI      string // remote actors
+	Domain   string // local accounts
+	Username string
+}
+
+// CollectionStore pages through an account's public collections, newest
+// first; maxID 0 starts at the newest.
+type CollectionStore interface {
+	// OutboxPage lists the account's public and unlisted statuses.
+	OutboxPage(ctx context.Context, accountID, maxID int64, limit int) ([]*Status, int64, error)
+	// FollowersPage and FollowingPage list accepted follows.
+	FollowersPage(ctx context.Context, accountID, maxID int64, limit int) ([]ActorRef, int64, error)
+	FollowingPage(ctx context.Context, accountID, maxID int64, limit int) ([]ActorRef, int64, error)
+}

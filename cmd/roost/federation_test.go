@@ -184,3 +184,42 @@ func TestFederationFollowBetweenTwoNodes(t *testing.T) {
 	a.eventually(t, "1", `select count(*) from home_feeds h join statuses s on s.id = h.status_id
 		join accounts l on l.id = h.account_id where l.username = 'alice' and s.uri = $1`, uri)
 }
+
+// Two tenants on one node: follows and posts between them are delivered
+// in-process (no HTTP, no delivery rows) with the same outcomes.
+func TestLocalDeliveryBetweenTenantsOnOneNode(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	n := startNode(t, "local", addr, "")
+	n.run(t, "tenant", "create", "--name", "A", "--domain", "a.test")
+	n.run(t, "tenant", "create", "--name", "C", "--domain", "c.test")
+	n.run(t, "account", "create", "--domain", "a.test", "--username", "alice", "--email", "alice@a.test", "--password", "long enough password")
+	n.run(t, "account", "create", "--domain", "c.test", "--username", "carol", "--email", "carol@c.test", "--password", "long enough password")
+	n.start(t, "serve")
+
+	if out := n.run(t, "follow", "--account", "alice@a.test", "--target", "carol@c.test"); !strings.HasPrefix(out, "accepted ") {
+		t.Fatalf("local follow: %q", out)
+	}
+	if out := n.run(t, "follow", "--account", "carol@c.test", "--target", "http://a.test/users/alice"); !strings.HasPrefix(out, "accepted ") {
+		t.Fatalf("local follow by URI: %q", out)
+	}
+	pub := strings.TrimSpace(n.run(t, "post", "--account", "carol@c.test", "--text", "hello neighbours"))
+	priv := strings.TrimSpace(n.run(t, "post", "--account", "carol@c.test", "--text", "just followers", "--visibility", "private"))
+	mine := strings.TrimSpace(n.run(t, "post", "--account", "alice@a.test", "--text", "hi carol"))
+	for _, c := range []struct{ user, uri string }{{"alice", pub}, {"alice", priv}, {"carol", mine}, {"carol", pub}} {
+		if got := n.query(t, `select count(*) from home_feeds h join statuses s on s.id = h.status_id
+			join accounts a on a.id = h.account_id where a.username = $1 and s.uri = $2`, c.user, c.uri); got != "1" {
+			t.Errorf("%s's feed has %s %s times, want 1", c.user, c.uri, got)
+		}
+	}
+	if got := n.query(t, `select count(*) from deliveries`); got != "0" {
+		t.Fatalf("%s delivery rows for local traffic, want 0", got)
+	}
+	if got := n.query(t, `select count(*) from accounts where tenant_id is null`); got != "0" {
+		t.Fatalf("local accounts were cached as %s remote actors", got)
+	}
+	followers := string(waitHTTP(t, "http://"+addr+"/users/carol/followers?page=true", "c.test", 200))
+	if !strings.Contains(followers, `"orderedItems":["http://a.test/users/alice"]`) {
+		t.Fatalf("carol's followers: %s", followers)
+	}
+}

@@ -52,3 +52,16 @@ func (l *SiteLocals) Links(ctx context.Context, a *federation.Account) (federati
 	}
 	return federation.NewLinks(l.Scheme, site.ActorHost(), l.Port), nil
 }
+
+// ByHandle finds user@host among this instance's accounts, on any tenant.
+func (l *SiteLocals) ByHandle(ctx context.Context, user, host string) (*federation.Account, error) {
+	name, err := tenant.NormalizeHost(host)
+	if err != nil || !federation.ValidUsername(user) {
+		return nil, errs.E(errs.NotFound, "not a local account")
+	}
+	site, err := l.Sites.Resolve(ctx, name)
+	if err != nil {
+		return nil, errs.E(errs.NotFound, "not a local account")
+	}
+	return l.Accounts.AccountByUsername(ctx, site.TenantID, site.Domain, user)
+}

@@ -19,6 +19,9 @@ type Locals interface {
 	ByURI(ctx context.Context, tenantID int64, uri string) (*federation.Account, error)
 	// Links returns the URL builder for a local account's actor host.
 	Links(ctx context.Context, a *federation.Account) (federation.Links, error)
+	// ByHandle returns the local account user@host on any tenant, or
+	// errs.NotFound when host is not ours or has no such account.
+	ByHandle(ctx context.Context, user, host string) (*federation.Account, error)
 }
 
 // Sender hands activities to the delivery pipeline.

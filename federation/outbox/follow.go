@@ -67,6 +67,9 @@ func (s *Service) Resolve(ctx context.Context, handle string) (*federation.Accou
 // Follow makes local follow target (a handle or actor URI): a pending
 // follow until the remote side answers with Accept.
 func (s *Service) Follow(ctx context.Context, local *federation.Account, target string) (*federation.Follow, error) {
+	if other, ok := s.localTarget(ctx, target); ok {
+		return s.followLocal(ctx, local, other)
+	}
 	remote, err := s.Resolve(ctx, target)
 	if err != nil {
 		return nil, err
@@ -95,4 +98,40 @@ func token() string {
 	b := make([]byte, 8)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// localTarget resolves a handle or actor URI naming an account hosted here,
+// on any tenant.
+func (s *Service) localTarget(ctx context.Context, target string) (*federation.Account, bool) {
+	var user, host string
+	if u, err := url.Parse(target); err == nil && (u.Scheme == "https" || u.Scheme == "http") {
+		name, ok := strings.CutPrefix(u.Path, "/users/")
+		user, host = name, u.Hostname()
+		if !ok {
+			return nil, false
+		}
+	} else {
+		user, host, _ = strings.Cut(strings.TrimPrefix(target, "@"), "@")
+	}
+	a, err := s.Locals.ByHandle(ctx, user, host)
+	return a, err == nil
+}
+
+// followLocal is local delivery of a Follow: both accounts are hosted
+// here, so the follow is recorded (and, unless the account is locked,
+// accepted) at once, with no HTTP and no signature.
+func (s *Service) followLocal(ctx context.Context, local, other *federation.Account) (*federation.Follow, error) {
+	if local.ID == other.ID {
+		return nil, errs.E(errs.Invalid, "an account cannot follow itself")
+	}
+	links, err := s.Locals.Links(ctx, local)
+	if err != nil {
+		return nil, err
+	}
+	state := federation.FollowAccepted
+	if other.Locked {
+		state = federation.FollowPending
+	}
+	f, _, err := s.Follows.CreateFollow(ctx, local.ID, other.ID, links.Actor(local.Username)+"#follows/"+token(), state)
+	return f, err
 }

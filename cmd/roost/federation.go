@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/delivery"
@@ -24,6 +25,8 @@ type fed struct {
 	inbox   *inbox.Service
 	outbox  *outbox.Service
 	process *inbox.Processor
+	// claimIdle and sweepEvery tune delivery workers (ROOST_DELIVERY_*).
+	claimIdle, sweepEvery time.Duration
 }
 
 // newFed wires federation on top of the services; sites resolves hosts
@@ -36,7 +39,7 @@ func newFed(cfg *config.Config, log *slog.Logger, svc *services, sites tenant.Re
 	if len(resolve) > 0 {
 		log.Warn("ROOST_FEDERATION_RESOLVE is set: federation traffic for these hosts goes to these addresses over plain HTTP; never use this in production", "resolve", resolve)
 	}
-	f := &fed{fetch: fetch.New(fetch.Config{Resolve: resolve})}
+	f := &fed{fetch: fetch.New(fetch.Config{Resolve: resolve}), claimIdle: cfg.DeliveryClaimIdle, sweepEvery: cfg.DeliverySweepEvery}
 	f.keys = &inbox.Keys{Store: svc.accounts, Fetch: f.fetch}
 	f.locals = &inbox.SiteLocals{Sites: sites, Accounts: svc.accounts, Scheme: cfg.URLScheme, Port: cfg.PublicPort}
 	f.queue = &delivery.Queue{Store: svc.accounts, Redis: svc.redis, Prefix: cfg.RedisPrefix, Log: log}
@@ -56,7 +59,8 @@ func (f *fed) deliveryWorker(log *slog.Logger) *delivery.Worker {
 	host, _ := os.Hostname()
 	return &delivery.Worker{
 		Queue: f.queue, Fetch: f.fetch, Log: log,
-		Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),
+		Consumer:  fmt.Sprintf("%s-%d", host, os.Getpid()),
+		ClaimIdle: f.claimIdle, SweepEvery: f.sweepEvery,
 		KeyID: func(ctx context.Context, a *federation.Account) (string, error) {
 			links, err := f.locals.Links(ctx, a)
 			if err != nil {

@@ -33,6 +33,10 @@ type Config struct {
 	// FederationResolve is the raw ROOST_FEDERATION_RESOLVE; parsed by
 	// federation/fetch, which owns its rules.
 	FederationResolve string
+	// DeliveryClaimIdle and DeliverySweepEvery tune the delivery workers
+	// (delivery.Worker's ClaimIdle and SweepEvery).
+	DeliveryClaimIdle  time.Duration
+	DeliverySweepEvery time.Duration
 }
 
 // Var documents one environment variable.
@@ -125,6 +129,12 @@ var Vars = []Var{
 		}
 		c.FederationResolve = v
 		return nil
+	}},
+	{"ROOST_DELIVERY_CLAIM_IDLE", "1m", "How long a delivery taken by a worker may stay unacknowledged before another worker takes it over (XAUTOCLAIM), e.g. after the first was killed. Keep it well above the 10 s a delivery attempt may take.", func(c *Config, v string) error {
+		return setDuration(&c.DeliveryClaimIdle, v)
+	}},
+	{"ROOST_DELIVERY_SWEEP_EVERY", "5s", "How often workers re-dispatch due deliveries from PostgreSQL: retries, and deliveries whose Redis entry was lost.", func(c *Config, v string) error {
+		return setDuration(&c.DeliverySweepEvery, v)
 	}},
 	{"ROOST_DEV_DOMAIN", "localhost", "`roost dev` only: domain of the demo tenant.", func(c *Config, v string) error {
 		c.DevDomain = strings.ToLower(v)

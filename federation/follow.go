@@ -71,3 +71,19 @@ type DeliveryStore interface {
 	// oldest first, for the sweeper.
 	DueDeliveries(ctx context.Context, before time.Time, limit int) ([]int64, error)
 }
+
+// DeliveryState summarises where one activity's deliveries stand, per
+// remote host, for operators.
+type DeliveryState struct {
+	Host      string
+	Delivered int
+	Pending   int
+	Failed    int
+	LastError string // the most recent error among pending or failed rows
+}
+
+// DeliveryReporter answers delivery-state questions.
+type DeliveryReporter interface {
+	// DeliveryStates reports an activity's deliveries by host.
+	DeliveryStates(ctx context.Context, activityID string) ([]DeliveryState, error)
+}

@@ -63,6 +63,7 @@ func (r *receiver) count() int {
 }
 
 type rig struct {
+	store  *fedpg.Store
 	db     *pgxpool.Pool
 	queue  *delivery.Queue
 	recv   *receiver
@@ -99,7 +100,7 @@ func newRig(t *testing.T, status int) *rig {
 	done := make(chan struct{})
 	go func() { w.Run(wctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return &rig{db: db, queue: q, recv: recv, sender: sender}
+	return &rig{store: store, db: db, queue: q, recv: recv, sender: sender}
 }
 
 func (r *rig) state(t *testing.T, sql string) string {
@@ -162,6 +163,15 @@ func TestFailedDeliveryIsRescheduled(t *testing.T) {
 	row := r.state(t, `select state || ' ' || last_status || ' ' || (next_attempt_at > now() + interval '20 seconds')::text from deliveries`)
 	if row != "pending 500 true" {
 		t.Fatalf("after a 500: %s, want pending, status 500, next attempt later", row)
+	}
+	// Operators see it per host.
+	states, err := r.store.DeliveryStates(context.Background(), "http://a.example/a/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := federation.DeliveryState{Host: "recv.test", Pending: 1, LastError: "status 500"}
+	if len(states) != 1 || states[0] != want {
+		t.Fatalf("delivery states %+v, want [%+v]", states, want)
 	}
 }
 

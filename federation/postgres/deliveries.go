@@ -106,3 +106,24 @@ func (s *Store) MarkDeliveredBatch(ctx context.Context, ids []int64, statuses []
 		where d.id = u.id and d.state = 'pending'`, ids, statuses)
 	return err
 }
+
+var _ federation.DeliveryReporter = (*Store)(nil)
+
+// DeliveryStates counts an activity's deliveries by host and state.
+func (s *Store) DeliveryStates(ctx context.Context, activityID string) ([]federation.DeliveryState, error) {
+	rows, err := s.db.Query(ctx, `
+		select host,
+			count(*) filter (where state = 'delivered'),
+			count(*) filter (where state = 'pending'),
+			count(*) filter (where state = 'failed'),
+			coalesce((array_agg(last_error order by next_attempt_at desc) filter (where last_error is not null))[1], '')
+		from deliveries where activity_id = $1 group by host order by host`, activityID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (federation.DeliveryState, error) {
+		var d federation.DeliveryState
+		err := r.Scan(&d.Host, &d.Delivered, &d.Pending, &d.Failed, &d.LastError)
+		return d, err
+	})
+}

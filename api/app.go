@@ -26,6 +26,8 @@ type Options struct {
 	// Collections serves outbox, followers and following; nil leaves them
 	// unrouted.
 	Collections federation.CollectionStore
+	// InstanceKey is the instance actor's public key PEM, served at /actor.
+	InstanceKey string
 	URL         web.URLConfig
 	// TrustedProxies are addresses or CIDRs whose X-Forwarded-* headers are
 	// believed; empty means none.
@@ -74,6 +76,6 @@ func New(o Options) *fiber.App {
 	registerOps(app, o)
 	app.Use(hostRouting(o.Sites))
 	(&activitypub.Handler{Accounts: o.Accounts, Inbox: o.Inbox, Statuses: o.Statuses,
-		Collections: o.Collections, Sites: o.Sites, URL: o.URL}).Register(app)
+		Collections: o.Collections, Sites: o.Sites, InstanceKey: o.InstanceKey, URL: o.URL}).Register(app)
 	return app
 }

@@ -17,6 +17,9 @@ type InboxRequest struct {
 	Body     []byte
 	TenantID int64
 	Domain   string // the tenant's handle domain
+	// ActorHost is the site's actor host: fetches made to verify this
+	// delivery are signed as its instance actor.
+	ActorHost string
 	// Recipient is the username of a personal inbox; empty for the shared
 	// inbox.
 	Recipient string

@@ -45,3 +45,7 @@ func (l Links) Featured(username string) string { return l.Actor(username) + "/c
 
 // SharedInbox is the host's shared inbox.
 func (l Links) SharedInbox() string { return l.Base + "/inbox" }
+
+// InstanceActor is the site's instance actor, which signs fetches made on
+// behalf of the site.
+func (l Links) InstanceActor() string { return l.Base + "/actor" }

@@ -24,6 +24,14 @@ func (h *Handler) actor(c *fiber.Ctx) error {
 	return h.renderProfile(c, acct)
 }
 
+// instanceActor serves the site's instance actor, whose key signs the
+// fetches made on the site's behalf (servers with authorized fetch check
+// them).
+func (h *Handler) instanceActor(c *fiber.Ctx) error {
+	host := web.SiteOf(c).ActorHost()
+	return sendJSON(c, ap.ContentType, ap.NewInstanceActor(host, h.InstanceKey, web.Links(c, h.URL)))
+}
+
 var profilePage = template.Must(template.New("profile").Parse(`<!doctype html>
 <html lang="en">
 <head>

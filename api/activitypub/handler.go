@@ -21,6 +21,9 @@ type Handler struct {
 	// Collections and Sites serve outbox, followers and following.
 	Collections federation.CollectionStore
 	Sites       tenant.Resolver
+	// InstanceKey is the instance actor's public key PEM; empty leaves
+	// /actor unrouted.
+	InstanceKey string
 	URL         web.URLConfig
 }
 
@@ -34,6 +37,9 @@ func (h *Handler) Register(r fiber.Router) {
 	r.Get("/nodeinfo/2.1", h.nodeInfo("2.1"))
 	r.Get("/users/:username", h.actor)
 	r.Get("/@:username", h.actor)
+	if h.InstanceKey != "" {
+		r.Get("/actor", h.instanceActor)
+	}
 	if h.Statuses != nil {
 		r.Get("/users/:username/statuses/:id", h.status)
 	}

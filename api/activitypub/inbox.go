@@ -19,13 +19,14 @@ func (h *Handler) inbox(c *fiber.Ctx) error {
 	}
 	site := web.SiteOf(c)
 	req := federation.InboxRequest{
-		Method:   c.Method(),
-		Target:   string(c.Request().RequestURI()),
-		Host:     string([]byte(c.Hostname())),
-		Header:   headers(c),
-		Body:     append([]byte(nil), c.Body()...),
-		TenantID: site.TenantID,
-		Domain:   site.Domain,
+		Method:    c.Method(),
+		Target:    string(c.Request().RequestURI()),
+		Host:      string([]byte(c.Hostname())),
+		Header:    headers(c),
+		Body:      append([]byte(nil), c.Body()...),
+		TenantID:  site.TenantID,
+		Domain:    site.Domain,
+		ActorHost: site.ActorHost(),
 	}
 	if name := c.Params("username"); name != "" {
 		acct, err := h.account(c, name)

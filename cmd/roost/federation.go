@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/federation/inbox"
 	"github.com/roost-social/roost/federation/outbox"
+	"github.com/roost-social/roost/federation/signature"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/tenant"
 )
@@ -27,6 +29,8 @@ type fed struct {
 	process *inbox.Processor
 	// claimIdle and sweepEvery tune delivery workers (ROOST_DELIVERY_*).
 	claimIdle, sweepEvery time.Duration
+	// instancePub is the instance actor's public key, served at /actor.
+	instancePub string
 }
 
 // newFed wires federation on top of the services; sites resolves hosts
@@ -40,7 +44,12 @@ func newFed(cfg *config.Config, log *slog.Logger, svc *services, sites tenant.Re
 		log.Warn("ROOST_FEDERATION_RESOLVE is set: federation traffic for these hosts goes to these addresses over plain HTTP; never use this in production", "resolve", resolve)
 	}
 	f := &fed{fetch: fetch.New(fetch.Config{Resolve: resolve}), claimIdle: cfg.DeliveryClaimIdle, sweepEvery: cfg.DeliverySweepEvery}
-	f.keys = &inbox.Keys{Store: svc.accounts, Fetch: f.fetch}
+	sign, pub, err := instanceSigner(context.Background(), cfg, svc)
+	if err != nil {
+		return nil, err
+	}
+	f.instancePub = pub
+	f.keys = &inbox.Keys{Store: svc.accounts, Fetch: f.fetch, Sign: sign}
 	f.locals = &inbox.SiteLocals{Sites: sites, Accounts: svc.accounts, Scheme: cfg.URLScheme, Port: cfg.PublicPort}
 	f.queue = &delivery.Queue{Store: svc.accounts, Redis: svc.redis, Prefix: cfg.RedisPrefix, Log: log}
 	f.inbox = &inbox.Service{Keys: f.keys, Store: svc.accounts, Ours: func(ctx context.Context, host string) bool {
@@ -77,4 +86,26 @@ type storeResolver struct{ store tenant.Store }
 
 func (r storeResolver) Resolve(ctx context.Context, host string) (*tenant.Site, error) {
 	return r.store.SiteByHost(ctx, host)
+}
+
+// instanceSigner signs fetches as the instance actor of the site named by
+// the request context's acting host (federation.WithActingHost); without
+// one, fetches go unsigned rather than as some default site.
+func instanceSigner(ctx context.Context, cfg *config.Config, svc *services) (fetch.Signer, string, error) {
+	kp, err := svc.accounts.InstanceKeys(ctx, federation.GenerateKeyPair)
+	if err != nil {
+		return nil, "", fmt.Errorf("instance actor keys: %w", err)
+	}
+	key, err := signature.ParsePrivateKeyPEM(kp.PrivatePEM)
+	if err != nil {
+		return nil, "", err
+	}
+	return func(r *http.Request, body []byte) error {
+		host := federation.ActingHost(r.Context())
+		if host == "" {
+			return nil
+		}
+		keyID := federation.NewLinks(cfg.URLScheme, host, 0).InstanceActor() + "#main-key"
+		return signature.Sign(r, body, keyID, key, time.Now())
+	}, kp.PublicPEM, nil
 }

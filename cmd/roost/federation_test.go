@@ -179,6 +179,12 @@ func TestFederationFollowBetweenTwoNodes(t *testing.T) {
 	if !strings.Contains(followingB, `"totalItems":1`) {
 		t.Fatalf("bob's following: %s", followingB)
 	}
+	// The instance actor that signs the site's fetches is served.
+	actor := string(waitHTTP(t, "http://"+addrA+"/actor", "a.test", 200))
+	if !strings.Contains(actor, `"id":"http://a.test/actor"`) || !strings.Contains(actor, `"type":"Application"`) ||
+		!strings.Contains(actor, "BEGIN PUBLIC KEY") {
+		t.Fatalf("instance actor: %s", actor)
+	}
 	// alice's own feed has her post (local delivery in the posting transaction).
 	a.eventually(t, "1", `select count(*) from home_feeds h join statuses s on s.id = h.status_id
 		join accounts l on l.id = h.account_id where l.username = 'alice' and s.uri = $1`, uri)

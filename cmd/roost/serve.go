@@ -53,6 +53,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 		Inbox:          fd.inbox,
 		Statuses:       svc.accounts,
 		Collections:    svc.accounts,
+		InstanceKey:    fd.instancePub,
 		URL:            web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort},
 		TrustedProxies: proxies,
 		Log:            log,

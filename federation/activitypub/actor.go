@@ -39,10 +39,10 @@ type Actor struct {
 	Summary                   string    `json:"summary"`
 	URL                       string    `json:"url"`
 	Inbox                     string    `json:"inbox"`
-	Outbox                    string    `json:"outbox"`
-	Followers                 string    `json:"followers"`
-	Following                 string    `json:"following"`
-	Featured                  string    `json:"featured"`
+	Outbox                    string    `json:"outbox,omitempty"`
+	Followers                 string    `json:"followers,omitempty"`
+	Following                 string    `json:"following,omitempty"`
+	Featured                  string    `json:"featured,omitempty"`
 	ManuallyApprovesFollowers bool      `json:"manuallyApprovesFollowers"`
 	Discoverable              bool      `json:"discoverable"`
 	Published                 string    `json:"published"`
@@ -149,4 +149,16 @@ func TextToHTML(text string) string {
 		b.WriteString("</p>")
 	}
 	return b.String()
+}
+
+// NewInstanceActor renders the site's instance actor: an Application named
+// after the host, whose key signs the site's fetches.
+func NewInstanceActor(host, publicKeyPEM string, links federation.Links) *Actor {
+	id := links.InstanceActor()
+	return &Actor{
+		Context: ActorContext, ID: id, Type: "Application", PreferredUsername: host, Name: host,
+		URL: links.Base, Inbox: links.SharedInbox(), ManuallyApprovesFollowers: true, Published: "1970-01-01T00:00:00Z",
+		PublicKey: PublicKey{ID: id + "#main-key", Owner: id, PublicKeyPem: publicKeyPEM},
+		Endpoints: Endpoints{SharedInbox: links.SharedInbox()},
+	}
 }

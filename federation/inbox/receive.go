@@ -70,6 +70,9 @@ func (s *Service) Receive(ctx context.Context, in federation.InboxRequest) error
 	if env.ID != "" && ap.HostOf(env.ID) != actorHost {
 		return errs.E(errs.Unauthorized, "the activity id is not on the actor's host")
 	}
+	if in.ActorHost != "" {
+		ctx = federation.WithActingHost(ctx, in.ActorHost)
+	}
 	owner, err := s.verify(ctx, r, params)
 	if err != nil {
 		return err

@@ -57,16 +57,22 @@ func testKeys(t *testing.T) {
 // remote is a fediverse server at http://remote.test serving actors whose
 // key PEMs the test can change; it counts every request it gets.
 type remote struct {
-	mu       sync.Mutex
-	keys     map[string]string // username → public PEM
-	requests atomic.Int64
-	addr     string
+	mu         sync.Mutex
+	keys       map[string]string // username → public PEM
+	requests   atomic.Int64
+	signedGets atomic.Int64 // GETs whose signature verifies with key B
+	addr       string
 }
 
 func newRemote(t *testing.T) *remote {
 	r := &remote{keys: map[string]string{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.requests.Add(1)
+		if p, err := signature.Check(req, nil, time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)); err == nil {
+			if pub, err := signature.ParsePublicKeyPEM(pemB); err == nil && signature.Verify(req, p, pub) == nil {
+				r.signedGets.Add(1)
+			}
+		}
 		name := strings.TrimPrefix(req.URL.Path, "/users/")
 		r.mu.Lock()
 		pem, ok := r.keys[name]
@@ -279,5 +285,34 @@ func TestForgedKeysBoundFetches(t *testing.T) {
 	}
 	if n := f.remote.requests.Load(); n > 10 {
 		t.Fatalf("%d fetches to the victim for 1,000 forged deliveries, want ≤ 10", n)
+	}
+}
+
+// Key fetches are signed as the receiving site's instance actor
+// (authorized fetch), and only when a site is acting.
+func TestKeyFetchesAreSigned(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var mu sync.Mutex
+	var signedWith []string
+	f.svc.Keys.Sign = func(r *http.Request, body []byte) error {
+		host := federation.ActingHost(r.Context())
+		mu.Lock()
+		signedWith = append(signedWith, host)
+		mu.Unlock()
+		return signature.Sign(r, body, "https://"+host+"/actor#main-key", keyB, f.now)
+	}
+	req := f.post(t, "a.example", eve+"#main-key", keyA, follow(eve, eve+"#f/signed"))
+	req.ActorHost = "social.a.example"
+	if err := f.svc.Receive(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(signedWith) != 1 || signedWith[0] != "social.a.example" {
+		t.Fatalf("key fetch signed as %v, want once as social.a.example", signedWith)
+	}
+	if n := f.remote.signedGets.Load(); n != 1 {
+		t.Fatalf("the remote server saw %d verifiable signed GETs, want 1", n)
 	}
 }

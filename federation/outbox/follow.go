@@ -70,11 +70,11 @@ func (s *Service) Follow(ctx context.Context, local *federation.Account, target 
 	if other, ok := s.localTarget(ctx, target); ok {
 		return s.followLocal(ctx, local, other)
 	}
-	remote, err := s.Resolve(ctx, target)
+	links, err := s.Locals.Links(ctx, local)
 	if err != nil {
 		return nil, err
 	}
-	links, err := s.Locals.Links(ctx, local)
+	remote, err := s.Resolve(federation.WithActingHost(ctx, hostOf(links.Base)), target)
 	if err != nil {
 		return nil, err
 	}
@@ -134,4 +134,13 @@ func (s *Service) followLocal(ctx context.Context, local, other *federation.Acco
 	}
 	f, _, err := s.Follows.CreateFollow(ctx, local.ID, other.ID, links.Actor(local.Username)+"#follows/"+token(), state)
 	return f, err
+}
+
+// hostOf is the host (with port) of a base URL.
+func hostOf(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return ""
+	}
+	return u.Host
 }

@@ -51,6 +51,10 @@ type RemoteInfo struct {
 	Following   string
 	Type        string
 	FetchedAt   time.Time
+	// AlsoKnownAs and MovedTo come from the document as fetched; they are
+	// read when a Move is checked, not stored.
+	AlsoKnownAs []string
+	MovedTo     string
 }
 
 // Local reports whether a is hosted here.

@@ -59,7 +59,7 @@ func newFed(cfg *config.Config, log *slog.Logger, svc *services, sites tenant.Re
 	f.outbox = &outbox.Service{Keys: f.keys, Fetch: f.fetch, Follows: svc.accounts, Locals: f.locals, Send: f.queue,
 		Publisher: svc.accounts, Dispatch: f.queue, Scheme: cfg.URLScheme}
 	f.process = &inbox.Processor{Items: svc.accounts, Follows: svc.accounts, Actors: svc.accounts, Statuses: svc.accounts,
-		Social: svc.accounts, Keys: f.keys, Locals: f.locals, Send: f.queue, Log: log}
+		Social: svc.accounts, Movers: svc.accounts, Keys: f.keys, Locals: f.locals, Send: f.queue, Log: log}
 	return f, nil
 }
 

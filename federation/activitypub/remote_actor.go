@@ -69,6 +69,8 @@ func ParseActor(doc []byte, now time.Time) (*federation.Account, error) {
 			Following:   validURL(idOf(m["following"])),
 			Type:        types(m)[0],
 			FetchedAt:   now,
+			AlsoKnownAs: ids(m["alsoKnownAs"]),
+			MovedTo:     validURL(idOf(m["movedTo"])),
 		},
 	}
 	return a, nil

@@ -249,5 +249,11 @@ func (k *Keys) Actor(ctx context.Context, uri string, refresh bool) (*federation
 	if a.Remote.URI != uri {
 		return nil, errs.E(errs.Invalid, "the document at %s describes %s", uri, a.Remote.URI)
 	}
-	return k.Store.UpsertRemoteActor(ctx, a)
+	saved, err := k.Store.UpsertRemoteActor(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	// Not stored, but what the caller fetched afresh for.
+	saved.Remote.AlsoKnownAs, saved.Remote.MovedTo = a.Remote.AlsoKnownAs, a.Remote.MovedTo
+	return saved, nil
 }

@@ -36,6 +36,8 @@ type Processor struct {
 	Actors   federation.RemoteActorStore
 	Statuses federation.StatusStore
 	Social   federation.SocialStore
+	// Movers lists local followers for Move.
+	Movers FollowersOf
 	// Keys fetches actors and objects the activity only names.
 	Keys   *Keys
 	Locals Locals
@@ -127,6 +129,8 @@ func (p *Processor) apply(ctx context.Context, it federation.InboxItem) error {
 		return a.block(ctx)
 	case "Flag":
 		return a.flag(ctx)
+	case "Move":
+		return a.move(ctx)
 	}
 	return errs.E(errs.Invalid, "activity type %q is not handled yet", env.Type)
 }

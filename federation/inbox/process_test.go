@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/delivery"
+	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/federation/inbox"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/internal/testenv"
@@ -247,5 +248,47 @@ func TestLikeAnnounceBlockFlagAndDeletePerson(t *testing.T) {
 	}
 	if got := w.one(t, `select count(*) from statuses`); got != "0" {
 		t.Fatalf("Delete(Person) left %s statuses", got)
+	}
+}
+
+// Move: local followers follow the new account only when it confirms the
+// old one in alsoKnownAs.
+func TestMoveIsFollowedWhenConfirmed(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	r := newRemote(t)
+	r.setKey("newme", pemB)
+	r.setKey("liar", pemB)
+	r.mu.Lock()
+	r.aka["newme"] = []string{w.eve.Remote.URI}
+	r.mu.Unlock()
+	w.proc.Keys = &inbox.Keys{Store: w.store, Fetch: fetch.New(fetch.Config{Resolve: map[string]string{"remote.test": r.addr}})}
+	w.proc.Movers = w.store
+	w.store.CreateFollow(ctx, w.alice.ID, w.eve.ID, "https://a.example/f/9", federation.FollowAccepted)
+
+	// A target that does not name eve: nothing moves.
+	if got := w.deliver(t, w.eve, map[string]any{"type": "Move", "object": w.eve.Remote.URI, "target": "http://remote.test/users/liar"}); got == "" {
+		t.Fatal("a Move to an account not naming the mover was applied")
+	}
+	if got := w.one(t, `select count(*) from follows where follower_id = $1 and followee_id = $2`, w.alice.ID, w.eve.ID); got != "1" {
+		t.Fatal("alice stopped following eve after a refused Move")
+	}
+	// Someone else moving eve: refused.
+	if got := w.deliver(t, w.mal, map[string]any{"type": "Move", "object": w.eve.Remote.URI, "target": "http://remote.test/users/newme"}); got == "" {
+		t.Fatal("mallory moved eve")
+	}
+	if got := w.deliver(t, w.eve, map[string]any{"type": "Move", "object": w.eve.Remote.URI, "target": "http://remote.test/users/newme"}); got != "" {
+		t.Fatal(got)
+	}
+	if got := w.one(t, `select f.state from follows f join accounts n on n.id = f.followee_id
+		where f.follower_id = $1 and n.uri = 'http://remote.test/users/newme'`, w.alice.ID); got != "pending" {
+		t.Fatalf("alice's follow of the new account: %s", got)
+	}
+	if got := w.one(t, `select count(*) from follows where follower_id = $1 and followee_id = $2`, w.alice.ID, w.eve.ID); got != "0" {
+		t.Fatal("alice still follows the old account")
+	}
+	if got := w.one(t, `select count(*) from deliveries where inbox_url = 'http://remote.test/users/newme/inbox'`); got != "1" {
+		t.Fatalf("%s Follow deliveries to the new account, want 1", got)
 	}
 }

@@ -62,10 +62,11 @@ type remote struct {
 	requests   atomic.Int64
 	signedGets atomic.Int64 // GETs whose signature verifies with key B
 	addr       string
+	aka        map[string][]string // username → alsoKnownAs
 }
 
 func newRemote(t *testing.T) *remote {
-	r := &remote{keys: map[string]string{}}
+	r := &remote{keys: map[string]string{}, aka: map[string][]string{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.requests.Add(1)
 		if p, err := signature.Check(req, nil, time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)); err == nil {
@@ -76,6 +77,7 @@ func newRemote(t *testing.T) *remote {
 		name := strings.TrimPrefix(req.URL.Path, "/users/")
 		r.mu.Lock()
 		pem, ok := r.keys[name]
+		aka := r.aka[name]
 		r.mu.Unlock()
 		if !ok {
 			http.NotFound(w, req)
@@ -86,7 +88,8 @@ func newRemote(t *testing.T) *remote {
 		json.NewEncoder(w).Encode(map[string]any{
 			"@context": []string{"https://www.w3.org/ns/activitystreams"}, "id": id, "type": "Person",
 			"preferredUsername": name, "inbox": id + "/inbox",
-			"publicKey": map[string]string{"id": id + "#main-key", "owner": id, "publicKeyPem": pem},
+			"publicKey":   map[string]string{"id": id + "#main-key", "owner": id, "publicKeyPem": pem},
+			"alsoKnownAs": aka,
 		})
 	}))
 	t.Cleanup(srv.Close)

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/pgutil"
@@ -58,4 +59,32 @@ func (s *Store) FollowBetween(ctx context.Context, followerID, followeeID int64)
 		return nil, pgutil.NotFound(err, "no such follow")
 	}
 	return f, nil
+}
+
+// LocalFollowers lists one tenant's local accounts following accountID.
+func (s *Store) LocalFollowers(ctx context.Context, accountID, tenantID int64) ([]*federation.Account, error) {
+	rows, err := s.db.Query(ctx, `select `+prefixed("a.", accountColumns)+` from follows f join accounts a on a.id = f.follower_id
+		where f.followee_id = $1 and a.tenant_id = $2 order by a.id`, accountID, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("local followers: %w", err)
+	}
+	defer rows.Close()
+	var out []*federation.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// prefixed qualifies a comma-separated column list with a table alias.
+func prefixed(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
 }

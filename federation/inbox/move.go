@@ -1,0 +1,73 @@
+package inbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// FollowersOf lists the local accounts (of one tenant) following an actor.
+type FollowersOf interface {
+	LocalFollowers(ctx context.Context, accountID, tenantID int64) ([]*federation.Account, error)
+}
+
+// move follows an account's move: when the new actor, fetched fresh,
+// lists the old one in alsoKnownAs, every local follower of the old
+// account on this tenant follows the new one (and stops following the old).
+func (a *activity) move(ctx context.Context) error {
+	if a.env.ObjectID != "" && a.env.ObjectID != a.actor.Remote.URI {
+		return errs.E(errs.Forbidden, "an actor can only move itself")
+	}
+	if a.env.Target == "" || a.Keys == nil {
+		return errs.E(errs.Invalid, "a Move needs a target")
+	}
+	target, err := a.Keys.Actor(ctx, a.env.Target, true)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(target.Remote.AlsoKnownAs, a.actor.Remote.URI) {
+		return errs.E(errs.Forbidden, "the move target does not name %s in alsoKnownAs", a.actor.Remote.URI)
+	}
+	followers, err := a.Movers.LocalFollowers(ctx, a.actor.ID, a.item.TenantID)
+	if err != nil {
+		return err
+	}
+	for _, local := range followers {
+		if err := a.refollow(ctx, local, target); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refollow moves one local follower: a pending follow of target with a
+// Follow sent to it, and the old follow removed.
+func (a *activity) refollow(ctx context.Context, local, target *federation.Account) error {
+	links, err := a.Locals.Links(ctx, local)
+	if err != nil {
+		return err
+	}
+	me := links.Actor(local.Username)
+	b := make([]byte, 8)
+	rand.Read(b)
+	id := me + "#follows/" + hex.EncodeToString(b)
+	if _, created, err := a.Follows.CreateFollow(ctx, local.ID, target.ID, id, federation.FollowPending); err != nil {
+		return err
+	} else if created {
+		body, err := json.Marshal(map[string]any{"@context": "https://www.w3.org/ns/activitystreams",
+			"id": id, "type": "Follow", "actor": me, "object": target.Remote.URI})
+		if err != nil {
+			return err
+		}
+		if err := a.Send.Send(ctx, local.ID, id, body, []string{target.Remote.Inbox}, true); err != nil {
+			return err
+		}
+	}
+	_, err = a.Follows.DeleteFollow(ctx, local.ID, a.actor.ID)
+	return err
+}

@@ -36,7 +36,10 @@ type Account struct {
 	PublicKeyPEM  string
 	PrivateKeyPEM string // local only; never rendered; signs this actor's requests
 	CreatedAt     time.Time
-	Remote        *RemoteInfo // nil for local accounts
+	// AlsoKnownAs (aliases) and MovedTo are a local account's move state.
+	AlsoKnownAs []string
+	MovedTo     string
+	Remote      *RemoteInfo // nil for local accounts
 }
 
 // RemoteInfo is what we know of a remote actor's document.
@@ -90,6 +93,10 @@ type AccountStore interface {
 	AccountByUsername(ctx context.Context, tenantID int64, domain, username string) (*Account, error)
 	// Usage counts the tenant's accounts.
 	Usage(ctx context.Context, tenantID int64) (Usage, error)
+	// SetAliases replaces a local account's alsoKnownAs.
+	SetAliases(ctx context.Context, accountID int64, aliases []string) error
+	// SetMovedTo records where a local account moved.
+	SetMovedTo(ctx context.Context, accountID int64, uri string) error
 }
 
 var usernameRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,30}$`)

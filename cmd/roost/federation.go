@@ -49,15 +49,20 @@ func newFed(cfg *config.Config, log *slog.Logger, svc *services, sites tenant.Re
 		return nil, err
 	}
 	f.instancePub = pub
-	f.keys = &inbox.Keys{Store: svc.accounts, Fetch: f.fetch, Sign: sign}
+	ours := func(ctx context.Context, host string) bool {
+		name, err := tenant.NormalizeHost(host)
+		if err != nil {
+			return false
+		}
+		_, err = sites.Resolve(ctx, name)
+		return err == nil
+	}
+	f.keys = &inbox.Keys{Store: svc.accounts, Fetch: f.fetch, Sign: sign, Ours: ours}
 	f.locals = &inbox.SiteLocals{Sites: sites, Accounts: svc.accounts, Scheme: cfg.URLScheme, Port: cfg.PublicPort}
 	f.queue = &delivery.Queue{Store: svc.accounts, Redis: svc.redis, Prefix: cfg.RedisPrefix, Log: log}
-	f.inbox = &inbox.Service{Keys: f.keys, Store: svc.accounts, Ours: func(ctx context.Context, host string) bool {
-		_, err := sites.Resolve(ctx, host)
-		return err == nil
-	}}
+	f.inbox = &inbox.Service{Keys: f.keys, Store: svc.accounts, Ours: ours}
 	f.outbox = &outbox.Service{Keys: f.keys, Fetch: f.fetch, Follows: svc.accounts, Locals: f.locals, Send: f.queue,
-		Publisher: svc.accounts, Dispatch: f.queue, Scheme: cfg.URLScheme}
+		Publisher: svc.accounts, Dispatch: f.queue, Mover: svc.accounts, Scheme: cfg.URLScheme}
 	f.process = &inbox.Processor{Items: svc.accounts, Follows: svc.accounts, Actors: svc.accounts, Statuses: svc.accounts,
 		Social: svc.accounts, Movers: svc.accounts, Keys: f.keys, Locals: f.locals, Send: f.queue, Log: log}
 	return f, nil

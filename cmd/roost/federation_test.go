@@ -188,6 +188,15 @@ func TestFederationFollowBetweenTwoNodes(t *testing.T) {
 	// alice's own feed has her post (local delivery in the posting transaction).
 	a.eventually(t, "1", `select count(*) from home_feeds h join statuses s on s.id = h.status_id
 		join accounts l on l.id = h.account_id where l.username = 'alice' and s.uri = $1`, uri)
+
+	// alice moves to alice2@b.test; bob, her follower on B, follows the new
+	// account once B has checked alice2's alsoKnownAs.
+	b.run(t, "account", "create", "--domain", "b.test", "--username", "alice2", "--email", "alice2@b.test", "--password", "long enough password")
+	b.run(t, "alias", "--account", "alice2@b.test", "--add", "alice@a.test")
+	a.run(t, "move", "--account", "alice@a.test", "--to", "alice2@b.test")
+	b.eventually(t, "alice2:accepted", `select string_agg(e.username || ':' || f.state, ',') from follows f
+		join accounts r on r.id = f.follower_id join accounts e on e.id = f.followee_id
+		where r.username = 'bob' and r.tenant_id is not null`)
 }
 
 // Two tenants on one node: follows and posts between them are delivered
@@ -226,5 +235,25 @@ func TestLocalDeliveryBetweenTenantsOnOneNode(t *testing.T) {
 	followers := string(waitHTTP(t, "http://"+addr+"/users/carol/followers?page=true", "c.test", 200))
 	if !strings.Contains(followers, `"orderedItems":["http://a.test/users/alice"]`) {
 		t.Fatalf("carol's followers: %s", followers)
+	}
+
+	// alice moves to al@c.test: refused until al lists her as an alias;
+	// then carol, her follower, follows al instead.
+	n.run(t, "account", "create", "--domain", "c.test", "--username", "al", "--email", "alice@a.test", "--password", "long enough password")
+	if code, _, stderr := roost(t, n.env, "move", "--account", "alice@a.test", "--to", "al@c.test"); code == 0 || !strings.Contains(stderr, "alias") {
+		t.Fatalf("move without alias: exit %d, %s", code, stderr)
+	}
+	n.run(t, "alias", "--account", "al@c.test", "--add", "alice@a.test")
+	n.run(t, "move", "--account", "alice@a.test", "--to", "al@c.test")
+	if got := n.query(t, `select string_agg(e.username || ':' || f.state, ',') from follows f
+		join accounts r on r.id = f.follower_id join accounts e on e.id = f.followee_id where r.username = 'carol'`); got != "al:accepted" {
+		t.Fatalf("carol follows %q after alice's move, want al only", got)
+	}
+	actor := string(waitHTTP(t, "http://"+addr+"/users/alice", "a.test", 200))
+	if !strings.Contains(actor, `"movedTo":"http://c.test/users/al"`) {
+		t.Fatalf("alice's actor lacks movedTo: %s", actor)
+	}
+	if al := string(waitHTTP(t, "http://"+addr+"/users/al", "c.test", 200)); !strings.Contains(al, `"alsoKnownAs":["http://a.test/users/alice"]`) {
+		t.Fatalf("al's actor lacks alsoKnownAs: %s", al)
 	}
 }

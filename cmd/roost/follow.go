@@ -57,6 +57,50 @@ func runPost(ctx context.Context, cfg *config.Config, log *slog.Logger, args []s
 	})
 }
 
+// runMove moves a local account to another (which lists it as an alias):
+// roost move --account alice@old.example --to alice@new.example
+func runMove(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("move", flag.ContinueOnError)
+	account := fs.String("account", "", "local account moving away, user@domain (required)")
+	to := fs.String("to", "", "account moved to, user@domain or actor URL (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *to == "" {
+		return errs.E(errs.Invalid, "usage: roost move --account user@domain --to user@domain")
+	}
+	return asLocal(ctx, cfg, log, *account, func(fd *fed, local *federation.Account) error {
+		uri, err := fd.outbox.Move(ctx, local, *to)
+		if err != nil {
+			return err
+		}
+		fmt.Println("moved to", uri)
+		return nil
+	})
+}
+
+// runAlias adds an alias (alsoKnownAs) so another account can move here:
+// roost alias --account alice@new.example --add alice@old.example
+func runAlias(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("alias", flag.ContinueOnError)
+	account := fs.String("account", "", "local account, user@domain (required)")
+	add := fs.String("add", "", "account that may move here, user@domain or actor URL (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *add == "" {
+		return errs.E(errs.Invalid, "usage: roost alias --account user@domain --add user@domain")
+	}
+	return asLocal(ctx, cfg, log, *account, func(fd *fed, local *federation.Account) error {
+		uri, err := fd.outbox.AddAlias(ctx, local, *add)
+		if err != nil {
+			return err
+		}
+		fmt.Println("alias", uri)
+		return nil
+	})
+}
+
 // asLocal runs fn with the federation machinery and the local account
 // named user@domain.
 func asLocal(ctx context.Context, cfg *config.Config, log *slog.Logger, account string, fn func(*fed, *federation.Account) error) error {

@@ -33,6 +33,8 @@ commands:
                       Redis (installing them when missing)
   follow              --account USER@DOMAIN --target USER@HOST|ACTOR-URL
   post                --account USER@DOMAIN --text TEXT [--cw CW] [--visibility V]
+  alias               --account USER@DOMAIN --add USER@HOST|ACTOR-URL
+  move                --account USER@DOMAIN --to USER@HOST|ACTOR-URL
   bench delivery      [--inboxes N] fan-out benchmark (private PostgreSQL/Redis)
   bench inbox         [--requests N] verified inbox POSTs per second
   testenv -- CMD...   run CMD with private PostgreSQL and Redis for tests
@@ -52,6 +54,8 @@ var commands = map[string]command{
 	"account": runAccount,
 	"follow":  runFollow,
 	"post":    runPost,
+	"move":    runMove,
+	"alias":   runAlias,
 	"bench":   runBench,
 	"testenv": runTestenv,
 	"test":    runTest,

@@ -26,6 +26,8 @@ var ActorContext = []any{
 		"toot":                      "http://joinmastodon.org/ns#",
 		"featured":                  map[string]string{"@id": "toot:featured", "@type": "@id"},
 		"discoverable":              "toot:discoverable",
+		"alsoKnownAs":               map[string]string{"@id": "as:alsoKnownAs", "@type": "@id"},
+		"movedTo":                   map[string]string{"@id": "as:movedTo", "@type": "@id"},
 	},
 }
 
@@ -48,6 +50,8 @@ type Actor struct {
 	Published                 string    `json:"published"`
 	PublicKey                 PublicKey `json:"publicKey"`
 	Endpoints                 Endpoints `json:"endpoints"`
+	AlsoKnownAs               []string  `json:"alsoKnownAs,omitempty"`
+	MovedTo                   string    `json:"movedTo,omitempty"`
 	Icon                      *Image    `json:"icon,omitempty"`
 	Image                     *Image    `json:"image,omitempty"`
 }
@@ -96,6 +100,8 @@ func NewActor(a *federation.Account, links federation.Links) *Actor {
 		Published:                 a.CreatedAt.UTC().Truncate(24 * time.Hour).Format(time.RFC3339),
 		PublicKey:                 PublicKey{ID: links.Key(a.Username), Owner: id, PublicKeyPem: a.PublicKeyPEM},
 		Endpoints:                 Endpoints{SharedInbox: links.SharedInbox()},
+		AlsoKnownAs:               a.AlsoKnownAs,
+		MovedTo:                   a.MovedTo,
 		Icon:                      image(a.AvatarURL),
 		Image:                     image(a.HeaderURL),
 	}

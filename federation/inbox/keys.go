@@ -5,6 +5,7 @@ package inbox
 
 import (
 	"context"
+	"net/url"
 	"sync"
 	"time"
 
@@ -26,6 +27,9 @@ type Keys struct {
 	Fetch *fetch.Client
 	// Sign, when set, signs key fetches (authorized fetch).
 	Sign fetch.Signer
+	// Ours, when set, reports this instance's hostnames: actors there are
+	// local accounts, never fetched and cached as remote ones.
+	Ours func(ctx context.Context, host string) bool
 	Now  func() time.Time
 
 	// FailureTTL is how long a key that could not be fetched is refused
@@ -194,6 +198,9 @@ func (k *Keys) fetch(ctx context.Context, keyID string) (*federation.Account, er
 	if host == "" {
 		return nil, errs.E(errs.Unauthorized, "keyId is not an absolute URL")
 	}
+	if k.ours(ctx, keyID) {
+		return nil, errs.E(errs.Unauthorized, "keys of local accounts are not fetched")
+	}
 	if err := k.admit(keyID, host); err != nil {
 		return nil, err
 	}
@@ -231,6 +238,9 @@ func (k *Keys) fetchOwner(ctx context.Context, keyID string) (*federation.Accoun
 // Actor returns the remote actor with this URI, from the cache or fetched
 // (and cached) when missing or when refresh is set.
 func (k *Keys) Actor(ctx context.Context, uri string, refresh bool) (*federation.Account, error) {
+	if k.ours(ctx, uri) {
+		return nil, errs.E(errs.Invalid, "%s is a local account, not a remote actor", uri)
+	}
 	if !refresh {
 		if a, err := k.Store.RemoteActorByURI(ctx, uri); err == nil {
 			return a, nil
@@ -256,4 +266,13 @@ func (k *Keys) Actor(ctx context.Context, uri string, refresh bool) (*federation
 	// Not stored, but what the caller fetched afresh for.
 	saved.Remote.AlsoKnownAs, saved.Remote.MovedTo = a.Remote.AlsoKnownAs, a.Remote.MovedTo
 	return saved, nil
+}
+
+// ours reports whether a URL is on one of this instance's hosts.
+func (k *Keys) ours(ctx context.Context, uri string) bool {
+	if k.Ours == nil {
+		return false
+	}
+	u, err := url.Parse(uri)
+	return err == nil && k.Ours(ctx, u.Hostname())
 }

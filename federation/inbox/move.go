@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
@@ -26,11 +28,11 @@ func (a *activity) move(ctx context.Context) error {
 	if a.env.Target == "" || a.Keys == nil {
 		return errs.E(errs.Invalid, "a Move needs a target")
 	}
-	target, err := a.Keys.Actor(ctx, a.env.Target, true)
+	target, aka, err := a.moveTarget(ctx)
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(target.Remote.AlsoKnownAs, a.actor.Remote.URI) {
+	if !slices.Contains(aka, a.actor.Remote.URI) {
 		return errs.E(errs.Forbidden, "the move target does not name %s in alsoKnownAs", a.actor.Remote.URI)
 	}
 	followers, err := a.Movers.LocalFollowers(ctx, a.actor.ID, a.item.TenantID)
@@ -45,6 +47,23 @@ func (a *activity) move(ctx context.Context) error {
 	return nil
 }
 
+// moveTarget returns the account moved to and its alsoKnownAs: a local
+// account as stored, a remote one fetched afresh.
+func (a *activity) moveTarget(ctx context.Context) (*federation.Account, []string, error) {
+	u, err := url.Parse(a.env.Target)
+	if err == nil {
+		name, _ := strings.CutPrefix(u.Path, "/users/")
+		if local, err := a.Locals.ByHandle(ctx, name, u.Hostname()); err == nil {
+			return local, local.AlsoKnownAs, nil
+		}
+	}
+	target, err := a.Keys.Actor(ctx, a.env.Target, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return target, target.Remote.AlsoKnownAs, nil
+}
+
 // refollow moves one local follower: a pending follow of target with a
 // Follow sent to it, and the old follow removed.
 func (a *activity) refollow(ctx context.Context, local, target *federation.Account) error {
@@ -56,9 +75,13 @@ func (a *activity) refollow(ctx context.Context, local, target *federation.Accou
 	b := make([]byte, 8)
 	rand.Read(b)
 	id := me + "#follows/" + hex.EncodeToString(b)
-	if _, created, err := a.Follows.CreateFollow(ctx, local.ID, target.ID, id, federation.FollowPending); err != nil {
+	state := federation.FollowPending
+	if target.Local() && !target.Locked {
+		state = federation.FollowAccepted // local delivery: no Follow over HTTP
+	}
+	if _, created, err := a.Follows.CreateFollow(ctx, local.ID, target.ID, id, state); err != nil {
 		return err
-	} else if created {
+	} else if created && !target.Local() {
 		body, err := json.Marshal(map[string]any{"@context": "https://www.w3.org/ns/activitystreams",
 			"id": id, "type": "Follow", "actor": me, "object": target.Remote.URI})
 		if err != nil {

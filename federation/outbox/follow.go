@@ -27,6 +27,8 @@ type Service struct {
 	// Publisher and Dispatch publish posts (see Post).
 	Publisher Publisher
 	Dispatch  Dispatcher
+	// Mover moves accounts (see Move).
+	Mover Mover
 	// Scheme is the scheme WebFinger is queried over (https; http only in
 	// development, where the resolve overrides allow it).
 	Scheme string

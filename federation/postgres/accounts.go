@@ -25,12 +25,13 @@ var _ federation.AccountStore = (*Store)(nil)
 func New(db *pgxpool.Pool) *Store { return &Store{db: db} }
 
 const accountColumns = `id, tenant_id, domain, username, display_name, note, avatar_url, header_url,
-	locked, discoverable, bot, public_key_pem, private_key_pem, created_at`
+	locked, discoverable, bot, public_key_pem, private_key_pem, created_at, also_known_as, coalesce(moved_to_uri, '')`
 
 func scanAccount(row pgx.Row) (*federation.Account, error) {
 	a := &federation.Account{}
 	err := row.Scan(&a.ID, &a.TenantID, &a.Domain, &a.Username, &a.DisplayName, &a.Note, &a.AvatarURL,
-		&a.HeaderURL, &a.Locked, &a.Discoverable, &a.Bot, &a.PublicKeyPEM, &a.PrivateKeyPEM, &a.CreatedAt)
+		&a.HeaderURL, &a.Locked, &a.Discoverable, &a.Bot, &a.PublicKeyPEM, &a.PrivateKeyPEM, &a.CreatedAt,
+		&a.AlsoKnownAs, &a.MovedTo)
 	return a, err
 }
 
@@ -109,4 +110,16 @@ func (s *Store) Usage(ctx context.Context, tenantID int64) (federation.Usage, er
 	var u federation.Usage
 	err := s.db.QueryRow(ctx, `select count(*) from accounts where tenant_id = $1`, tenantID).Scan(&u.Users)
 	return u, err
+}
+
+// SetAliases replaces a local account's alsoKnownAs.
+func (s *Store) SetAliases(ctx context.Context, accountID int64, aliases []string) error {
+	_, err := s.db.Exec(ctx, `update accounts set also_known_as = $2 where id = $1 and tenant_id is not null`, accountID, strs(aliases))
+	return err
+}
+
+// SetMovedTo records a local account's move.
+func (s *Store) SetMovedTo(ctx context.Context, accountID int64, uri string) error {
+	_, err := s.db.Exec(ctx, `update accounts set moved_to_uri = $2 where id = $1 and tenant_id is not null`, accountID, uri)
+	return err
 }

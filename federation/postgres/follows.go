@@ -3,8 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/pgutil"
 )
@@ -63,8 +63,18 @@ func (s *Store) FollowBetween(ctx context.Context, followerID, followeeID int64)
 
 // LocalFollowers lists one tenant's local accounts following accountID.
 func (s *Store) LocalFollowers(ctx context.Context, accountID, tenantID int64) ([]*federation.Account, error) {
-	rows, err := s.db.Query(ctx, `select `+prefixed("a.", accountColumns)+` from follows f join accounts a on a.id = f.follower_id
-		where f.followee_id = $1 and a.tenant_id = $2 order by a.id`, accountID, tenantID)
+	return s.localFollowers(ctx, `tenant_id = $2`, accountID, tenantID)
+}
+
+// AllLocalFollowers lists local accounts on every tenant following accountID.
+func (s *Store) AllLocalFollowers(ctx context.Context, accountID int64) ([]*federation.Account, error) {
+	return s.localFollowers(ctx, `tenant_id is not null`, accountID)
+}
+
+// localFollowers lists followers of accountID matching a constant filter.
+func (s *Store) localFollowers(ctx context.Context, filter string, args ...any) ([]*federation.Account, error) {
+	rows, err := s.db.Query(ctx, `select `+accountColumns+` from accounts
+		where `+filter+` and id in (select follower_id from follows where followee_id = $1) order by id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("local followers: %w", err)
 	}
@@ -80,11 +90,14 @@ func (s *Store) LocalFollowers(ctx context.Context, accountID, tenantID int64) (
 	return out, rows.Err()
 }
 
-// prefixed qualifies a comma-separated column list with a table alias.
-func prefixed(alias, columns string) string {
-	parts := strings.Split(columns, ",")
-	for i, p := range parts {
-		parts[i] = alias + strings.TrimSpace(p)
+// FollowerInboxes lists the inboxes of an account's remote followers, each
+// server's shared inbox once.
+func (s *Store) FollowerInboxes(ctx context.Context, accountID int64) ([]string, error) {
+	rows, err := s.db.Query(ctx, `select distinct coalesce(a.shared_inbox_url, a.inbox_url) from follows f
+		join accounts a on a.id = f.follower_id
+		where f.followee_id = $1 and f.state = 'accepted' and a.tenant_id is null and a.inbox_url is not null`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("follower inboxes: %w", err)
 	}
-	return strings.Join(parts, ", ")
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }

@@ -62,7 +62,7 @@ func newFed(cfg *config.Config, log *slog.Logger, svc *services, sites tenant.Re
 	f.queue = &delivery.Queue{Store: svc.accounts, Redis: svc.redis, Prefix: cfg.RedisPrefix, Log: log}
 	f.inbox = &inbox.Service{Keys: f.keys, Store: svc.accounts, Ours: ours}
 	f.outbox = &outbox.Service{Keys: f.keys, Fetch: f.fetch, Follows: svc.accounts, Locals: f.locals, Send: f.queue,
-		Publisher: svc.accounts, Dispatch: f.queue, Mover: svc.accounts, Scheme: cfg.URLScheme}
+		Publisher: svc.accounts, Dispatch: f.queue, Mover: svc.accounts, Store: svc.accounts, Scheme: cfg.URLScheme}
 	f.process = &inbox.Processor{Items: svc.accounts, Follows: svc.accounts, Actors: svc.accounts, Statuses: svc.accounts,
 		Social: svc.accounts, Movers: svc.accounts, Keys: f.keys, Locals: f.locals, Send: f.queue, Log: log}
 	return f, nil

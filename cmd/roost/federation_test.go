@@ -189,6 +189,26 @@ func TestFederationFollowBetweenTwoNodes(t *testing.T) {
 	a.eventually(t, "1", `select count(*) from home_feeds h join statuses s on s.id = h.status_id
 		join accounts l on l.id = h.account_id where l.username = 'alice' and s.uri = $1`, uri)
 
+	// bob replies, likes and boosts; A records each.
+	reply := strings.TrimSpace(b.run(t, "post", "--account", "bob@b.test", "--text", "nice post", "--reply-to", uri))
+	a.eventually(t, uri, `select in_reply_to_uri from statuses where uri = $1`, reply)
+	b.run(t, "do", "like", "--account", "bob@b.test", "--target", uri)
+	a.eventually(t, "1", `select count(*) from favourites f join statuses s on s.id = f.status_id where s.uri = $1`, uri)
+	b.run(t, "do", "boost", "--account", "bob@b.test", "--target", uri)
+	a.eventually(t, "1", `select count(*) from statuses r join statuses s on s.id = r.reblog_of_id where s.uri = $1`, uri)
+	b.run(t, "do", "unlike", "--account", "bob@b.test", "--target", uri)
+	a.eventually(t, "0", `select count(*) from favourites`)
+	b.run(t, "do", "unboost", "--account", "bob@b.test", "--target", uri)
+	a.eventually(t, "0", `select count(*) from statuses where reblog_of_id is not null`)
+	// alice edits, then deletes her post; B follows both.
+	a.run(t, "do", "edit", "--account", "alice@a.test", "--target", uri, "--text", "Hello, edited")
+	b.eventually(t, "<p>Hello, edited</p> true", `select content || ' ' || (edited_at is not null)::text from statuses where uri = $1`, uri)
+	a.run(t, "do", "delete", "--account", "alice@a.test", "--target", uri)
+	b.eventually(t, "0", `select count(*) from statuses where uri = $1`, uri)
+	// alice unfollows bob, then blocks him: B drops the follow and records the block.
+	a.run(t, "do", "unfollow", "--account", "alice@a.test", "--target", "bob@b.test")
+	b.eventually(t, "0", `select count(*) from follows f join accounts r on r.id = f.follower_id where r.uri = 'http://a.test/users/alice'`)
+
 	// alice moves to alice2@b.test; bob, her follower on B, follows the new
 	// account once B has checked alice2's alsoKnownAs.
 	b.run(t, "account", "create", "--domain", "b.test", "--username", "alice2", "--email", "alice2@b.test", "--password", "long enough password")
@@ -197,6 +217,10 @@ func TestFederationFollowBetweenTwoNodes(t *testing.T) {
 	b.eventually(t, "alice2:accepted", `select string_agg(e.username || ':' || f.state, ',') from follows f
 		join accounts r on r.id = f.follower_id join accounts e on e.id = f.followee_id
 		where r.username = 'bob' and r.tenant_id is not null`)
+
+	a.run(t, "do", "block", "--account", "alice@a.test", "--target", "bob@b.test")
+	b.eventually(t, "1", `select count(*) from blocks k join accounts r on r.id = k.account_id
+		join accounts l on l.id = k.target_id where r.uri = 'http://a.test/users/alice' and l.username = 'bob'`)
 }
 
 // Two tenants on one node: follows and posts between them are delivered

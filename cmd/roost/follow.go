@@ -44,11 +44,13 @@ func runPost(ctx context.Context, cfg *config.Config, log *slog.Logger, args []s
 	text := fs.String("text", "", "the post's text (required)")
 	cw := fs.String("cw", "", "content warning")
 	visibility := fs.String("visibility", "public", "public, unlisted, private or direct")
+	replyTo := fs.String("reply-to", "", "URI of the post this answers")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	return asLocal(ctx, cfg, log, *account, func(fd *fed, local *federation.Account) error {
-		st, err := fd.outbox.Post(ctx, local, outbox.NewPost{Text: *text, Summary: *cw, Visibility: federation.Visibility(*visibility)})
+		st, err := fd.outbox.Post(ctx, local, outbox.NewPost{Text: *text, Summary: *cw,
+			Visibility: federation.Visibility(*visibility), InReplyToURI: *replyTo})
 		if err != nil {
 			return err
 		}
@@ -98,6 +100,44 @@ func runAlias(ctx context.Context, cfg *config.Config, log *slog.Logger, args []
 		}
 		fmt.Println("alias", uri)
 		return nil
+	})
+}
+
+// runDo performs one action of a local account on a post or an account:
+// roost do like|unlike|boost|unboost|delete|block|unblock|unfollow --account A --target T,
+// roost do edit --account A --target POST-URI --text T
+func runDo(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
+	if len(args) == 0 {
+		return errs.E(errs.Invalid, "usage: roost do VERB --account user@domain --target T")
+	}
+	verb := args[0]
+	fs := flag.NewFlagSet("do "+verb, flag.ContinueOnError)
+	account := fs.String("account", "", "local account, user@domain (required)")
+	target := fs.String("target", "", "post URI, or account user@domain / actor URL (required)")
+	text := fs.String("text", "", "new text (edit)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *target == "" {
+		return errs.E(errs.Invalid, "--target is required")
+	}
+	return asLocal(ctx, cfg, log, *account, func(fd *fed, local *federation.Account) error {
+		o := fd.outbox
+		switch verb {
+		case "like", "unlike":
+			return o.Like(ctx, local, *target, verb == "unlike")
+		case "boost", "unboost":
+			return o.Boost(ctx, local, *target, verb == "unboost")
+		case "edit":
+			return o.Edit(ctx, local, *target, *text)
+		case "delete":
+			return o.Delete(ctx, local, *target)
+		case "block", "unblock":
+			return o.Block(ctx, local, *target, verb == "unblock")
+		case "unfollow":
+			return o.Unfollow(ctx, local, *target)
+		}
+		return errs.E(errs.Invalid, "unknown action %q", verb)
 	})
 }
 

@@ -33,6 +33,8 @@ commands:
                       Redis (installing them when missing)
   follow              --account USER@DOMAIN --target USER@HOST|ACTOR-URL
   post                --account USER@DOMAIN --text TEXT [--cw CW] [--visibility V]
+  do VERB             --account USER@DOMAIN --target T [--text T]: like, unlike,
+                      boost, unboost, edit, delete, block, unblock, unfollow
   alias               --account USER@DOMAIN --add USER@HOST|ACTOR-URL
   move                --account USER@DOMAIN --to USER@HOST|ACTOR-URL
   bench delivery      [--inboxes N] fan-out benchmark (private PostgreSQL/Redis)
@@ -56,6 +58,7 @@ var commands = map[string]command{
 	"post":    runPost,
 	"move":    runMove,
 	"alias":   runAlias,
+	"do":      runDo,
 	"bench":   runBench,
 	"testenv": runTestenv,
 	"test":    runTest,

@@ -29,6 +29,8 @@ type Service struct {
 	Dispatch  Dispatcher
 	// Mover moves accounts (see Move).
 	Mover Mover
+	// Store backs likes, boosts, edits, deletes and blocks.
+	Store Store
 	// Scheme is the scheme WebFinger is queried over (https; http only in
 	// development, where the resolve overrides allow it).
 	Scheme string

@@ -65,7 +65,21 @@ func (s *Service) Post(ctx context.Context, local *federation.Account, p NewPost
 		Sensitive: p.Sensitive || strings.TrimSpace(p.Summary) != "", Visibility: p.Visibility, Language: p.Language,
 		InReplyToURI: p.InReplyToURI, Published: time.Now().UTC().Truncate(time.Second),
 	}
-	st.To, st.Cc = ap.Addressing(p.Visibility, links.Followers(local.Username), nil)
+	if p.InReplyToURI != "" {
+		// A reply mentions the author of the post it answers, who gets it.
+		parent, err := s.Store.StatusByURI(ctx, p.InReplyToURI)
+		if err != nil {
+			return nil, err
+		}
+		author, err := s.Store.AccountByID(ctx, parent.AccountID)
+		if err != nil {
+			return nil, err
+		}
+		if author.Remote != nil {
+			st.Mentions = []string{author.Remote.URI}
+		}
+	}
+	st.To, st.Cc = ap.Addressing(p.Visibility, links.Followers(local.Username), st.Mentions)
 	uriFor := func(id int64) string { return me + "/statuses/" + strconv.FormatInt(id, 10) }
 	render := func(st *federation.Status) (string, []byte, error) {
 		url := links.Profile(local.Username) + "/" + st.URI[strings.LastIndexByte(st.URI, '/')+1:]

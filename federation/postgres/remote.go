@@ -71,3 +71,18 @@ func (s *Store) RemoteActorByURI(ctx context.Context, uri string) (*federation.A
 	}
 	return a, nil
 }
+
+// AccountByID loads any account, remote or local.
+func (s *Store) AccountByID(ctx context.Context, id int64) (*federation.Account, error) {
+	a, err := scanRemote(s.db.QueryRow(ctx, `select `+remoteColumns+` from accounts where id = $1 and tenant_id is null`, id))
+	if err == nil {
+		return a, nil
+	}
+	if err != pgx.ErrNoRows {
+		return nil, err
+	}
+	if a, err = scanAccount(s.db.QueryRow(ctx, `select `+accountColumns+` from accounts where id = $1 and tenant_id is not null`, id)); err != nil {
+		return nil, pgutil.NotFound(err, "no such account")
+	}
+	return a, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/roost-social/roost/federation"
@@ -122,4 +123,16 @@ func nonNil(a []federation.Attachment) []federation.Attachment {
 		return []federation.Attachment{}
 	}
 	return a
+}
+
+// EditLocalStatus replaces a local status's text and marks it edited; it
+// returns errs.NotFound unless the status is the account's own.
+func (s *Store) EditLocalStatus(ctx context.Context, uri string, accountID int64, content, summary string, at time.Time) (*federation.Status, error) {
+	st, err := scanStatus(s.db.QueryRow(ctx, `update statuses set content = $3, summary = $4, sensitive = sensitive or $4 <> '',
+		edited_at = $5 where uri = $1 and account_id = $2 and tenant_id is not null returning `+statusColumns,
+		uri, accountID, content, summary, at))
+	if err != nil {
+		return nil, pgutil.NotFound(err, "no such post of this account")
+	}
+	return st, nil
 }

@@ -1,0 +1,259 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roost-social/roost/federation"
+	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// Store is what the actions below need from storage.
+type Store interface {
+	StatusByURI(ctx context.Context, uri string) (*federation.Status, error)
+	DeleteStatusByURI(ctx context.Context, uri string, accountID int64) (bool, error)
+	EditLocalStatus(ctx context.Context, uri string, accountID int64, content, summary string, at time.Time) (*federation.Status, error)
+	AccountByID(ctx context.Context, id int64) (*federation.Account, error)
+	federation.SocialStore
+}
+
+// actor is the acting local account with its URLs.
+type actor struct {
+	*federation.Account
+	links federation.Links
+	uri   string
+}
+
+func (s *Service) actor(ctx context.Context, local *federation.Account) (*actor, error) {
+	links, err := s.Locals.Links(ctx, local)
+	if err != nil {
+		return nil, err
+	}
+	return &actor{Account: local, links: links, uri: links.Actor(local.Username)}, nil
+}
+
+// send delivers an activity of a to remote inboxes (none: local only).
+func (s *Service) send(ctx context.Context, a *actor, kind, id string, object any, to, cc, inboxes []string, express bool) error {
+	body, err := json.Marshal(ap.Wrap(kind, id, a.uri, object, to, cc))
+	if err != nil {
+		return err
+	}
+	return s.Send.Send(ctx, a.ID, id, body, inboxes, express)
+}
+
+// authorInbox is the inbox of a status's remote author, or nil when the
+// author is local (local delivery needs no message).
+func (s *Service) authorInbox(ctx context.Context, st *federation.Status) ([]string, string, error) {
+	author, err := s.Store.AccountByID(ctx, st.AccountID)
+	if err != nil {
+		return nil, "", err
+	}
+	if author.Remote == nil {
+		return nil, "", nil
+	}
+	return []string{author.Remote.Inbox}, author.Remote.URI, nil
+}
+
+// Like favourites a status and tells a remote author.
+func (s *Service) Like(ctx context.Context, local *federation.Account, statusURI string, undo bool) error {
+	a, err := s.actor(ctx, local)
+	if err != nil {
+		return err
+	}
+	st, err := s.Store.StatusByURI(ctx, statusURI)
+	if err != nil {
+		return err
+	}
+	id := a.uri + "#likes/" + strconv.FormatInt(st.ID, 10)
+	inbox, author, err := s.authorInbox(ctx, st)
+	if err != nil {
+		return err
+	}
+	like := map[string]any{"id": id, "type": "Like", "actor": a.uri, "object": st.URI}
+	if undo {
+		if _, err := s.Store.Unfavourite(ctx, local.ID, id, st.ID); err != nil {
+			return err
+		}
+		return s.send(ctx, a, "Undo", id+"/undo", like, []string{author}, nil, inbox, true)
+	}
+	if err := s.Store.Favourite(ctx, local.ID, st.ID, id); err != nil {
+		return err
+	}
+	return s.send(ctx, a, "Like", id, st.URI, []string{author}, nil, inbox, true)
+}
+
+// Boost announces a public or unlisted status to local's followers and
+// tells its author.
+func (s *Service) Boost(ctx context.Context, local *federation.Account, statusURI string, undo bool) error {
+	a, err := s.actor(ctx, local)
+	if err != nil {
+		return err
+	}
+	st, err := s.Store.StatusByURI(ctx, statusURI)
+	if err != nil {
+		return err
+	}
+	if st.Visibility != federation.Public && st.Visibility != federation.Unlisted {
+		return errs.E(errs.Forbidden, "only public and unlisted posts can be boosted")
+	}
+	id := a.uri + "/statuses/" + strconv.FormatInt(st.ID, 10) + "/activity"
+	inboxes, err := s.Mover.FollowerInboxes(ctx, local.ID)
+	if err != nil {
+		return err
+	}
+	authorInbox, author, err := s.authorInbox(ctx, st)
+	if err != nil {
+		return err
+	}
+	inboxes = append(inboxes, authorInbox...)
+	to, cc := []string{federation.PublicCollection}, []string{a.links.Followers(local.Username), author}
+	if undo {
+		if _, err := s.Store.DeleteStatusByURI(ctx, id, local.ID); err != nil {
+			return err
+		}
+		announce := map[string]any{"id": id, "type": "Announce", "actor": a.uri, "object": st.URI}
+		return s.send(ctx, a, "Undo", id+"/undo", announce, to, cc, inboxes, false)
+	}
+	r := &federation.Status{AccountID: local.ID, TenantID: local.TenantID, URI: id, Visibility: federation.Public,
+		To: to, Cc: cc, Published: time.Now().UTC()}
+	saved, err := s.Store.Reblog(ctx, r, st.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.AddToHomeFeeds(ctx, saved.ID, local.ID, local.TenantID); err != nil {
+		return err
+	}
+	return s.send(ctx, a, "Announce", id, st.URI, to, cc, inboxes, false)
+}
+
+// Edit replaces the text of local's own post and sends Update.
+func (s *Service) Edit(ctx context.Context, local *federation.Account, statusURI, text string) error {
+	a, err := s.actor(ctx, local)
+	if err != nil {
+		return err
+	}
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return errs.E(errs.Invalid, "a post needs text")
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	st, err := s.Store.EditLocalStatus(ctx, statusURI, local.ID, ap.TextToHTML(text), "", now)
+	if err != nil {
+		return err
+	}
+	inboxes, err := s.audience(ctx, local, st)
+	if err != nil {
+		return err
+	}
+	note := ap.NewNote(st, a.uri, a.links.Profile(local.Username)+"/"+strconv.FormatInt(st.ID, 10))
+	return s.send(ctx, a, "Update", st.URI+"#updates/"+strconv.FormatInt(now.Unix(), 10), note, st.To, st.Cc, inboxes, false)
+}
+
+// Delete removes local's own post and sends Delete with a Tombstone.
+func (s *Service) Delete(ctx context.Context, local *federation.Account, statusURI string) error {
+	a, err := s.actor(ctx, local)
+	if err != nil {
+		return err
+	}
+	st, err := s.Store.StatusByURI(ctx, statusURI)
+	if err != nil || st.AccountID != local.ID {
+		return errs.E(errs.NotFound, "no such post of this account")
+	}
+	inboxes, err := s.audience(ctx, local, st)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Store.DeleteStatusByURI(ctx, st.URI, local.ID); err != nil {
+		return err
+	}
+	tomb := map[string]any{"id": st.URI, "type": "Tombstone"}
+	return s.send(ctx, a, "Delete", st.URI+"#delete", tomb, st.To, st.Cc, inboxes, false)
+}
+
+// audience is where a post of local went: its followers' servers (unless
+// direct) and its mentioned actors' inboxes.
+func (s *Service) audience(ctx context.Context, local *federation.Account, st *federation.Status) ([]string, error) {
+	var inboxes []string
+	if st.Visibility != federation.Direct {
+		var err error
+		if inboxes, err = s.Mover.FollowerInboxes(ctx, local.ID); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range st.Mentions {
+		if remote, err := s.Keys.Actor(ctx, m, false); err == nil {
+			inboxes = append(inboxes, remote.Remote.Inbox)
+		}
+	}
+	return inboxes, nil
+}
+
+// Block blocks target (ending follows both ways) and tells a remote one.
+func (s *Service) Block(ctx context.Context, local *federation.Account, target string, undo bool) error {
+	a, err := s.actor(ctx, local)
+	if err != nil {
+		return err
+	}
+	other, uri, inbox, err := s.account(ctx, local, target)
+	if err != nil {
+		return err
+	}
+	id := a.uri + "#blocks/" + strconv.FormatInt(other.ID, 10)
+	if undo {
+		if _, err := s.Store.Unblock(ctx, local.ID, other.ID); err != nil {
+			return err
+		}
+		block := map[string]any{"id": id, "type": "Block", "actor": a.uri, "object": uri}
+		return s.send(ctx, a, "Undo", id+"/undo", block, []string{uri}, nil, inbox, true)
+	}
+	if err := s.Store.Block(ctx, local.ID, other.ID, id); err != nil {
+		return err
+	}
+	return s.send(ctx, a, "Block", id, uri, []string{uri}, nil, inbox, true)
+}
+
+// Unfollow ends local's follow of target and tells a remote one.
+func (s *Service) Unfollow(ctx context.Context, local *federation.Account, target string) error {
+	a, err := s.actor(ctx, local)
+	if err != nil {
+		return err
+	}
+	other, uri, inbox, err := s.account(ctx, local, target)
+	if err != nil {
+		return err
+	}
+	f, err := s.Follows.FollowBetween(ctx, local.ID, other.ID)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Follows.DeleteFollow(ctx, local.ID, other.ID); err != nil {
+		return err
+	}
+	follow := map[string]any{"id": f.URI, "type": "Follow", "actor": a.uri, "object": uri}
+	return s.send(ctx, a, "Undo", f.URI+"/undo", follow, []string{uri}, nil, inbox, true)
+}
+
+// account resolves a handle or URI to an account, its actor URI and (for
+// remote ones) its inbox.
+func (s *Service) account(ctx context.Context, local *federation.Account, target string) (*federation.Account, string, []string, error) {
+	if other, ok := s.localTarget(ctx, target); ok {
+		links, err := s.Locals.Links(ctx, other)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		return other, links.Actor(other.Username), nil, nil
+	}
+	a, err := s.actor(ctx, local)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	remote, err := s.Resolve(federation.WithActingHost(ctx, hostOf(a.links.Base)), target)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return remote, remote.Remote.URI, []string{remote.Remote.Inbox}, nil
+}

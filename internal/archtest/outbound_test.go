@@ -1,0 +1,54 @@
+package archtest
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// outbound matches ways of making HTTP requests other than through
+// federation/fetch.
+var outbound = regexp.MustCompile(`http\.(Client\{|Transport\{|DefaultClient|DefaultTransport|Get\(|Post\(|Head\(|PostForm\()`)
+
+// allowedOutbound are the files that may make HTTP requests themselves:
+// the safe client, and the inbox benchmark's load generator (which plays
+// the remote servers, the edge of the machine).
+var allowedOutbound = map[string]bool{
+	"federation/fetch/fetch.go": true,
+	"cmd/roost/bench_inbox.go":  true,
+}
+
+// SECURITY 18: every outbound request goes through the one safe client.
+func TestOutboundRequestsUseTheSafeClient(t *testing.T) {
+	root := "../.."
+	n := 0
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "var" || strings.HasPrefix(d.Name(), ".")) && path != root {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, path)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		n++
+		if outbound.Match(b) && !allowedOutbound[filepath.ToSlash(rel)] {
+			t.Errorf("%s makes HTTP requests itself; use federation/fetch", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 50 {
+		t.Fatalf("read only %d Go files", n)
+	}
+}

@@ -38,12 +38,15 @@ type Status struct {
 	Language     string
 	To, Cc       []string
 	Mentions     []string // actor URIs mentioned (tag type Mention)
-	Tags         []string // hashtag names, lower case, without '#'
-	Attachments  []Attachment
-	Poll         *Poll
-	Published    time.Time
-	EditedAt     *time.Time
-	CreatedAt    time.Time
+	// LocalMentionIDs are the local accounts a local post mentions: they
+	// get it by local delivery. Not stored.
+	LocalMentionIDs []int64
+	Tags            []string // hashtag names, lower case, without '#'
+	Attachments     []Attachment
+	Poll            *Poll
+	Published       time.Time
+	EditedAt        *time.Time
+	CreatedAt       time.Time
 }
 
 // Attachment is media referenced by URL (remote media is not copied).

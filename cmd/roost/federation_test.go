@@ -189,6 +189,15 @@ func TestFederationFollowBetweenTwoNodes(t *testing.T) {
 	a.eventually(t, "1", `select count(*) from home_feeds h join statuses s on s.id = h.status_id
 		join accounts l on l.id = h.account_id where l.username = 'alice' and s.uri = $1`, uri)
 
+	// A direct message with a mention and a hashtag reaches only bob.
+	dm := strings.TrimSpace(a.run(t, "post", "--account", "alice@a.test", "--text", "psst @bob@b.test #Secret", "--visibility", "direct"))
+	b.eventually(t, "direct {http://b.test/users/bob} {secret}", `select s.visibility || ' ' || s.mentions::text || ' ' || s.tags::text
+		from home_feeds h join statuses s on s.id = h.status_id join accounts l on l.id = h.account_id
+		where l.username = 'bob' and s.uri = $1`, dm)
+	if got := b.query(t, `select content like '%class="u-url mention"%' from statuses where uri = $1`, dm); got != "true" {
+		t.Fatalf("the mention is not linked in the delivered content")
+	}
+
 	// bob replies, likes and boosts; A records each.
 	reply := strings.TrimSpace(b.run(t, "post", "--account", "bob@b.test", "--text", "nice post", "--reply-to", uri))
 	a.eventually(t, uri, `select in_reply_to_uri from statuses where uri = $1`, reply)
@@ -249,6 +258,12 @@ func TestLocalDeliveryBetweenTenantsOnOneNode(t *testing.T) {
 			join accounts a on a.id = h.account_id where a.username = $1 and s.uri = $2`, c.user, c.uri); got != "1" {
 			t.Errorf("%s's feed has %s %s times, want 1", c.user, c.uri, got)
 		}
+	}
+	// A local direct mention on another tenant: local delivery too.
+	dm := strings.TrimSpace(n.run(t, "post", "--account", "carol@c.test", "--text", "@alice@a.test only you", "--visibility", "direct"))
+	if got := n.query(t, `select string_agg(a.username, ',' order by a.username) from home_feeds h
+		join statuses s on s.id = h.status_id join accounts a on a.id = h.account_id where s.uri = $1`, dm); got != "alice,carol" {
+		t.Fatalf("direct post in the feeds of %q, want alice,carol", got)
 	}
 	if got := n.query(t, `select count(*) from deliveries`); got != "0" {
 		t.Fatalf("%s delivery rows for local traffic, want 0", got)

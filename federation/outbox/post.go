@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,8 +61,10 @@ func (s *Service) Post(ctx context.Context, local *federation.Account, p NewPost
 		return nil, err
 	}
 	me := links.Actor(local.Username)
+	mentions, localIDs := s.resolveMentions(ctx, local, links, text)
 	st := &federation.Status{
-		AccountID: local.ID, TenantID: local.TenantID, Content: ap.TextToHTML(text), Summary: strings.TrimSpace(p.Summary),
+		AccountID: local.ID, TenantID: local.TenantID, Content: ap.RenderPost(text, mentions, links.Base+"/tags/"),
+		Summary: strings.TrimSpace(p.Summary), Tags: ap.FindHashtags(text), LocalMentionIDs: localIDs,
 		Sensitive: p.Sensitive || strings.TrimSpace(p.Summary) != "", Visibility: p.Visibility, Language: p.Language,
 		InReplyToURI: p.InReplyToURI, Published: time.Now().UTC().Truncate(time.Second),
 	}
@@ -75,8 +78,13 @@ func (s *Service) Post(ctx context.Context, local *federation.Account, p NewPost
 		if err != nil {
 			return nil, err
 		}
-		if author.Remote != nil {
-			st.Mentions = []string{author.Remote.URI}
+		if author.Remote != nil && !slices.Contains(st.Mentions, author.Remote.URI) {
+			st.Mentions = append(st.Mentions, author.Remote.URI)
+		}
+	}
+	for _, m := range mentions {
+		if m.URI != "" && !slices.Contains(st.Mentions, m.URI) {
+			st.Mentions = append(st.Mentions, m.URI)
 		}
 	}
 	st.To, st.Cc = ap.Addressing(p.Visibility, links.Followers(local.Username), st.Mentions)
@@ -95,4 +103,33 @@ func (s *Service) Post(ctx context.Context, local *federation.Account, p NewPost
 	// dispatched by the workers.
 	_ = s.Dispatch.Dispatch(ctx, saved.Visibility == federation.Direct || saved.InReplyToURI != "", ids)
 	return saved, nil
+}
+
+// resolveMentions resolves the @mentions of a post: local accounts (on any
+// tenant; a bare @name is on the poster's domain) and remote ones through
+// WebFinger. Unresolvable mentions stay plain text.
+func (s *Service) resolveMentions(ctx context.Context, local *federation.Account, links federation.Links, text string) ([]ap.Mention, []int64) {
+	mentions := ap.FindMentions(text)
+	var localIDs []int64
+	for i, m := range mentions {
+		host := m.Host
+		if host == "" {
+			host = local.Domain
+		}
+		if acct, err := s.Locals.ByHandle(ctx, m.Username, host); err == nil {
+			if l, err := s.Locals.Links(ctx, acct); err == nil {
+				mentions[i].URI, mentions[i].URL = l.Actor(acct.Username), l.Profile(acct.Username)
+				localIDs = append(localIDs, acct.ID)
+			}
+			continue
+		}
+		if m.Host == "" {
+			continue
+		}
+		remote, err := s.Resolve(federation.WithActingHost(ctx, hostOf(links.Base)), m.Username+"@"+m.Host)
+		if err == nil {
+			mentions[i].URI, mentions[i].URL = remote.Remote.URI, remote.Remote.URL
+		}
+	}
+	return mentions, localIDs
 }

@@ -12,7 +12,7 @@ import (
 
 // Publish stores a local status and, in the same transaction, delivers it
 // locally — into the home feeds of the author and of local followers on
-// every tenant (mentions of local accounts come with the client API) — and records
+// every tenant, and of mentioned local accounts — and records
 // one delivery row per remote inbox, shared inboxes deduplicated. uriFor
 // gives the status its URI from its id; render builds the activity to
 // deliver. The returned delivery ids are dispatched by the caller after
@@ -35,6 +35,7 @@ func (s *Store) Publish(ctx context.Context, st *federation.Status, uriFor func(
 			append(append([]any{id}, args...), st.TenantID)...)); err != nil {
 			return fmt.Errorf("insert status: %w", err)
 		}
+		out.LocalMentionIDs = st.LocalMentionIDs
 		if err := localFanOut(ctx, tx, out); err != nil {
 			return err
 		}
@@ -63,7 +64,9 @@ func localFanOut(ctx context.Context, tx pgx.Tx, st *federation.Status) error {
 		union
 		select f.follower_id, $1::bigint from follows f join accounts a on a.id = f.follower_id
 		where f.followee_id = $2 and f.state = 'accepted' and a.tenant_id is not null and $3 <> 'direct'
-		on conflict do nothing`, st.ID, st.AccountID, string(st.Visibility))
+		union
+		select id, $1::bigint from accounts where id = any($4::bigint[]) and tenant_id is not null
+		on conflict do nothing`, st.ID, st.AccountID, string(st.Visibility), st.LocalMentionIDs)
 	if err != nil {
 		return fmt.Errorf("local delivery: %w", err)
 	}

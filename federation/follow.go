@@ -48,6 +48,8 @@ type Delivery struct {
 	Attempts      int
 	NextAttemptAt time.Time
 	CreatedAt     time.Time
+	// Leased is set by LoadDeliveries when this caller holds the row.
+	Leased bool
 }
 
 // DeliveryStore is the durable side of the delivery pipeline.
@@ -58,8 +60,13 @@ type DeliveryStore interface {
 	// Delivery loads a delivery with its sender's key, or errs.NotFound.
 	Delivery(ctx context.Context, id int64) (*Delivery, *Account, error)
 	// LoadDeliveries loads a batch (ids not found are absent), with the
-	// senders by id.
-	LoadDeliveries(ctx context.Context, ids []int64) (map[int64]*Delivery, map[int64]*Account, error)
+	// senders by id, and leases the due pending ones for lease: a leased
+	// row (Leased set) is this caller's to attempt; other workers and
+	// sweepers leave it alone until the lease runs out. now is the
+	// caller's clock, against which rows are due.
+	LoadDeliveries(ctx context.Context, ids []int64, now time.Time, lease time.Duration) (map[int64]*Delivery, map[int64]*Account, error)
+	// Unlease gives a leased row back unattempted, due at at.
+	Unlease(ctx context.Context, id int64, at time.Time) error
 	// MarkDelivered records a successful attempt.
 	MarkDelivered(ctx context.Context, id int64, status int) error
 	// MarkDeliveredBatch records many successful attempts at once.

@@ -248,7 +248,7 @@ func (w *Worker) send(ctx context.Context, work chan<- entry, batch []entry) {
 		ids[i] = e.id
 	}
 	loaded := time.Now()
-	ds, senders, err := w.Queue.Store.LoadDeliveries(ctx, ids)
+	ds, senders, err := w.Queue.Store.LoadDeliveries(ctx, ids, w.Now(), w.lease())
 	if err != nil {
 		w.Log.Warn("loading deliveries", "n", len(ids), "err", err)
 		return
@@ -322,6 +322,10 @@ func (w *Worker) ackAll(ctx context.Context, es []entry) {
 	pipe.Exec(ctx)
 }
 
+// lease is how long a loaded row is held: a little under ClaimIdle, so a
+// dead worker's rows are free again by the time its entries are claimed.
+func (w *Worker) lease() time.Duration { return w.ClaimIdle * 9 / 10 }
+
 // handle attempts one delivery and records the outcome in PostgreSQL
 // before acknowledging the stream entry (successes through flush).
 func (w *Worker) handle(ctx context.Context, e entry) {
@@ -343,14 +347,20 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 		}
 	}()
 	now := w.Now()
-	if d.State != "pending" || d.NextAttemptAt.After(now) {
-		w.ack(ctx, e) // done already, or a retry the sweeper will bring back
+	if d.State != "pending" || !d.Leased {
+		// Done already, a retry not yet due (the sweeper brings it back),
+		// or a row another worker holds.
+		w.ack(ctx, e)
 		return
 	}
 	// A host already holding PerHost deliveries (slow, hanging) must not
-	// also hold the pool: the row stays due and the sweeper brings it back.
+	// also hold the pool: the row is given back due and the sweeper brings
+	// it back.
 	release, ok := w.hostSlot(d.Host)
 	if !ok {
+		if err := w.Queue.Store.Unlease(ctx, d.ID, now); err != nil {
+			w.Log.Warn("giving back a delivery", "id", d.ID, "err", err)
+		}
 		w.ack(ctx, e)
 		return
 	}

@@ -73,11 +73,20 @@ func nullTime(t time.Time) *time.Time {
 
 // LoadDeliveries loads a batch of deliveries with their senders in one
 // round trip; ids not found are absent from the result.
-func (s *Store) LoadDeliveries(ctx context.Context, ids []int64) (map[int64]*federation.Delivery, map[int64]*federation.Account, error) {
-	rows, err := s.db.Query(ctx, `select d.id, d.sender_id, d.activity_id, d.inbox_url, d.host, d.body, d.express,
-			d.state, d.attempts, d.next_attempt_at, d.created_at, a.tenant_id, a.domain, a.username, a.private_key_pem
+func (s *Store) LoadDeliveries(ctx context.Context, ids []int64, now time.Time, lease time.Duration) (map[int64]*federation.Delivery, map[int64]*federation.Account, error) {
+	// The lease pushes next_attempt_at forward, so sweepers (which dispatch
+	// due rows) and other workers skip a row while one worker attempts it;
+	// the outer select still sees the row as it was.
+	rows, err := s.db.Query(ctx, `
+		with leased as (
+			update deliveries set next_attempt_at = $3::timestamptz + $2::interval
+			where id = any($1) and state = 'pending' and next_attempt_at <= $3
+			returning id)
+		select d.id, d.sender_id, d.activity_id, d.inbox_url, d.host, d.body, d.express,
+			d.state, d.attempts, d.next_attempt_at, d.created_at, a.tenant_id, a.domain, a.username, a.private_key_pem,
+			d.id in (select id from leased)
 		from deliveries d join accounts a on a.id = d.sender_id and a.tenant_id is not null
-		where d.id = any($1)`, ids)
+		where d.id = any($1)`, ids, lease, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -86,7 +95,8 @@ func (s *Store) LoadDeliveries(ctx context.Context, ids []int64) (map[int64]*fed
 	for rows.Next() {
 		d, a := &federation.Delivery{}, &federation.Account{}
 		if err := rows.Scan(&d.ID, &d.SenderID, &d.ActivityID, &d.Inbox, &d.Host, &d.Body, &d.Express, &d.State,
-			&d.Attempts, &d.NextAttemptAt, &d.CreatedAt, &a.TenantID, &a.Domain, &a.Username, &a.PrivateKeyPEM); err != nil {
+			&d.Attempts, &d.NextAttemptAt, &d.CreatedAt, &a.TenantID, &a.Domain, &a.Username, &a.PrivateKeyPEM,
+			&d.Leased); err != nil {
 			return nil, nil, err
 		}
 		a.ID = d.SenderID
@@ -126,4 +136,10 @@ func (s *Store) DeliveryStates(ctx context.Context, activityID string) ([]federa
 		err := r.Scan(&d.Host, &d.Delivered, &d.Pending, &d.Failed, &d.LastError)
 		return d, err
 	})
+}
+
+// Unlease makes a leased row due again without counting an attempt.
+func (s *Store) Unlease(ctx context.Context, id int64, at time.Time) error {
+	_, err := s.db.Exec(ctx, `update deliveries set next_attempt_at = $2 where id = $1 and state = 'pending'`, id, at)
+	return err
 }

@@ -1,6 +1,8 @@
 package activitypub
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"time"
 
 	"github.com/roost-social/roost/federation"
@@ -92,3 +94,22 @@ func nonNilStrings(s []string) []string {
 	}
 	return s
 }
+
+// NewFollowID makes a fresh, unguessable id for a Follow by actorURI.
+func NewFollowID(actorURI string) string { return actorURI + "#follows/" + token() }
+
+// NewFollow renders a Follow of object by actor.
+func NewFollow(id, actor, object string) map[string]any {
+	return map[string]any{"@context": "https://www.w3.org/ns/activitystreams",
+		"id": id, "type": "Follow", "actor": actor, "object": object}
+}
+
+// token is a random fragment for activity ids.
+func token() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// NewToken is token for ids built outside this package.
+func NewToken() string { return token() }

@@ -2,14 +2,13 @@ package inbox
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/roost-social/roost/federation"
+	ap "github.com/roost-social/roost/federation/activitypub"
 	"github.com/roost-social/roost/internal/errs"
 )
 
@@ -72,9 +71,7 @@ func (a *activity) refollow(ctx context.Context, local, target *federation.Accou
 		return err
 	}
 	me := links.Actor(local.Username)
-	b := make([]byte, 8)
-	rand.Read(b)
-	id := me + "#follows/" + hex.EncodeToString(b)
+	id := ap.NewFollowID(me)
 	state := federation.FollowPending
 	if target.Local() && !target.Locked {
 		state = federation.FollowAccepted // local delivery: no Follow over HTTP
@@ -82,8 +79,7 @@ func (a *activity) refollow(ctx context.Context, local, target *federation.Accou
 	if _, created, err := a.Follows.CreateFollow(ctx, local.ID, target.ID, id, state); err != nil {
 		return err
 	} else if created && !target.Local() {
-		body, err := json.Marshal(map[string]any{"@context": "https://www.w3.org/ns/activitystreams",
-			"id": id, "type": "Follow", "actor": me, "object": target.Remote.URI})
+		body, err := json.Marshal(ap.NewFollow(id, me, target.Remote.URI))
 		if err != nil {
 			return err
 		}

@@ -4,8 +4,6 @@ package outbox
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net/url"
 	"strings"
@@ -83,25 +81,16 @@ func (s *Service) Follow(ctx context.Context, local *federation.Account, target 
 		return nil, err
 	}
 	me := links.Actor(local.Username)
-	id := me + "#follows/" + token()
+	id := ap.NewFollowID(me)
 	f, created, err := s.Follows.CreateFollow(ctx, local.ID, remote.ID, id, federation.FollowPending)
 	if err != nil || !created {
 		return f, err
 	}
-	body, err := json.Marshal(map[string]any{
-		"@context": "https://www.w3.org/ns/activitystreams",
-		"id":       id, "type": "Follow", "actor": me, "object": remote.Remote.URI,
-	})
+	body, err := json.Marshal(ap.NewFollow(id, me, remote.Remote.URI))
 	if err != nil {
 		return nil, err
 	}
 	return f, s.Send.Send(ctx, local.ID, id, body, []string{remote.Remote.Inbox}, true)
-}
-
-func token() string {
-	b := make([]byte, 8)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // localTarget resolves a handle or actor URI naming an account hosted here,
@@ -136,7 +125,7 @@ func (s *Service) followLocal(ctx context.Context, local, other *federation.Acco
 	if other.Locked {
 		state = federation.FollowPending
 	}
-	f, _, err := s.Follows.CreateFollow(ctx, local.ID, other.ID, links.Actor(local.Username)+"#follows/"+token(), state)
+	f, _, err := s.Follows.CreateFollow(ctx, local.ID, other.ID, ap.NewFollowID(links.Actor(local.Username)), state)
 	return f, err
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/roost-social/roost/federation"
+	ap "github.com/roost-social/roost/federation/activitypub"
 	"github.com/roost-social/roost/internal/errs"
 )
 
@@ -60,7 +61,7 @@ func (s *Service) Move(ctx context.Context, local *federation.Account, target st
 	if err != nil {
 		return "", err
 	}
-	id := me + "#moves/" + token()
+	id := me + "#moves/" + ap.NewToken()
 	body, err := json.Marshal(map[string]any{"@context": "https://www.w3.org/ns/activitystreams",
 		"id": id, "type": "Move", "actor": me, "object": me, "target": newURI, "to": []string{links.Followers(local.Username)}})
 	if err != nil {

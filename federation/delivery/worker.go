@@ -47,8 +47,7 @@ type Worker struct {
 	keys     sync.Map // private key PEM → parsed key: parsing costs more than a tenth of a signature
 	nkeys    atomic.Int64
 	flightMu sync.Mutex
-	inFlight map[int64]struct{}  // rows being attempted or recorded here
-	finished map[int64]time.Time // when rows finished here, to spot stale snapshots
+	inFlight map[int64]struct{} // rows being attempted or recorded here
 }
 
 func (w *Worker) defaults() {
@@ -75,7 +74,6 @@ func (w *Worker) defaults() {
 	}
 	w.hosts = map[string]chan struct{}{}
 	w.inFlight = map[int64]struct{}{}
-	w.finished = map[int64]time.Time{}
 }
 
 // entry is one stream entry with its delivery row loaded (d nil when the
@@ -85,7 +83,6 @@ type entry struct {
 	id             int64
 	d              *federation.Delivery
 	sender         *federation.Account
-	loaded         time.Time // when d was read
 }
 
 // done is a successful attempt waiting to be recorded and acknowledged.
@@ -99,6 +96,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.defaults()
 	for _, lane := range []string{laneExpress, laneBulk, laneRetry} {
 		err := w.Queue.Redis.XGroupCreateMkStream(ctx, w.Queue.stream(lane), group, "0").Err()
+		if ctx.Err() != nil {
+			return nil // stopped before it started: not an error
+		}
 		if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
 			return fmt.Errorf("create consumer group: %w", err)
 		}
@@ -247,14 +247,12 @@ func (w *Worker) send(ctx context.Context, work chan<- entry, batch []entry) {
 	for i, e := range batch {
 		ids[i] = e.id
 	}
-	loaded := time.Now()
 	ds, senders, err := w.Queue.Store.LoadDeliveries(ctx, ids, w.Now(), w.lease())
 	if err != nil {
 		w.Log.Warn("loading deliveries", "n", len(ids), "err", err)
 		return
 	}
 	for _, e := range batch {
-		e.loaded = loaded
 		if e.d = ds[e.id]; e.d != nil {
 			e.sender = senders[e.d.SenderID]
 		}
@@ -296,7 +294,6 @@ func (w *Worker) sweep(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		w.forget()
 		// Rows due for longer than a sweep interval were not picked up from
 		// the stream: dispatch them (again) on the retry lane.
 		ids, err := w.Queue.Store.DueDeliveries(ctx, w.Now().Add(-w.SweepEvery), 5000)
@@ -334,8 +331,15 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 		w.ack(ctx, e) // the row is gone
 		return
 	}
-	// The sweeper or a claim can bring back a row that is in flight here,
-	// or that finished after this entry's snapshot was read: one attempt.
+	if d.State != "pending" || !d.Leased {
+		// Done already, a retry not yet due (the sweeper brings it back),
+		// or a row another entry or worker holds: only the lease holder
+		// attempts it.
+		w.ack(ctx, e)
+		return
+	}
+	// A lease that ran out during a slow attempt can be taken again while
+	// the first attempt is still under way here: one attempt per process.
 	if !w.begin(e) {
 		w.ack(ctx, e)
 		return
@@ -347,17 +351,15 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 		}
 	}()
 	now := w.Now()
-	if d.State != "pending" || !d.Leased {
-		// Done already, a retry not yet due (the sweeper brings it back),
-		// or a row another worker holds.
-		w.ack(ctx, e)
-		return
-	}
 	// A host already holding PerHost deliveries (slow, hanging) must not
 	// also hold the pool: the row is given back due and the sweeper brings
 	// it back.
 	release, ok := w.hostSlot(d.Host)
 	if !ok {
+		// Out of flight before the row is due again, so the entry that
+		// brings it back is not mistaken for a duplicate of this one.
+		recorded = true
+		w.end(e.id)
 		if err := w.Queue.Store.Unlease(ctx, d.ID, now); err != nil {
 			w.Log.Warn("giving back a delivery", "id", d.ID, "err", err)
 		}
@@ -391,15 +393,13 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 	w.ack(ctx, e)
 }
 
-// begin marks e's row in flight in this process; false if it already is,
-// or if it finished here after e's snapshot of it was read.
+// begin marks e's row in flight in this process; false if it already is
+// (a lease that ran out during a slow attempt was taken again here).
+// PostgreSQL leases keep other processes off the row.
 func (w *Worker) begin(e entry) bool {
 	w.flightMu.Lock()
 	defer w.flightMu.Unlock()
 	if _, ok := w.inFlight[e.id]; ok {
-		return false
-	}
-	if t, ok := w.finished[e.id]; ok && !t.Before(e.loaded) {
 		return false
 	}
 	w.inFlight[e.id] = struct{}{}
@@ -408,25 +408,10 @@ func (w *Worker) begin(e entry) bool {
 
 // end marks rows no longer in flight, their outcome in PostgreSQL.
 func (w *Worker) end(ids ...int64) {
-	now := time.Now()
 	w.flightMu.Lock()
 	defer w.flightMu.Unlock()
 	for _, id := range ids {
 		delete(w.inFlight, id)
-		w.finished[id] = now
-	}
-}
-
-// forget drops finish times older than any snapshot still waiting for a
-// worker can be: a batch is handed out long before ClaimIdle.
-func (w *Worker) forget() {
-	cutoff := time.Now().Add(-w.ClaimIdle)
-	w.flightMu.Lock()
-	defer w.flightMu.Unlock()
-	for id, t := range w.finished {
-		if t.Before(cutoff) {
-			delete(w.finished, id)
-		}
 	}
 }
 

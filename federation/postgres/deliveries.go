@@ -49,7 +49,8 @@ func (s *Store) MarkFailed(ctx context.Context, id int64, status int, reason str
 		state = "failed"
 	}
 	_, err := s.db.Exec(ctx, `update deliveries set state = $2, attempts = attempts + 1, last_status = nullif($3, 0),
-		last_error = $4, next_attempt_at = coalesce($5, next_attempt_at) where id = $1 and state = 'pending'`,
+		last_error = $4, next_attempt_at = coalesce($5, next_attempt_at), leased_until = null
+		where id = $1 and state = 'pending'`,
 		id, state, status, reason, nullTime(next))
 	return err
 }
@@ -57,7 +58,7 @@ func (s *Store) MarkFailed(ctx context.Context, id int64, status int, reason str
 // DueDeliveries lists pending deliveries due before the given time.
 func (s *Store) DueDeliveries(ctx context.Context, before time.Time, limit int) ([]int64, error) {
 	rows, err := s.db.Query(ctx, `select id from deliveries where state = 'pending' and next_attempt_at <= $1
-		order by next_attempt_at limit $2`, before, limit)
+		and (leased_until is null or leased_until <= $1) order by next_attempt_at limit $2`, before, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -74,13 +75,14 @@ func nullTime(t time.Time) *time.Time {
 // LoadDeliveries loads a batch of deliveries with their senders in one
 // round trip; ids not found are absent from the result.
 func (s *Store) LoadDeliveries(ctx context.Context, ids []int64, now time.Time, lease time.Duration) (map[int64]*federation.Delivery, map[int64]*federation.Account, error) {
-	// The lease pushes next_attempt_at forward, so sweepers (which dispatch
-	// due rows) and other workers skip a row while one worker attempts it;
-	// the outer select still sees the row as it was.
+	// The lease (leased_until) makes sweepers and other workers skip a row
+	// while one worker attempts it; the outer select still sees the row as
+	// it was before the lease.
 	rows, err := s.db.Query(ctx, `
 		with leased as (
-			update deliveries set next_attempt_at = $3::timestamptz + $2::interval
+			update deliveries set leased_until = $3::timestamptz + $2::interval
 			where id = any($1) and state = 'pending' and next_attempt_at <= $3
+				and (leased_until is null or leased_until <= $3)
 			returning id)
 		select d.id, d.sender_id, d.activity_id, d.inbox_url, d.host, d.body, d.express,
 			d.state, d.attempts, d.next_attempt_at, d.created_at, a.tenant_id, a.domain, a.username, a.private_key_pem,
@@ -140,6 +142,6 @@ func (s *Store) DeliveryStates(ctx context.Context, activityID string) ([]federa
 
 // Unlease makes a leased row due again without counting an attempt.
 func (s *Store) Unlease(ctx context.Context, id int64, at time.Time) error {
-	_, err := s.db.Exec(ctx, `update deliveries set next_attempt_at = $2 where id = $1 and state = 'pending'`, id, at)
+	_, err := s.db.Exec(ctx, `update deliveries set next_attempt_at = $2, leased_until = null where id = $1 and state = 'pending'`, id, at)
 	return err
 }

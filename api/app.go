@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/roost-social/roost/api/activitypub"
+	"github.com/roost-social/roost/api/mastodon"
 	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/tenant"
@@ -26,6 +28,10 @@ type Options struct {
 	// Collections serves outbox, followers and following; nil leaves them
 	// unrouted.
 	Collections federation.CollectionStore
+	// Mastodon is the client API and OAuth its sign-in; nil leaves them
+	// unrouted.
+	Mastodon *mastodon.Handler
+	OAuth    Router
 	// InstanceKey is the instance actor's public key PEM, served at /actor.
 	InstanceKey string
 	URL         web.URLConfig
@@ -43,6 +49,9 @@ type Options struct {
 	// RequestTimeout bounds each request's context (database calls).
 	RequestTimeout time.Duration
 }
+
+// Router is a set of routes mounted behind host routing.
+type Router interface{ Register(r fiber.Router) }
 
 // Check is one readiness probe.
 type Check struct {
@@ -77,5 +86,24 @@ func New(o Options) *fiber.App {
 	app.Use(hostRouting(o.Sites))
 	(&activitypub.Handler{Accounts: o.Accounts, Inbox: o.Inbox, Statuses: o.Statuses,
 		Collections: o.Collections, Sites: o.Sites, InstanceKey: o.InstanceKey, URL: o.URL}).Register(app)
+	if o.Mastodon != nil || o.OAuth != nil {
+		// Browser apps (Elk, Phanpy) call the API and the token endpoint
+		// from other origins; tokens travel in headers, never cookies.
+		c := cors.New(cors.Config{
+			AllowOrigins:  "*",
+			AllowMethods:  "GET,POST,PUT,PATCH,DELETE,OPTIONS",
+			AllowHeaders:  "Authorization,Content-Type,Idempotency-Key,Accept",
+			ExposeHeaders: "Link,X-RateLimit-Remaining,X-Request-Id",
+			MaxAge:        86400,
+		})
+		app.Use("/api", c) // api/oauth sets its own for /oauth/*
+		web.RegisterDefaultImages(app)
+	}
+	if o.OAuth != nil {
+		o.OAuth.Register(app)
+	}
+	if o.Mastodon != nil {
+		o.Mastodon.Register(app)
+	}
 	return app
 }

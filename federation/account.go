@@ -39,7 +39,17 @@ type Account struct {
 	// AlsoKnownAs (aliases) and MovedTo are a local account's move state.
 	AlsoKnownAs []string
 	MovedTo     string
-	Remote      *RemoteInfo // nil for local accounts
+	// Fields are the profile's name/value pairs.
+	Fields []Field
+	Remote *RemoteInfo // nil for local accounts
+}
+
+// Field is one profile field; VerifiedAt is set when its value links to a
+// page that links back with rel="me".
+type Field struct {
+	Name       string     `json:"name"`
+	Value      string     `json:"value"`
+	VerifiedAt *time.Time `json:"verified_at,omitempty"`
 }
 
 // RemoteInfo is what we know of a remote actor's document.
@@ -80,6 +90,12 @@ type NewAccount struct {
 // Usage is a tenant's activity as NodeInfo reports it.
 type Usage struct {
 	Users int64
+	// Statuses are the tenant's local posts; Domains the remote servers
+	// its accounts are connected to; ActiveMonth the accounts that posted
+	// in the last 30 days.
+	Statuses    int64
+	Domains     int64
+	ActiveMonth int64
 }
 
 // AccountStore persists local accounts. Every method is scoped by tenant.

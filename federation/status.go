@@ -41,12 +41,19 @@ type Status struct {
 	// LocalMentionIDs are the local accounts a local post mentions: they
 	// get it by local delivery. Not stored.
 	LocalMentionIDs []int64
-	Tags            []string // hashtag names, lower case, without '#'
-	Attachments     []Attachment
-	Poll            *Poll
-	Published       time.Time
-	EditedAt        *time.Time
-	CreatedAt       time.Time
+	// MentionIDs are every mentioned account we know, local or remote:
+	// stored with the status (notifications, the API's mentions).
+	MentionIDs []int64
+	// Text is a local post's source as typed, kept for edits and
+	// delete-and-redraft; ApplicationID the OAuth app that posted it.
+	Text          string
+	ApplicationID int64
+	Tags          []string // hashtag names, lower case, without '#'
+	Attachments   []Attachment
+	Poll          *Poll
+	Published     time.Time
+	EditedAt      *time.Time
+	CreatedAt     time.Time
 }
 
 // Attachment is media referenced by URL (remote media is not copied).
@@ -85,6 +92,25 @@ type StatusStore interface {
 	DeleteStatusByURI(ctx context.Context, uri string, accountID int64) (bool, error)
 }
 
+// StatusEdit is a new version of a local post.
+type StatusEdit struct {
+	Content   string // rendered HTML
+	Text      string // source
+	Summary   string
+	Sensitive bool
+	Language  string
+	Tags      []string
+	At        time.Time
+}
+
+// StatusVersion is one version of a status in its edit history.
+type StatusVersion struct {
+	Content   string
+	Summary   string
+	Sensitive bool
+	CreatedAt time.Time
+}
+
 // Report is a complaint for a tenant's moderators.
 type Report struct {
 	TenantID   int64
@@ -100,6 +126,8 @@ type SocialStore interface {
 	// AddToHomeFeeds puts a status in the home feeds of the author's
 	// accepted followers on tenant tenantID (and of the author if local).
 	AddToHomeFeeds(ctx context.Context, statusID, authorID, tenantID int64) error
+	// AddMentions records the accounts a status mentions (idempotent).
+	AddMentions(ctx context.Context, statusID int64, accountIDs []int64) error
 	// Favourite records a like (idempotent); Unfavourite removes one by the
 	// like's activity URI or by status.
 	Favourite(ctx context.Context, accountID, statusID int64, uri string) error

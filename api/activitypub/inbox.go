@@ -46,7 +46,7 @@ func (h *Handler) inbox(c *fiber.Ctx) error {
 
 // headers copies the request headers out of fasthttp's reused buffers.
 func headers(c *fiber.Ctx) http.Header {
-	h := http.Header{}
+	h := make(http.Header, 16) // a signed delivery carries about ten
 	c.Request().Header.VisitAll(func(k, v []byte) {
 		h.Add(string(k), string(v))
 	})

@@ -56,6 +56,12 @@ func Links(c *fiber.Ctx, u URLConfig) federation.Links {
 	return federation.NewLinks(u.Scheme, SiteOf(c).ActorHost(), u.Port)
 }
 
+// SiteBase is the base URL of the Site's handle domain: the host people
+// and apps use (actor URIs may live on the service domain instead).
+func SiteBase(c *fiber.Ctx, u URLConfig) string {
+	return federation.NewLinks(u.Scheme, SiteOf(c).Domain, u.Port).Base
+}
+
 // Status maps an error code to its HTTP status.
 func Status(code errs.Code) int {
 	switch code {

@@ -12,9 +12,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/roost-social/roost/api"
+	"github.com/roost-social/roost/api/mastodon"
+	apioauth "github.com/roost-social/roost/api/oauth"
 	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/tenant"
+	"github.com/roost-social/roost/tenant/oauth"
+	tenantpg "github.com/roost-social/roost/tenant/postgres"
 	tenantredis "github.com/roost-social/roost/tenant/redis"
 )
 
@@ -47,14 +51,20 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	for _, p := range cfg.TrustedProxies {
 		proxies = append(proxies, p.String())
 	}
+	oauthStore := tenantpg.NewOAuthStore(svc.db)
+	oauthSvc := &oauth.Service{Store: oauthStore}
+	urls := web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort}
 	app := api.New(api.Options{
+		OAuth: &apioauth.Handler{OAuth: oauthSvc, Logins: oauthStore, URL: urls, Log: log},
+		Mastodon: &mastodon.Handler{Auth: oauthSvc, Views: svc.accounts, Client: svc.accounts, Accounts: svc.accounts,
+			Outbox: fd.outbox, Sites: cache, URL: urls, Instance: mastodon.InstanceInfo{Version: version}},
 		Sites:          cache,
 		Accounts:       svc.accounts,
 		Inbox:          fd.inbox,
 		Statuses:       svc.accounts,
 		Collections:    svc.accounts,
 		InstanceKey:    fd.instancePub,
-		URL:            web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort},
+		URL:            urls,
 		TrustedProxies: proxies,
 		Log:            log,
 		Ready: []api.Check{

@@ -45,7 +45,25 @@ func (a *activity) create(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := a.Social.AddMentions(ctx, saved.ID, a.mentionIDs(ctx, st.Mentions)); err != nil {
+		return err
+	}
 	return a.Social.AddToHomeFeeds(ctx, saved.ID, a.actor.ID, a.item.TenantID)
+}
+
+// mentionIDs resolves mentioned actor URIs to the accounts we know: this
+// tenant's local accounts (each tenant's inbox adds its own) and cached
+// remote actors. Unknown actors are not fetched for a mention.
+func (a *activity) mentionIDs(ctx context.Context, uris []string) []int64 {
+	var ids []int64
+	for _, u := range uris {
+		if acct, err := a.Locals.ByURI(ctx, a.item.TenantID, u); err == nil {
+			ids = append(ids, acct.ID)
+		} else if acct, err := a.Actors.RemoteActorByURI(ctx, u); err == nil {
+			ids = append(ids, acct.ID)
+		}
+	}
+	return ids
 }
 
 // update applies an edit of the actor's own post, or of the actor itself.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
@@ -16,8 +17,10 @@ import (
 type Store interface {
 	StatusByURI(ctx context.Context, uri string) (*federation.Status, error)
 	DeleteStatusByURI(ctx context.Context, uri string, accountID int64) (bool, error)
-	EditLocalStatus(ctx context.Context, uri string, accountID int64, content, summary string, at time.Time) (*federation.Status, error)
+	EditLocalStatus(ctx context.Context, uri string, accountID int64, e federation.StatusEdit) (*federation.Status, error)
 	AccountByID(ctx context.Context, id int64) (*federation.Account, error)
+	// RemoteActorByHandle finds a cached remote actor by user and host.
+	RemoteActorByHandle(ctx context.Context, user, host string) (*federation.Account, error)
 	federation.SocialStore
 }
 
@@ -132,16 +135,42 @@ func (s *Service) Boost(ctx context.Context, local *federation.Account, statusUR
 
 // Edit replaces the text of local's own post and sends Update.
 func (s *Service) Edit(ctx context.Context, local *federation.Account, statusURI, text string) error {
+	st, err := s.Store.StatusByURI(ctx, statusURI)
+	if err != nil || st.AccountID != local.ID {
+		return errs.E(errs.NotFound, "no such post of this account")
+	}
+	return s.EditPost(ctx, local, statusURI, EditPost{Text: text, Summary: st.Summary, Sensitive: st.Sensitive, Language: st.Language})
+}
+
+// EditPost is a new version of a post.
+type EditPost struct {
+	Text      string
+	Summary   string
+	Sensitive bool
+	Language  string
+}
+
+// EditPost replaces local's own post with a new version (the previous one
+// kept in its history) and sends Update to everyone who got it.
+func (s *Service) EditPost(ctx context.Context, local *federation.Account, statusURI string, e EditPost) error {
 	a, err := s.actor(ctx, local)
 	if err != nil {
 		return err
 	}
-	text = strings.TrimSpace(text)
+	text := strings.TrimSpace(e.Text)
 	if text == "" {
 		return errs.E(errs.Invalid, "a post needs text")
 	}
-	now := time.Now().UTC().Truncate(time.Second)
-	st, err := s.Store.EditLocalStatus(ctx, statusURI, local.ID, ap.TextToHTML(text), "", now)
+	if n := utf8.RuneCountInString(text); n > MaxChars {
+		return errs.E(errs.Invalid, "a post is at most %d characters (this one is %d)", MaxChars, n)
+	}
+	mentions, _, _ := s.resolveMentions(ctx, local, a.links, text)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	summary := strings.TrimSpace(e.Summary)
+	st, err := s.Store.EditLocalStatus(ctx, statusURI, local.ID, federation.StatusEdit{
+		Content: ap.RenderPost(text, mentions, a.links.Base+"/tags/"), Text: text, Summary: summary,
+		Sensitive: e.Sensitive || summary != "", Language: e.Language, Tags: ap.FindHashtags(text), At: now,
+	})
 	if err != nil {
 		return err
 	}
@@ -150,7 +179,7 @@ func (s *Service) Edit(ctx context.Context, local *federation.Account, statusURI
 		return err
 	}
 	note := ap.NewNote(st, a.uri, a.links.Profile(local.Username)+"/"+strconv.FormatInt(st.ID, 10))
-	return s.send(ctx, a, "Update", st.URI+"#updates/"+strconv.FormatInt(now.Unix(), 10), note, st.To, st.Cc, inboxes, false)
+	return s.send(ctx, a, "Update", st.URI+"#updates/"+strconv.FormatInt(now.UnixMilli(), 10), note, st.To, st.Cc, inboxes, false)
 }
 
 // Delete removes local's own post and sends Delete with a Tombstone.

@@ -37,6 +37,8 @@ type NewPost struct {
 	Visibility   federation.Visibility
 	Language     string
 	InReplyToURI string
+	// ApplicationID is the OAuth app posting (zero from the command line).
+	ApplicationID int64
 }
 
 // Post publishes a status of local: stored, delivered locally and queued
@@ -61,12 +63,13 @@ func (s *Service) Post(ctx context.Context, local *federation.Account, p NewPost
 		return nil, err
 	}
 	me := links.Actor(local.Username)
-	mentions, localIDs := s.resolveMentions(ctx, local, links, text)
+	mentions, localIDs, mentionIDs := s.resolveMentions(ctx, local, links, text)
 	st := &federation.Status{
 		AccountID: local.ID, TenantID: local.TenantID, Content: ap.RenderPost(text, mentions, links.Base+"/tags/"),
 		Summary: strings.TrimSpace(p.Summary), Tags: ap.FindHashtags(text), LocalMentionIDs: localIDs,
 		Sensitive: p.Sensitive || strings.TrimSpace(p.Summary) != "", Visibility: p.Visibility, Language: p.Language,
 		InReplyToURI: p.InReplyToURI, Published: time.Now().UTC().Truncate(time.Second),
+		MentionIDs: mentionIDs, Text: text, ApplicationID: p.ApplicationID,
 	}
 	if p.InReplyToURI != "" {
 		// A reply mentions the author of the post it answers, who gets it.
@@ -80,6 +83,12 @@ func (s *Service) Post(ctx context.Context, local *federation.Account, p NewPost
 		}
 		if author.Remote != nil && !slices.Contains(st.Mentions, author.Remote.URI) {
 			st.Mentions = append(st.Mentions, author.Remote.URI)
+		}
+		if author.ID != local.ID && !slices.Contains(st.MentionIDs, author.ID) {
+			st.MentionIDs = append(st.MentionIDs, author.ID)
+			if author.Local() {
+				st.LocalMentionIDs = append(st.LocalMentionIDs, author.ID)
+			}
 		}
 	}
 	for _, m := range mentions {
@@ -108,9 +117,9 @@ func (s *Service) Post(ctx context.Context, local *federation.Account, p NewPost
 // resolveMentions resolves the @mentions of a post: local accounts (on any
 // tenant; a bare @name is on the poster's domain) and remote ones through
 // WebFinger. Unresolvable mentions stay plain text.
-func (s *Service) resolveMentions(ctx context.Context, local *federation.Account, links federation.Links, text string) ([]ap.Mention, []int64) {
+func (s *Service) resolveMentions(ctx context.Context, local *federation.Account, links federation.Links, text string) ([]ap.Mention, []int64, []int64) {
 	mentions := ap.FindMentions(text)
-	var localIDs []int64
+	var localIDs, allIDs []int64
 	for i, m := range mentions {
 		host := m.Host
 		if host == "" {
@@ -120,6 +129,7 @@ func (s *Service) resolveMentions(ctx context.Context, local *federation.Account
 			if l, err := s.Locals.Links(ctx, acct); err == nil {
 				mentions[i].URI, mentions[i].URL = l.Actor(acct.Username), l.Profile(acct.Username)
 				localIDs = append(localIDs, acct.ID)
+				allIDs = append(allIDs, acct.ID)
 			}
 			continue
 		}
@@ -129,7 +139,8 @@ func (s *Service) resolveMentions(ctx context.Context, local *federation.Account
 		remote, err := s.Resolve(federation.WithActingHost(ctx, hostOf(links.Base)), m.Username+"@"+m.Host)
 		if err == nil {
 			mentions[i].URI, mentions[i].URL = remote.Remote.URI, remote.Remote.URL
+			allIDs = append(allIDs, remote.ID)
 		}
 	}
-	return mentions, localIDs
+	return mentions, localIDs, allIDs
 }

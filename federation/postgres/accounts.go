@@ -108,7 +108,14 @@ func (s *Store) AccountByUsername(ctx context.Context, tenantID int64, domain, u
 // Usage counts the tenant's accounts.
 func (s *Store) Usage(ctx context.Context, tenantID int64) (federation.Usage, error) {
 	var u federation.Usage
-	err := s.db.QueryRow(ctx, `select count(*) from accounts where tenant_id = $1`, tenantID).Scan(&u.Users)
+	err := s.db.QueryRow(ctx, `select
+		(select count(*) from accounts where tenant_id = $1),
+		(select coalesce(sum(x.statuses_count), 0) from accounts a join account_stats x on x.account_id = a.id where a.tenant_id = $1),
+		(select count(*) from accounts a join account_stats x on x.account_id = a.id
+			where a.tenant_id = $1 and x.last_status_at > now() - interval '30 days'),
+		(select count(distinct r.domain) from follows f join accounts l on l.id in (f.follower_id, f.followee_id)
+			join accounts r on r.id in (f.follower_id, f.followee_id)
+			where l.tenant_id = $1 and r.tenant_id is null)`, tenantID).Scan(&u.Users, &u.Statuses, &u.ActiveMonth, &u.Domains)
 	return u, err
 }
 

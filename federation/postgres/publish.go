@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
 	"github.com/roost-social/roost/internal/pgutil"
@@ -35,7 +36,15 @@ func (s *Store) Publish(ctx context.Context, st *federation.Status, uriFor func(
 			append(append([]any{id}, args...), st.TenantID)...)); err != nil {
 			return fmt.Errorf("insert status: %w", err)
 		}
-		out.LocalMentionIDs = st.LocalMentionIDs
+		out.LocalMentionIDs, out.MentionIDs = st.LocalMentionIDs, st.MentionIDs
+		out.Text, out.ApplicationID = st.Text, st.ApplicationID
+		if _, err := tx.Exec(ctx, `update statuses set text = nullif($2, ''), application_id = nullif($3, 0) where id = $1`,
+			out.ID, st.Text, st.ApplicationID); err != nil {
+			return fmt.Errorf("status source: %w", err)
+		}
+		if err := addMentions(ctx, tx, out.ID, st.MentionIDs); err != nil {
+			return err
+		}
 		if err := localFanOut(ctx, tx, out); err != nil {
 			return err
 		}
@@ -69,6 +78,37 @@ func localFanOut(ctx context.Context, tx pgx.Tx, st *federation.Status) error {
 		on conflict do nothing`, st.ID, st.AccountID, string(st.Visibility), st.LocalMentionIDs)
 	if err != nil {
 		return fmt.Errorf("local delivery: %w", err)
+	}
+	if st.Visibility != federation.Public {
+		return nil
+	}
+	// The author's tenant sees it as local; the tenants of local followers
+	// elsewhere see it as they would a remote post.
+	_, err = tx.Exec(ctx, `
+		insert into tenant_timeline (tenant_id, status_id, local)
+		select $3::bigint, $1::bigint, true
+		union
+		select distinct a.tenant_id, $1::bigint, false from follows f join accounts a on a.id = f.follower_id
+		where f.followee_id = $2 and f.state = 'accepted' and a.tenant_id is not null and a.tenant_id <> $3
+		on conflict do nothing`, st.ID, st.AccountID, st.TenantID)
+	if err != nil {
+		return fmt.Errorf("tenant timelines: %w", err)
+	}
+	return nil
+}
+
+// addMentions records the accounts a status mentions (notifying the local
+// ones, by trigger).
+func addMentions(ctx context.Context, q interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, statusID int64, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := q.Exec(ctx, `insert into status_mentions (status_id, account_id)
+		select $1, id from accounts where id = any($2::bigint[]) on conflict do nothing`, statusID, ids)
+	if err != nil {
+		return fmt.Errorf("mentions: %w", err)
 	}
 	return nil
 }

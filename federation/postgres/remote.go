@@ -86,3 +86,13 @@ func (s *Store) AccountByID(ctx context.Context, id int64) (*federation.Account,
 	}
 	return a, nil
 }
+
+// RemoteActorByHandle finds a cached remote actor by username and host.
+func (s *Store) RemoteActorByHandle(ctx context.Context, user, host string) (*federation.Account, error) {
+	a, err := scanRemote(s.db.QueryRow(ctx, `select `+remoteColumns+` from accounts
+		where tenant_id is null and domain = $1 and lower(username) = lower($2) order by fetched_at desc limit 1`, host, user))
+	if err != nil {
+		return nil, pgutil.NotFound(err, "no such account")
+	}
+	return a, nil
+}

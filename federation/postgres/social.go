@@ -14,17 +14,32 @@ var _ federation.SocialStore = (*Store)(nil)
 // AddToHomeFeeds fans a status out to the author's accepted followers on
 // one tenant (and to a local author's own feed).
 func (s *Store) AddToHomeFeeds(ctx context.Context, statusID, authorID, tenantID int64) error {
+	// A direct status goes only to the followers it mentions (as on
+	// Mastodon); a public one joins the tenant's federated timeline.
 	_, err := s.db.Exec(ctx, `
-		insert into home_feeds (account_id, status_id)
-		select f.follower_id, $1::bigint from follows f join accounts a on a.id = f.follower_id
-		where f.followee_id = $2 and f.state = 'accepted' and a.tenant_id = $3
-		union
-		select id, $1::bigint from accounts where id = $2 and tenant_id = $3
+		with st as (select id, visibility, reblog_of_id from statuses where id = $1),
+		feed as (
+			insert into home_feeds (account_id, status_id)
+			select f.follower_id, $1::bigint from follows f join accounts a on a.id = f.follower_id, st
+			where f.followee_id = $2 and f.state = 'accepted' and a.tenant_id = $3 and (st.visibility <> 'direct'
+				or exists (select 1 from status_mentions m where m.status_id = $1 and m.account_id = f.follower_id))
+			union
+			select id, $1::bigint from accounts where id = $2 and tenant_id = $3
+			on conflict do nothing)
+		insert into tenant_timeline (tenant_id, status_id, local)
+		select $3::bigint, st.id, exists (select 1 from accounts where id = $2 and tenant_id = $3) from st
+		where st.visibility = 'public' and st.reblog_of_id is null
 		on conflict do nothing`, statusID, authorID, tenantID)
 	if err != nil {
 		return fmt.Errorf("add to home feeds: %w", err)
 	}
 	return nil
+}
+
+// AddMentions records accounts a status mentions (idempotent); local ones
+// are notified.
+func (s *Store) AddMentions(ctx context.Context, statusID int64, accountIDs []int64) error {
+	return addMentions(ctx, s.db, statusID, accountIDs)
 }
 
 // Favourite records a like once.
@@ -53,16 +68,15 @@ func (s *Store) Reblog(ctx context.Context, r *federation.Status, ofID int64) (*
 	var out *federation.Status
 	err = pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var id int64
-		err := tx.QueryRow(ctx, insertStatus+` on conflict (uri) do nothing returning id`,
-			append(append([]any{nil}, args...), nullInt(r.TenantID))...).Scan(&id)
+		// reblog_of_id is set by the insert itself: triggers count and
+		// notify on insert.
+		err := tx.QueryRow(ctx, insertReblog+` on conflict (uri) do nothing returning id`,
+			append(append([]any{nil}, args...), nullInt(r.TenantID), ofID)...).Scan(&id)
 		if err == pgx.ErrNoRows {
 			out, err = scanStatus(tx.QueryRow(ctx, `select `+statusColumns+` from statuses where uri = $1`, r.URI))
 			return err
 		}
 		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `update statuses set reblog_of_id = $2 where id = $1`, id, ofID); err != nil {
 			return err
 		}
 		out, err = scanStatus(tx.QueryRow(ctx, `select `+statusColumns+` from statuses where id = $1`, id))

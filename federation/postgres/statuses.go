@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/roost-social/roost/federation"
@@ -18,12 +18,15 @@ const statusColumns = `id, account_id, coalesce(tenant_id, 0), uri, coalesce(url
 	content, summary, sensitive, visibility, coalesce(language, ''), to_uris, cc_uris, mentions, tags, attachments, poll,
 	published_at, edited_at, created_at`
 
-func scanStatus(row pgx.Row) (*federation.Status, error) {
+func scanStatus(row pgx.Row) (*federation.Status, error) { return scanStatusPlus(row) }
+
+// scanStatusPlus scans statusColumns followed by extra columns.
+func scanStatusPlus(row pgx.Row, extra ...any) (*federation.Status, error) {
 	s := &federation.Status{}
 	var attachments, poll []byte
-	err := row.Scan(&s.ID, &s.AccountID, &s.TenantID, &s.URI, &s.URL, &s.InReplyToURI, &s.Content, &s.Summary,
+	err := row.Scan(append([]any{&s.ID, &s.AccountID, &s.TenantID, &s.URI, &s.URL, &s.InReplyToURI, &s.Content, &s.Summary,
 		&s.Sensitive, &s.Visibility, &s.Language, &s.To, &s.Cc, &s.Mentions, &s.Tags, &attachments, &poll,
-		&s.Published, &s.EditedAt, &s.CreatedAt)
+		&s.Published, &s.EditedAt, &s.CreatedAt}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -61,6 +64,10 @@ const insertStatus = `insert into statuses (id, account_id, uri, url, in_reply_t
 	visibility, language, to_uris, cc_uris, mentions, tags, attachments, poll, published_at, edited_at, tenant_id)
 	values (coalesce($1, nextval(pg_get_serial_sequence('statuses', 'id'))), $2, $3, $4, $5, $6, $7, $8, $9, $10,
 	$11, $12, $13, $14, $15, $16, $17, $18, $19)`
+
+// insertReblog is insertStatus with the reblogged status's id as $20.
+var insertReblog = strings.Replace(strings.Replace(insertStatus, "edited_at, tenant_id)", "edited_at, tenant_id, reblog_of_id)", 1),
+	"$18, $19)", "$18, $19, $20)", 1)
 
 // UpsertRemoteStatus stores a remote status, or updates it when its URI is
 // known and belongs to the same author (an Update by anyone else is
@@ -127,12 +134,41 @@ func nonNil(a []federation.Attachment) []federation.Attachment {
 
 // EditLocalStatus replaces a local status's text and marks it edited; it
 // returns errs.NotFound unless the status is the account's own.
-func (s *Store) EditLocalStatus(ctx context.Context, uri string, accountID int64, content, summary string, at time.Time) (*federation.Status, error) {
-	st, err := scanStatus(s.db.QueryRow(ctx, `update statuses set content = $3, summary = $4, sensitive = sensitive or $4 <> '',
-		edited_at = $5 where uri = $1 and account_id = $2 and tenant_id is not null returning `+statusColumns,
-		uri, accountID, content, summary, at))
+func (s *Store) EditLocalStatus(ctx context.Context, uri string, accountID int64, e federation.StatusEdit) (*federation.Status, error) {
+	var out *federation.Status
+	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		// The version being replaced joins the history first.
+		tag, err := tx.Exec(ctx, `insert into status_edits (status_id, content, summary, sensitive, created_at)
+			select id, content, summary, sensitive, coalesce(edited_at, published_at) from statuses
+			where uri = $1 and account_id = $2 and tenant_id is not null`, uri, accountID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return errs.E(errs.NotFound, "no such post of this account")
+		}
+		out, err = scanStatus(tx.QueryRow(ctx, `update statuses set content = $3, text = $4, summary = $5,
+			sensitive = $6, language = nullif($7, ''), tags = $8, edited_at = $9
+			where uri = $1 and account_id = $2 and tenant_id is not null returning `+statusColumns,
+			uri, accountID, e.Content, e.Text, e.Summary, e.Sensitive, e.Language, strs(e.Tags), e.At))
+		return err
+	})
 	if err != nil {
 		return nil, pgutil.NotFound(err, "no such post of this account")
 	}
-	return st, nil
+	return out, nil
+}
+
+// StatusHistory lists a status's earlier versions, oldest first.
+func (s *Store) StatusHistory(ctx context.Context, statusID int64) ([]federation.StatusVersion, error) {
+	rows, err := s.db.Query(ctx, `select content, summary, sensitive, created_at from status_edits
+		where status_id = $1 order by id`, statusID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (federation.StatusVersion, error) {
+		var v federation.StatusVersion
+		err := r.Scan(&v.Content, &v.Summary, &v.Sensitive, &v.CreatedAt)
+		return v, err
+	})
 }

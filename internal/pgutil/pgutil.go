@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -37,4 +38,14 @@ func NotFound(err error, message string) error {
 		return errs.E(errs.NotFound, "%s", message)
 	}
 	return fmt.Errorf("%s: %w", message, err)
+}
+
+// Invalid maps a check-constraint or value error to errs.Invalid with
+// message; other errors pass through.
+func Invalid(err error, message string) error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && (pg.Code == "23514" || strings.HasPrefix(pg.Code, "22")) {
+		return errs.E(errs.Invalid, "%s", message)
+	}
+	return err
 }

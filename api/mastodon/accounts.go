@@ -1,0 +1,566 @@
+package mastodon
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/tenant"
+)
+
+func (h *Handler) registerAccounts(v1 fiber.Router) {
+	v1.Get("/accounts/verify_credentials", h.need("read:accounts"), h.verifyCredentials)
+	v1.Patch("/accounts/update_credentials", h.need("write:accounts"), h.updateCredentials)
+	v1.Get("/accounts/relationships", h.need("read:follows"), h.relationships)
+	v1.Get("/accounts/lookup", h.optional("read:accounts"), h.lookup)
+	v1.Get("/accounts/:id", h.optional("read:accounts"), h.getAccount)
+	v1.Get("/accounts/:id/statuses", h.optional("read:statuses"), h.accountStatuses)
+	v1.Get("/accounts/:id/followers", h.optional("read:accounts"), h.followers)
+	v1.Get("/accounts/:id/following", h.optional("read:accounts"), h.following)
+	v1.Post("/accounts/:id/follow", h.need("write:follows"), h.follow)
+	v1.Post("/accounts/:id/unfollow", h.need("write:follows"), h.unfollow)
+	v1.Post("/accounts/:id/block", h.need("write:blocks"), h.block(true))
+	v1.Post("/accounts/:id/unblock", h.need("write:blocks"), h.block(false))
+	v1.Post("/accounts/:id/mute", h.need("write:mutes"), h.mute)
+	v1.Post("/accounts/:id/unmute", h.need("write:mutes"), h.unmute)
+	v1.Get("/follow_requests", h.need("read:follows"), h.followRequests)
+	v1.Post("/follow_requests/:id/authorize", h.need("write:follows"), h.answerFollowRequest(true))
+	v1.Post("/follow_requests/:id/reject", h.need("write:follows"), h.answerFollowRequest(false))
+	v1.Get("/bookmarks", h.need("read:bookmarks"), h.bookmarks)
+	v1.Get("/favourites", h.need("read:favourites"), h.favourites)
+	v1.Get("/markers", h.need("read:statuses"), h.markers)
+	v1.Post("/markers", h.need("write:statuses"), h.setMarkers)
+	v1.Get("/preferences", h.need("read:accounts"), h.preferences)
+}
+
+// credentialAccount is the signed-in account with its source.
+func (h *Handler) credentialAccount(c *fiber.Ctx) error {
+	me, err := h.me(c)
+	if err != nil {
+		return err
+	}
+	a, err := h.oneAccount(c, me.ID)
+	if err != nil {
+		return err
+	}
+	prefs, err := h.Client.Preferences(c.UserContext(), me.ID)
+	if err != nil {
+		return err
+	}
+	reqs, _, err := h.Client.FollowRequests(c.UserContext(), me.ID, federation.Page{Limit: 1000})
+	if err != nil {
+		return err
+	}
+	src := &Source{Privacy: string(prefs.Privacy), Sensitive: prefs.Sensitive, Language: strPtr(prefs.Language),
+		Note: me.Note, Fields: []Field{}, FollowRequestsCount: int64(len(reqs)), Discoverable: a.Discoverable,
+		Indexable: a.Indexable}
+	for _, f := range a.Fields {
+		src.Fields = append(src.Fields, Field{Name: f.Name, Value: f.Value, VerifiedAt: f.VerifiedAt})
+	}
+	for i, f := range me.Fields {
+		if i < len(src.Fields) {
+			src.Fields[i].Value = f.Value // the source, not the rendered link
+		}
+	}
+	a.Source = src
+	a.Role = &Role{ID: "-99", Name: "", Permissions: "0", Color: ""}
+	return c.JSON(a)
+}
+
+func (h *Handler) verifyCredentials(c *fiber.Ctx) error { return h.credentialAccount(c) }
+
+// Profile limits, as on Mastodon.
+const (
+	maxDisplayName = 30
+	maxNote        = 500
+	maxFields      = 4
+	maxFieldName   = 255
+	maxFieldValue  = 255
+)
+
+func (h *Handler) updateCredentials(c *fiber.Ctx) error {
+	me, err := h.me(c)
+	if err != nil {
+		return err
+	}
+	p, err := parseParams(c)
+	if err != nil {
+		return err
+	}
+	var u federation.ProfileUpdate
+	if p.has("display_name") {
+		v := strings.TrimSpace(p.str("display_name"))
+		if utf8.RuneCountInString(v) > maxDisplayName {
+			return errs.E(errs.Invalid, "Validation failed: Display name is too long (maximum is %d characters)", maxDisplayName)
+		}
+		u.DisplayName = &v
+	}
+	if p.has("note") {
+		v := strings.TrimSpace(p.str("note"))
+		if utf8.RuneCountInString(v) > maxNote {
+			return errs.E(errs.Invalid, "Validation failed: Note is too long (maximum is %d characters)", maxNote)
+		}
+		u.Note = &v
+	}
+	for name, dst := range map[string]**bool{"locked": &u.Locked, "bot": &u.Bot, "discoverable": &u.Discoverable} {
+		if err := flag(p, name, dst); err != nil {
+			return err
+		}
+	}
+	if fa := p.object("fields_attributes"); fa != nil {
+		fields, err := profileFields(fa)
+		if err != nil {
+			return err
+		}
+		u.Fields = &fields
+	}
+	if src := p.object("source"); src != nil {
+		if src.has("privacy") {
+			v := federation.Visibility(src.str("privacy"))
+			switch v {
+			case federation.Public, federation.Unlisted, federation.Private, federation.Direct:
+			default:
+				return errs.E(errs.Invalid, "Validation failed: privacy must be public, unlisted, private or direct")
+			}
+			u.DefaultPrivacy = &v
+		}
+		if err := flag(src, "sensitive", &u.DefaultSensitive); err != nil {
+			return err
+		}
+		if src.has("language") {
+			v := src.str("language")
+			u.DefaultLanguage = &v
+		}
+	}
+	if err := h.Client.UpdateProfile(c.UserContext(), me.ID, u); err != nil {
+		return err
+	}
+	c.Locals(accountKey, nil)
+	if updated, err := h.me(c); err == nil {
+		// Followers' servers learn of the change (Update(Person)); a failed
+		// send is not the user's problem: the profile is saved.
+		if err := h.Outbox.UpdateProfile(c.UserContext(), updated); err != nil {
+			web.Log(c).WarnContext(c.UserContext(), "profile update not sent", "err", err)
+		}
+	}
+	return h.credentialAccount(c)
+}
+
+// flag reads an optional boolean parameter into dst.
+func flag(p params, name string, dst **bool) error {
+	if !p.has(name) {
+		return nil
+	}
+	b, ok := p.boolean(name)
+	if !ok {
+		return errs.E(errs.Invalid, "Validation failed: %s must be true or false", name)
+	}
+	*dst = &b
+	return nil
+}
+
+// profileFields reads fields_attributes (indexed "0".."3", as forms send
+// it, or a JSON list) into at most four name/value pairs.
+func profileFields(fa params) ([]federation.Field, error) {
+	var out []federation.Field
+	for i := 0; i < 16; i++ {
+		f := fa.object(strconv.Itoa(i))
+		if f == nil {
+			continue
+		}
+		name, value := strings.TrimSpace(f.str("name")), strings.TrimSpace(f.str("value"))
+		if name == "" && value == "" {
+			continue
+		}
+		if utf8.RuneCountInString(name) > maxFieldName || utf8.RuneCountInString(value) > maxFieldValue {
+			return nil, errs.E(errs.Invalid, "Validation failed: a profile field is too long (at most %d characters)", maxFieldValue)
+		}
+		out = append(out, federation.Field{Name: name, Value: value})
+	}
+	if len(out) > maxFields {
+		return nil, errs.E(errs.Invalid, "Validation failed: at most %d profile fields", maxFields)
+	}
+	if out == nil {
+		out = []federation.Field{}
+	}
+	return out, nil
+}
+
+func (h *Handler) getAccount(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	a, err := h.oneAccount(c, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(a)
+}
+
+// lookup finds an account by acct: a local user of this site (bare name
+// or name@domain of any tenant hosted here) or a known remote account.
+func (h *Handler) lookup(c *fiber.Ctx) error {
+	acct := strings.TrimPrefix(strings.TrimSpace(c.Query("acct")), "@")
+	if acct == "" {
+		return errs.E(errs.Invalid, "acct is required")
+	}
+	a, err := h.findAcct(c, acct, false)
+	if err != nil {
+		return err
+	}
+	out, err := h.oneAccount(c, a.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// findAcct resolves user or user@host: local accounts of any tenant here,
+// then remote ones (through WebFinger when resolve is set).
+func (h *Handler) findAcct(c *fiber.Ctx, acct string, resolve bool) (*federation.Account, error) {
+	site := web.SiteOf(c)
+	user, host, _ := strings.Cut(acct, "@")
+	if host == "" {
+		host = site.Domain
+	}
+	if norm, err := tenant.NormalizeHost(host); err == nil {
+		if s, err := h.Sites.Resolve(c.UserContext(), norm); err == nil {
+			return h.Accounts.AccountByUsername(c.UserContext(), s.TenantID, s.Domain, user)
+		}
+	}
+	if !resolve {
+		if a, err := h.Outbox.Known(c.UserContext(), user+"@"+host); err == nil {
+			return a, nil
+		}
+		return nil, errNotFound
+	}
+	a, err := h.Outbox.Resolve(federation.WithActingHost(c.UserContext(), site.ActorHost()), user+"@"+host)
+	if err != nil {
+		return nil, errNotFound
+	}
+	return a, nil
+}
+
+func (h *Handler) relationships(c *fiber.Ctx) error {
+	p, err := parseParams(c)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for _, s := range p.list("id") {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil && len(ids) < 100 {
+			ids = append(ids, id)
+		}
+	}
+	rels, err := h.Views.Relationships(c.UserContext(), viewer(c), ids)
+	if err != nil {
+		return err
+	}
+	out := make([]Relationship, 0, len(rels))
+	for _, r := range rels {
+		out = append(out, relationship(r))
+	}
+	return c.JSON(out)
+}
+
+func (h *Handler) accountStatuses(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := h.oneAccount(c, id); err != nil {
+		return err
+	}
+	p, _ := parseParams(c)
+	var f federation.AccountStatusesFilter
+	f.ExcludeReplies, _ = p.boolean("exclude_replies")
+	f.ExcludeReblogs, _ = p.boolean("exclude_reblogs")
+	f.OnlyMedia, _ = p.boolean("only_media")
+	f.Pinned, _ = p.boolean("pinned")
+	f.Tagged = strings.TrimPrefix(p.str("tagged"), "#")
+	ids, err := h.Views.AccountStatuses(c.UserContext(), viewer(c), id, f, page(c, 20, 40))
+	if err != nil {
+		return err
+	}
+	return h.statusPage(c, ids)
+}
+
+func (h *Handler) followers(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	ids, cursors, err := h.Views.Followers(c.UserContext(), id, page(c, 40, 80))
+	if err != nil {
+		return err
+	}
+	return h.accountPage(c, ids, cursors)
+}
+
+func (h *Handler) following(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	ids, cursors, err := h.Views.Following(c.UserContext(), id, page(c, 40, 80))
+	if err != nil {
+		return err
+	}
+	return h.accountPage(c, ids, cursors)
+}
+
+// target loads the account an action is aimed at, as a handle or URI the
+// outbox understands.
+func (h *Handler) target(c *fiber.Ctx) (*federation.Account, string, error) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return nil, "", err
+	}
+	a, err := h.Accounts.AccountByID(c.UserContext(), id)
+	if err != nil {
+		return nil, "", errNotFound
+	}
+	if a.Remote != nil {
+		return a, a.Remote.URI, nil
+	}
+	return a, a.Username + "@" + a.Domain, nil
+}
+
+func (h *Handler) relationshipWith(c *fiber.Ctx, id int64) error {
+	rels, err := h.Views.Relationships(c.UserContext(), viewer(c), []int64{id})
+	if err != nil {
+		return err
+	}
+	if len(rels) == 0 {
+		return errNotFound
+	}
+	return c.JSON(relationship(rels[0]))
+}
+
+func (h *Handler) follow(c *fiber.Ctx) error {
+	me, err := h.me(c)
+	if err != nil {
+		return err
+	}
+	a, handle, err := h.target(c)
+	if err != nil {
+		return err
+	}
+	if a.ID == me.ID {
+		return errs.E(errs.Forbidden, "You cannot follow yourself")
+	}
+	if _, err := h.Outbox.Follow(c.UserContext(), me, handle); err != nil {
+		return err
+	}
+	return h.relationshipWith(c, a.ID)
+}
+
+func (h *Handler) unfollow(c *fiber.Ctx) error {
+	me, err := h.me(c)
+	if err != nil {
+		return err
+	}
+	a, handle, err := h.target(c)
+	if err != nil {
+		return err
+	}
+	if err := h.Outbox.Unfollow(c.UserContext(), me, handle); err != nil && errs.CodeOf(err) != errs.NotFound {
+		return err
+	}
+	return h.relationshipWith(c, a.ID)
+}
+
+func (h *Handler) block(on bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		me, err := h.me(c)
+		if err != nil {
+			return err
+		}
+		a, handle, err := h.target(c)
+		if err != nil {
+			return err
+		}
+		if a.ID == me.ID {
+			return errs.E(errs.Invalid, "You cannot block yourself")
+		}
+		if err := h.Outbox.Block(c.UserContext(), me, handle, !on); err != nil && errs.CodeOf(err) != errs.NotFound {
+			return err
+		}
+		return h.relationshipWith(c, a.ID)
+	}
+}
+
+func (h *Handler) mute(c *fiber.Ctx) error {
+	me, err := h.me(c)
+	if err != nil {
+		return err
+	}
+	a, _, err := h.target(c)
+	if err != nil {
+		return err
+	}
+	p, err := parseParams(c)
+	if err != nil {
+		return err
+	}
+	notifications := true
+	if p.has("notifications") {
+		notifications, _ = p.boolean("notifications")
+	}
+	var until *time.Time
+	if d, err := strconv.Atoi(p.str("duration")); err == nil && d > 0 {
+		t := time.Now().Add(time.Duration(d) * time.Second)
+		until = &t
+	}
+	if err := h.Client.Mute(c.UserContext(), me.ID, a.ID, notifications, until); err != nil {
+		return err
+	}
+	return h.relationshipWith(c, a.ID)
+}
+
+func (h *Handler) unmute(c *fiber.Ctx) error {
+	me, err := h.me(c)
+	if err != nil {
+		return err
+	}
+	a, _, err := h.target(c)
+	if err != nil {
+		return err
+	}
+	if err := h.Client.Unmute(c.UserContext(), me.ID, a.ID); err != nil {
+		return err
+	}
+	return h.relationshipWith(c, a.ID)
+}
+
+func (h *Handler) followRequests(c *fiber.Ctx) error {
+	ids, cursors, err := h.Client.FollowRequests(c.UserContext(), viewer(c), page(c, 40, 80))
+	if err != nil {
+		return err
+	}
+	return h.accountPage(c, ids, cursors)
+}
+
+func (h *Handler) answerFollowRequest(accept bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		me, err := h.me(c)
+		if err != nil {
+			return err
+		}
+		a, _, err := h.target(c)
+		if err != nil {
+			return err
+		}
+		if err := h.Outbox.AnswerFollow(c.UserContext(), me, a, accept); err != nil {
+			return err
+		}
+		return h.relationshipWith(c, a.ID)
+	}
+}
+
+func (h *Handler) bookmarks(c *fiber.Ctx) error {
+	ids, cursors, err := h.Client.Bookmarks(c.UserContext(), viewer(c), page(c, 20, 40))
+	if err != nil {
+		return err
+	}
+	return h.statusPageCursors(c, ids, cursors)
+}
+
+func (h *Handler) favourites(c *fiber.Ctx) error {
+	ids, cursors, err := h.Client.Favourites(c.UserContext(), viewer(c), page(c, 20, 40))
+	if err != nil {
+		return err
+	}
+	return h.statusPageCursors(c, ids, cursors)
+}
+
+// statusPageCursors is statusPage for lists paged by their own row ids.
+func (h *Handler) statusPageCursors(c *fiber.Ctx, ids, cursors []int64) error {
+	r := h.renderer(c)
+	views, err := h.Views.StatusViews(c.UserContext(), r.viewer, ids)
+	if err != nil {
+		return err
+	}
+	out, err := r.statuses(views)
+	if err != nil {
+		return err
+	}
+	h.linkHeader(c, cursors)
+	return c.JSON(out)
+}
+
+type markerJSON struct {
+	LastReadID string `json:"last_read_id"`
+	Version    int    `json:"version"`
+	UpdatedAt  string `json:"updated_at"`
+}
+
+func (h *Handler) markers(c *fiber.Ctx) error {
+	ms, err := h.Client.Markers(c.UserContext(), viewer(c))
+	if err != nil {
+		return err
+	}
+	p, _ := parseParams(c)
+	want := p.list("timeline")
+	out := map[string]markerJSON{}
+	for _, m := range ms {
+		if len(want) > 0 && !contains(want, m.Timeline) {
+			continue
+		}
+		out[m.Timeline] = markerJSON{LastReadID: idStr(m.LastReadID), Version: m.Version, UpdatedAt: ts(m.UpdatedAt)}
+	}
+	return c.JSON(out)
+}
+
+func (h *Handler) setMarkers(c *fiber.Ctx) error {
+	p, err := parseParams(c)
+	if err != nil {
+		return err
+	}
+	out := map[string]markerJSON{}
+	for _, tl := range []string{"home", "notifications"} {
+		o := p.object(tl)
+		if o == nil {
+			continue
+		}
+		id, err := strconv.ParseInt(o.str("last_read_id"), 10, 64)
+		if err != nil || id <= 0 {
+			return errs.E(errs.Invalid, "%s[last_read_id] must be a status or notification id", tl)
+		}
+		m, err := h.Client.SetMarker(c.UserContext(), viewer(c), tl, id)
+		if err != nil {
+			return err
+		}
+		out[tl] = markerJSON{LastReadID: idStr(m.LastReadID), Version: m.Version, UpdatedAt: ts(m.UpdatedAt)}
+	}
+	return c.JSON(out)
+}
+
+func (h *Handler) preferences(c *fiber.Ctx) error {
+	prefs, err := h.Client.Preferences(c.UserContext(), viewer(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(map[string]any{
+		"posting:default:visibility": prefs.Privacy,
+		"posting:default:sensitive":  prefs.Sensitive,
+		"posting:default:language":   strPtr(prefs.Language),
+		"reading:expand:media":       "default",
+		"reading:expand:spoilers":    false,
+	})
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,93 @@
+package mastodon
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/federation/outbox"
+)
+
+// Limits apps read from the instance configuration.
+var statusConfig = map[string]any{
+	"max_characters":              outbox.MaxChars,
+	"max_media_attachments":       4,
+	"characters_reserved_per_url": 23,
+}
+
+func (h *Handler) registerInstance(api fiber.Router) {
+	api.Get("/v1/instance", h.instanceV1)
+	api.Get("/v2/instance", h.instanceV2)
+}
+
+func (h *Handler) version() string {
+	v := h.Instance.Version
+	if v == "" {
+		v = "dev"
+	}
+	// Apps read Mastodon's version to decide which features to use.
+	return "4.3.0 (compatible; Roost " + v + ")"
+}
+
+// instanceBase is the tenant site's own base URL and websocket URL.
+func (h *Handler) instanceBase(c *fiber.Ctx) (string, string) {
+	base := web.SiteBase(c, h.URL)
+	ws := "wss" + strings.TrimPrefix(base, "https")
+	if strings.HasPrefix(base, "http://") {
+		ws = "ws" + strings.TrimPrefix(base, "http")
+	}
+	return base, ws
+}
+
+func (h *Handler) instanceV1(c *fiber.Ctx) error {
+	site := web.SiteOf(c)
+	usage, err := h.Accounts.Usage(c.UserContext(), site.TenantID)
+	if err != nil {
+		return err
+	}
+	_, ws := h.instanceBase(c)
+	return c.JSON(map[string]any{
+		"uri": site.Domain, "title": site.TenantName, "short_description": "", "description": "",
+		"email": h.Instance.ContactEmail, "version": h.version(), "urls": map[string]any{"streaming_api": ws},
+		"stats":     map[string]any{"user_count": usage.Users, "status_count": usage.Statuses, "domain_count": usage.Domains},
+		"thumbnail": nil, "languages": []string{"en"}, "registrations": false, "approval_required": true,
+		"invites_enabled": false,
+		"configuration": map[string]any{
+			"accounts": map[string]any{"max_featured_tags": 10, "max_pinned_statuses": 5},
+			"statuses": statusConfig,
+		},
+		"contact_account": nil, "rules": []any{},
+	})
+}
+
+func (h *Handler) instanceV2(c *fiber.Ctx) error {
+	site := web.SiteOf(c)
+	usage, err := h.Accounts.Usage(c.UserContext(), site.TenantID)
+	if err != nil {
+		return err
+	}
+	base, ws := h.instanceBase(c)
+	return c.JSON(map[string]any{
+		"domain": site.Domain, "title": site.TenantName, "version": h.version(),
+		"source_url": "https://github.com/roost-social/roost", "description": "",
+		"usage":     map[string]any{"users": map[string]any{"active_month": usage.ActiveMonth}},
+		"thumbnail": map[string]any{"url": base + "/avatars/original/missing.png"},
+		"icon":      []any{}, "languages": []string{"en"},
+		"configuration": map[string]any{
+			"urls":        map[string]any{"streaming": ws, "status": nil, "about": base + "/about", "privacy_policy": nil, "terms_of_service": nil},
+			"vapid":       map[string]any{"public_key": ""},
+			"accounts":    map[string]any{"max_featured_tags": 10, "max_pinned_statuses": 5},
+			"statuses":    statusConfig,
+			"translation": map[string]any{"enabled": false},
+			"timelines_access": map[string]any{
+				"live_feeds":          map[string]any{"local": "public", "remote": "public"},
+				"hashtag_feeds":       map[string]any{"local": "public", "remote": "public"},
+				"trending_link_feeds": map[string]any{"local": "disabled", "remote": "disabled"},
+			},
+		},
+		"registrations": map[string]any{"enabled": false, "approval_required": true, "message": nil, "url": nil},
+		"api_versions":  map[string]any{"mastodon": 2},
+		"contact":       map[string]any{"email": h.Instance.ContactEmail, "account": nil},
+		"rules":         []any{},
+	})
+}

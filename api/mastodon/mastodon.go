@@ -1,0 +1,418 @@
+// Package mastodon is the Mastodon client API (docs.joinmastodon.org) on
+// every tenant domain: the routes apps call, the entities they expect,
+// Mastodon's errors and paging. Handlers parse, call one service, render.
+package mastodon
+
+import (
+	"context"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/outbox"
+	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/tenant"
+	"github.com/roost-social/roost/tenant/oauth"
+)
+
+// Accounts finds accounts for the API.
+type Accounts interface {
+	AccountByID(ctx context.Context, id int64) (*federation.Account, error)
+	AccountByUsername(ctx context.Context, tenantID int64, domain, username string) (*federation.Account, error)
+	Usage(ctx context.Context, tenantID int64) (federation.Usage, error)
+}
+
+// Handler serves /api/v1 and /api/v2.
+type Handler struct {
+	Auth     oauth.Authenticator
+	Views    federation.ViewStore
+	Client   federation.ClientStore
+	Accounts Accounts
+	Outbox   *outbox.Service
+	Sites    tenant.Resolver
+	URL      web.URLConfig
+	Instance InstanceInfo
+}
+
+// InstanceInfo is the instance-wide part of /api/v1/instance.
+type InstanceInfo struct {
+	Version      string // the Roost version, reported in Mastodon's format
+	ContactEmail string
+}
+
+type localKey int
+
+const (
+	tokenKey localKey = iota
+	accountKey
+)
+
+// Register mounts the client API on r (behind host routing).
+func (h *Handler) Register(r fiber.Router) {
+	api := r.Group("/api", mastodonErrors, h.authenticate)
+	v1 := api.Group("/v1")
+	h.registerAccounts(v1)
+	h.registerStatuses(v1)
+	h.registerTimelines(v1)
+	h.registerNotifications(v1)
+	h.registerInstance(api)
+}
+
+// mastodonErrors renders validation failures as Mastodon does (422).
+func mastodonErrors(c *fiber.Ctx) error {
+	err := c.Next()
+	if err != nil && errs.CodeOf(err) == errs.Invalid {
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.Status(fiber.StatusUnprocessableEntity).JSON(web.ErrorBody{Error: errs.MessageOf(err)})
+	}
+	return err
+}
+
+var (
+	errInvalidToken = errs.E(errs.Unauthorized, "The access token is invalid")
+	errNeedUser     = &fiber.Error{Code: fiber.StatusUnprocessableEntity, Message: "This method requires an authenticated user"}
+	errScope        = errs.E(errs.Forbidden, "This action is outside the authorized scopes")
+	errNotFound     = errs.E(errs.NotFound, "Record not found")
+)
+
+// bearer extracts the token: Authorization header, or access_token in
+// the query (streaming and some clients).
+func bearer(c *fiber.Ctx) string {
+	if a := c.Get(fiber.HeaderAuthorization); a != "" {
+		if t, ok := strings.CutPrefix(a, "Bearer "); ok {
+			return strings.TrimSpace(t)
+		}
+		return ""
+	}
+	return c.Query("access_token")
+}
+
+// authenticate resolves a presented token on the request's tenant. A bad
+// token is refused at once; no token leaves the request anonymous.
+func (h *Handler) authenticate(c *fiber.Ctx) error {
+	b := bearer(c)
+	if b == "" {
+		if c.Get(fiber.HeaderAuthorization) != "" {
+			return errInvalidToken
+		}
+		return c.Next()
+	}
+	tok, err := h.Auth.Authenticate(c.UserContext(), web.SiteOf(c).TenantID, b)
+	if err != nil {
+		if errs.CodeOf(err) == errs.Unauthorized || errs.CodeOf(err) == errs.NotFound {
+			return errInvalidToken
+		}
+		return err
+	}
+	c.Locals(tokenKey, tok)
+	return c.Next()
+}
+
+func tokenOf(c *fiber.Ctx) *oauth.Token {
+	t, _ := c.Locals(tokenKey).(*oauth.Token)
+	return t
+}
+
+// need requires a user token holding scope.
+func (h *Handler) need(scope string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		t := tokenOf(c)
+		if t == nil {
+			return errInvalidToken
+		}
+		if !t.Scopes.Allows(scope) {
+			return errScope
+		}
+		if t.AccountID == 0 {
+			return errNeedUser
+		}
+		return c.Next()
+	}
+}
+
+// optional lets anonymous requests through but checks a token's scope.
+func (h *Handler) optional(scope string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if t := tokenOf(c); t != nil && !t.Scopes.Allows(scope) {
+			return errScope
+		}
+		return c.Next()
+	}
+}
+
+// viewer is the authenticated account id, 0 when anonymous.
+func viewer(c *fiber.Ctx) int64 {
+	if t := tokenOf(c); t != nil {
+		return t.AccountID
+	}
+	return 0
+}
+
+// me loads the authenticated local account.
+func (h *Handler) me(c *fiber.Ctx) (*federation.Account, error) {
+	if a, ok := c.Locals(accountKey).(*federation.Account); ok {
+		return a, nil
+	}
+	a, err := h.Accounts.AccountByID(c.UserContext(), viewer(c))
+	if err != nil {
+		return nil, err
+	}
+	if a.TenantID != web.SiteOf(c).TenantID {
+		return nil, errInvalidToken
+	}
+	c.Locals(accountKey, a)
+	return a, nil
+}
+
+func (h *Handler) renderer(c *fiber.Ctx) *renderer {
+	return &renderer{h: h, ctx: c.UserContext(), site: web.SiteOf(c), viewer: viewer(c)}
+}
+
+// pathID parses an :id parameter; a malformed id is simply not found.
+func pathID(c *fiber.Ctx, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Params(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errNotFound
+	}
+	return id, nil
+}
+
+// page reads Mastodon's paging parameters; limit is clamped to max.
+func page(c *fiber.Ctx, def, maxLimit int) federation.Page {
+	p := federation.Page{Limit: def}
+	p.MaxID, _ = strconv.ParseInt(c.Query("max_id"), 10, 64)
+	p.SinceID, _ = strconv.ParseInt(c.Query("since_id"), 10, 64)
+	p.MinID, _ = strconv.ParseInt(c.Query("min_id"), 10, 64)
+	if l, err := strconv.Atoi(c.Query("limit")); err == nil && l > 0 {
+		p.Limit = min(l, maxLimit)
+	}
+	return p
+}
+
+// linkHeader sets Link with next (older: max_id) and prev (newer:
+// min_id) pages, keeping the request's other query parameters. cursors
+// are the page's cursor ids, newest first.
+func (h *Handler) linkHeader(c *fiber.Ctx, cursors []int64) {
+	if len(cursors) == 0 {
+		return
+	}
+	base := web.SiteBase(c, h.URL)
+	q, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
+	for _, k := range []string{"max_id", "min_id", "since_id", "access_token"} {
+		q.Del(k)
+	}
+	mk := func(k string, v int64) string {
+		qq := url.Values{}
+		for kk, vv := range q {
+			qq[kk] = vv
+		}
+		qq.Set(k, strconv.FormatInt(v, 10))
+		return base + c.Path() + "?" + qq.Encode()
+	}
+	c.Set("Link", `<`+mk("max_id", cursors[len(cursors)-1])+`>; rel="next", <`+mk("min_id", cursors[0])+`>; rel="prev"`)
+}
+
+// statusPage renders a page of statuses with its Link header.
+func (h *Handler) statusPage(c *fiber.Ctx, ids []int64) error {
+	r := h.renderer(c)
+	views, err := h.Views.StatusViews(c.UserContext(), r.viewer, ids)
+	if err != nil {
+		return err
+	}
+	out, err := r.statuses(views)
+	if err != nil {
+		return err
+	}
+	h.linkHeader(c, ids)
+	return c.JSON(out)
+}
+
+// accountPage renders a page of accounts in order with its Link header.
+func (h *Handler) accountPage(c *fiber.Ctx, ids, cursors []int64) error {
+	r := h.renderer(c)
+	views, err := h.Views.AccountViews(c.UserContext(), ids)
+	if err != nil {
+		return err
+	}
+	out := make([]*Account, 0, len(ids))
+	for _, id := range ids {
+		if v, ok := views[id]; ok {
+			out = append(out, r.account(v))
+		}
+	}
+	h.linkHeader(c, cursors)
+	return c.JSON(out)
+}
+
+// oneStatus renders one status the viewer may see, or 404.
+func (h *Handler) oneStatus(c *fiber.Ctx, id int64) (*Status, error) {
+	r := h.renderer(c)
+	views, err := h.Views.StatusViews(c.UserContext(), r.viewer, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.statuses(views)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, errNotFound
+	}
+	return out[0], nil
+}
+
+// oneAccount renders one account, or 404.
+func (h *Handler) oneAccount(c *fiber.Ctx, id int64) (*Account, error) {
+	views, err := h.Views.AccountViews(c.UserContext(), []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	v, ok := views[id]
+	if !ok {
+		return nil, errNotFound
+	}
+	return h.renderer(c).account(v), nil
+}
+
+// bodyOrQuery reads a parameter from a form/JSON body or the query, as
+// Mastodon accepts both.
+type params map[string]any
+
+// parseParams reads the request's parameters: JSON body, form body
+// (multipart or urlencoded, with name[] arrays), then query string.
+func parseParams(c *fiber.Ctx) (params, error) {
+	p := params{}
+	ct := string(c.Request().Header.ContentType())
+	switch {
+	case strings.HasPrefix(ct, fiber.MIMEApplicationJSON):
+		if len(c.Body()) > 0 {
+			if err := c.BodyParser(&p); err != nil {
+				return nil, errs.E(errs.Invalid, "the JSON body is not valid")
+			}
+		}
+	case strings.HasPrefix(ct, fiber.MIMEMultipartForm):
+		form, err := c.MultipartForm()
+		if err != nil {
+			return nil, errs.E(errs.Invalid, "the form is not valid")
+		}
+		for k, v := range form.Value {
+			addParam(p, k, v)
+		}
+	case strings.HasPrefix(ct, fiber.MIMEApplicationForm):
+		vals, err := url.ParseQuery(string(c.Body()))
+		if err != nil {
+			return nil, errs.E(errs.Invalid, "the form is not valid")
+		}
+		for k, v := range vals {
+			addParam(p, k, v)
+		}
+	}
+	q, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
+	for k, v := range q {
+		if _, ok := p[strings.TrimSuffix(k, "[]")]; !ok {
+			addParam(p, k, v)
+		}
+	}
+	return p, nil
+}
+
+// addParam stores form values the way Rails reads them: "a[]" a list,
+// "a[b]" and "a[0][b]" nested maps (poll[options][], fields_attributes).
+func addParam(p params, k string, v []string) {
+	segs := splitKey(k)
+	m := map[string]any(p)
+	for i, seg := range segs {
+		if i == len(segs)-1 {
+			if seg != "" && len(v) > 0 {
+				m[seg] = v[len(v)-1]
+			}
+			return
+		}
+		if i+1 == len(segs)-1 && segs[i+1] == "" {
+			m[seg] = toAny(v)
+			return
+		}
+		next, _ := m[seg].(map[string]any)
+		if next == nil {
+			next = map[string]any{}
+			m[seg] = next
+		}
+		m = next
+	}
+}
+
+// splitKey splits "a[b][]" into a, b and "".
+func splitKey(k string) []string {
+	i := strings.IndexByte(k, '[')
+	if i <= 0 || !strings.HasSuffix(k, "]") {
+		return []string{k}
+	}
+	return append([]string{k[:i]}, strings.Split(k[i+1:len(k)-1], "][")...)
+}
+
+func toAny(v []string) []any {
+	out := make([]any, len(v))
+	for i, s := range v {
+		out[i] = s
+	}
+	return out
+}
+
+func (p params) str(k string) string {
+	switch v := p[k].(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(v)
+	}
+	return ""
+}
+
+func (p params) has(k string) bool { _, ok := p[k]; return ok }
+
+// boolean reads Rails-style booleans ("1", "true", "on").
+func (p params) boolean(k string) (bool, bool) {
+	switch v := p[k].(type) {
+	case bool:
+		return v, true
+	case string:
+		switch strings.ToLower(v) {
+		case "1", "true", "on", "t", "yes":
+			return true, true
+		case "0", "false", "off", "f", "no", "":
+			return false, true
+		}
+	case float64:
+		return v != 0, true
+	}
+	return false, false
+}
+
+func (p params) list(k string) []string {
+	var out []string
+	switch v := p[k].(type) {
+	case []any:
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			} else if f, ok := x.(float64); ok {
+				out = append(out, strconv.FormatFloat(f, 'f', -1, 64))
+			}
+		}
+	case string:
+		out = []string{v}
+	}
+	return out
+}
+
+func (p params) object(k string) params {
+	if m, ok := p[k].(map[string]any); ok {
+		return params(m)
+	}
+	return nil
+}

@@ -1,0 +1,346 @@
+package oauth
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"net/url"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/tenant/oauth"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var pages = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+
+// pageCSS is the pages' only style; the CSP allows it by hash, so no
+// other inline style or script can run.
+const pageCSS = `body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f4f6;color:#1c1c22}
+main{max-width:26rem;margin:3rem auto;padding:1.5rem 2rem;background:#fff;border-radius:12px;box-shadow:0 1px 4px #0002}
+h1{font-size:1.35rem;margin:0 0 1rem}.scopes{padding-left:1.2rem}.website,.site,.note{color:#666;font-size:.9rem}
+label{display:block;margin:.8rem 0 .2rem;font-weight:600}
+input{box-sizing:border-box;width:100%;padding:.5rem;font:inherit;border:1px solid #bbb;border-radius:6px}
+.buttons{display:flex;gap:.75rem;margin-top:1.25rem}
+button{flex:1;padding:.6rem;font:inherit;font-weight:600;border:0;border-radius:6px;background:#4c4cd8;color:#fff;cursor:pointer}
+button.deny{background:#e4e4ea;color:#1c1c22}.error{color:#b00020;font-weight:600}.code{font-family:monospace}`
+
+var cssHash = func() string {
+	sum := sha256.Sum256([]byte(pageCSS))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}()
+
+// page is what the templates render.
+type page struct {
+	Title, Domain string
+	CSS           template.CSS
+	App           *oauth.App
+	Scopes        []string
+	Req           authRequest
+	CSRF, Email   string
+	Error         string
+	Code          string
+	Message       string
+}
+
+// authRequest is an authorization request's parameters (RFC 6749 §4.1.1,
+// RFC 7636 §4.3).
+type authRequest struct {
+	ResponseType, ClientID, RedirectURI, Scope, State, CodeChallenge, CodeChallengeMethod string
+}
+
+func readAuthRequest(get func(string) string) authRequest {
+	return authRequest{
+		ResponseType:        get("response_type"),
+		ClientID:            get("client_id"),
+		RedirectURI:         get("redirect_uri"),
+		Scope:               get("scope"),
+		State:               get("state"),
+		CodeChallenge:       get("code_challenge"),
+		CodeChallengeMethod: get("code_challenge_method"),
+	}
+}
+
+// maxState bounds the state echoed back to the client.
+const maxState = 2000
+
+// authorizePage is GET /oauth/authorize: the consent and login page.
+// force_login and lang are accepted and ignored: there is no session to
+// reuse, so the login is always asked for, and the page is in English.
+func (h *Handler) authorizePage(c *fiber.Ctx) error {
+	r := readAuthRequest(func(k string) string { return c.Query(k) })
+	app, scopes, done, err := h.check(c, r)
+	if done {
+		return err
+	}
+	return h.renderForm(c, fiber.StatusOK, app, scopes, r, "", "")
+}
+
+// authorizeSubmit is POST /oauth/authorize: the form's Authorize or Deny.
+func (h *Handler) authorizeSubmit(c *fiber.Ctx) error {
+	p, err := readParams(c, false)
+	if err != nil {
+		return h.errorPage(c, fiber.StatusBadRequest, "Bad request", "The form could not be read.", "")
+	}
+	if !h.checkCSRF(c, p.get("csrf")) {
+		return h.errorPage(c, fiber.StatusForbidden, "Session expired",
+			"This form expired or was not sent from this site. Go back to the application and start again.", "")
+	}
+	r := readAuthRequest(p.get)
+	app, scopes, done, err := h.check(c, r)
+	if done {
+		return err
+	}
+	if p.get("decision") != "approve" {
+		return h.redirectError(c, r, oauth.ErrAccessDenied, "The resource owner or authorization server denied the request.")
+	}
+	site := web.SiteOf(c)
+	email := p.get("email")
+	accountID, _, err := h.Logins.Login(c.UserContext(), site.TenantID, site.Domain, email, p.get("password"))
+	if errs.Is(err, errs.Unauthorized) {
+		return h.renderForm(c, fiber.StatusUnprocessableEntity, app, scopes, r, email, errs.MessageOf(err))
+	}
+	if err != nil {
+		return h.serverError(c, err)
+	}
+	code, err := h.OAuth.Authorize(c.UserContext(), app, accountID, r.RedirectURI, r.Scope, r.CodeChallenge, r.CodeChallengeMethod)
+	if e, ok := oauth.AsError(err); ok {
+		return h.redirectError(c, r, e.Code, e.Description)
+	}
+	if err != nil {
+		return h.serverError(c, err)
+	}
+	if r.RedirectURI == oauth.OOB {
+		return h.render(c, fiber.StatusOK, "code", &page{Title: "Authorization code", App: app, Code: code}, "")
+	}
+	return h.redirect(c, r, url.Values{"code": {code}})
+}
+
+// check validates the request's app and redirect URI — refusing on a page,
+// never redirecting, when either is wrong (SECURITY 26) — then the rest,
+// refusing those by redirecting to the app. done says it answered.
+func (h *Handler) check(c *fiber.Ctx, r authRequest) (*oauth.App, oauth.Scopes, bool, error) {
+	app, err := h.OAuth.AppByClientID(c.UserContext(), web.SiteOf(c).TenantID, r.ClientID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil, true, h.errorPage(c, fiber.StatusBadRequest, "Unknown application",
+			"The client_id is not an application registered on this site.", "")
+	}
+	if err != nil {
+		return nil, nil, true, h.serverError(c, err)
+	}
+	if !app.AllowsRedirectURI(r.RedirectURI) {
+		return nil, nil, true, h.errorPage(c, fiber.StatusBadRequest, "Invalid redirect URI",
+			"The redirect_uri is not one this application registered, so you were not sent back to it.", "")
+	}
+	if len(r.State) > maxState {
+		r.State = ""
+		return nil, nil, true, h.redirectError(c, r, oauth.ErrInvalidRequest, "The state is too long.")
+	}
+	if r.ResponseType != "code" {
+		return nil, nil, true, h.redirectError(c, r, oauth.ErrUnsupportedResponseType,
+			"The authorization server does not support this response type.")
+	}
+	scopes, err := h.OAuth.CheckAuthorization(app, r.RedirectURI, r.Scope, r.CodeChallenge, r.CodeChallengeMethod)
+	if e, ok := oauth.AsError(err); ok {
+		return nil, nil, true, h.redirectError(c, r, e.Code, e.Description)
+	}
+	if err != nil {
+		return nil, nil, true, h.serverError(c, err)
+	}
+	return app, scopes, false, nil
+}
+
+func (h *Handler) renderForm(c *fiber.Ctx, status int, app *oauth.App, scopes oauth.Scopes, r authRequest, email, errMsg string) error {
+	r.Scope = scopes.String()
+	words := make([]string, len(scopes))
+	for i, s := range scopes {
+		words[i] = scopeText(s)
+	}
+	p := &page{Title: "Authorize " + app.Name, App: app, Scopes: words, Req: r, CSRF: h.csrfToken(c), Email: email, Error: errMsg}
+	return h.render(c, status, "authorize", p, formActionSource(r.RedirectURI))
+}
+
+// redirectError sends the user back to the app with an error (RFC 6749
+// §4.1.2.1), or, for an out-of-band app, shows it.
+func (h *Handler) redirectError(c *fiber.Ctx, r authRequest, code, description string) error {
+	if r.RedirectURI == oauth.OOB {
+		return h.errorPage(c, fiber.StatusBadRequest, "Authorization failed", description, "")
+	}
+	return h.redirect(c, r, url.Values{"error": {code}, "error_description": {description}})
+}
+
+// redirect sends the user to the (verified) redirect URI with v and the
+// state added to its query.
+func (h *Handler) redirect(c *fiber.Ctx, r authRequest, v url.Values) error {
+	if r.State != "" {
+		v.Set("state", r.State)
+	}
+	sep := "?"
+	if strings.Contains(r.RedirectURI, "?") {
+		sep = "&"
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
+	return c.Redirect(r.RedirectURI+sep+v.Encode(), fiber.StatusFound)
+}
+
+func (h *Handler) errorPage(c *fiber.Ctx, status int, title, message, formAction string) error {
+	return h.render(c, status, "error", &page{Title: title, Message: message}, formAction)
+}
+
+// serverError logs err and shows a page for it.
+func (h *Handler) serverError(c *fiber.Ctx, err error) error {
+	status, msg := fiber.StatusInternalServerError, "Something went wrong. Try again later."
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		status, msg = fiber.StatusServiceUnavailable, "The server is busy. Try again."
+	case errs.CodeOf(err) != errs.Internal:
+		status, msg = web.Status(errs.CodeOf(err)), errs.MessageOf(err)
+	}
+	if status >= 500 {
+		h.log(c).ErrorContext(c.UserContext(), "oauth authorization failed", "err", err)
+	}
+	return h.errorPage(c, status, "Error", msg, "")
+}
+
+// render writes a page with headers that keep it from being framed,
+// sniffed, cached or leaking its URL, and a CSP allowing nothing but its
+// own style and form posts to itself (and to formAction, the redirect
+// target: browsers apply form-action to the redirect a form post gets).
+func (h *Handler) render(c *fiber.Ctx, status int, name string, p *page, formAction string) error {
+	p.Domain = web.SiteOf(c).Domain
+	p.CSS = template.CSS(pageCSS)
+	var b bytes.Buffer
+	if err := pages.ExecuteTemplate(&b, name, p); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src "+cssHash+"; form-action 'self'"+formAction+
+		"; frame-ancestors 'none'; base-uri 'none'")
+	c.Set(fiber.HeaderXFrameOptions, "DENY")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set("Cross-Origin-Opener-Policy", "same-origin")
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Status(status).Send(b.Bytes())
+}
+
+// formActionSource is the CSP source for a redirect URI's origin, with a
+// leading space; empty for OOB or anything that would not be a clean
+// source expression.
+func formActionSource(redirectURI string) string {
+	if redirectURI == oauth.OOB {
+		return ""
+	}
+	u, err := url.Parse(redirectURI)
+	if err != nil || !cspSafe(u.Scheme, false) {
+		return ""
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return " " + scheme + ":"
+	}
+	if u.Host == "" || !cspSafe(u.Host, true) {
+		return ""
+	}
+	return " " + scheme + "://" + u.Host
+}
+
+func cspSafe(s string, host bool) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '-', c == '+':
+		case host && (c == ':' || c == '[' || c == ']'):
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
+
+// The CSRF token is double-submitted: a random value in a cookie only
+// this site's pages can send (HttpOnly, SameSite=Lax, and with https a
+// __Host- cookie, which no sibling domain can set) and the same value in
+// the form's hidden field. A cross-site form post carries no cookie, or
+// cannot know its value.
+func (h *Handler) csrfCookie() string {
+	if h.URL.Scheme == "https" {
+		return "__Host-roost_oauth_csrf"
+	}
+	return "roost_oauth_csrf"
+}
+
+func validCSRF(v string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	return err == nil && len(b) == 32
+}
+
+// csrfToken returns the request's CSRF token, reusing the cookie's (so
+// two open pages both work) or setting a new one.
+func (h *Handler) csrfToken(c *fiber.Ctx) string {
+	v := c.Cookies(h.csrfCookie())
+	if !validCSRF(v) {
+		b := make([]byte, 32)
+		rand.Read(b)
+		v = base64.RawURLEncoding.EncodeToString(b)
+	}
+	c.Cookie(&fiber.Cookie{
+		Name: h.csrfCookie(), Value: v, Path: "/", MaxAge: 3600,
+		Secure: h.URL.Scheme == "https", HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
+	})
+	return v
+}
+
+func (h *Handler) checkCSRF(c *fiber.Ctx, field string) bool {
+	cookie := c.Cookies(h.csrfCookie())
+	return validCSRF(cookie) && validCSRF(field) && subtle.ConstantTimeCompare([]byte(cookie), []byte(field)) == 1
+}
+
+// scopeText says what a scope grants, in words.
+func scopeText(scope string) string {
+	if t, ok := scopeWords[scope]; ok {
+		return t
+	}
+	parts := strings.Split(scope, ":")
+	what := strings.ReplaceAll(parts[len(parts)-1], "_", " ")
+	if what == "statuses" {
+		what = "posts"
+	}
+	switch {
+	case len(parts) == 3 && parts[1] == "read":
+		return "Read " + what + " on the whole server (moderation)"
+	case len(parts) == 3 && parts[1] == "write":
+		return "Moderate " + what + " on the whole server"
+	case parts[0] == "read":
+		return "See your " + what
+	case parts[0] == "write":
+		return "Change your " + what
+	}
+	return scope
+}
+
+var scopeWords = map[string]string{
+	"read":             "Read all your account's data",
+	"write":            "Change all your account's data",
+	"follow":           "Follow, unfollow, block and mute accounts",
+	"push":             "Receive your push notifications",
+	"profile":          "See your profile (only)",
+	"admin:read":       "Read all data on the server (moderation)",
+	"admin:write":      "Take moderation actions on the server",
+	"write:statuses":   "Publish, edit and delete your posts",
+	"write:media":      "Upload media files",
+	"write:reports":    "Report other accounts",
+	"write:favourites": "Favourite posts",
+	"write:bookmarks":  "Bookmark posts",
+}

@@ -1,0 +1,327 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/roost-social/roost/federation"
+)
+
+var _ federation.ViewStore = (*Store)(nil)
+
+// visible is the one rule of who may see a status s, for viewer $1 (0 is
+// anonymous): public and unlisted posts anyone (unless the author blocks
+// the viewer), others their author, the accounts they mention, and for
+// followers-only posts the author's accepted followers — whatever tenant
+// each is on.
+const visible = `(s.account_id = $1 or (
+	not exists (select 1 from blocks b where b.account_id = s.account_id and b.target_id = $1) and (
+		s.visibility in ('public', 'unlisted')
+		or exists (select 1 from status_mentions m where m.status_id = s.id and m.account_id = $1)
+		or (s.visibility = 'private' and exists (select 1 from follows f
+			where f.follower_id = $1 and f.followee_id = s.account_id and f.state = 'accepted')))))`
+
+// hidden drops statuses by accounts the viewer ($1) blocks or mutes.
+const hidden = `exists (select 1 from blocks b where b.account_id = $1 and b.target_id = s.account_id)
+	or exists (select 1 from mutes u where u.account_id = $1 and u.target_id = s.account_id
+		and (u.expires_at is null or u.expires_at > now()))`
+
+// pageSQL appends Mastodon's paging to a query whose cursor column is col
+// (conditions joined with and), with its arguments numbered from next;
+// with MinID it reads upwards (and the caller reverses).
+func pageSQL(col string, p federation.Page, next int, args []any) (string, []any) {
+	var b strings.Builder
+	if p.MaxID > 0 {
+		fmt.Fprintf(&b, " and %s < $%d", col, next)
+		args = append(args, p.MaxID)
+		next++
+	}
+	if p.SinceID > 0 {
+		fmt.Fprintf(&b, " and %s > $%d", col, next)
+		args = append(args, p.SinceID)
+		next++
+	}
+	if p.MinID > 0 {
+		fmt.Fprintf(&b, " and %s > $%d order by %s asc", col, next, col)
+		args = append(args, p.MinID)
+	} else {
+		fmt.Fprintf(&b, " order by %s desc", col)
+	}
+	b.WriteString(" limit " + strconv.Itoa(max(p.Limit, 1)))
+	return b.String(), args
+}
+
+// ids runs a paged id query and returns newest first.
+func (s *Store) ids(ctx context.Context, p federation.Page, query string, args ...any) ([]int64, error) {
+	rows, err := s.db.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, err
+	}
+	if p.MinID > 0 {
+		slices.Reverse(out)
+	}
+	return out, nil
+}
+
+// StatusViews hydrates statuses in the order of ids, leaving out those the
+// viewer may not see.
+func (s *Store) StatusViews(ctx context.Context, viewerID int64, ids []int64) ([]*federation.StatusView, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.db.Query(ctx, `select `+statusColumns+`, coalesce(reblog_of_id, 0), coalesce(in_reply_to_id, 0),
+		coalesce(in_reply_to_account_id, 0), coalesce(text, ''),
+		coalesce((select name from oauth_apps where oauth_apps.id = s.application_id), ''),
+		coalesce((select website from oauth_apps where oauth_apps.id = s.application_id), ''),
+		coalesce(st.replies_count, 0), coalesce(st.reblogs_count, 0), coalesce(st.favourites_count, 0),
+		array(select account_id from status_mentions m where m.status_id = s.id order by account_id),
+		exists (select 1 from favourites f where f.account_id = $1 and f.status_id = s.id),
+		exists (select 1 from statuses r where r.account_id = $1 and r.reblog_of_id = s.id),
+		exists (select 1 from bookmarks k where k.account_id = $1 and k.status_id = s.id),
+		exists (select 1 from pins p where p.account_id = $1 and p.status_id = s.id)
+		from unnest($2::bigint[]) with ordinality as q(qid, ord)
+		join statuses s on s.id = q.qid
+		left join status_stats st on st.status_id = s.id
+		where `+visible+` order by q.ord`, viewerID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("status views: %w", err)
+	}
+	defer rows.Close()
+	var out []*federation.StatusView
+	for rows.Next() {
+		v := &federation.StatusView{}
+		st, err := scanStatusPlus(rows, &v.ReblogOfID, &v.InReplyToID, &v.InReplyToAccountID, &v.Text,
+			&v.AppName, &v.AppWebsite, &v.RepliesCount, &v.ReblogsCount, &v.FavouritesCount, &v.MentionIDs,
+			&v.Favourited, &v.Reblogged, &v.Bookmarked, &v.Pinned)
+		if err != nil {
+			return nil, err
+		}
+		v.Status = st
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+const viewColumns = `a.id, coalesce(a.tenant_id, 0), a.domain, a.username, a.display_name, a.note, a.avatar_url,
+	a.header_url, a.locked, a.discoverable, a.bot, a.created_at, a.also_known_as, coalesce(a.moved_to_uri, ''),
+	a.uri, coalesce(a.url, ''), coalesce(a.inbox_url, ''), coalesce(a.actor_type, ''), a.fields,
+	coalesce(x.statuses_count, 0), coalesce(x.followers_count, 0), coalesce(x.following_count, 0), x.last_status_at`
+
+// AccountViews hydrates accounts (local or remote) by id, without keys.
+func (s *Store) AccountViews(ctx context.Context, ids []int64) (map[int64]*federation.AccountView, error) {
+	out := make(map[int64]*federation.AccountView, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Query(ctx, `select `+viewColumns+` from accounts a
+		left join account_stats x on x.account_id = a.id where a.id = any($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("account views: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		a := &federation.Account{}
+		v := &federation.AccountView{Account: a}
+		var uri *string
+		var url, inbox, typ string
+		if err := rows.Scan(&a.ID, &a.TenantID, &a.Domain, &a.Username, &a.DisplayName, &a.Note, &a.AvatarURL,
+			&a.HeaderURL, &a.Locked, &a.Discoverable, &a.Bot, &a.CreatedAt, &a.AlsoKnownAs, &a.MovedTo,
+			&uri, &url, &inbox, &typ, &a.Fields, &v.StatusesCount, &v.FollowersCount, &v.FollowingCount, &v.LastStatusAt); err != nil {
+			return nil, err
+		}
+		if uri != nil {
+			a.Remote = &federation.RemoteInfo{URI: *uri, URL: url, Inbox: inbox, Type: typ}
+		}
+		out[a.ID] = v
+	}
+	return out, rows.Err()
+}
+
+// HomeTimeline pages the materialised home feed, without statuses of
+// accounts the viewer blocks or mutes.
+func (s *Store) HomeTimeline(ctx context.Context, accountID int64, p federation.Page) ([]int64, error) {
+	q, args := pageSQL("h.status_id", p, 2, []any{accountID})
+	return s.ids(ctx, p, `select h.status_id from home_feeds h join statuses s on s.id = h.status_id
+		where h.account_id = $1 and not (`+hidden+`)`+q, args...)
+}
+
+// PublicTimeline pages the public statuses a tenant has seen.
+func (s *Store) PublicTimeline(ctx context.Context, tenantID int64, local, remote bool, p federation.Page) ([]int64, error) {
+	cond := ""
+	switch {
+	case local && !remote:
+		cond = " and t.local"
+	case remote && !local:
+		cond = " and not t.local"
+	}
+	q, args := pageSQL("t.status_id", p, 2, []any{tenantID})
+	return s.ids(ctx, p, `select t.status_id from tenant_timeline t where t.tenant_id = $1`+cond+q, args...)
+}
+
+// TagTimeline pages a tenant's public statuses carrying a hashtag.
+func (s *Store) TagTimeline(ctx context.Context, tenantID int64, tag string, local bool, p federation.Page) ([]int64, error) {
+	cond := ""
+	if local {
+		cond = " and t.local"
+	}
+	q, args := pageSQL("t.status_id", p, 3, []any{tenantID, strings.ToLower(tag)})
+	return s.ids(ctx, p, `select t.status_id from tenant_timeline t join statuses s on s.id = t.status_id
+		where t.tenant_id = $1 and $2 = any(s.tags)`+cond+q, args...)
+}
+
+// AccountStatuses pages an account's statuses the viewer may see.
+func (s *Store) AccountStatuses(ctx context.Context, viewerID, accountID int64, f federation.AccountStatusesFilter, p federation.Page) ([]int64, error) {
+	args := []any{viewerID, accountID}
+	cond := ""
+	if f.ExcludeReplies {
+		// Mastodon keeps replies to oneself (threads) in the list.
+		cond += " and (s.in_reply_to_uri is null or s.in_reply_to_account_id = s.account_id)"
+	}
+	if f.ExcludeReblogs {
+		cond += " and s.reblog_of_id is null"
+	}
+	if f.OnlyMedia {
+		cond += " and jsonb_array_length(s.attachments) > 0"
+	}
+	if f.Pinned {
+		cond += " and exists (select 1 from pins p where p.account_id = s.account_id and p.status_id = s.id)"
+	}
+	if f.Tagged != "" {
+		args = append(args, strings.ToLower(f.Tagged))
+		cond += " and $" + strconv.Itoa(len(args)) + " = any(s.tags)"
+	}
+	q, args := pageSQL("s.id", p, len(args)+1, args)
+	return s.ids(ctx, p, `select s.id from statuses s where s.account_id = $2 and `+visible+cond+q, args...)
+}
+
+// Context walks a thread: ancestors through in_reply_to_id (at most 40,
+// oldest first), descendants depth-first in reply order (at most 4,096),
+// each filtered by what the viewer may see.
+func (s *Store) Context(ctx context.Context, viewerID, statusID int64) ([]int64, []int64, error) {
+	anc, err := s.ids(ctx, federation.Page{}, `
+		with recursive up (id, parent, depth) as (
+			select id, in_reply_to_id, 0 from statuses where id = $2
+			union all
+			select s.id, s.in_reply_to_id, up.depth + 1 from statuses s join up on s.id = up.parent where up.depth < 40)
+		select s.id from up join statuses s on s.id = up.id where up.depth > 0 and `+visible+` order by up.depth desc`,
+		viewerID, statusID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ancestors: %w", err)
+	}
+	desc, err := s.ids(ctx, federation.Page{}, `
+		with recursive down (id, path) as (
+			select id, array[id] from statuses where in_reply_to_id = $2
+			union all
+			select s.id, down.path || s.id from statuses s join down on s.in_reply_to_id = down.id
+			where cardinality(down.path) < 256)
+		select s.id from down join statuses s on s.id = down.id where `+visible+` order by down.path limit 4096`,
+		viewerID, statusID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("descendants: %w", err)
+	}
+	return anc, desc, nil
+}
+
+// Followers pages an account's accepted followers.
+func (s *Store) Followers(ctx context.Context, accountID int64, p federation.Page) ([]int64, []int64, error) {
+	return s.followList(ctx, "follower_id", "followee_id", accountID, p)
+}
+
+// Following pages the accounts an account follows.
+func (s *Store) Following(ctx context.Context, accountID int64, p federation.Page) ([]int64, []int64, error) {
+	return s.followList(ctx, "followee_id", "follower_id", accountID, p)
+}
+
+func (s *Store) followList(ctx context.Context, other, self string, accountID int64, p federation.Page) ([]int64, []int64, error) {
+	q, args := pageSQL("f.id", p, 2, []any{accountID})
+	rows, err := s.db.Query(ctx, `select f.`+other+`, f.id from follows f where f.`+self+` = $1 and f.state = 'accepted'`+q, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var accts, cursors []int64
+	for rows.Next() {
+		var a, c int64
+		if err := rows.Scan(&a, &c); err != nil {
+			return nil, nil, err
+		}
+		accts, cursors = append(accts, a), append(cursors, c)
+	}
+	if p.MinID > 0 {
+		slices.Reverse(accts)
+		slices.Reverse(cursors)
+	}
+	return accts, cursors, rows.Err()
+}
+
+// Relationships reads, for each account, the follows, blocks and mutes
+// between it and the viewer.
+func (s *Store) Relationships(ctx context.Context, viewerID int64, ids []int64) ([]federation.Relationship, error) {
+	rows, err := s.db.Query(ctx, `select q.qid,
+		coalesce((select state = 'accepted' from follows where follower_id = $1 and followee_id = q.qid), false),
+		coalesce((select state = 'pending' from follows where follower_id = $1 and followee_id = q.qid), false),
+		coalesce((select state = 'accepted' from follows where follower_id = q.qid and followee_id = $1), false),
+		coalesce((select state = 'pending' from follows where follower_id = q.qid and followee_id = $1), false),
+		exists (select 1 from blocks where account_id = $1 and target_id = q.qid),
+		exists (select 1 from blocks where account_id = q.qid and target_id = $1),
+		coalesce((select true from mutes where account_id = $1 and target_id = q.qid
+			and (expires_at is null or expires_at > now())), false),
+		coalesce((select notifications from mutes where account_id = $1 and target_id = q.qid
+			and (expires_at is null or expires_at > now())), false)
+		from unnest($2::bigint[]) with ordinality as q(qid, ord) order by q.ord`, viewerID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("relationships: %w", err)
+	}
+	defer rows.Close()
+	var out []federation.Relationship
+	for rows.Next() {
+		var r federation.Relationship
+		if err := rows.Scan(&r.ID, &r.Following, &r.Requested, &r.FollowedBy, &r.RequestedBy, &r.Blocking,
+			&r.BlockedBy, &r.Muting, &r.MutingNotifications); err != nil {
+			return nil, err
+		}
+		r.ShowingReblogs = r.Following || r.Requested
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Notifications pages a local account's notifications by type.
+func (s *Store) Notifications(ctx context.Context, accountID int64, types, exclude []string, p federation.Page) ([]federation.Notification, error) {
+	args := []any{accountID}
+	cond := ""
+	if len(types) > 0 {
+		args = append(args, types)
+		cond += " and type = any($2)"
+	}
+	if len(exclude) > 0 {
+		args = append(args, exclude)
+		cond += " and type <> all($" + strconv.Itoa(len(args)) + ")"
+	}
+	q, args := pageSQL("id", p, len(args)+1, args)
+	rows, err := s.db.Query(ctx, `select id, type, created_at, from_account_id, coalesce(status_id, 0)
+		from notifications where account_id = $1`+cond+q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("notifications: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (federation.Notification, error) {
+		var n federation.Notification
+		err := r.Scan(&n.ID, &n.Type, &n.CreatedAt, &n.FromAccountID, &n.StatusID)
+		return n, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if p.MinID > 0 {
+		slices.Reverse(out)
+	}
+	return out, nil
+}

@@ -19,4 +19,7 @@ type CollectionStore interface {
 	// FollowersPage and FollowingPage list accepted follows.
 	FollowersPage(ctx context.Context, accountID, maxID int64, limit int) ([]ActorRef, int64, error)
 	FollowingPage(ctx context.Context, accountID, maxID int64, limit int) ([]ActorRef, int64, error)
+	// Featured lists the account's pinned posts (public or unlisted only),
+	// most recently pinned first.
+	Featured(ctx context.Context, accountID int64) ([]*Status, error)
 }

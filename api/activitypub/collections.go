@@ -69,6 +69,29 @@ func (h *Handler) outbox(c *fiber.Ctx) error {
 	})
 }
 
+// featured is the account's pinned posts, embedded as Notes (Mastodon's
+// featured collection: small, not paged).
+func (h *Handler) featured(c *fiber.Ctx) error {
+	acct, err := h.account(c, c.Params("username"))
+	if err != nil {
+		return err
+	}
+	sts, err := h.Collections.Featured(c.UserContext(), acct.ID)
+	if err != nil {
+		return err
+	}
+	links := web.Links(c, h.URL)
+	me := links.Actor(acct.Username)
+	items := make([]any, 0, len(sts))
+	for _, st := range sts {
+		items = append(items, ap.NewNote(st, me, links.Profile(acct.Username)+"/"+strconv.FormatInt(st.ID, 10)))
+	}
+	return sendJSON(c, ap.ContentType, map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": links.Featured(acct.Username),
+		"type": "OrderedCollection", "totalItems": len(items), "orderedItems": items,
+	})
+}
+
 func (h *Handler) followers(c *fiber.Ctx) error { return h.follows(c, true) }
 func (h *Handler) following(c *fiber.Ctx) error { return h.follows(c, false) }
 

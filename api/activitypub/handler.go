@@ -47,6 +47,7 @@ func (h *Handler) Register(r fiber.Router) {
 		r.Get("/users/:username/outbox", h.outbox)
 		r.Get("/users/:username/followers", h.followers)
 		r.Get("/users/:username/following", h.following)
+		r.Get("/users/:username/collections/featured", h.featured)
 	}
 	if h.Inbox != nil {
 		r.Post("/users/:username/inbox", h.inbox)

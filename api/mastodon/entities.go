@@ -300,7 +300,7 @@ func (r *renderer) account(v *federation.AccountView) *Account {
 	for _, f := range v.Fields {
 		value := f.Value
 		if v.Remote == nil {
-			value = linkify(f.Value)
+			value = ap.FieldHTML(f.Value)
 		}
 		a.Fields = append(a.Fields, Field{Name: f.Name, Value: value, VerifiedAt: tsPtr(f.VerifiedAt)})
 	}
@@ -317,24 +317,6 @@ func (r *renderer) account(v *federation.AccountView) *Account {
 // base is the viewing site's own URL base.
 func (r *renderer) base() string {
 	return federation.NewLinks(r.h.URL.Scheme, r.site.Domain, r.h.URL.Port).Base // = web.SiteBase
-}
-
-// linkify renders a local profile field value: an http(s) URL becomes a
-// link (rel=me, as Mastodon renders it), anything else escaped text.
-func linkify(v string) string {
-	if strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://") {
-		if !strings.ContainsAny(v, " \t\n\"<>") {
-			esc := htmlEscape(v)
-			shown := strings.TrimPrefix(strings.TrimPrefix(esc, "https://"), "http://")
-			return `<a href="` + esc + `" target="_blank" rel="nofollow noopener noreferrer me" translate="no">` +
-				`<span class="invisible">` + strings.TrimSuffix(esc, shown) + `</span><span class="">` + shown + `</span></a>`
-		}
-	}
-	return htmlEscape(v)
-}
-
-func htmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;").Replace(s)
 }
 
 // statuses renders hydrated statuses with their accounts and reblogged

@@ -260,6 +260,15 @@ func TestClientAPIWithGoMastodon(t *testing.T) {
 		t.Fatalf("profile not updated: %q %q", me.DisplayName, me.Note)
 	}
 
+	// Profile fields federate as PropertyValue, links with rel="me".
+	if _, err := alice.AccountUpdate(ctx, &mastodon.Profile{Fields: &[]mastodon.Field{{Name: "Site", Value: "https://alice.example/"}}}); err != nil {
+		t.Fatalf("update fields: %v", err)
+	}
+	actorDoc := string(waitHTTP(t, "http://"+addr+"/users/alice", "a.test", 200))
+	if !strings.Contains(actorDoc, `"type":"PropertyValue","name":"Site"`) || !strings.Contains(actorDoc, `rel=\"nofollow noopener noreferrer me\"`) {
+		t.Fatalf("actor fields: %s", actorDoc)
+	}
+
 	// bob follows alice (local delivery on one tenant: accepted at once).
 	found, err := bob.AccountLookup(ctx, "alice")
 	if err != nil || found.ID != me.ID {
@@ -330,6 +339,17 @@ func TestClientAPIWithGoMastodon(t *testing.T) {
 		t.Fatalf("favourited_by: %v %v", likers, err)
 	}
 
+	// A pinned post is featured, in the API and in the actor's collection.
+	if code, body := rawAPI(t, alice, "POST", "/api/v1/statuses/"+string(post.ID)+"/pin"); code != 200 || !strings.Contains(body, `"pinned":true`) {
+		t.Fatalf("pin: %d %s", code, body)
+	}
+	if pinned, err := bob.GetAccountPinnedStatuses(ctx, me.ID); err != nil || len(pinned) != 1 || pinned[0].ID != post.ID {
+		t.Fatalf("pinned statuses: %v %v", pinned, err)
+	}
+	if featured := string(waitHTTP(t, "http://"+addr+"/users/alice/collections/featured", "a.test", 200)); !strings.Contains(featured, `"id":"`+post.URI+`"`) {
+		t.Fatalf("featured collection: %s", featured)
+	}
+
 	// Edits keep their history; deleting returns the source to redraft.
 	if _, err := alice.UpdateStatus(ctx, &mastodon.Toot{Status: "Hello @bob, welcome to #Roost (edited)"}, post.ID); err != nil {
 		t.Fatalf("edit: %v", err)
@@ -383,6 +403,22 @@ func TestClientAPIWithGoMastodon(t *testing.T) {
 		t.Fatalf("carol reading alice's followers-only post: %v, want 404", err)
 	}
 
+	// carol (another tenant, same node) follows alice: her feed is filled
+	// with alice's recent posts (followers-only ones too, now that she is
+	// a follower), and emptied of them on unfollow.
+	if _, err := carol.AccountFollow(ctx, me.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ch, err := carol.GetTimelineHome(ctx, &mastodon.Pagination{Limit: 5}); err != nil || len(ch) < 2 || ch[0].ID != private.ID || ch[1].ID != mastodon.ID(posted[0]) {
+		t.Fatalf("carol's feed after following alice: %v %v", statusIDs(ch), err)
+	}
+	if _, err := carol.AccountUnfollow(ctx, me.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ch, err := carol.GetTimelineHome(ctx, nil); err != nil || len(ch) != 0 {
+		t.Fatalf("carol's feed after unfollowing alice: %v %v", statusIDs(ch), err)
+	}
+
 	// Tokens are bound to their tenant: alice's token means nothing on b.test.
 	stolen := mastodon.NewClient(&mastodon.Config{Server: "http://b.test", AccessToken: alice.Config.AccessToken})
 	stolen.Client = hostClient(addr)
@@ -422,3 +458,20 @@ func TestClientAPIWithGoMastodon(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// rawAPI calls an endpoint go-mastodon lacks, with c's server and token.
+func rawAPI(t *testing.T, c *mastodon.Client, method, path string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, c.Config.Server+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Config.AccessToken)
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

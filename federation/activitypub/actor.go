@@ -28,32 +28,43 @@ var ActorContext = []any{
 		"discoverable":              "toot:discoverable",
 		"alsoKnownAs":               map[string]string{"@id": "as:alsoKnownAs", "@type": "@id"},
 		"movedTo":                   map[string]string{"@id": "as:movedTo", "@type": "@id"},
+		"schema":                    "http://schema.org#",
+		"PropertyValue":             "schema:PropertyValue",
+		"value":                     "schema:value",
 	},
 }
 
 // Actor is an ActivityPub actor document.
 type Actor struct {
-	Context                   any       `json:"@context"`
-	ID                        string    `json:"id"`
-	Type                      string    `json:"type"`
-	PreferredUsername         string    `json:"preferredUsername"`
-	Name                      string    `json:"name"`
-	Summary                   string    `json:"summary"`
-	URL                       string    `json:"url"`
-	Inbox                     string    `json:"inbox"`
-	Outbox                    string    `json:"outbox,omitempty"`
-	Followers                 string    `json:"followers,omitempty"`
-	Following                 string    `json:"following,omitempty"`
-	Featured                  string    `json:"featured,omitempty"`
-	ManuallyApprovesFollowers bool      `json:"manuallyApprovesFollowers"`
-	Discoverable              bool      `json:"discoverable"`
-	Published                 string    `json:"published"`
-	PublicKey                 PublicKey `json:"publicKey"`
-	Endpoints                 Endpoints `json:"endpoints"`
-	AlsoKnownAs               []string  `json:"alsoKnownAs,omitempty"`
-	MovedTo                   string    `json:"movedTo,omitempty"`
-	Icon                      *Image    `json:"icon,omitempty"`
-	Image                     *Image    `json:"image,omitempty"`
+	Context                   any             `json:"@context"`
+	ID                        string          `json:"id"`
+	Type                      string          `json:"type"`
+	PreferredUsername         string          `json:"preferredUsername"`
+	Name                      string          `json:"name"`
+	Summary                   string          `json:"summary"`
+	URL                       string          `json:"url"`
+	Inbox                     string          `json:"inbox"`
+	Outbox                    string          `json:"outbox,omitempty"`
+	Followers                 string          `json:"followers,omitempty"`
+	Following                 string          `json:"following,omitempty"`
+	Featured                  string          `json:"featured,omitempty"`
+	ManuallyApprovesFollowers bool            `json:"manuallyApprovesFollowers"`
+	Discoverable              bool            `json:"discoverable"`
+	Published                 string          `json:"published"`
+	PublicKey                 PublicKey       `json:"publicKey"`
+	Endpoints                 Endpoints       `json:"endpoints"`
+	AlsoKnownAs               []string        `json:"alsoKnownAs,omitempty"`
+	MovedTo                   string          `json:"movedTo,omitempty"`
+	Attachment                []PropertyValue `json:"attachment,omitempty"`
+	Icon                      *Image          `json:"icon,omitempty"`
+	Image                     *Image          `json:"image,omitempty"`
+}
+
+// PropertyValue is a profile field as Mastodon federates it.
+type PropertyValue struct {
+	Type  string `json:"type"`
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // PublicKey is the security-vocabulary key block of an actor.
@@ -102,9 +113,31 @@ func NewActor(a *federation.Account, links federation.Links) *Actor {
 		Endpoints:                 Endpoints{SharedInbox: links.SharedInbox()},
 		AlsoKnownAs:               a.AlsoKnownAs,
 		MovedTo:                   a.MovedTo,
+		Attachment:                fieldsOf(a.Fields),
 		Icon:                      image(a.AvatarURL),
 		Image:                     image(a.HeaderURL),
 	}
+}
+
+func fieldsOf(fields []federation.Field) []PropertyValue {
+	var out []PropertyValue
+	for _, f := range fields {
+		out = append(out, PropertyValue{Type: "PropertyValue", Name: f.Name, Value: FieldHTML(f.Value)})
+	}
+	return out
+}
+
+// FieldHTML renders a local profile field's value: an http(s) URL becomes
+// a rel="me" link in Mastodon's markup (scheme hidden), anything else is
+// escaped text.
+func FieldHTML(v string) string {
+	if (strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://")) && !strings.ContainsAny(v, " \t\n\"<>'") {
+		esc := html.EscapeString(v)
+		shown := strings.TrimPrefix(strings.TrimPrefix(esc, "https://"), "http://")
+		return `<a href="` + esc + `" target="_blank" rel="nofollow noopener noreferrer me" translate="no">` +
+			`<span class="invisible">` + strings.TrimSuffix(esc, shown) + `</span><span class="">` + shown + `</span></a>`
+	}
+	return html.EscapeString(v)
 }
 
 func image(u string) *Image {

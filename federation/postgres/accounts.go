@@ -25,13 +25,13 @@ var _ federation.AccountStore = (*Store)(nil)
 func New(db *pgxpool.Pool) *Store { return &Store{db: db} }
 
 const accountColumns = `id, tenant_id, domain, username, display_name, note, avatar_url, header_url,
-	locked, discoverable, bot, public_key_pem, private_key_pem, created_at, also_known_as, coalesce(moved_to_uri, '')`
+	locked, discoverable, bot, public_key_pem, private_key_pem, created_at, also_known_as, coalesce(moved_to_uri, ''), fields`
 
 func scanAccount(row pgx.Row) (*federation.Account, error) {
 	a := &federation.Account{}
 	err := row.Scan(&a.ID, &a.TenantID, &a.Domain, &a.Username, &a.DisplayName, &a.Note, &a.AvatarURL,
 		&a.HeaderURL, &a.Locked, &a.Discoverable, &a.Bot, &a.PublicKeyPEM, &a.PrivateKeyPEM, &a.CreatedAt,
-		&a.AlsoKnownAs, &a.MovedTo)
+		&a.AlsoKnownAs, &a.MovedTo, &a.Fields)
 	return a, err
 }
 

@@ -75,3 +75,15 @@ func (s *Store) followPage(ctx context.Context, self, other string, accountID, m
 	})
 	return refs, total, err
 }
+
+// Featured lists an account's pinned public and unlisted posts.
+func (s *Store) Featured(ctx context.Context, accountID int64) ([]*federation.Status, error) {
+	rows, err := s.db.Query(ctx, `select `+statusColumns+` from statuses where id in (
+		select status_id from pins where account_id = $1) and account_id = $1
+		and visibility in ('public', 'unlisted') order by (select created_at from pins p
+		where p.account_id = $1 and p.status_id = statuses.id) desc`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("featured: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*federation.Status, error) { return scanStatus(r) })
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/roost-social/roost/api"
 	"github.com/roost-social/roost/api/web"
@@ -36,6 +37,8 @@ type world struct {
 	tenants          *tenantpg.Store
 	accounts         *fedpg.Store
 	reg              *prometheus.Registry
+	db               *pgxpool.Pool
+	opts             api.Options // what app was built from
 }
 
 type option func(*api.Options)
@@ -44,7 +47,7 @@ func newWorld(t *testing.T, opts ...option) *world {
 	t.Helper()
 	ctx := context.Background()
 	db := testenv.DB(t)
-	w := &world{tenants: tenantpg.New(db), accounts: fedpg.New(db), reg: prometheus.NewRegistry()}
+	w := &world{tenants: tenantpg.New(db), accounts: fedpg.New(db), reg: prometheus.NewRegistry(), db: db}
 	var err error
 	if w.tenantA, err = w.tenants.CreateTenant(ctx, "Tenant A", tenant.NewDomain{Domain: "a.example", Verified: true}); err != nil {
 		t.Fatal(err)
@@ -86,6 +89,7 @@ func newWorld(t *testing.T, opts ...option) *world {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	w.opts = o
 	w.app = api.New(o)
 	return w
 }

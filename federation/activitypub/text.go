@@ -3,6 +3,7 @@ package activitypub
 import (
 	"html"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -48,8 +49,9 @@ func FindHashtags(text string) []string {
 }
 
 // RenderPost turns a local post's plain text into HTML as Mastodon does:
-// escaped paragraphs, resolved mentions as h-card links, hashtags linked
-// to tagBase+tag. Unresolved mentions stay plain text.
+// escaped paragraphs and line breaks, links shortened with Mastodon's
+// invisible/ellipsis spans, resolved mentions as h-card links, hashtags
+// linked to tagBase+tag. Unresolved mentions stay plain text.
 func RenderPost(text string, mentions []Mention, tagBase string) string {
 	byKey := map[string]Mention{}
 	for _, m := range mentions {
@@ -57,23 +59,121 @@ func RenderPost(text string, mentions []Mention, tagBase string) string {
 			byKey[strings.ToLower(m.Username+"@"+m.Host)] = m
 		}
 	}
-	out := TextToHTML(text)
-	out = mentionRE.ReplaceAllStringFunc(out, func(s string) string {
-		sub := mentionRE.FindStringSubmatch(s)
-		m, ok := byKey[strings.ToLower(sub[2]+"@"+sub[3])]
+	text = strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
+	var b strings.Builder
+	for _, para := range paragraphBreak.Split(text, -1) {
+		para = strings.TrimSpace(para)
+		if para == "" {
+			continue
+		}
+		b.WriteString("<p>")
+		for i, line := range strings.Split(para, "\n") {
+			if i > 0 {
+				b.WriteString("<br>")
+			}
+			renderLine(&b, line, byKey, tagBase)
+		}
+		b.WriteString("</p>")
+	}
+	return b.String()
+}
+
+var urlRE = regexp.MustCompile(`https?://[^\s<>"\x{201C}\x{201D}]+`)
+
+// renderLine renders one line: links first, then mentions and hashtags in
+// the text between them.
+func renderLine(b *strings.Builder, line string, byKey map[string]Mention, tagBase string) {
+	pos := 0
+	for _, loc := range urlRE.FindAllStringIndex(line, -1) {
+		start, end := loc[0], trimURL(line[loc[0]:loc[1]])+loc[0]
+		if start < pos {
+			continue
+		}
+		renderWords(b, line[pos:start], byKey, tagBase)
+		writeLink(b, line[start:end])
+		pos = end
+	}
+	renderWords(b, line[pos:], byKey, tagBase)
+}
+
+// trimURL drops trailing punctuation that ends a sentence rather than the
+// link, and a closing parenthesis that closes the text's, not the URL's.
+func trimURL(u string) int {
+	end := len(u)
+	for end > 0 {
+		c := u[end-1]
+		if strings.IndexByte(".,;:!?'", c) >= 0 {
+			end--
+			continue
+		}
+		if c == ')' && strings.Count(u[:end], "(") < strings.Count(u[:end], ")") {
+			end--
+			continue
+		}
+		break
+	}
+	return end
+}
+
+// writeLink writes a link as Mastodon shows it: scheme hidden, the rest
+// cut after 30 characters with an ellipsis.
+func writeLink(b *strings.Builder, u string) {
+	scheme, rest, _ := strings.Cut(u, "://")
+	shown, hidden := rest, ""
+	if r := []rune(rest); len(r) > 30 {
+		shown, hidden = string(r[:30]), string(r[30:])
+	}
+	class := ""
+	if hidden != "" {
+		class = "ellipsis"
+	}
+	b.WriteString(`<a href="` + html.EscapeString(u) + `" target="_blank" rel="nofollow noopener noreferrer" translate="no">`)
+	b.WriteString(`<span class="invisible">` + html.EscapeString(scheme+"://") + `</span>`)
+	b.WriteString(`<span class="` + class + `">` + html.EscapeString(shown) + `</span>`)
+	if hidden != "" {
+		b.WriteString(`<span class="invisible">` + html.EscapeString(hidden) + `</span>`)
+	}
+	b.WriteString(`</a>`)
+}
+
+type span struct {
+	start, end int
+	html       string
+}
+
+// renderWords escapes text, linking known mentions and hashtags.
+func renderWords(b *strings.Builder, s string, byKey map[string]Mention, tagBase string) {
+	var spans []span
+	for _, m := range mentionRE.FindAllStringSubmatchIndex(s, -1) {
+		user, host := s[m[4]:m[5]], ""
+		if m[6] >= 0 {
+			host = s[m[6]:m[7]]
+		}
+		men, ok := byKey[strings.ToLower(user+"@"+host)]
 		if !ok {
-			return s
+			continue
 		}
-		href := m.URL
+		href := men.URL
 		if href == "" {
-			href = m.URI
+			href = men.URI
 		}
-		return sub[1] + `<span class="h-card"><a href="` + html.EscapeString(href) + `" class="u-url mention">@<span>` +
-			html.EscapeString(sub[2]) + `</span></a></span>`
-	})
-	return hashtagRE.ReplaceAllStringFunc(out, func(s string) string {
-		sub := hashtagRE.FindStringSubmatch(s)
-		return sub[1] + `<a href="` + html.EscapeString(tagBase+strings.ToLower(sub[2])) + `" class="mention hashtag" rel="tag">#<span>` +
-			sub[2] + `</span></a>`
-	})
+		spans = append(spans, span{m[3], m[1], `<span class="h-card" translate="no"><a href="` + html.EscapeString(href) +
+			`" class="u-url mention">@<span>` + html.EscapeString(user) + `</span></a></span>`})
+	}
+	for _, m := range hashtagRE.FindAllStringSubmatchIndex(s, -1) {
+		tag := s[m[4]:m[5]]
+		spans = append(spans, span{m[3], m[1], `<a href="` + html.EscapeString(tagBase+strings.ToLower(tag)) +
+			`" class="mention hashtag" rel="tag">#<span>` + html.EscapeString(tag) + `</span></a>`})
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	pos := 0
+	for _, sp := range spans {
+		if sp.start < pos {
+			continue
+		}
+		b.WriteString(html.EscapeString(s[pos:sp.start]))
+		b.WriteString(sp.html)
+		pos = sp.end
+	}
+	b.WriteString(html.EscapeString(s[pos:]))
 }

@@ -32,6 +32,9 @@ type Options struct {
 	// unrouted.
 	Mastodon *mastodon.Handler
 	OAuth    Router
+	// Streaming is the streaming API (/api/v1/streaming); nil leaves it
+	// unrouted.
+	Streaming Router
 	// InstanceKey is the instance actor's public key PEM, served at /actor.
 	InstanceKey string
 	URL         web.URLConfig
@@ -59,9 +62,14 @@ type Check struct {
 	Ping func(ctx context.Context) error
 }
 
-// MaxBody is the largest request body accepted anywhere (413 past it);
-// ActivityPub inboxes, the largest legitimate senders, are capped at 1 MB.
+// MaxBody is the largest request body accepted anywhere but media uploads
+// (413 past it); ActivityPub inboxes, the largest legitimate senders of
+// JSON, are capped at 1 MB.
 const MaxBody = 1 << 20
+
+// MaxUpload is the largest body of a media upload: the media limit (16 MB)
+// plus room for the multipart envelope.
+const MaxUpload = 17 << 20
 
 // New builds the app: operations routes on any Host, then host routing,
 // then the tenant routes.
@@ -71,7 +79,7 @@ func New(o Options) *fiber.App {
 	}
 	app := fiber.New(fiber.Config{
 		AppName:                 "roost",
-		BodyLimit:               MaxBody,
+		BodyLimit:               MaxUpload, // bodyLimit below holds the rest to MaxBody
 		ReadTimeout:             30 * time.Second,
 		WriteTimeout:            30 * time.Second,
 		IdleTimeout:             90 * time.Second,
@@ -82,6 +90,7 @@ func New(o Options) *fiber.App {
 		ErrorHandler:            web.ErrorHandler,
 	})
 	app.Use(observe(o))
+	app.Use(bodyLimit)
 	registerOps(app, o)
 	app.Use(hostRouting(o.Sites))
 	(&activitypub.Handler{Accounts: o.Accounts, Inbox: o.Inbox, Statuses: o.Statuses,
@@ -102,8 +111,23 @@ func New(o Options) *fiber.App {
 	if o.OAuth != nil {
 		o.OAuth.Register(app)
 	}
+	if o.Streaming != nil {
+		o.Streaming.Register(app) // before the REST API's /api middleware
+	}
 	if o.Mastodon != nil {
 		o.Mastodon.Register(app)
 	}
 	return app
+}
+
+// bodyLimit holds every request but a media upload to MaxBody, by its
+// length as received (before any decoding or parsing).
+func bodyLimit(c *fiber.Ctx) error {
+	if len(c.Request().Body()) <= MaxBody {
+		return c.Next()
+	}
+	if c.Method() == fiber.MethodPost && (c.Path() == "/api/v1/media" || c.Path() == "/api/v2/media") {
+		return c.Next()
+	}
+	return fiber.ErrRequestEntityTooLarge
 }

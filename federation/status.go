@@ -57,6 +57,7 @@ type Status struct {
 }
 
 // Attachment is media referenced by URL (remote media is not copied).
+// It is stored with its status as JSON (these names).
 type Attachment struct {
 	Type        string `json:"type"` // Document, Image, Video, Audio
 	MediaType   string `json:"mediaType,omitempty"`
@@ -65,14 +66,24 @@ type Attachment struct {
 	Blurhash    string `json:"blurhash,omitempty"`
 	Width       int    `json:"width,omitempty"`
 	Height      int    `json:"height,omitempty"`
+	// Local uploads only (zero for remote media): the upload's id, its
+	// thumbnail and its focal point (each in [-1, 1]).
+	MediaID       int64   `json:"mediaId,omitempty"`
+	PreviewURL    string  `json:"previewUrl,omitempty"`
+	PreviewWidth  int     `json:"previewWidth,omitempty"`
+	PreviewHeight int     `json:"previewHeight,omitempty"`
+	FocusX        float64 `json:"focusX,omitempty"`
+	FocusY        float64 `json:"focusY,omitempty"`
 }
 
-// Poll is a received Question's options and counts.
+// Poll is a Question's options and counts: received, or a local post's.
+// Voters counts distinct voters (a multiple-choice poll has more votes).
 type Poll struct {
-	Multiple bool         `json:"multiple"`
-	EndsAt   *time.Time   `json:"endsAt,omitempty"`
-	Options  []PollOption `json:"options"`
-	Voters   int          `json:"voters,omitempty"`
+	Multiple   bool         `json:"multiple"`
+	EndsAt     *time.Time   `json:"endsAt,omitempty"`
+	Options    []PollOption `json:"options"`
+	Voters     int          `json:"voters,omitempty"`
+	HideTotals bool         `json:"hideTotals,omitempty"`
 }
 
 // PollOption is one answer of a poll.
@@ -101,6 +112,10 @@ type StatusEdit struct {
 	Language  string
 	Tags      []string
 	At        time.Time
+	// Attachments and Poll replace the post's (nil: none). A poll with the
+	// same options and choice mode keeps its votes; any other loses them.
+	Attachments []Attachment
+	Poll        *Poll
 }
 
 // StatusVersion is one version of a status in its edit history.

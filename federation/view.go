@@ -149,6 +149,9 @@ type ClientStore interface {
 	// SetPin pins (or unpins) one of the account's own public or unlisted
 	// statuses; at most MaxPins are pinned.
 	SetPin(ctx context.Context, accountID, statusID int64, on bool) error
+	// SetFollowOptions sets whether a follow notifies of every post and
+	// shows the followee's boosts at home.
+	SetFollowOptions(ctx context.Context, followerID, followeeID int64, showReblogs, notify bool) error
 	Mute(ctx context.Context, accountID, targetID int64, notifications bool, until *time.Time) error
 	Unmute(ctx context.Context, accountID, targetID int64) error
 	Notification(ctx context.Context, accountID, id int64) (*Notification, error)

@@ -21,3 +21,27 @@ begin
 end $$;
 create trigger follows_home_feed after insert or update of state or delete on follows
     for each row execute function follows_home_feed();
+
+-- Follow options (POST /api/v1/accounts/:id/follow): notify of every new
+-- post, and whether the followee's boosts reach one's home feed.
+alter table follows
+    add column notify       boolean not null default false,
+    add column show_reblogs boolean not null default true;
+
+-- "status" notifications for followers who asked for them, and "update"
+-- notifications when a post one boosted is edited.
+create function statuses_follow_notify() returns trigger language plpgsql as $$
+begin
+    if tg_op = 'INSERT' then
+        if new.reblog_of_id is null and new.visibility <> 'direct' and new.in_reply_to_id is null then
+            perform notify(f.follower_id, new.account_id, 'status', new.id)
+            from follows f where f.followee_id = new.account_id and f.state = 'accepted' and f.notify;
+        end if;
+    elsif new.edited_at is distinct from old.edited_at then
+        perform notify(r.account_id, new.account_id, 'update', new.id)
+        from statuses r where r.reblog_of_id = new.id;
+    end if;
+    return null;
+end $$;
+create trigger statuses_follow_notify after insert or update of edited_at on statuses
+    for each row execute function statuses_follow_notify();

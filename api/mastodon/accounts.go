@@ -118,6 +118,7 @@ func (h *Handler) updateCredentials(c *fiber.Ctx) error {
 			return err
 		}
 		u.Fields = &fields
+		keepVerified(me.Fields, fields) // relme.go
 	}
 	if src := p.object("source"); src != nil {
 		if src.has("privacy") {
@@ -142,6 +143,9 @@ func (h *Handler) updateCredentials(c *fiber.Ctx) error {
 	}
 	c.Locals(accountKey, nil)
 	if updated, err := h.me(c); err == nil {
+		if u.Fields != nil {
+			h.verifyLinks(c, updated) // relme.go: in the background
+		}
 		// Followers' servers learn of the change (Update(Person)); a failed
 		// send is not the user's problem: the profile is saved.
 		if err := h.Outbox.UpdateProfile(c.UserContext(), updated); err != nil {
@@ -355,7 +359,21 @@ func (h *Handler) follow(c *fiber.Ctx) error {
 	if a.ID == me.ID {
 		return errs.E(errs.Forbidden, "You cannot follow yourself")
 	}
+	p, err := parseParams(c)
+	if err != nil {
+		return err
+	}
+	reblogs, notify := true, false
+	if p.has("reblogs") {
+		reblogs, _ = p.boolean("reblogs")
+	}
+	if p.has("notify") {
+		notify, _ = p.boolean("notify")
+	}
 	if _, err := h.Outbox.Follow(c.UserContext(), me, handle); err != nil {
+		return err
+	}
+	if err := h.Client.SetFollowOptions(c.UserContext(), me.ID, a.ID, reblogs, notify); err != nil {
 		return err
 	}
 	return h.relationshipWith(c, a.ID)

@@ -169,7 +169,7 @@ type Poll struct {
 	Options     []PollOption `json:"options"`
 	Emojis      []Emoji      `json:"emojis"`
 	Voted       *bool        `json:"voted,omitempty"`
-	OwnVotes    []int        `json:"own_votes,omitempty"`
+	OwnVotes    *[]int       `json:"own_votes,omitempty"`
 }
 
 // PollOption is one answer.
@@ -247,6 +247,7 @@ type renderer struct {
 	site   *tenant.Site
 	viewer int64
 	links  map[string]federation.Links // actor hosts by handle domain
+	extra  *renderExtra                // filters and hides (more.go); nil: none
 }
 
 // linksFor returns the URL builder of a local account's actor host.
@@ -384,7 +385,7 @@ func (r *renderer) statuses(views []*federation.StatusView) ([]*Status, error) {
 		}
 		out = append(out, s)
 	}
-	return out, nil
+	return r.decorate(out, views, origs)
 }
 
 func (r *renderer) status(v *federation.StatusView, acct func(int64) *Account) *Status {
@@ -422,7 +423,7 @@ func (r *renderer) status(v *federation.StatusView, acct func(int64) *Account) *
 		s.MediaAttachments = append(s.MediaAttachments, renderAttachment(v.ID, i, a))
 	}
 	if v.Poll != nil {
-		s.Poll = renderPoll(v)
+		s.Poll = r.poll(v) // polls.go
 	}
 	if r.viewer != 0 {
 		s.Favourited, s.Reblogged, s.Bookmarked = boolPtr(v.Favourited), boolPtr(v.Reblogged), boolPtr(v.Bookmarked)
@@ -437,6 +438,9 @@ func (r *renderer) status(v *federation.StatusView, acct func(int64) *Account) *
 // renderAttachment renders media referenced by URL. Remote media keeps
 // its origin's URL (not copied); ids are stable per status and position.
 func renderAttachment(statusID int64, i int, a federation.Attachment) Attachment {
+	if a.MediaID != 0 {
+		return localAttachment(a) // one of our uploads (media.go)
+	}
 	typ := "unknown"
 	switch {
 	case strings.HasPrefix(a.MediaType, "image/gif"):

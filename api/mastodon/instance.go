@@ -5,15 +5,29 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/federation/media"
 	"github.com/roost-social/roost/federation/outbox"
 )
 
 // Limits apps read from the instance configuration.
-var statusConfig = map[string]any{
-	"max_characters":              outbox.MaxChars,
-	"max_media_attachments":       4,
-	"characters_reserved_per_url": 23,
-}
+var (
+	statusConfig = map[string]any{
+		"max_characters":              outbox.MaxChars,
+		"max_media_attachments":       media.MaxPerStatus,
+		"characters_reserved_per_url": 23,
+	}
+	mediaConfig = map[string]any{
+		"supported_mime_types": []string{"image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4",
+			"video/quicktime", "video/webm", "audio/mp4", "audio/mpeg", "audio/ogg", "audio/wav", "audio/flac"},
+		"image_size_limit": media.MaxBytes, "image_matrix_limit": media.MaxPixels,
+		"video_size_limit": media.MaxBytes, "video_frame_rate_limit": 120, "video_matrix_limit": media.MaxPixels,
+		"description_limit": media.MaxDescription,
+	}
+	pollConfig = map[string]any{
+		"max_options": outbox.MaxPollOptions, "max_characters_per_option": outbox.MaxPollOptionChars,
+		"min_expiration": int(outbox.MinPollExpiry.Seconds()), "max_expiration": int(outbox.MaxPollExpiry.Seconds()),
+	}
+)
 
 func (h *Handler) registerInstance(api fiber.Router) {
 	api.Get("/v1/instance", h.instanceV1)
@@ -53,8 +67,10 @@ func (h *Handler) instanceV1(c *fiber.Ctx) error {
 		"thumbnail": nil, "languages": []string{"en"}, "registrations": false, "approval_required": true,
 		"invites_enabled": false,
 		"configuration": map[string]any{
-			"accounts": map[string]any{"max_featured_tags": 10, "max_pinned_statuses": 5},
-			"statuses": statusConfig,
+			"accounts":          map[string]any{"max_featured_tags": 10, "max_pinned_statuses": 5},
+			"statuses":          statusConfig,
+			"media_attachments": mediaConfig,
+			"polls":             pollConfig,
 		},
 		"contact_account": nil, "rules": []any{},
 	})
@@ -74,11 +90,13 @@ func (h *Handler) instanceV2(c *fiber.Ctx) error {
 		"thumbnail": map[string]any{"url": base + "/avatars/original/missing.png"},
 		"icon":      []any{}, "languages": []string{"en"},
 		"configuration": map[string]any{
-			"urls":        map[string]any{"streaming": ws, "status": nil, "about": base + "/about", "privacy_policy": nil, "terms_of_service": nil},
-			"vapid":       map[string]any{"public_key": ""},
-			"accounts":    map[string]any{"max_featured_tags": 10, "max_pinned_statuses": 5},
-			"statuses":    statusConfig,
-			"translation": map[string]any{"enabled": false},
+			"urls":              map[string]any{"streaming": ws, "status": nil, "about": base + "/about", "privacy_policy": nil, "terms_of_service": nil},
+			"vapid":             map[string]any{"public_key": ""},
+			"accounts":          map[string]any{"max_featured_tags": 10, "max_pinned_statuses": 5},
+			"statuses":          statusConfig,
+			"media_attachments": mediaConfig,
+			"polls":             pollConfig,
+			"translation":       map[string]any{"enabled": false},
 			"timelines_access": map[string]any{
 				"live_feeds":          map[string]any{"local": "public", "remote": "public"},
 				"hashtag_feeds":       map[string]any{"local": "public", "remote": "public"},

@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/media"
 	"github.com/roost-social/roost/federation/outbox"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
@@ -35,6 +36,17 @@ type Handler struct {
 	Sites    tenant.Resolver
 	URL      web.URLConfig
 	Instance InstanceInfo
+	// ForYou ranks the "For you" feed; nil leaves it unavailable (404).
+	ForYou federation.ForYouStore
+	// More backs lists, filters, conversations, custom emojis, domain
+	// blocks, reports, search and trends (more.go); nil leaves them out.
+	More MoreStores
+	// RelMe verifies profile links in the background; nil never does.
+	RelMe RelMe
+	// Media takes uploads and serves them (media.go); nil leaves them out.
+	Media *media.Service
+	// Polls reads the viewer's votes (polls.go); voting goes through Outbox.
+	Polls federation.PollStore
 }
 
 // InstanceInfo is the instance-wide part of /api/v1/instance.
@@ -54,11 +66,15 @@ const (
 func (h *Handler) Register(r fiber.Router) {
 	api := r.Group("/api", mastodonErrors, h.authenticate)
 	v1 := api.Group("/v1")
+	h.registerMore(r, api, v1) // before registerAccounts: /accounts/search
 	h.registerAccounts(v1)
 	h.registerStatuses(v1)
 	h.registerTimelines(v1)
+	h.registerForYou(v1)
 	h.registerNotifications(v1)
 	h.registerInstance(api)
+	h.registerMedia(r, api)
+	h.registerPolls(v1)
 }
 
 // mastodonErrors renders validation failures as Mastodon does (422).
@@ -168,7 +184,7 @@ func (h *Handler) me(c *fiber.Ctx) (*federation.Account, error) {
 }
 
 func (h *Handler) renderer(c *fiber.Ctx) *renderer {
-	return &renderer{h: h, ctx: c.UserContext(), site: web.SiteOf(c), viewer: viewer(c)}
+	return &renderer{h: h, ctx: c.UserContext(), site: web.SiteOf(c), viewer: viewer(c), extra: h.newRenderExtra(c)}
 }
 
 // pathID parses an :id parameter; a malformed id is simply not found.

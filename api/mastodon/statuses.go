@@ -58,11 +58,13 @@ func (h *Handler) createStatus(c *fiber.Ctx) error {
 	if p.has("scheduled_at") && p.str("scheduled_at") != "" {
 		return errs.E(errs.Invalid, "scheduled posts are not supported on this server")
 	}
-	if len(p.list("media_ids")) > 0 {
-		return errs.E(errs.Invalid, "media uploads are not available on this server yet")
+	mediaAtts, err := h.statusMedia(c, me, p, 0)
+	if err != nil {
+		return err
 	}
-	if p.object("poll") != nil {
-		return errs.E(errs.Invalid, "polls are not available on this server yet")
+	poll, err := pollParams(p)
+	if err != nil {
+		return err
 	}
 	prefs, err := h.Client.Preferences(c.UserContext(), me.ID)
 	if err != nil {
@@ -70,7 +72,7 @@ func (h *Handler) createStatus(c *fiber.Ctx) error {
 	}
 	np := outbox.NewPost{
 		Text: p.str("status"), Summary: p.str("spoiler_text"), Visibility: prefs.Privacy,
-		Language: p.str("language"), Sensitive: prefs.Sensitive,
+		Language: p.str("language"), Sensitive: prefs.Sensitive, Media: mediaAtts, Poll: poll,
 	}
 	if tok := tokenOf(c); tok != nil {
 		np.ApplicationID = tok.AppID
@@ -160,11 +162,17 @@ func (h *Handler) editStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if len(p.list("media_ids")) > 0 || p.object("poll") != nil {
-		return errs.E(errs.Invalid, "media and polls are not available on this server yet")
+	// As on Mastodon, the edit's media and poll replace the post's.
+	mediaAtts, err := h.statusMedia(c, me, p, v.ID)
+	if err != nil {
+		return err
+	}
+	poll, err := pollParams(p)
+	if err != nil {
+		return err
 	}
 	e := outbox.EditPost{Text: p.str("status"), Summary: p.str("spoiler_text"), Sensitive: v.Sensitive,
-		Language: v.Language}
+		Language: v.Language, Media: mediaAtts, Poll: poll}
 	if p.has("sensitive") {
 		e.Sensitive, _ = p.boolean("sensitive")
 	}

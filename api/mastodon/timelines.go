@@ -136,7 +136,7 @@ func (h *Handler) renderNotifications(c *fiber.Ctx, ns []federation.Notification
 	out := make([]*Notification, 0, len(ns))
 	for _, n := range ns {
 		a, ok := accounts[n.FromAccountID]
-		if !ok {
+		if !ok || r.hidesNotificationFrom(a) {
 			continue
 		}
 		nn := &Notification{ID: idStr(n.ID), Type: n.Type, CreatedAt: ts(n.CreatedAt), Account: r.account(a),

@@ -17,15 +17,19 @@ import (
 // as the last line, one JSON object.
 func runBench(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
 	if len(args) == 0 {
-		return errs.E(errs.Invalid, "usage: roost bench delivery|inbox [flags]")
+		return errs.E(errs.Invalid, "usage: roost bench delivery|inbox|timeline|post [flags]")
 	}
 	switch args[0] {
 	case "delivery":
 		return benchDelivery(ctx, cfg, log, args[1:])
 	case "inbox":
 		return benchInbox(ctx, cfg, log, args[1:])
+	case "timeline":
+		return benchTimeline(ctx, cfg, log, args[1:])
+	case "post":
+		return benchPost(ctx, cfg, log, args[1:])
 	}
-	return errs.E(errs.Invalid, "unknown benchmark %q; use delivery or inbox", args[0])
+	return errs.E(errs.Invalid, "unknown benchmark %q; use delivery, inbox, timeline or post", args[0])
 }
 
 // benchServices provisions a private environment in a temporary directory,

@@ -475,3 +475,54 @@ func rawAPI(t *testing.T, c *mastodon.Client, method, path string) (int, string)
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// A locked account approves followers by hand; a follower asking to be
+// notified hears of every new post; boosts can be kept out of the feed.
+func TestClientAPIFollowRequestsAndFollowOptions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, addr := apiNode(t)
+	alice := signIn(t, addr, "http://a.test", "alice@a.test", "read write follow")
+	bob := signIn(t, addr, "http://a.test", "bob@a.test", "read write follow")
+	me, err := alice.GetAccountCurrentUser(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.AccountUpdate(ctx, &mastodon.Profile{Locked: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := bob.AccountFollow(ctx, me.ID)
+	if err != nil || rel.Following || !rel.Requested {
+		t.Fatalf("follow of a locked account: %+v %v", rel, err)
+	}
+	reqs, err := alice.GetFollowRequests(ctx, nil)
+	if err != nil || len(reqs) != 1 || reqs[0].Username != "bob" {
+		t.Fatalf("follow requests: %v %v", reqs, err)
+	}
+	if ns, _ := alice.GetNotifications(ctx, nil); len(ns) != 1 || ns[0].Type != "follow_request" {
+		t.Fatalf("notifications: %+v", ns)
+	}
+	if err := alice.FollowRequestAuthorize(ctx, reqs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if rels, err := bob.GetAccountRelationships(ctx, []string{string(me.ID)}); err != nil || !rels[0].Following {
+		t.Fatalf("after approval: %+v %v", rels, err)
+	}
+	if ns, _ := alice.GetNotifications(ctx, nil); len(ns) != 1 || ns[0].Type != "follow" {
+		t.Fatalf("the request notification should become a follow: %+v", ns)
+	}
+
+	// notify=true: every new post of alice notifies bob.
+	if code, body := rawAPI(t, bob, "POST", "/api/v1/accounts/"+string(me.ID)+"/follow?notify=true&reblogs=false"); code != 200 ||
+		!strings.Contains(body, `"notifying":true`) || !strings.Contains(body, `"showing_reblogs":false`) {
+		t.Fatalf("follow options: %d %s", code, body)
+	}
+	post, err := alice.PostStatus(ctx, &mastodon.Toot{Status: "news!"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := bob.GetNotifications(ctx, nil)
+	if err != nil || len(ns) == 0 || ns[0].Type != "status" || ns[0].Status.ID != post.ID {
+		t.Fatalf("status notification: %+v %v", ns, err)
+	}
+}

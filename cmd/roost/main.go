@@ -37,8 +37,12 @@ commands:
                       boost, unboost, edit, delete, block, unblock, unfollow
   alias               --account USER@DOMAIN --add USER@HOST|ACTOR-URL
   move                --account USER@DOMAIN --to USER@HOST|ACTOR-URL
+  emoji add           --domain DOMAIN --shortcode NAME --file IMAGE: a custom
+                      emoji for the domain's tenant (PNG, GIF or WebP)
   bench delivery      [--inboxes N] fan-out benchmark (private PostgreSQL/Redis)
   bench inbox         [--requests N] verified inbox POSTs per second
+  bench timeline      home timeline reads over 1,000,000 statuses (JSON per pattern)
+  bench post          statuses posted per second with 1,000 local followers
   testenv -- CMD...   run CMD with private PostgreSQL and Redis for tests
   version             print the version
 
@@ -58,6 +62,7 @@ var commands = map[string]command{
 	"post":    runPost,
 	"move":    runMove,
 	"alias":   runAlias,
+	"emoji":   runEmoji,
 	"do":      runDo,
 	"bench":   runBench,
 	"testenv": runTestenv,

@@ -14,7 +14,10 @@ import (
 	"github.com/roost-social/roost/api"
 	"github.com/roost-social/roost/api/mastodon"
 	apioauth "github.com/roost-social/roost/api/oauth"
+	"github.com/roost-social/roost/api/streaming"
 	"github.com/roost-social/roost/api/web"
+	fedpg "github.com/roost-social/roost/federation/postgres"
+	"github.com/roost-social/roost/federation/relme"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/tenant"
 	"github.com/roost-social/roost/tenant/oauth"
@@ -54,10 +57,22 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	oauthStore := tenantpg.NewOAuthStore(svc.db)
 	oauthSvc := &oauth.Service{Store: oauthStore}
 	urls := web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort}
+	mastodonAPI := &mastodon.Handler{Auth: oauthSvc, Views: svc.accounts, Client: svc.accounts, Accounts: svc.accounts,
+		Outbox: fd.outbox, Sites: cache, URL: urls, Instance: mastodon.InstanceInfo{Version: version},
+		ForYou: svc.accounts}
+	if mastodonAPI.Media, err = newMedia(ctx, cfg, svc); err != nil { // uploads (media.go)
+		return err
+	}
+	mastodonAPI.Polls = svc.accounts
+	mastodonAPI.More = svc.accounts // lists, filters, conversations, emojis, search... (api/mastodon/more.go)
+	mastodonAPI.RelMe = &relme.Verifier{Fetch: fd.fetch, Store: svc.accounts, Log: log}
+	hub := streaming.NewHub(svc.redis, cfg.RedisPrefix, log) // this node's one streaming subscription
+	go hub.Run(ctx)
+	go runRelay(ctx, cfg, log, svc)
 	app := api.New(api.Options{
-		OAuth: &apioauth.Handler{OAuth: oauthSvc, Logins: oauthStore, URL: urls, Log: log},
-		Mastodon: &mastodon.Handler{Auth: oauthSvc, Views: svc.accounts, Client: svc.accounts, Accounts: svc.accounts,
-			Outbox: fd.outbox, Sites: cache, URL: urls, Instance: mastodon.InstanceInfo{Version: version}},
+		OAuth:          &apioauth.Handler{OAuth: oauthSvc, Logins: oauthStore, URL: urls, Log: log},
+		Mastodon:       mastodonAPI,
+		Streaming:      &streaming.Handler{Auth: oauthSvc, Render: mastodonAPI, Hub: hub, Log: log},
 		Sites:          cache,
 		Accounts:       svc.accounts,
 		Inbox:          fd.inbox,
@@ -107,4 +122,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 		metricsSrv.Close()
 	}
 	return app.ShutdownWithTimeout(cfg.ShutdownGrace)
+}
+
+// runRelay carries streaming events from PostgreSQL to Redis until ctx
+// ends. Every serve and work process runs one; they elect one to relay.
+func runRelay(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *services) {
+	pub := &streaming.Publisher{Redis: svc.redis, Prefix: cfg.RedisPrefix, Log: log}
+	(&fedpg.Relay{DB: svc.db, Handle: pub.Publish, Log: log}).Run(ctx)
 }

@@ -37,6 +37,12 @@ func runTestenv(ctx context.Context, _ *config.Config, log *slog.Logger, args []
 		return err
 	}
 	defer env.Stop()
+	// The JavaScript client test (TestJSClientMegalodon) runs node and npm.
+	for _, t := range [][2]string{{"node", "nodejs"}, {"npm", "npm"}} {
+		if err := devenv.EnsureTool(devenv.Options{Install: true, Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }}, t[0], t[1]); err != nil {
+			log.Warn("the JavaScript client test will fail", "err", err)
+		}
+	}
 	cmd := exec.Command(fs.Arg(0), fs.Args()[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), "ROOST_TEST_DATABASE_URL="+env.AdminURL, "ROOST_TEST_REDIS_URL="+env.RedisURL)

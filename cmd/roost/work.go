@@ -23,6 +23,7 @@ func runWork(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []stri
 func work(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *services) error {
 	sites := tenant.NewHostCache(svc.tenants, cfg.DomainCacheTTL, cfg.DomainCacheMax)
 	go tenantredis.Subscribe(ctx, svc.redis, tenantredis.Channel(cfg.RedisPrefix), sites, log, nil)
+	go runRelay(ctx, cfg, log, svc) // streaming events; one relay per instance is elected
 	fd, err := newFed(cfg, log, svc, sites)
 	if err != nil {
 		return err

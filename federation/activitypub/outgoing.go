@@ -12,26 +12,34 @@ import (
 // plus the Mastodon terms our notes use.
 var asContext = []any{
 	"https://www.w3.org/ns/activitystreams",
-	map[string]any{"sensitive": "as:sensitive", "Hashtag": "as:Hashtag"},
+	map[string]any{"sensitive": "as:sensitive", "Hashtag": "as:Hashtag", "toot": "http://joinmastodon.org/ns#",
+		"blurhash": "toot:blurhash", "focalPoint": map[string]any{"@container": "@list", "@id": "toot:focalPoint"},
+		"votersCount": "toot:votersCount"},
 }
 
 // Note is an outgoing post.
 type Note struct {
-	ID           string                  `json:"id"`
-	Type         string                  `json:"type"`
-	AttributedTo string                  `json:"attributedTo"`
-	URL          string                  `json:"url,omitempty"`
-	InReplyTo    *string                 `json:"inReplyTo"`
-	Content      string                  `json:"content"`
-	Summary      *string                 `json:"summary"`
-	Sensitive    bool                    `json:"sensitive"`
-	Published    string                  `json:"published"`
-	Updated      string                  `json:"updated,omitempty"`
-	To           []string                `json:"to"`
-	Cc           []string                `json:"cc"`
-	Tag          []map[string]string     `json:"tag"`
-	Attachment   []federation.Attachment `json:"attachment"`
-	ContentMap   map[string]string       `json:"contentMap,omitempty"`
+	ID           string              `json:"id"`
+	Type         string              `json:"type"`
+	AttributedTo string              `json:"attributedTo"`
+	URL          string              `json:"url,omitempty"`
+	InReplyTo    *string             `json:"inReplyTo"`
+	Content      string              `json:"content"`
+	Summary      *string             `json:"summary"`
+	Sensitive    bool                `json:"sensitive"`
+	Published    string              `json:"published"`
+	Updated      string              `json:"updated,omitempty"`
+	To           []string            `json:"to"`
+	Cc           []string            `json:"cc"`
+	Tag          []map[string]string `json:"tag"`
+	Attachment   []NoteAttachment    `json:"attachment"`
+	ContentMap   map[string]string   `json:"contentMap,omitempty"`
+	// A poll makes the note a Question (see question.go).
+	OneOf       []PollChoice `json:"oneOf,omitempty"`
+	AnyOf       []PollChoice `json:"anyOf,omitempty"`
+	EndTime     string       `json:"endTime,omitempty"`
+	Closed      string       `json:"closed,omitempty"`
+	VotersCount *int         `json:"votersCount,omitempty"`
 }
 
 // NewNote renders a local status authored by actorURI.
@@ -39,11 +47,9 @@ func NewNote(st *federation.Status, actorURI, url string) *Note {
 	n := &Note{
 		ID: st.URI, Type: "Note", AttributedTo: actorURI, URL: url, Content: st.Content, Sensitive: st.Sensitive,
 		Published: st.Published.UTC().Format(time.RFC3339), To: nonNilStrings(st.To), Cc: nonNilStrings(st.Cc),
-		Tag: []map[string]string{}, Attachment: st.Attachments,
+		Tag: []map[string]string{}, Attachment: noteAttachments(st.Attachments),
 	}
-	if n.Attachment == nil {
-		n.Attachment = []federation.Attachment{}
-	}
+	addPoll(n, st.Poll, time.Now())
 	if st.InReplyToURI != "" {
 		n.InReplyTo = &st.InReplyToURI
 	}

@@ -30,6 +30,10 @@ func (a *activity) create(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A vote on one of our polls is a Note too (see votes.go).
+	if counted, err := a.vote(ctx, doc); counted {
+		return err
+	}
 	st, author, err := ap.ParseStatus(doc, a.actor.Remote.Followers)
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ type Store interface {
 	// RemoteActorByHandle finds a cached remote actor by user and host.
 	RemoteActorByHandle(ctx context.Context, user, host string) (*federation.Account, error)
 	federation.SocialStore
+	federation.PollStore
 }
 
 // actor is the acting local account with its URLs.
@@ -139,30 +140,50 @@ func (s *Service) Edit(ctx context.Context, local *federation.Account, statusURI
 	if err != nil || st.AccountID != local.ID {
 		return errs.E(errs.NotFound, "no such post of this account")
 	}
-	return s.EditPost(ctx, local, statusURI, EditPost{Text: text, Summary: st.Summary, Sensitive: st.Sensitive, Language: st.Language})
+	// Media and poll stay as they are.
+	return s.editPost(ctx, local, statusURI, EditPost{Text: text, Summary: st.Summary, Sensitive: st.Sensitive,
+		Language: st.Language, Media: st.Attachments}, st.Poll)
 }
 
-// EditPost is a new version of a post.
+// EditPost is a new version of a post. Media and Poll replace the post's,
+// as on Mastodon: an edit without them removes them. A poll asking the
+// same options keeps its votes.
 type EditPost struct {
 	Text      string
 	Summary   string
 	Sensitive bool
 	Language  string
+	Media     []federation.Attachment
+	Poll      *NewPoll
 }
 
 // EditPost replaces local's own post with a new version (the previous one
 // kept in its history) and sends Update to everyone who got it.
 func (s *Service) EditPost(ctx context.Context, local *federation.Account, statusURI string, e EditPost) error {
+	var poll *federation.Poll
+	if e.Poll != nil {
+		var err error
+		if poll, err = e.Poll.build(time.Now()); err != nil {
+			return err
+		}
+	}
+	return s.editPost(ctx, local, statusURI, e, poll)
+}
+
+func (s *Service) editPost(ctx context.Context, local *federation.Account, statusURI string, e EditPost, poll *federation.Poll) error {
 	a, err := s.actor(ctx, local)
 	if err != nil {
 		return err
 	}
 	text := strings.TrimSpace(e.Text)
-	if text == "" {
+	if text == "" && len(e.Media) == 0 {
 		return errs.E(errs.Invalid, "a post needs text")
 	}
 	if n := utf8.RuneCountInString(text); n > MaxChars {
 		return errs.E(errs.Invalid, "a post is at most %d characters (this one is %d)", MaxChars, n)
+	}
+	if err := checkMedia(e.Media, poll != nil); err != nil {
+		return err
 	}
 	mentions, _, _ := s.resolveMentions(ctx, local, a.links, text)
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -170,6 +191,7 @@ func (s *Service) EditPost(ctx context.Context, local *federation.Account, statu
 	st, err := s.Store.EditLocalStatus(ctx, statusURI, local.ID, federation.StatusEdit{
 		Content: ap.RenderPost(text, mentions, a.links.Base+"/tags/"), Text: text, Summary: summary,
 		Sensitive: e.Sensitive || summary != "", Language: e.Language, Tags: ap.FindHashtags(text), At: now,
+		Attachments: e.Media, Poll: poll,
 	})
 	if err != nil {
 		return err

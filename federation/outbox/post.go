@@ -39,17 +39,32 @@ type NewPost struct {
 	InReplyToURI string
 	// ApplicationID is the OAuth app posting (zero from the command line).
 	ApplicationID int64
+	// Media are the poster's uploads to attach (media.Attachment's
+	// Federation form), at most MaxMedia; Poll a poll to ask. A post has
+	// one or the other, and needs no text when it has media.
+	Media []federation.Attachment
+	Poll  *NewPoll
 }
 
 // Post publishes a status of local: stored, delivered locally and queued
 // for every remote follower's server before it returns.
 func (s *Service) Post(ctx context.Context, local *federation.Account, p NewPost) (*federation.Status, error) {
 	text := strings.TrimSpace(p.Text)
-	if text == "" {
+	if text == "" && len(p.Media) == 0 {
 		return nil, errs.E(errs.Invalid, "a post needs text")
 	}
 	if n := utf8.RuneCountInString(text); n > MaxChars {
 		return nil, errs.E(errs.Invalid, "a post is at most %d characters (this one is %d)", MaxChars, n)
+	}
+	if err := checkMedia(p.Media, p.Poll != nil); err != nil {
+		return nil, err
+	}
+	var poll *federation.Poll
+	if p.Poll != nil {
+		var err error
+		if poll, err = p.Poll.build(time.Now()); err != nil {
+			return nil, err
+		}
 	}
 	switch p.Visibility {
 	case "":
@@ -69,7 +84,7 @@ func (s *Service) Post(ctx context.Context, local *federation.Account, p NewPost
 		Summary: strings.TrimSpace(p.Summary), Tags: ap.FindHashtags(text), LocalMentionIDs: localIDs,
 		Sensitive: p.Sensitive || strings.TrimSpace(p.Summary) != "", Visibility: p.Visibility, Language: p.Language,
 		InReplyToURI: p.InReplyToURI, Published: time.Now().UTC().Truncate(time.Second),
-		MentionIDs: mentionIDs, Text: text, ApplicationID: p.ApplicationID,
+		MentionIDs: mentionIDs, Text: text, ApplicationID: p.ApplicationID, Attachments: p.Media, Poll: poll,
 	}
 	if p.InReplyToURI != "" {
 		// A reply mentions the author of the post it answers, who gets it.

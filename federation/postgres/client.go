@@ -58,6 +58,13 @@ func (s *Store) SetPin(ctx context.Context, accountID, statusID int64, on bool) 
 	})
 }
 
+// SetFollowOptions sets a follow's notify and show-reblogs options.
+func (s *Store) SetFollowOptions(ctx context.Context, followerID, followeeID int64, showReblogs, notify bool) error {
+	_, err := s.db.Exec(ctx, `update follows set show_reblogs = $3, notify = $4 where follower_id = $1 and followee_id = $2`,
+		followerID, followeeID, showReblogs, notify)
+	return err
+}
+
 // Mute mutes an account (updating an existing mute's options).
 func (s *Store) Mute(ctx context.Context, accountID, targetID int64, notifications bool, until *time.Time) error {
 	if accountID == targetID {

@@ -45,6 +45,9 @@ func (s *Store) Publish(ctx context.Context, st *federation.Status, uriFor func(
 		if err := addMentions(ctx, tx, out.ID, st.MentionIDs); err != nil {
 			return err
 		}
+		if err := attachMedia(ctx, tx, out); err != nil {
+			return err
+		}
 		if err := localFanOut(ctx, tx, out); err != nil {
 			return err
 		}

@@ -21,7 +21,8 @@ func (s *Store) AddToHomeFeeds(ctx context.Context, statusID, authorID, tenantID
 		feed as (
 			insert into home_feeds (account_id, status_id)
 			select f.follower_id, $1::bigint from follows f join accounts a on a.id = f.follower_id, st
-			where f.followee_id = $2 and f.state = 'accepted' and a.tenant_id = $3 and (st.visibility <> 'direct'
+			where f.followee_id = $2 and f.state = 'accepted' and a.tenant_id = $3
+				and (st.reblog_of_id is null or f.show_reblogs) and (st.visibility <> 'direct'
 				or exists (select 1 from status_mentions m where m.status_id = $1 and m.account_id = f.follower_id))
 			union
 			select id, $1::bigint from accounts where id = $2 and tenant_id = $3

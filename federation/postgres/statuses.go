@@ -137,26 +137,60 @@ func nonNil(a []federation.Attachment) []federation.Attachment {
 func (s *Store) EditLocalStatus(ctx context.Context, uri string, accountID int64, e federation.StatusEdit) (*federation.Status, error) {
 	var out *federation.Status
 	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var id int64
+		var oldPoll []byte
+		if err := tx.QueryRow(ctx, `select id, poll from statuses where uri = $1 and account_id = $2
+			and tenant_id is not null for update`, uri, accountID).Scan(&id, &oldPoll); err != nil {
+			return err
+		}
 		// The version being replaced joins the history first.
-		tag, err := tx.Exec(ctx, `insert into status_edits (status_id, content, summary, sensitive, created_at)
+		if _, err := tx.Exec(ctx, `insert into status_edits (status_id, content, summary, sensitive, created_at)
 			select id, content, summary, sensitive, coalesce(edited_at, published_at) from statuses
-			where uri = $1 and account_id = $2 and tenant_id is not null`, uri, accountID)
+			where id = $1`, id); err != nil {
+			return err
+		}
+		att, poll, err := editedMedia(ctx, tx, id, oldPoll, e)
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return errs.E(errs.NotFound, "no such post of this account")
-		}
 		out, err = scanStatus(tx.QueryRow(ctx, `update statuses set content = $3, text = $4, summary = $5,
-			sensitive = $6, language = nullif($7, ''), tags = $8, edited_at = $9
+			sensitive = $6, language = nullif($7, ''), tags = $8, edited_at = $9, attachments = $10, poll = $11
 			where uri = $1 and account_id = $2 and tenant_id is not null returning `+statusColumns,
-			uri, accountID, e.Content, e.Text, e.Summary, e.Sensitive, e.Language, strs(e.Tags), e.At))
-		return err
+			uri, accountID, e.Content, e.Text, e.Summary, e.Sensitive, e.Language, strs(e.Tags), e.At, att, poll))
+		if err != nil {
+			return err
+		}
+		return attachMedia(ctx, tx, out)
 	})
 	if err != nil {
 		return nil, pgutil.NotFound(err, "no such post of this account")
 	}
 	return out, nil
+}
+
+// editedMedia encodes an edit's attachments and poll; a poll asking the
+// same question keeps its votes.
+func editedMedia(ctx context.Context, tx pgx.Tx, statusID int64, oldPoll []byte, e federation.StatusEdit) ([]byte, []byte, error) {
+	att, err := json.Marshal(nonNil(e.Attachments))
+	if err != nil {
+		return nil, nil, err
+	}
+	var next *federation.Poll
+	if e.Poll != nil {
+		p := *e.Poll
+		p.Options = append([]federation.PollOption(nil), e.Poll.Options...)
+		next = &p
+	}
+	if err := keepPollVotes(ctx, tx, statusID, oldPoll, next); err != nil {
+		return nil, nil, err
+	}
+	var poll []byte
+	if next != nil {
+		if poll, err = json.Marshal(next); err != nil {
+			return nil, nil, err
+		}
+	}
+	return att, poll, nil
 }
 
 // StatusHistory lists a status's earlier versions, oldest first.

@@ -146,11 +146,20 @@ func (s *Store) AccountViews(ctx context.Context, ids []int64) (map[int64]*feder
 }
 
 // HomeTimeline pages the materialised home feed, without statuses of
-// accounts the viewer blocks or mutes.
+// accounts the viewer blocks or mutes. The feed is read in its own index
+// order; an entry's author is looked up (by primary key) only when the
+// viewer blocks or mutes anyone. Joined with statuses instead, the planner
+// may walk statuses from the newest down to the feed's entries: everything
+// newer than the feed, seconds for a feed of old posts (roost bench
+// timeline, docs/benchmarks.md).
 func (s *Store) HomeTimeline(ctx context.Context, accountID int64, p federation.Page) ([]int64, error) {
 	q, args := pageSQL("h.status_id", p, 2, []any{accountID})
-	return s.ids(ctx, p, `select h.status_id from home_feeds h join statuses s on s.id = h.status_id
-		where h.account_id = $1 and not (`+hidden+`)`+q, args...)
+	return s.ids(ctx, p, `select h.status_id from home_feeds h, (select array(
+			select target_id from blocks where account_id = $1
+			union all
+			select target_id from mutes where account_id = $1 and (expires_at is null or expires_at > now())) as ids) hidden
+		where h.account_id = $1 and (cardinality(hidden.ids) = 0
+			or (select s.account_id from statuses s where s.id = h.status_id) <> all (hidden.ids))`+q, args...)
 }
 
 // PublicTimeline pages the public statuses a tenant has seen.
@@ -275,7 +284,9 @@ func (s *Store) Relationships(ctx context.Context, viewerID int64, ids []int64) 
 		coalesce((select true from mutes where account_id = $1 and target_id = q.qid
 			and (expires_at is null or expires_at > now())), false),
 		coalesce((select notifications from mutes where account_id = $1 and target_id = q.qid
-			and (expires_at is null or expires_at > now())), false)
+			and (expires_at is null or expires_at > now())), false),
+		coalesce((select notify from follows where follower_id = $1 and followee_id = q.qid), false),
+		coalesce((select show_reblogs from follows where follower_id = $1 and followee_id = q.qid), false)
 		from unnest($2::bigint[]) with ordinality as q(qid, ord) order by q.ord`, viewerID, ids)
 	if err != nil {
 		return nil, fmt.Errorf("relationships: %w", err)
@@ -285,10 +296,9 @@ func (s *Store) Relationships(ctx context.Context, viewerID int64, ids []int64) 
 	for rows.Next() {
 		var r federation.Relationship
 		if err := rows.Scan(&r.ID, &r.Following, &r.Requested, &r.FollowedBy, &r.RequestedBy, &r.Blocking,
-			&r.BlockedBy, &r.Muting, &r.MutingNotifications); err != nil {
+			&r.BlockedBy, &r.Muting, &r.MutingNotifications, &r.Notifying, &r.ShowingReblogs); err != nil {
 			return nil, err
 		}
-		r.ShowingReblogs = r.Following || r.Requested
 		out = append(out, r)
 	}
 	return out, rows.Err()

@@ -37,6 +37,14 @@ type Config struct {
 	// (delivery.Worker's ClaimIdle and SweepEvery).
 	DeliveryClaimIdle  time.Duration
 	DeliverySweepEvery time.Duration
+	// MediaDir is where uploads are kept, unless MediaS3Endpoint names an
+	// S3-compatible service (with its bucket, keys and region).
+	MediaDir         string
+	MediaS3Endpoint  string
+	MediaS3Bucket    string
+	MediaS3AccessKey string
+	MediaS3SecretKey string
+	MediaS3Region    string
 }
 
 // Var documents one environment variable.
@@ -135,6 +143,37 @@ var Vars = []Var{
 	}},
 	{"ROOST_DELIVERY_SWEEP_EVERY", "5s", "How often workers re-dispatch due deliveries from PostgreSQL: retries, and deliveries whose Redis entry was lost.", func(c *Config, v string) error {
 		return setDuration(&c.DeliverySweepEvery, v)
+	}},
+	{"ROOST_MEDIA_DIR", "./var/media", "Directory where uploaded media are kept (when no S3 endpoint is set).", func(c *Config, v string) error {
+		c.MediaDir = v
+		return nil
+	}},
+	{"ROOST_MEDIA_S3_ENDPOINT", "", "URL of an S3-compatible service (`https://s3.example.com`); when set, media are kept in ROOST_MEDIA_S3_BUCKET instead of ROOST_MEDIA_DIR.", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+			return fmt.Errorf("must be an http(s) URL without a path")
+		}
+		c.MediaS3Endpoint = v
+		return nil
+	}},
+	{"ROOST_MEDIA_S3_BUCKET", "", "S3 bucket for media (required with ROOST_MEDIA_S3_ENDPOINT).", func(c *Config, v string) error {
+		c.MediaS3Bucket = v
+		return nil
+	}},
+	{"ROOST_MEDIA_S3_ACCESS_KEY", "", "S3 access key id.", func(c *Config, v string) error {
+		c.MediaS3AccessKey = v
+		return nil
+	}},
+	{"ROOST_MEDIA_S3_SECRET_KEY", "", "S3 secret access key.", func(c *Config, v string) error {
+		c.MediaS3SecretKey = v
+		return nil
+	}},
+	{"ROOST_MEDIA_S3_REGION", "", "S3 region (empty: the service's default).", func(c *Config, v string) error {
+		c.MediaS3Region = v
+		return nil
 	}},
 	{"ROOST_DEV_DOMAIN", "localhost", "`roost dev` only: domain of the demo tenant.", func(c *Config, v string) error {
 		c.DevDomain = strings.ToLower(v)

@@ -70,3 +70,20 @@ func install(o Options, pkg string) error {
 	}
 	return nil
 }
+
+// EnsureTool makes command available, installing Debian's package pkg when
+// it is missing and installing is allowed (as for the servers): the
+// JavaScript client tests need node and npm.
+func EnsureTool(o Options, command, pkg string) error {
+	if _, err := exec.LookPath(command); err == nil {
+		return nil
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	if err := install(o, pkg); err != nil {
+		return err
+	}
+	_, err := exec.LookPath(command)
+	return err
+}

@@ -1,0 +1,254 @@
+package streaming
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// event is one message heard on a channel, queued for a connection.
+type event struct {
+	channel string // without the prefix
+	message
+}
+
+// listener is a connection as the hub sees it.
+type listener interface {
+	// deliver queues ev without blocking; false means the connection's
+	// buffer is full (it is being closed).
+	deliver(ev event) bool
+	// stop closes the connection (the node is shutting down).
+	stop()
+}
+
+// Hub is a node's one Redis subscription, shared by every streaming
+// connection on the node: it subscribes to a channel while at least one
+// connection needs it and fans each message out in process.
+type Hub struct {
+	redis  goredis.UniversalClient
+	prefix string
+	log    *slog.Logger
+	ps     *goredis.PubSub
+
+	ops sync.Mutex // orders SUBSCRIBE and UNSUBSCRIBE commands as decided
+	mu  sync.Mutex
+	// subs counts each listener's subscriptions to a channel (prefixed).
+	subs      map[string]map[listener]int
+	confirmed map[string]bool
+	waiting   map[string][]chan struct{}
+	ctx       context.Context
+	done      bool
+}
+
+// NewHub makes a hub on client; channels are prefix + stream keys. Run it.
+func NewHub(client goredis.UniversalClient, prefix string, log *slog.Logger) *Hub {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Hub{
+		redis: client, prefix: prefix, log: log, ps: client.Subscribe(context.Background()),
+		subs: map[string]map[listener]int{}, confirmed: map[string]bool{}, waiting: map[string][]chan struct{}{},
+		ctx: context.Background(),
+	}
+}
+
+// Run receives from Redis until ctx ends, then closes every connection.
+// The subscription reconnects by itself (and resubscribes); messages
+// published meanwhile are lost, as on Mastodon.
+func (h *Hub) Run(ctx context.Context) {
+	h.mu.Lock()
+	h.ctx = ctx
+	h.mu.Unlock()
+	ch := h.ps.ChannelWithSubscriptions(goredis.WithChannelSize(1024), goredis.WithChannelSendTimeout(time.Second))
+	defer h.shutdown()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-ch:
+			if !ok {
+				return
+			}
+			switch m := m.(type) {
+			case *goredis.Subscription:
+				h.subscription(m)
+			case *goredis.Message:
+				h.dispatch(m)
+			}
+		}
+	}
+}
+
+func (h *Hub) shutdown() {
+	h.mu.Lock()
+	h.done = true
+	var all []listener
+	seen := map[listener]bool{}
+	for _, ls := range h.subs {
+		for l := range ls {
+			if !seen[l] {
+				seen[l] = true
+				all = append(all, l)
+			}
+		}
+	}
+	for _, ws := range h.waiting {
+		for _, w := range ws {
+			close(w)
+		}
+	}
+	h.waiting = map[string][]chan struct{}{}
+	h.mu.Unlock()
+	h.ps.Close()
+	for _, l := range all {
+		l.stop()
+	}
+}
+
+// context is the hub's lifetime: connections end with it.
+func (h *Hub) context() context.Context {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ctx
+}
+
+func (h *Hub) subscription(s *goredis.Subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch s.Kind {
+	case "subscribe":
+		h.confirmed[s.Channel] = true
+		for _, w := range h.waiting[s.Channel] {
+			close(w)
+		}
+		delete(h.waiting, s.Channel)
+	case "unsubscribe":
+		delete(h.confirmed, s.Channel)
+	}
+}
+
+func (h *Hub) dispatch(m *goredis.Message) {
+	var msg message
+	if err := json.Unmarshal([]byte(m.Payload), &msg); err != nil || !knownEvents[msg.Event] {
+		return
+	}
+	ev := event{channel: m.Channel[min(len(h.prefix), len(m.Channel)):], message: msg}
+	h.mu.Lock()
+	ls := make([]listener, 0, len(h.subs[m.Channel]))
+	for l := range h.subs[m.Channel] {
+		ls = append(ls, l)
+	}
+	h.mu.Unlock()
+	for _, l := range ls {
+		l.deliver(ev) // a full buffer closes that connection, never waits
+	}
+}
+
+// subscribe adds l to channels (unprefixed) and waits, a bounded time,
+// for Redis to confirm the new ones, so that what follows is heard.
+func (h *Hub) subscribe(ctx context.Context, l listener, channels ...string) error {
+	h.ops.Lock()
+	h.mu.Lock()
+	if h.done {
+		h.mu.Unlock()
+		h.ops.Unlock()
+		return context.Canceled
+	}
+	var fresh []string
+	var waits []chan struct{}
+	for _, c := range channels {
+		c = h.prefix + c
+		ls := h.subs[c]
+		if ls == nil {
+			ls = map[listener]int{}
+			h.subs[c] = ls
+			fresh = append(fresh, c)
+		}
+		ls[l]++
+		if !h.confirmed[c] {
+			w := make(chan struct{})
+			h.waiting[c] = append(h.waiting[c], w)
+			waits = append(waits, w)
+		}
+	}
+	h.mu.Unlock()
+	var err error
+	if len(fresh) > 0 {
+		err = h.ps.Subscribe(ctx, fresh...) // remembered and resubscribed even on error
+	}
+	h.ops.Unlock()
+	if err != nil {
+		h.log.Warn("streaming: Redis subscribe failed; will retry on reconnect", "err", err)
+	}
+	timeout := time.NewTimer(5 * time.Second)
+	defer timeout.Stop()
+	for _, w := range waits {
+		select {
+		case <-w:
+		case <-timeout.C:
+			return nil // best effort: it is subscribed as soon as Redis answers
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// unsubscribe removes l from channels (unprefixed); nil channels means all
+// of l's.
+func (h *Hub) unsubscribe(l listener, channels ...string) {
+	h.ops.Lock()
+	defer h.ops.Unlock()
+	h.mu.Lock()
+	if channels == nil {
+		for c, ls := range h.subs {
+			if n := ls[l]; n > 0 {
+				for range n {
+					channels = append(channels, c[len(h.prefix):])
+				}
+			}
+		}
+	}
+	var gone []string
+	for _, c := range channels {
+		c = h.prefix + c
+		ls := h.subs[c]
+		if ls[l] == 0 {
+			continue
+		}
+		if ls[l]--; ls[l] == 0 {
+			delete(ls, l)
+		}
+		if len(ls) == 0 {
+			delete(h.subs, c)
+			gone = append(gone, c)
+		}
+	}
+	done := h.done
+	h.mu.Unlock()
+	if len(gone) > 0 && !done {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := h.ps.Unsubscribe(ctx, gone...); err != nil {
+			h.log.Debug("streaming: Redis unsubscribe failed", "err", err)
+		}
+	}
+}
+
+// channels reports how many channels the node is subscribed to and how
+// many connections listen (for tests and metrics).
+func (h *Hub) channels() (channels, listeners int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	seen := map[listener]bool{}
+	for _, ls := range h.subs {
+		for l := range ls {
+			seen[l] = true
+		}
+	}
+	return len(h.subs), len(seen)
+}

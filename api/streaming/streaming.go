@@ -1,0 +1,421 @@
+// Package streaming is Mastodon's streaming API
+// (docs.joinmastodon.org/methods/streaming) on every tenant domain:
+// WebSocket at /api/v1/streaming and server-sent events at
+// /api/v1/streaming/<stream>.
+//
+// Events start in PostgreSQL (triggers, migration 010), are carried by the
+// one elected relay to Redis (Publisher), and reach every web node through
+// its Hub: one Redis subscription per node, fanned out in process to the
+// connections that listen. Each connection renders each event for its own
+// viewer, so visibility rules apply per viewer; what the viewer may not see
+// is not sent. A connection that cannot keep up is closed, never waited
+// for.
+package streaming
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/tenant"
+	"github.com/roost-social/roost/tenant/oauth"
+)
+
+// Renderer renders entities for one viewer (0: anonymous) on one site
+// (api/mastodon's Handler); an errs.NotFound error means the viewer may
+// not see it.
+type Renderer interface {
+	RenderStatus(ctx context.Context, site *tenant.Site, viewerID, statusID int64) ([]byte, error)
+	RenderNotification(ctx context.Context, site *tenant.Site, viewerID, notificationID int64) ([]byte, error)
+	RenderConversation(ctx context.Context, site *tenant.Site, viewerID, statusID int64) ([]byte, error)
+}
+
+// Handler serves the streaming routes (behind host routing).
+type Handler struct {
+	Auth   oauth.Authenticator
+	Render Renderer
+	Hub    *Hub
+	Log    *slog.Logger
+	// Heartbeat is how often an idle connection is pinged (default 30 s).
+	Heartbeat time.Duration
+	// Buffer is how many events a connection may have waiting before it
+	// is closed as too slow (default 256).
+	Buffer int
+	// WriteTimeout bounds one write to a client (default 10 s).
+	WriteTimeout time.Duration
+	// Recheck is how often a connection's token is checked again, so a
+	// revoked token stops streaming (default 5 min).
+	Recheck time.Duration
+}
+
+// maxStreams bounds the streams one WebSocket may subscribe to.
+const maxStreams = 32
+
+// ssePaths are the server-sent event endpoints and their streams.
+var ssePaths = map[string]string{
+	"user":                "user",
+	"user/notification":   "user:notification",
+	"public":              "public",
+	"public/media":        "public:media",
+	"public/local":        "public:local",
+	"public/local/media":  "public:local:media",
+	"public/remote":       "public:remote",
+	"public/remote/media": "public:remote:media",
+	"hashtag":             "hashtag",
+	"hashtag/local":       "hashtag:local",
+	"list":                "list",
+	"direct":              "direct",
+}
+
+// Register mounts the routes on r; register before the REST API, whose
+// authentication middleware covers /api.
+func (h *Handler) Register(r fiber.Router) {
+	ws := h.wsHandler()
+	r.Get("/api/v1/streaming/health", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.SendString("OK")
+	})
+	r.Get("/api/v1/streaming", func(c *fiber.Ctx) error {
+		if isUpgrade(c) {
+			return h.upgrade(c, ws, "")
+		}
+		return h.sse(c, c.Query("stream"))
+	})
+	for path, name := range ssePaths {
+		r.Get("/api/v1/streaming/"+path, func(c *fiber.Ctx) error {
+			if isUpgrade(c) {
+				return h.upgrade(c, ws, name)
+			}
+			return h.sse(c, name)
+		})
+	}
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return h.Log
+}
+
+func (h *Handler) heartbeat() time.Duration {
+	if h.Heartbeat > 0 {
+		return h.Heartbeat
+	}
+	return 30 * time.Second
+}
+
+func (h *Handler) writeTimeout() time.Duration {
+	if h.WriteTimeout > 0 {
+		return h.WriteTimeout
+	}
+	return 10 * time.Second
+}
+
+func (h *Handler) recheck() time.Duration {
+	if h.Recheck > 0 {
+		return h.Recheck
+	}
+	return 5 * time.Minute
+}
+
+var (
+	errMissingToken = errs.E(errs.Unauthorized, "Missing access token")
+	errInvalidToken = errs.E(errs.Unauthorized, "The access token is invalid")
+	errScope        = errs.E(errs.Unauthorized, "Access token does not have the required scopes")
+	errNeedUser     = errs.E(errs.Unauthorized, "This stream requires an authenticated user")
+	errUnknown      = errs.E(errs.Invalid, "Unknown stream type")
+	errNoTag        = errs.E(errs.Invalid, "No tag for stream provided")
+	errNoList       = errs.E(errs.NotFound, "Record not found")
+)
+
+// bearer finds the token as Mastodon's streaming server does: the
+// Authorization header, the access_token parameter, or the WebSocket
+// subprotocol (browsers cannot set headers on a WebSocket). proto is set
+// when it came as the subprotocol, which the handshake must echo.
+func bearer(c *fiber.Ctx) (token, proto string, err error) {
+	if a := c.Get(fiber.HeaderAuthorization); a != "" {
+		t, ok := strings.CutPrefix(a, "Bearer ")
+		if !ok || strings.TrimSpace(t) == "" {
+			return "", "", errInvalidToken
+		}
+		return strings.TrimSpace(t), "", nil
+	}
+	if t := c.Query("access_token"); t != "" {
+		return t, "", nil
+	}
+	if p := c.Get("Sec-WebSocket-Protocol"); p != "" {
+		t := strings.TrimSpace(strings.Split(p, ",")[0])
+		return t, t, nil
+	}
+	return "", "", nil
+}
+
+// viewer is who a connection streams for, on which site.
+type viewer struct {
+	site   *tenant.Site
+	token  string
+	tok    *oauth.Token // nil: anonymous
+	userID int64
+}
+
+// authenticate resolves the request's token on its own tenant: a token of
+// another tenant is invalid here, as on the REST API.
+func (h *Handler) authenticate(c *fiber.Ctx) (*viewer, string, error) {
+	v := &viewer{site: web.SiteOf(c)}
+	b, proto, err := bearer(c)
+	if err != nil || b == "" {
+		return v, "", err
+	}
+	tok, err := h.Auth.Authenticate(c.UserContext(), v.site.TenantID, b)
+	if err != nil {
+		if errs.Is(err, errs.Unauthorized) || errs.Is(err, errs.NotFound) {
+			return nil, "", errInvalidToken
+		}
+		return nil, "", err
+	}
+	v.token, v.tok, v.userID = b, tok, tok.AccountID
+	return v, proto, nil
+}
+
+// stream is one subscription: its name as frames carry it, and the Redis
+// channel (unprefixed) it listens to.
+type stream struct {
+	name    []string
+	channel string
+	media   bool // only statuses with media attachments
+}
+
+func (s *stream) key() string { return strings.Join(s.name, ":") }
+
+// resolve checks that v may listen to the named stream and finds its
+// channel. Public streams are open as the public timelines are; a token
+// presented for them still needs a reading scope.
+func (h *Handler) resolve(v *viewer, name, tag, list string) (*stream, error) {
+	need := func(scope string, user bool) error {
+		if v.tok == nil {
+			if user {
+				return errMissingToken
+			}
+			return nil
+		}
+		if !v.tok.Scopes.Allows(scope) { // "read" allows every read:*
+			return errScope
+		}
+		if user && v.userID == 0 {
+			return errNeedUser
+		}
+		return nil
+	}
+	tenantID := v.site.TenantID
+	switch name {
+	case "user":
+		if err := need("read:statuses", true); err != nil {
+			return nil, err
+		}
+		return &stream{name: []string{name}, channel: userChannel(v.userID)}, nil
+	case "user:notification":
+		if err := need("read:notifications", true); err != nil {
+			return nil, err
+		}
+		return &stream{name: []string{name}, channel: notificationChannel(v.userID)}, nil
+	case "direct":
+		if err := need("read:statuses", true); err != nil {
+			return nil, err
+		}
+		return &stream{name: []string{name}, channel: directChannel(v.userID)}, nil
+	case "list":
+		if err := need("read:lists", true); err != nil {
+			return nil, err
+		}
+		// Lists are not kept yet: no list exists to stream.
+		return nil, errNoList
+	case "public", "public:media", "public:local", "public:local:media", "public:remote", "public:remote:media":
+		if err := need("read:statuses", false); err != nil {
+			return nil, err
+		}
+		base := strings.TrimSuffix(name, ":media")
+		scope := strings.TrimPrefix(strings.TrimPrefix(base, "public"), ":")
+		return &stream{name: []string{name}, channel: publicChannel(tenantID, scope), media: base != name}, nil
+	case "hashtag", "hashtag:local":
+		if err := need("read:statuses", false); err != nil {
+			return nil, err
+		}
+		tag := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(tag), "#"))
+		if tag == "" || len(tag) > 100 || strings.ContainsAny(tag, ": \t\r\n") {
+			return nil, errNoTag
+		}
+		return &stream{name: []string{name, tag}, channel: hashtagChannel(tenantID, name == "hashtag:local", tag)}, nil
+	}
+	return nil, errUnknown
+}
+
+// frame is one event for one stream of a connection.
+type frame struct {
+	stream  []string
+	event   string
+	payload string
+}
+
+// session is one connection's state, shared by its reader and writer.
+type session struct {
+	h      *Handler
+	v      *viewer
+	queue  chan event
+	closed chan struct{}
+	once   sync.Once
+	why    string
+
+	mu        sync.Mutex
+	byKey     map[string]*stream
+	byChannel map[string][]*stream
+}
+
+func (h *Handler) newSession(v *viewer) *session {
+	n := h.Buffer
+	if n <= 0 {
+		n = 256
+	}
+	return &session{h: h, v: v, queue: make(chan event, n), closed: make(chan struct{}),
+		byKey: map[string]*stream{}, byChannel: map[string][]*stream{}}
+}
+
+func (s *session) deliver(ev event) bool {
+	select {
+	case <-s.closed:
+		return false
+	default:
+	}
+	select {
+	case s.queue <- ev:
+		return true
+	default:
+		s.close("too slow: event buffer full")
+		return false
+	}
+}
+
+func (s *session) stop() { s.close("server shutting down") }
+
+func (s *session) close(why string) {
+	s.once.Do(func() {
+		s.why = why
+		close(s.closed)
+	})
+}
+
+// end unsubscribes everything; the connection is over.
+func (s *session) end() {
+	s.close("closed")
+	s.h.Hub.unsubscribe(s)
+}
+
+// add subscribes the session to st (once per stream).
+func (s *session) add(ctx context.Context, st *stream) error {
+	s.mu.Lock()
+	if _, ok := s.byKey[st.key()]; ok {
+		s.mu.Unlock()
+		return nil
+	}
+	if len(s.byKey) >= maxStreams {
+		s.mu.Unlock()
+		return errs.E(errs.Invalid, "Too many streams on one connection")
+	}
+	s.byKey[st.key()] = st
+	s.byChannel[st.channel] = append(s.byChannel[st.channel], st)
+	s.mu.Unlock()
+	return s.h.Hub.subscribe(ctx, s, st.channel)
+}
+
+// remove unsubscribes the session from the stream with key.
+func (s *session) remove(key string) {
+	s.mu.Lock()
+	st, ok := s.byKey[key]
+	if ok {
+		delete(s.byKey, key)
+		list := s.byChannel[st.channel]
+		for i, x := range list {
+			if x == st {
+				list = append(list[:i:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(list) == 0 {
+			delete(s.byChannel, st.channel)
+		} else {
+			s.byChannel[st.channel] = list
+		}
+	}
+	s.mu.Unlock()
+	if ok {
+		s.h.Hub.unsubscribe(s, st.channel)
+	}
+}
+
+// frames renders ev for the session's streams on its channel. What the
+// viewer may not see yields nothing.
+func (s *session) frames(ctx context.Context, ev event) []frame {
+	s.mu.Lock()
+	streams := append([]*stream(nil), s.byChannel[ev.channel]...)
+	s.mu.Unlock()
+	if len(streams) == 0 {
+		return nil
+	}
+	var payload []byte
+	var err error
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	r, site, viewerID := s.h.Render, s.v.site, s.v.userID
+	switch ev.Event {
+	case "delete":
+		payload = []byte(strconv.FormatInt(ev.ID, 10))
+	case "update", "status.update":
+		payload, err = r.RenderStatus(rctx, site, viewerID, ev.ID)
+	case "notification":
+		payload, err = r.RenderNotification(rctx, site, viewerID, ev.ID)
+	case "conversation":
+		payload, err = r.RenderConversation(rctx, site, viewerID, ev.ID)
+	default:
+		return nil
+	}
+	if err != nil {
+		if !errs.Is(err, errs.NotFound) && !errors.Is(err, context.Canceled) {
+			s.h.log().Warn("streaming: rendering an event failed; not sent", "event", ev.Event, "id", ev.ID, "err", err)
+		}
+		return nil
+	}
+	var out []frame
+	for _, st := range streams {
+		if st.media && ev.Event != "delete" && !hasMedia(payload) {
+			continue
+		}
+		out = append(out, frame{stream: st.name, event: ev.Event, payload: string(payload)})
+	}
+	return out
+}
+
+func hasMedia(status []byte) bool {
+	var s struct {
+		Media []json.RawMessage `json:"media_attachments"`
+	}
+	return json.Unmarshal(status, &s) == nil && len(s.Media) > 0
+}
+
+// stillValid checks the connection's token again (revocation).
+func (s *session) stillValid(ctx context.Context) bool {
+	if s.v.tok == nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := s.h.Auth.Authenticate(ctx, s.v.site.TenantID, s.v.token)
+	return !(errs.Is(err, errs.Unauthorized) || errs.Is(err, errs.NotFound))
+}

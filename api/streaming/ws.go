@@ -1,0 +1,193 @@
+package streaming
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// wsKey passes the checked handshake to the socket handler (a string key:
+// the websocket package copies only those).
+const wsKey = "roost.streaming.ws"
+
+type wsStart struct {
+	v     *viewer
+	first *stream // the stream named in the URL, if any
+	err   error   // why that stream was refused
+}
+
+// wsFrame is an event as Mastodon's WebSocket sends it.
+type wsFrame struct {
+	Stream  []string `json:"stream"`
+	Event   string   `json:"event"`
+	Payload string   `json:"payload"`
+}
+
+// wsError is a refused request on an open socket.
+type wsError struct {
+	Error  string `json:"error"`
+	Status int    `json:"status"`
+}
+
+// wsRequest is what a client sends: subscribe or unsubscribe to a stream.
+type wsRequest struct {
+	Type   string `json:"type"`
+	Stream string `json:"stream"`
+	Tag    string `json:"tag"`
+	List   string `json:"list"`
+}
+
+func isUpgrade(c *fiber.Ctx) bool { return websocket.IsWebSocketUpgrade(c) }
+
+func (h *Handler) wsHandler() fiber.Handler {
+	return websocket.New(h.serveWS, websocket.Config{HandshakeTimeout: 10 * time.Second,
+		ReadBufferSize: 4 << 10, WriteBufferSize: 16 << 10})
+}
+
+// upgrade authenticates before the handshake (a bad token gets a plain
+// 401) and opens the socket, subscribed to the stream named in the path
+// or the stream parameter.
+func (h *Handler) upgrade(c *fiber.Ctx, ws fiber.Handler, name string) error {
+	v, proto, err := h.authenticate(c)
+	if err != nil {
+		return err
+	}
+	start := &wsStart{v: v}
+	if name == "" {
+		name = c.Query("stream")
+	}
+	if name != "" {
+		start.first, start.err = h.resolve(v, name, c.Query("tag"), c.Query("list"))
+	}
+	if proto != "" {
+		c.Set("Sec-WebSocket-Protocol", proto) // echoed, as browsers require
+	}
+	web.Log(c).Debug("streaming: websocket", "tenant", v.site.TenantID)
+	c.Locals(wsKey, start)
+	return ws(c)
+}
+
+func (h *Handler) serveWS(conn *websocket.Conn) {
+	start, _ := conn.Locals(wsKey).(*wsStart)
+	if start == nil {
+		return
+	}
+	// The socket itself: conn is recycled by the websocket package when
+	// this function returns, so the reader uses fc and is over by then.
+	fc := conn.Conn
+	s := h.newSession(start.v)
+	defer s.end()
+	ctx, cancel := context.WithCancel(h.Hub.context())
+	defer cancel()
+	beat := h.heartbeat()
+	replies := make(chan any, 16)
+	reply := func(v any) {
+		select {
+		case replies <- v:
+		default: // a client flooding requests loses replies
+		}
+	}
+	refuse := func(err error) {
+		reply(wsError{Error: errs.MessageOf(err), Status: web.Status(errs.CodeOf(err))})
+	}
+
+	fc.SetReadLimit(16 << 10)
+	fc.SetReadDeadline(time.Now().Add(3 * beat))
+	fc.SetPongHandler(func(string) error { return fc.SetReadDeadline(time.Now().Add(3 * beat)) })
+	readerDone := make(chan struct{})
+	defer func() {
+		cancel()
+		fc.SetReadDeadline(time.Now())
+		<-readerDone
+	}()
+	go func() {
+		defer close(readerDone)
+		defer s.close("client left")
+		for {
+			_, data, err := fc.ReadMessage()
+			if err != nil {
+				return
+			}
+			fc.SetReadDeadline(time.Now().Add(3 * beat))
+			var req wsRequest
+			if json.Unmarshal(data, &req) != nil {
+				refuse(errs.E(errs.Invalid, "Unreadable message"))
+				continue
+			}
+			switch req.Type {
+			case "subscribe":
+				st, err := h.resolve(start.v, req.Stream, req.Tag, req.List)
+				if err == nil {
+					err = s.add(ctx, st)
+				}
+				if err != nil {
+					refuse(err)
+				}
+			case "unsubscribe":
+				st, err := h.resolve(start.v, req.Stream, req.Tag, req.List)
+				if err != nil {
+					refuse(err)
+					continue
+				}
+				s.remove(st.key())
+			default:
+				refuse(errs.E(errs.Invalid, "Unknown message type"))
+			}
+		}
+	}()
+	if start.err != nil {
+		refuse(start.err)
+	} else if start.first != nil {
+		if err := s.add(ctx, start.first); err != nil {
+			refuse(err)
+		}
+	}
+
+	write := func(v any) bool {
+		fc.SetWriteDeadline(time.Now().Add(h.writeTimeout()))
+		return fc.WriteJSON(v) == nil
+	}
+	ping := time.NewTicker(beat)
+	defer ping.Stop()
+	recheck := time.NewTicker(h.recheck())
+	defer recheck.Stop()
+	for {
+		select {
+		case <-s.closed:
+			msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+			if strings.HasPrefix(s.why, "too slow") {
+				msg = websocket.FormatCloseMessage(websocket.ClosePolicyViolation, s.why)
+			} else if s.why == "server shutting down" {
+				msg = websocket.FormatCloseMessage(websocket.CloseGoingAway, s.why)
+			}
+			fc.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+			return
+		case <-ctx.Done():
+			s.close("server shutting down")
+		case <-ping.C:
+			if fc.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.writeTimeout())) != nil {
+				return
+			}
+		case <-recheck.C:
+			if !s.stillValid(ctx) {
+				s.close("token revoked")
+			}
+		case r := <-replies:
+			if !write(r) {
+				return
+			}
+		case ev := <-s.queue:
+			for _, f := range s.frames(ctx, ev) {
+				if !write(wsFrame{Stream: f.stream, Event: f.event, Payload: f.payload}) {
+					return
+				}
+			}
+		}
+	}
+}

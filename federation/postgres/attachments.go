@@ -1,0 +1,42 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// attachMedia attaches a local status's uploads (the attachments with a
+// MediaID) to it, in its transaction, and detaches those it no longer
+// shows. Each must be the author's, ready, and unattached or already on
+// this status: checked again here, under the row locks, so two posts
+// racing for one upload cannot both have it.
+func attachMedia(ctx context.Context, tx pgx.Tx, st *federation.Status) error {
+	ids := []int64{} // not nil: <> all(null) matches nothing
+	for _, a := range st.Attachments {
+		if a.MediaID != 0 {
+			ids = append(ids, a.MediaID)
+		}
+	}
+	if _, err := tx.Exec(ctx, `update media_attachments set status_id = null
+		where status_id = $1 and id <> all($2::bigint[])`, st.ID, ids); err != nil {
+		return fmt.Errorf("detach media: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	tag, err := tx.Exec(ctx, `update media_attachments m set status_id = $1, position = u.pos - 1
+		from unnest($2::bigint[]) with ordinality as u(id, pos)
+		where m.id = u.id and m.account_id = $3 and m.tenant_id = $4 and m.state = 'ready'
+		and (m.status_id is null or m.status_id = $1)`, st.ID, ids, st.AccountID, st.TenantID)
+	if err != nil {
+		return fmt.Errorf("attach media: %w", err)
+	}
+	if tag.RowsAffected() != int64(len(ids)) {
+		return errs.E(errs.Invalid, "media cannot be attached: it is not yours, not ready, or on another post")
+	}
+	return nil
+}

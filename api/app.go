@@ -35,6 +35,9 @@ type Options struct {
 	// Streaming is the streaming API (/api/v1/streaming); nil leaves it
 	// unrouted.
 	Streaming Router
+	// Portal answers every request for the signup portal's host, ahead
+	// of host routing; nil means no portal.
+	Portal Router
 	// InstanceKey is the instance actor's public key PEM, served at /actor.
 	InstanceKey string
 	URL         web.URLConfig
@@ -92,6 +95,9 @@ func New(o Options) *fiber.App {
 	app.Use(observe(o))
 	app.Use(bodyLimit)
 	registerOps(app, o)
+	if o.Portal != nil {
+		o.Portal.Register(app) // the portal host only; every other host goes on to host routing
+	}
 	app.Use(hostRouting(o.Sites))
 	(&activitypub.Handler{Accounts: o.Accounts, Inbox: o.Inbox, Statuses: o.Statuses,
 		Collections: o.Collections, Sites: o.Sites, InstanceKey: o.InstanceKey, URL: o.URL}).Register(app)

@@ -23,10 +23,13 @@ type ForYouWeights struct {
 	InteractionDays int
 	// HalfLifeHours halves freshness: freshness = 0.5^(age/HalfLifeHours).
 	HalfLifeHours float64
-	// WindowHours is how old a post may be to be a candidate, and Pool how
-	// many of the newest home feed entries are looked at.
-	WindowHours int
-	Pool        int
+	// WindowHours is how old a post may be to be a candidate. Pool is how
+	// many of the newest home feed entries not served yet are looked at,
+	// and with them the newest ClosestPosts posts of each of the Closest
+	// authors the viewer interacts with most.
+	WindowHours           int
+	Pool                  int
+	Closest, ClosestPosts int
 	// AuthorShare caps one author's share of a page: at most
 	// max(1, floor(limit·AuthorShare)) posts each.
 	AuthorShare float64
@@ -36,7 +39,7 @@ type ForYouWeights struct {
 var DefaultForYou = ForYouWeights{
 	Affinity: 1, Freshness: 1.5, Noise: 0.3,
 	Favourite: 1, Boost: 2, Reply: 3, InteractionDays: 90,
-	HalfLifeHours: 12, WindowHours: 72, Pool: 1000,
+	HalfLifeHours: 12, WindowHours: 72, Pool: 500, Closest: 20, ClosestPosts: 10,
 	AuthorShare: 0.2,
 }
 

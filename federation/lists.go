@@ -19,7 +19,13 @@ type List struct {
 	Title         string
 	RepliesPolicy string
 	Exclusive     bool
+	// ForYou marks the built-in "For you" list: its timeline is the ranked
+	// feed, and it has no members.
+	ForYou bool
 }
+
+// ForYouTitle is the built-in ranked list's title.
+const ForYouTitle = "For you"
 
 // MaxLists bounds the lists one account may have; MaxListMembers the
 // accounts on one list.

@@ -72,6 +72,20 @@ func (c *HostCache) Resolve(ctx context.Context, host string) (*Site, error) {
 
 var errNoSite = errs.E(errs.NotFound, "unknown host")
 
+// Cached returns the cached answer for host without loading one: ok is
+// false on a miss or an expired entry, and site is nil for a host cached
+// as not ours. It lets a caller ration its misses (TLS decisions do).
+func (c *HostCache) Cached(host string) (site *Site, ok bool) {
+	now := c.now().UnixNano()
+	c.mu.RLock()
+	e, found := c.entries[host]
+	c.mu.RUnlock()
+	if !found || now >= e.expires {
+		return nil, false
+	}
+	return e.site, true
+}
+
 // loadTimeout bounds one shared load. The load runs detached from the
 // first caller's cancellation, since other callers may be sharing it.
 const loadTimeout = 10 * time.Second

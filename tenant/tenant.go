@@ -17,6 +17,9 @@ const (
 	Active    Status = "active"
 	Suspended Status = "suspended"
 	Deleted   Status = "deleted"
+	// Pending is a tenant signed up on the portal awaiting an operator's
+	// approval (ROOST_SIGNUPS=approval): never served.
+	Pending Status = "pending"
 )
 
 // Tenant is the unit of billing and moderation: a person, a family, a club.
@@ -67,7 +70,8 @@ type Store interface {
 	// Tenants lists every tenant with its domains, oldest first.
 	Tenants(ctx context.Context) ([]Tenant, error)
 	// SiteByHost resolves a normalised host (handle or service domain) to a
-	// verified domain of a non-deleted tenant, or returns errs.NotFound.
+	// verified domain of an active or suspended tenant, or returns
+	// errs.NotFound.
 	SiteByHost(ctx context.Context, host string) (*Site, error)
 }
 

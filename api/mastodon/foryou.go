@@ -71,13 +71,13 @@ type ForYouTerm struct {
 // ForYouAffinity is the affinity term and the interactions behind it.
 type ForYouAffinity struct {
 	ForYouTerm
-	Favourites     int64   `json:"favourites"`
-	Boosts         int64   `json:"boosts"`
-	Replies        int64   `json:"replies"`
-	FavouriteValue float64 `json:"favourite_weight"`
-	BoostValue     float64 `json:"boost_weight"`
-	ReplyValue     float64 `json:"reply_weight"`
-	Days           int     `json:"days"`
+	Favourites      int64   `json:"favourites"`
+	Boosts          int64   `json:"boosts"`
+	Replies         int64   `json:"replies"`
+	FavouriteWeight float64 `json:"favourite_weight"`
+	BoostWeight     float64 `json:"boost_weight"`
+	ReplyWeight     float64 `json:"reply_weight"`
+	Days            int     `json:"days"`
 }
 
 // ForYouFreshness is the freshness term and the post's age.
@@ -96,8 +96,10 @@ type ForYouVarietyRule struct {
 
 // ForYouWindow is what is looked at.
 type ForYouWindow struct {
-	Hours int `json:"hours"`
-	Pool  int `json:"newest_home_feed_entries"`
+	Hours        int `json:"hours"`
+	Pool         int `json:"newest_home_feed_entries"`
+	Closest      int `json:"closest_authors"`
+	ClosestPosts int `json:"newest_posts_per_closest_author"`
 }
 
 func (h *Handler) forYouExplain(c *fiber.Ctx) error {
@@ -121,15 +123,15 @@ func (h *Handler) forYouExplain(c *fiber.Ctx) error {
 		Eligible: e.Eligible, Reasons: e.Reasons, Score: round4(e.Score),
 		Components: ForYouComponents{
 			Affinity: ForYouAffinity{ForYouTerm: term(e.Affinity, w.Affinity), Favourites: e.Favourites,
-				Boosts: e.Boosts, Replies: e.Replies, FavouriteValue: w.Favourite, BoostValue: w.Boost,
-				ReplyValue: w.Reply, Days: w.InteractionDays},
+				Boosts: e.Boosts, Replies: e.Replies, FavouriteWeight: w.Favourite, BoostWeight: w.Boost,
+				ReplyWeight: w.Reply, Days: w.InteractionDays},
 			Freshness: ForYouFreshness{ForYouTerm: term(e.Freshness, w.Freshness), AgeHours: round4(e.AgeHours),
 				HalfLifeHours: w.HalfLifeHours},
 			Noise: term(e.Noise, w.Noise),
 		},
 		Variety: ForYouVarietyRule{MaxAuthorShare: w.AuthorShare, MaxPerAuthorPage20: w.PerAuthor(20),
 			MaxPerAuthorPage40: w.PerAuthor(40)},
-		Window: ForYouWindow{Hours: w.WindowHours, Pool: w.Pool},
+		Window: ForYouWindow{Hours: w.WindowHours, Pool: w.Pool, Closest: w.Closest, ClosestPosts: w.ClosestPosts},
 	}
 	if out.Reasons == nil {
 		out.Reasons = []string{}

@@ -215,6 +215,9 @@ func (h *Handler) listTimeline(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if l.ForYou {
+		return h.forYou(c)
+	}
 	ids, err := h.More.ListTimeline(c.UserContext(), viewer(c), l, page(c, 20, 40))
 	if err != nil {
 		return err

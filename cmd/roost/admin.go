@@ -29,7 +29,7 @@ func runMigrate(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 
 func runTenant(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
 	if len(args) == 0 {
-		return errs.E(errs.Invalid, "usage: roost tenant create|list")
+		return errs.E(errs.Invalid, "usage: roost tenant create|list|approve|invite")
 	}
 	switch args[0] {
 	case "create":
@@ -65,9 +65,13 @@ func runTenant(ctx context.Context, cfg *config.Config, log *slog.Logger, args [
 			return err
 		}
 		printTenants(os.Stdout, ts)
-		return nil
+		return printFlagged(ctx, os.Stdout, svc) // portal.go
+	case "approve":
+		return runTenantApprove(ctx, cfg, log, args[1:])
+	case "invite":
+		return runTenantInvite(ctx, cfg, log, args[1:])
 	}
-	return errs.E(errs.Invalid, "unknown tenant command %q; use create or list", args[0])
+	return errs.E(errs.Invalid, "unknown tenant command %q; use create, list, approve or invite", args[0])
 }
 
 func printTenants(w io.Writer, ts []tenant.Tenant) {

@@ -78,12 +78,10 @@ func benchPost(ctx context.Context, cfg *config.Config, log *slog.Logger, args [
 		req.Host = "bench.test"
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, err := srv.client.Do(req)
+		resp, b, err := srv.do(req)
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("POST /api/v1/statuses: %s: %s", resp.Status, b)
 		}

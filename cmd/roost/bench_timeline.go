@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -57,7 +58,7 @@ func benchTimeline(ctx context.Context, cfg *config.Config, log *slog.Logger, ar
 	pages := fs.Int("pages", 10, "pages read with max_id before starting again from the top")
 	conc := fs.Int("concurrency", 1, "reads in flight")
 	only := fs.String("patterns", "often,once,dormant", "patterns to measure")
-	explain := fs.Bool("explain", false, "print the plans (EXPLAIN ANALYZE, by auto_explain) of one top and one deep read per pattern to stderr")
+	explain := fs.Bool("explain", false, "print the plans (EXPLAIN ANALYZE, by auto_explain) of one top and one deep read and of a \"For you\" page per pattern to stderr")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed reads here")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -102,6 +103,7 @@ func benchTimeline(ctx context.Context, cfg *config.Config, log *slog.Logger, ar
 			continue
 		}
 		reader := readers[p.name]
+		fmt.Fprintf(os.Stderr, "%s: %s\n", p.name, p.about)
 		token, err := benchToken(ctx, srv.oauth, tn.ID, reader.ID, "read")
 		if err != nil {
 			return err
@@ -309,10 +311,10 @@ func seedTimelines(ctx context.Context, db *pgxpool.Pool, readers map[string]*fe
 // benchAPI is the client API served as a web node serves it, on a
 // loopback listener, with its OAuth service.
 type benchAPI struct {
-	addr   string
-	oauth  *oauth.Service
-	client *http.Client
-	stop   func()
+	addr  string
+	oauth *oauth.Service
+	conns chan *loopConn // idle keep-alive connections
+	stop  func()
 }
 
 func startBenchAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *services) (*benchAPI, error) {
@@ -338,8 +340,8 @@ func startBenchAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, sv
 	go app.Listener(ln)
 	return &benchAPI{
 		addr: ln.Addr().String(), oauth: o,
-		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
-		stop:   func() { app.Shutdown() },
+		conns: make(chan *loopConn, 256),
+		stop:  func() { app.Shutdown() },
 	}, nil
 }
 
@@ -375,15 +377,11 @@ func (b *benchAPI) getPage(token, path string) (int64, int, error) {
 	}
 	req.Host = "bench.test"
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := b.client.Do(req)
+	resp, body, err := b.do(req)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer resp.Body.Close()
-	n, err := io.Copy(io.Discard, resp.Body)
-	if err != nil {
-		return 0, 0, err
-	}
+	n := len(body)
 	if resp.StatusCode != http.StatusOK {
 		return 0, 0, fmt.Errorf("GET %s: %s", path, resp.Status)
 	}
@@ -391,13 +389,57 @@ func (b *benchAPI) getPage(token, path string) (int64, int, error) {
 	if m := nextMaxID.FindStringSubmatch(resp.Header.Get("Link")); m != nil {
 		next, _ = strconv.ParseInt(m[1], 10, 64)
 	}
-	return next, int(n), nil
+	return next, n, nil
+}
+
+// loopConn is one keep-alive HTTP/1.1 connection of the load generator to
+// the API on loopback (the machine's own listener: no outbound request,
+// so not through federation/fetch).
+type loopConn struct {
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+// do sends req over an idle connection (or a new one) and reads the whole
+// response.
+func (b *benchAPI) do(req *http.Request) (*http.Response, []byte, error) {
+	var c *loopConn
+	select {
+	case c = <-b.conns:
+	default:
+		conn, err := net.DialTimeout("tcp", b.addr, 5*time.Second)
+		if err != nil {
+			return nil, nil, err
+		}
+		c = &loopConn{conn: conn, r: bufio.NewReaderSize(conn, 64<<10)}
+	}
+	c.conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if err := req.Write(c.conn); err != nil {
+		c.conn.Close()
+		return nil, nil, err
+	}
+	resp, err := http.ReadResponse(c.r, req)
+	if err != nil {
+		c.conn.Close()
+		return nil, nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.Close {
+		c.conn.Close()
+		return resp, body, err
+	}
+	select {
+	case b.conns <- c:
+	default:
+		c.conn.Close()
+	}
+	return resp, body, nil
 }
 
 // walkPages runs n reads with conc workers, each reading the top page and
 // then following max_id for pages pages before starting again, and
-// returns each read's latency. A page that is empty or too small to be a
-// page of statuses fails the run.
+// returns each read's latency. An empty first page fails the run.
 func walkPages(n, conc, pages int, read func(maxID int64) (int64, int, error)) ([]time.Duration, error) {
 	lat := make([]time.Duration, n)
 	var mu sync.Mutex
@@ -419,7 +461,10 @@ func walkPages(n, conc, pages int, read func(maxID int64) (int64, int, error)) (
 				nextID, size, err := read(maxID)
 				lat[i] = time.Since(t)
 				if err == nil && size < 100 {
-					err = fmt.Errorf("an empty page (max_id %d)", maxID)
+					if maxID == 0 {
+						err = fmt.Errorf("the home timeline is empty")
+					}
+					nextID = 0 // read to its end: from the top again
 				}
 				if err != nil {
 					mu.Lock()
@@ -494,6 +539,11 @@ func explainHome(ctx context.Context, db *pgxpool.Pool, o *oauth.Service, tenant
 			fmt.Fprintf(os.Stderr, "=== %s: page %d\n%s", name, i+1, out.String())
 		}
 	}
+	out.Reset()
+	if _, err := views.ForYou(ctx, viewerID, 20); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "=== %s: for you\n%s", name, out.String())
 	return nil
 }
 

@@ -525,4 +525,23 @@ func TestClientAPIFollowRequestsAndFollowOptions(t *testing.T) {
 	if err != nil || len(ns) == 0 || ns[0].Type != "status" || ns[0].Status.ID != post.ID {
 		t.Fatalf("status notification: %+v %v", ns, err)
 	}
+
+	// Every app sees the ranked feed as a built-in list, "For you".
+	lists, err := bob.GetLists(ctx)
+	if err != nil || len(lists) != 1 || lists[0].Title != "For you" {
+		t.Fatalf("lists: %+v %v", lists, err)
+	}
+	feed, err := bob.GetTimelineList(ctx, lists[0].ID, nil)
+	if err != nil || len(feed) == 0 || !slices.Contains(statusIDs(feed), string(post.ID)) {
+		t.Fatalf("For you list timeline: %v %v", statusIDs(feed), err)
+	}
+	if err := bob.AddToList(ctx, lists[0].ID, me.ID); apiStatus(err) != 422 {
+		t.Fatalf("adding a member to For you: %v, want 422", err)
+	}
+	if err := bob.DeleteList(ctx, lists[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if lists, err := bob.GetLists(ctx); err != nil || len(lists) != 0 {
+		t.Fatalf("a deleted For you list came back: %+v %v", lists, err)
+	}
 }

@@ -152,11 +152,12 @@ func printBanner(cfg *config.Config, password string) {
   Health:     %s/readyz   Metrics: %s/metrics
 
   Demo login: %s@%s / %s
+  Apps:       point any Mastodon app or library at %s and sign in as above
 
   Database:   %s
   Redis:      %s
   Press Ctrl-C to stop.
 
 `, links.Profile(demoUsername), links.Actor(demoUsername), links.Base, demoUsername, cfg.DevDomain,
-		links.Base, links.Base, demoUsername, cfg.DevDomain, password, cfg.DatabaseURL, cfg.RedisURL)
+		links.Base, links.Base, demoUsername, cfg.DevDomain, password, links.Base, cfg.DatabaseURL, cfg.RedisURL)
 }

@@ -148,6 +148,7 @@ func megalodonModules(t *testing.T, npm string) string {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(tmp)
+	os.Chmod(tmp, 0o755)
 	if err := os.WriteFile(filepath.Join(tmp, "package.json"), []byte(`{"private": true}`+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

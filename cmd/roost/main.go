@@ -28,6 +28,8 @@ commands:
   migrate             apply database migrations (safe to run concurrently)
   tenant create       --name NAME --domain DOMAIN [--service-domain HOST]
   tenant list         list tenants and their domains
+  tenant approve      --id N: approve a tenant that signed up on the portal
+  tenant invite       [--count N] [--expires D]: print portal invite codes
   account create      --domain DOMAIN --username USER --email EMAIL --password PASS|-
   test [GOTEST ARGS]  run the whole test suite with private PostgreSQL and
                       Redis (installing them when missing)

@@ -71,6 +71,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	go runRelay(ctx, cfg, log, svc)
 	app := api.New(api.Options{
 		OAuth:          &apioauth.Handler{OAuth: oauthSvc, Logins: oauthStore, URL: urls, Log: log},
+		Portal:         newPortal(cfg, log, svc, fd.fetch), // signup portal on ROOST_PORTAL_HOST (portal.go)
 		Mastodon:       mastodonAPI,
 		Streaming:      &streaming.Handler{Auth: oauthSvc, Render: mastodonAPI, Hub: hub, Log: log},
 		Sites:          cache,
@@ -106,12 +107,20 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	case <-time.After(5 * time.Second):
 		log.Warn("host invalidation channel not subscribed yet; serving with TTL-only cache expiry until it is")
 	}
-	go func() {
-		if err := app.Listen(cfg.HTTPAddr); err != nil {
-			errc <- fmt.Errorf("listen on %s (ROOST_HTTP_ADDR): %w", cfg.HTTPAddr, err)
+	if cfg.TLS == "acme" || cfg.TLS == "self-signed" { // HTTPS with on-demand certificates, HTTP redirect (tls.go)
+		stopTLS, err := listenTLS(ctx, cfg, log, svc, cache, app, reg, errc)
+		if err != nil {
+			return err
 		}
-	}()
-	log.Info("web node listening", "addr", cfg.HTTPAddr)
+		defer stopTLS()
+	} else {
+		go func() {
+			if err := app.Listen(cfg.HTTPAddr); err != nil {
+				errc <- fmt.Errorf("listen on %s (ROOST_HTTP_ADDR): %w", cfg.HTTPAddr, err)
+			}
+		}()
+		log.Info("web node listening", "addr", cfg.HTTPAddr)
+	}
 	select {
 	case err := <-errc:
 		return err

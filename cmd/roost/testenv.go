@@ -37,11 +37,17 @@ func runTestenv(ctx context.Context, _ *config.Config, log *slog.Logger, args []
 		return err
 	}
 	defer env.Stop()
-	// The JavaScript client test (TestJSClientMegalodon) runs node and npm.
-	for _, t := range [][2]string{{"node", "nodejs"}, {"npm", "npm"}} {
+	// The JavaScript client test (TestJSClientMegalodon) runs node and npm;
+	// the portal's browser test (TestPortalSignupInBrowser) Debian's chromium.
+	for _, t := range [][2]string{{"node", "nodejs"}, {"npm", "npm"}, {"chromium", "chromium"}} {
 		if err := devenv.EnsureTool(devenv.Options{Install: true, Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }}, t[0], t[1]); err != nil {
-			log.Warn("the JavaScript client test will fail", "err", err)
+			log.Warn("a test needing "+t[0]+" will fail", "err", err)
 		}
+	}
+	// The HTTPS tests run Pebble, a real ACME CA, built once per machine
+	// into ~/.cache/roost/tools (the test builds it itself when missing).
+	if _, err := devenv.Pebble(devenv.Options{Install: true, Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }}); err != nil {
+		log.Warn("the ACME tests will fail", "err", err)
 	}
 	cmd := exec.Command(fs.Arg(0), fs.Args()[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr

@@ -28,6 +28,7 @@ func work(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servic
 	if err != nil {
 		return err
 	}
+	go runDomainChecks(ctx, cfg, log, svc, fd.fetch) // portal domain claims (portal.go)
 	log.Info("workers running", "queues", []string{"inbox", "deliveries"})
 	done := make(chan struct{})
 	go func() {

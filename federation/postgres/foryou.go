@@ -17,7 +17,7 @@ var _ federation.ForYouStore = (*Store)(nil)
 // weights in forYouArgs' order. docs/for-you.md explains the ranking.
 func forYouArgs(viewerID int64, w federation.ForYouWeights) []any {
 	return []any{viewerID, w.InteractionDays, w.Pool, w.WindowHours, w.Favourite, w.Boost, w.Reply,
-		w.HalfLifeHours, w.Affinity, w.Freshness, w.Noise}
+		w.HalfLifeHours, w.Affinity, w.Freshness, w.Noise, w.Closest, w.ClosestPosts}
 }
 
 // forYouInteractions counts, per author, the viewer's favourites of their
@@ -57,12 +57,23 @@ const forYouScored = `select c.id, c.account_id, c.age, c.noise,
 // forYouTotal is the score of a forYouScored row.
 const forYouTotal = `$9::float8 * affinity + $10::float8 * freshness + $11::float8 * noise`
 
-// forYouPool is what is ranked: the newest $3 entries of the viewer's
-// home feed not served yet, so the cost of a page is bounded whatever the
-// feed's size, and a long read goes on down the feed.
-const forYouPool = `select h.status_id from home_feeds h where h.account_id = $1
-	and not exists (select 1 from for_you_served v where v.account_id = $1 and v.status_id = h.status_id)
-	order by h.status_id desc limit $3::int`
+// forYouPool is what is ranked (aff must be in scope): the newest $3
+// entries of the viewer's home feed not served yet, and the newest $13
+// posts of each of the $12 authors the viewer interacts with most, when
+// in the home feed, from the window and not served yet. The cost of a
+// page is bounded whatever the feed's size; a long read goes on down the
+// feed; and a fast feed does not push the closest authors' posts out.
+const forYouPool = `(select h.status_id from home_feeds h where h.account_id = $1
+		and not exists (select 1 from for_you_served v where v.account_id = $1 and v.status_id = h.status_id)
+		order by h.status_id desc limit $3::int)
+	union
+	(select p.id from (select author from aff
+			order by $5::float8 * favs + $6::float8 * boosts + $7::float8 * replies desc, author limit $12::int) t
+		cross join lateral (select s.id, s.published_at from statuses s where s.account_id = t.author
+			order by s.id desc limit $13::int) p
+		where p.published_at > now() - make_interval(hours => $4::int)
+		and exists (select 1 from home_feeds h where h.account_id = $1 and h.status_id = p.id)
+		and not exists (select 1 from for_you_served v where v.account_id = $1 and v.status_id = p.id))`
 
 // forYouEligible says whether status s of the pool may be served to
 // viewer $1: someone else's own post (not a boost, not direct) from the
@@ -83,18 +94,19 @@ func (s *Store) ForYou(ctx context.Context, accountID int64, limit int) ([]feder
 	limit = max(limit, 1)
 	args := append(forYouArgs(accountID, w), w.PerAuthor(limit), limit)
 	rows, err := s.db.Query(ctx, `
-		with feed as (`+forYouPool+`), c as (
+		with aff as (`+forYouInteractions+`
+		), feed as (`+forYouPool+`
+		), c as (
 			select s.id, s.account_id, `+forYouAge+` as age, `+forYouNoise+` as noise
 			from feed join statuses s on s.id = feed.status_id
 			where `+forYouEligible+`
-		), aff as (`+forYouInteractions+`
 		), scored as (`+forYouScored+`
 		), ranked as (
 			select *, `+forYouTotal+` as score from scored
 		), capped as (
 			select *, row_number() over (partition by account_id order by score desc, id desc) as nth from ranked
 		), page as (
-			select * from capped where nth <= $12::int order by score desc, id desc limit $13::int
+			select * from capped where nth <= $14::int order by score desc, id desc limit $15::int
 		), served as (
 			insert into for_you_served (account_id, status_id, score, affinity, freshness, noise,
 				favourites, boosts, replies, age_hours)
@@ -129,10 +141,10 @@ func (s *Store) ExplainForYou(ctx context.Context, accountID, statusID int64) (*
 	var inFeed, inPool, own, boost, direct, old, hiddenBy, liked, boosted bool
 	args := append(forYouArgs(accountID, w), statusID)
 	err := s.db.QueryRow(ctx, `
-		with c as (
+		with aff as (`+forYouInteractions+`
+		), c as (
 			select s.id, s.account_id, `+forYouAge+` as age, `+forYouNoise+` as noise
-			from statuses s where s.id = $12 and `+visible+`
-		), aff as (`+forYouInteractions+`
+			from statuses s where s.id = $14 and `+visible+`
 		), scored as (`+forYouScored+`
 		), ranked as (
 			select *, `+forYouTotal+` as score from scored
@@ -167,7 +179,8 @@ func (s *Store) ExplainForYou(ctx context.Context, accountID, statusID int64) (*
 		why string
 	}{
 		{!inFeed, "not in your home feed: you do not follow its author"},
-		{inFeed && !inPool && !e.Served, fmt.Sprintf("not among the newest %d posts of your home feed not served yet", w.Pool)},
+		{inFeed && !inPool && !e.Served, fmt.Sprintf("not among the newest %d posts of your home feed not served yet, "+
+			"nor among the newest %d posts of the %d authors you interact with most", w.Pool, w.ClosestPosts, w.Closest)},
 		{own, "your own post"},
 		{boost, "a boost: only posts written by the accounts you follow are ranked"},
 		{direct, "a direct message"},

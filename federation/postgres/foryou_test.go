@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/roost-social/roost/federation"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/internal/testenv"
@@ -16,6 +17,7 @@ import (
 // posts reach the viewer's home feed the way the inbox delivers them.
 type forYouWorld struct {
 	t      *testing.T
+	db     *pgxpool.Pool
 	s      *fedpg.Store
 	tenant int64
 	viewer *federation.Account
@@ -28,7 +30,7 @@ func newForYouWorld(t *testing.T) *forYouWorld {
 	s := fedpg.New(db)
 	tn := newTenant(t, db, "fy.example")
 	v := mustCreate(t, s, newAccount(t, tn.ID, "fy.example", "viewer", "viewer@fy.example"))
-	return &forYouWorld{t: t, s: s, tenant: tn.ID, viewer: v}
+	return &forYouWorld{t: t, db: db, s: s, tenant: tn.ID, viewer: v}
 }
 
 // author caches a remote actor the viewer follows.
@@ -278,5 +280,40 @@ func TestHomeTimelineHidesMutedAuthors(t *testing.T) {
 	slices.Reverse(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("home with a mute: %v, want %v", got, want)
+	}
+}
+
+// A fast home feed does not push the posts of the authors the viewer
+// interacts with most out of reach: they are ranked even when more than
+// Pool newer posts arrived after them.
+func TestForYouReachesClosestAuthorsPastThePool(t *testing.T) {
+	t.Parallel()
+	w := newForYouWorld(t)
+	ctx := context.Background()
+	close, loud := w.author("close"), w.author("loud")
+	for range 2 {
+		if err := w.s.Favourite(ctx, w.viewer.ID, w.post(close, 30*time.Hour), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := w.post(close, 3*time.Hour)
+	// More than a pool of newer posts, delivered after it.
+	n := federation.DefaultForYou.Pool + 50
+	if _, err := w.db.Exec(ctx, `
+		with s as (
+			insert into statuses (account_id, uri, content, visibility, published_at)
+			select $1, 'https://remote.example/users/loud/bulk/' || i, '<p>loud</p>', 'public',
+				now() - make_interval(secs => i)
+			from generate_series(1, $2::int) i returning id)
+		insert into home_feeds (account_id, status_id) select $3, id from s`, loud.ID, n, w.viewer.ID); err != nil {
+		t.Fatal(err)
+	}
+	e, err := w.s.ExplainForYou(ctx, w.viewer.ID, old)
+	if err != nil || !e.Eligible {
+		t.Fatalf("explanation before: %+v %v", e, err)
+	}
+	items := w.page(20)
+	if len(items) == 0 || items[0].StatusID != old {
+		t.Fatalf("first page %v, want the close author's post %d first", itemIDs(items), old)
 	}
 }

@@ -15,11 +15,11 @@ var _ federation.ListStore = (*Store)(nil)
 
 var errNoList = errs.E(errs.NotFound, "Record not found")
 
-const listColumns = `id, account_id, title, replies_policy, exclusive`
+const listColumns = `id, account_id, title, replies_policy, exclusive, kind = 'for_you'`
 
 func scanList(row pgx.Row) (federation.List, error) {
 	var l federation.List
-	err := row.Scan(&l.ID, &l.AccountID, &l.Title, &l.RepliesPolicy, &l.Exclusive)
+	err := row.Scan(&l.ID, &l.AccountID, &l.Title, &l.RepliesPolicy, &l.Exclusive, &l.ForYou)
 	return l, err
 }
 
@@ -31,8 +31,18 @@ func (s *Store) lists(ctx context.Context, query string, args ...any) ([]federat
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (federation.List, error) { return scanList(r) })
 }
 
-// Lists lists the owner's lists, oldest first.
+// Lists lists the owner's lists, oldest first, offering the built-in "For
+// you" list the first time (once: a deleted one stays deleted).
 func (s *Store) Lists(ctx context.Context, ownerID int64) ([]federation.List, error) {
+	if _, err := s.db.Exec(ctx, `
+		with offer as (insert into for_you_lists (account_id)
+			select $1 where exists (select 1 from accounts where id = $1 and tenant_id is not null)
+			on conflict do nothing returning account_id)
+		insert into lists (account_id, title, replies_policy, exclusive, kind)
+		select account_id, $2, 'none', false, 'for_you' from offer
+		on conflict do nothing`, ownerID, federation.ForYouTitle); err != nil {
+		return nil, fmt.Errorf("offer the For you list: %w", err)
+	}
 	return s.lists(ctx, `select `+listColumns+` from lists where account_id = $1 order by id`, ownerID)
 }
 
@@ -97,8 +107,13 @@ func (s *Store) AddListMembers(ctx context.Context, ownerID, listID int64, accou
 	return pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		// Locking the list serialises additions, so its size limit holds.
 		var id int64
-		if err := tx.QueryRow(ctx, `select id from lists where id = $1 and account_id = $2 for update`, listID, ownerID).Scan(&id); err != nil {
+		var forYou bool
+		if err := tx.QueryRow(ctx, `select id, kind = 'for_you' from lists where id = $1 and account_id = $2 for update`,
+			listID, ownerID).Scan(&id, &forYou); err != nil {
 			return pgutil.NotFound(err, "Record not found")
+		}
+		if forYou {
+			return errs.E(errs.Invalid, "Validation failed: the For you list is ranked from everyone you follow; it takes no members")
 		}
 		var strangers int
 		if err := tx.QueryRow(ctx, `select count(*) from unnest($2::bigint[]) x where not exists (

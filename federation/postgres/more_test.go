@@ -142,7 +142,8 @@ func TestListsAreTheOwnersOnly(t *testing.T) {
 		if ls, err := w.s.ListsWith(ctx, other.ID, r1.ID); err != nil || len(ls) != 0 {
 			t.Errorf("ListsWith as %s: %v %v", other.Username, ls, err)
 		}
-		if ls, err := w.s.Lists(ctx, other.ID); err != nil || len(ls) != 0 {
+		// Their own built-in "For you" list only.
+		if ls, err := w.s.Lists(ctx, other.ID); err != nil || len(ls) != 1 || !ls[0].ForYou || ls[0].AccountID != other.ID {
 			t.Errorf("Lists as %s: %v %v", other.Username, ls, err)
 		}
 	}

@@ -30,6 +30,15 @@ type Config struct {
 	ShutdownGrace  time.Duration
 	DevDomain      string
 	DevDir         string
+	// TLS is ROOST_TLS: off, acme or self-signed (see tenant/certs); the
+	// fields below it apply when it is not off.
+	TLS              string
+	HTTPSAddr        string
+	HTTPRedirectAddr string
+	ACMECA           string
+	ACMEEmail        string
+	ACMECARoot       string
+	ACMEChallenges   []string
 	// FederationResolve is the raw ROOST_FEDERATION_RESOLVE; parsed by
 	// federation/fetch, which owns its rules.
 	FederationResolve string
@@ -45,6 +54,18 @@ type Config struct {
 	MediaS3AccessKey string
 	MediaS3SecretKey string
 	MediaS3Region    string
+	// PortalHost serves the signup portal (empty: no portal); BaseDomain
+	// offers subdomains there; Signups is open, invite or approval.
+	PortalHost string
+	BaseDomain string
+	Signups    string
+	// PublicIPv4, PublicIPv6 and PublicHostname are what tenants' DNS
+	// records must point at; DNSServer ("ip:port") answers the domain
+	// checks instead of the system resolver.
+	PublicIPv4     netip.Addr
+	PublicIPv6     netip.Addr
+	PublicHostname string
+	DNSServer      string
 }
 
 // Var documents one environment variable.
@@ -67,7 +88,7 @@ var Vars = []Var{
 		c.RedisPrefix = v
 		return nil
 	}},
-	{"ROOST_HTTP_ADDR", ":8080", "Listen address of the web node.", func(c *Config, v string) error {
+	{"ROOST_HTTP_ADDR", ":8080", "Listen address of the web node (plain HTTP; with ROOST_TLS=off).", func(c *Config, v string) error {
 		return setAddr(&c.HTTPAddr, v)
 	}},
 	{"ROOST_METRICS_ADDR", "", "Optional separate listen address for /metrics; when empty /metrics is served on ROOST_HTTP_ADDR for any Host.", func(c *Config, v string) error {
@@ -75,6 +96,55 @@ var Vars = []Var{
 			return nil
 		}
 		return setAddr(&c.MetricsAddr, v)
+	}},
+	{"ROOST_TLS", "off", "`off`: plain HTTP on ROOST_HTTP_ADDR (TLS ends at a proxy or load balancer). `acme`: HTTPS on ROOST_HTTPS_ADDR with certificates obtained on demand for tenants' verified domains (Let's Encrypt by default; see \"Serving your tenants' domains over HTTPS\"). `self-signed`: the same with certificates from a local CA kept in the database, for development.", func(c *Config, v string) error {
+		if v != "off" && v != "acme" && v != "self-signed" {
+			return fmt.Errorf("must be off, acme or self-signed")
+		}
+		c.TLS = v
+		return nil
+	}},
+	{"ROOST_HTTPS_ADDR", ":443", "With ROOST_TLS on: HTTPS listen address of the web node (also answers ACME TLS-ALPN-01 challenges).", func(c *Config, v string) error {
+		return setAddr(&c.HTTPSAddr, v)
+	}},
+	{"ROOST_HTTP_REDIRECT_ADDR", ":80", "With ROOST_TLS on: plain-HTTP listen address that answers ACME HTTP-01 challenges and redirects everything else to HTTPS (ROOST_HTTP_ADDR is not used).", func(c *Config, v string) error {
+		return setAddr(&c.HTTPRedirectAddr, v)
+	}},
+	{"ROOST_ACME_CA", "production", "ACME directory: `production` (Let's Encrypt), `staging` (Let's Encrypt's staging CA: try it first) or the https URL of another CA's directory.", func(c *Config, v string) error {
+		if v != "production" && v != "staging" {
+			if u, err := url.Parse(v); err != nil || u.Scheme != "https" || u.Host == "" {
+				return fmt.Errorf("must be production, staging or an https:// directory URL")
+			}
+		}
+		c.ACMECA = v
+		return nil
+	}},
+	{"ROOST_ACME_EMAIL", "", "Contact address given to the ACME CA (expiry and policy notices). Optional.", func(c *Config, v string) error {
+		if v != "" && (!strings.Contains(v, "@") || strings.ContainsAny(v, " \t\r\n")) {
+			return fmt.Errorf("must be an email address")
+		}
+		c.ACMEEmail = v
+		return nil
+	}},
+	{"ROOST_ACME_CA_ROOT", "", "PEM file of root certificates to trust for the ACME CA's own API (a private or test CA such as Pebble). Empty: the system roots.", func(c *Config, v string) error {
+		c.ACMECARoot = v
+		return nil
+	}},
+	{"ROOST_ACME_CHALLENGES", "http-01,tls-alpn-01", "Challenges this node may choose when it obtains a certificate (`http-01` needs port 80, `tls-alpn-01` port 443). Every node answers both kinds whichever node asked.", func(c *Config, v string) error {
+		c.ACMEChallenges = nil
+		for _, f := range strings.Split(v, ",") {
+			switch f = strings.TrimSpace(f); f {
+			case "http-01", "tls-alpn-01":
+				c.ACMEChallenges = append(c.ACMEChallenges, f)
+			case "":
+			default:
+				return fmt.Errorf("must list http-01 and/or tls-alpn-01")
+			}
+		}
+		if len(c.ACMEChallenges) == 0 {
+			return fmt.Errorf("must list http-01 and/or tls-alpn-01")
+		}
+		return nil
 	}},
 	{"ROOST_URL_SCHEME", "https", "Scheme of the URLs Roost issues (actor ids, links): `https` in production, `http` only for local development.", func(c *Config, v string) error {
 		if v != "https" && v != "http" {
@@ -175,6 +245,38 @@ var Vars = []Var{
 		c.MediaS3Region = v
 		return nil
 	}},
+	{"ROOST_PORTAL_HOST", "", "Host name of the signup portal (`portal.roost.example`), where newcomers create a site, claim a domain and prove it with DNS records. Empty: no portal.", func(c *Config, v string) error {
+		return setHostname(&c.PortalHost, v)
+	}},
+	{"ROOST_BASE_DOMAIN", "", "Domain whose subdomains the portal offers, active at once (`roost.example` gives `alice.roost.example`; point a wildcard record at the instance). Empty: own domains only.", func(c *Config, v string) error {
+		return setHostname(&c.BaseDomain, v)
+	}},
+	{"ROOST_SIGNUPS", "approval", "Portal signups: `open`, `invite` (a code from `roost tenant invite`) or `approval` (new sites wait for `roost tenant approve`).", func(c *Config, v string) error {
+		if v != "open" && v != "invite" && v != "approval" {
+			return fmt.Errorf("must be open, invite or approval")
+		}
+		c.Signups = v
+		return nil
+	}},
+	{"ROOST_PUBLIC_IPV4", "", "The instance's public IPv4 address: the A record the portal asks a custom apex domain for.", func(c *Config, v string) error {
+		return setIP(&c.PublicIPv4, v, true)
+	}},
+	{"ROOST_PUBLIC_IPV6", "", "The instance's public IPv6 address: the AAAA record the portal asks for.", func(c *Config, v string) error {
+		return setIP(&c.PublicIPv6, v, false)
+	}},
+	{"ROOST_PUBLIC_HOSTNAME", "", "The instance's public host name: the CNAME target the portal asks a custom subdomain (`social.alice.example`) for.", func(c *Config, v string) error {
+		return setHostname(&c.PublicHostname, v)
+	}},
+	{"ROOST_DNS_SERVER", "", "`ip:port` of the DNS server that answers the portal's domain checks; empty: the system resolver.", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		if _, err := netip.ParseAddrPort(v); err != nil {
+			return fmt.Errorf("must be ip:port")
+		}
+		c.DNSServer = v
+		return nil
+	}},
 	{"ROOST_DEV_DOMAIN", "localhost", "`roost dev` only: domain of the demo tenant.", func(c *Config, v string) error {
 		c.DevDomain = strings.ToLower(v)
 		return nil
@@ -235,6 +337,41 @@ func setAddr(dst *string, v string) error {
 		return fmt.Errorf("must be host:port or :port")
 	}
 	*dst = v
+	return nil
+}
+
+// setHostname takes a lower-case DNS name (no port, no trailing dot).
+func setHostname(dst *string, v string) error {
+	v = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(v)), ".")
+	if v == "" {
+		*dst = ""
+		return nil
+	}
+	if _, err := netip.ParseAddr(v); err == nil || len(v) > 253 || !strings.Contains(v, ".") {
+		return fmt.Errorf("must be a DNS host name such as portal.roost.example")
+	}
+	for _, l := range strings.Split(v, ".") {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' || strings.Trim(l, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+			return fmt.Errorf("must be a DNS host name such as portal.roost.example")
+		}
+	}
+	*dst = v
+	return nil
+}
+
+func setIP(dst *netip.Addr, v string, v4 bool) error {
+	if v == "" {
+		*dst = netip.Addr{}
+		return nil
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil || a.Is4() != v4 || a.Zone() != "" {
+		if v4 {
+			return fmt.Errorf("must be an IPv4 address")
+		}
+		return fmt.Errorf("must be an IPv6 address")
+	}
+	*dst = a
 	return nil
 }
 

@@ -5,9 +5,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // postgresBinDir finds the newest Debian-layout PostgreSQL server binaries
@@ -86,4 +88,97 @@ func EnsureTool(o Options, command, pkg string) error {
 	}
 	_, err := exec.LookPath(command)
 	return err
+}
+
+// PebbleVersion is the ACME test CA (github.com/letsencrypt/pebble) the
+// TLS tests run; see Pebble.
+const PebbleVersion = "v2.10.3"
+
+// Pebble returns the path of the pebble binary, building it once per
+// machine with GoTool.
+func Pebble(o Options) (string, error) {
+	dir, err := GoTool(o, "github.com/letsencrypt/pebble/v2/cmd/pebble", PebbleVersion)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "pebble"), nil
+}
+
+// ToolsDir is where GoTool keeps what it builds, outside any checkout:
+// $XDG_CACHE_HOME/roost/tools, by default ~/.cache/roost/tools.
+func ToolsDir() (string, error) {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "roost", "tools"), nil
+}
+
+// GoTool makes the command built from pkg@version available in
+// ToolsDir()/NAME-VERSION/bin and returns that directory. When missing
+// and installing is allowed it runs `go install pkg@version` (sources from
+// the Go module proxy) once per machine: concurrent callers, such as test
+// binaries of several packages, wait on a lock file and reuse the result.
+func GoTool(o Options, pkg, version string) (string, error) {
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	name := filepath.Base(pkg)
+	root, err := ToolsDir()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(root, name+"-"+version, "bin")
+	if isExecutable(filepath.Join(dir, name)) {
+		return dir, nil
+	}
+	cmdline := fmt.Sprintf("GOBIN=%s go install %s@%s", dir, pkg, version)
+	if !o.Install {
+		return "", fmt.Errorf("%s %s is not built; build it with: %s", name, version, cmdline)
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", err
+	}
+	lock, err := os.OpenFile(filepath.Join(root, name+"-"+version+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("lock %s: %w", lock.Name(), err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if isExecutable(filepath.Join(dir, name)) {
+		return dir, nil // built by another process while we waited
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	tmp, err := os.MkdirTemp(root, name+"-build-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	os.Chmod(tmp, 0o755)
+	o.Logf("building %s %s once for this machine: %s", name, version, cmdline)
+	cmd := exec.Command(goBin, "install", pkg+"@"+version)
+	cmd.Dir = tmp // outside any module: go install pkg@version ignores it anyway
+	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOFLAGS=-buildvcs=false")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%s: %w\n%s", cmdline, err, out)
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", err
+	}
+	os.RemoveAll(dir)
+	if err := os.Rename(tmp, dir); err != nil { // complete or absent, never half-built
+		return "", err
+	}
+	return dir, nil
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }

@@ -123,7 +123,7 @@ func (s *Store) SiteByHost(ctx context.Context, host string) (*tenant.Site, erro
 		from hostnames h
 		join domains d on d.domain = h.domain
 		join tenants t on t.id = d.tenant_id
-		where h.name = $1 and d.verified_at is not null and t.status <> 'deleted'`, host).
+		where h.name = $1 and d.verified_at is not null and t.status in ('active', 'suspended')`, host).
 		Scan(&site.TenantID, &site.TenantName, &site.Status, &site.Domain, &site.ServiceDomain)
 	if err != nil {
 		return nil, pgutil.NotFound(err, "unknown host")

@@ -1,0 +1,311 @@
+// Package portal is the signup portal served on the portal host
+// (ROOST_PORTAL_HOST): server-rendered pages where a newcomer creates a
+// tenant and login, claims a domain (a subdomain of the base domain, their
+// own, or a split handle/service pair), is shown the exact DNS records and
+// redirects to set up and their status, and creates a first account.
+//
+// Plain forms, no script: every form carries a CSRF token, pages have a
+// strict CSP, and a half-finished signup is resumed by signing in (a
+// server-side session behind an HttpOnly, SameSite=Lax cookie, Secure with
+// https). Every POST redirects on success, so reloading never re-submits,
+// and the store makes a re-submitted form find what the first created.
+package portal
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/tenant"
+	"github.com/roost-social/roost/tenant/verify"
+)
+
+// Accounts creates a tenant's account owned by the login with email,
+// whose password must match (the path `roost account create` takes).
+type Accounts interface {
+	CreateAccount(ctx context.Context, domain, username, email, password string) (*federation.Account, error)
+}
+
+// DefaultRules are the instance rules a newcomer accepts when none are
+// configured.
+var DefaultRules = []string{
+	"Be kind. No harassment, threats, or hate against people for who they are.",
+	"Nothing illegal, and no sexual content involving minors, ever.",
+	"Mark sensitive media and content warnings where others would expect them.",
+	"No spam, no mass automated posting, no impersonation.",
+	"The operator may suspend sites that break these rules.",
+}
+
+// Handler serves the portal. Its fields are read-only after Register.
+type Handler struct {
+	Signups  *verify.Signups
+	Accounts Accounts
+	// Host is the portal's normalised host name; requests for any other
+	// Host pass through to host routing.
+	Host string
+	// URL says whether cookies are Secure (Scheme https).
+	URL   web.URLConfig
+	Rules []string
+	Log   *slog.Logger
+}
+
+// Register mounts the portal on r in front of host routing.
+func (h *Handler) Register(r fiber.Router) { r.Use(h.route) }
+
+type route func(h *Handler, c *fiber.Ctx) error
+
+var routes = map[string]route{
+	"GET /":                (*Handler).front,
+	"POST /start":          (*Handler).start,
+	"GET /login":           (*Handler).loginPage,
+	"POST /login":          (*Handler).login,
+	"POST /logout":         (*Handler).logout,
+	"GET /site":            (*Handler).site,
+	"POST /site/subdomain": (*Handler).chooseSubdomain,
+	"POST /site/own":       (*Handler).chooseOwn,
+	"POST /site/split":     (*Handler).chooseSplit,
+	"POST /site/check":     (*Handler).check,
+	"POST /site/release":   (*Handler).release,
+	"POST /site/account":   (*Handler).createAccount,
+}
+
+// route answers requests for the portal host and passes every other on.
+func (h *Handler) route(c *fiber.Ctx) error {
+	host, err := tenant.NormalizeHost(c.Hostname())
+	if err != nil || host != h.Host {
+		return c.Next()
+	}
+	method := c.Method()
+	if method == fiber.MethodHead {
+		method = fiber.MethodGet
+	}
+	fn, ok := routes[method+" "+c.Path()]
+	if !ok {
+		return h.errorPage(c, fiber.StatusNotFound, "Not found", "There is no such page on the portal.")
+	}
+	if method == fiber.MethodPost && !h.checkCSRF(c) {
+		return h.errorPage(c, fiber.StatusForbidden, "Form expired",
+			"This form expired or was not sent from this site. Go back, reload the page and try again.")
+	}
+	return fn(h, c)
+}
+
+func (h *Handler) log(c *fiber.Ctx) *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return web.Log(c)
+}
+
+// pageCSS is the pages' only style; the CSP allows it by hash, so no
+// other inline style or script can run.
+const pageCSS = `body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f4f6;color:#1c1c22}
+main{max-width:44rem;margin:2rem auto;padding:1.5rem 2rem;background:#fff;border-radius:12px;box-shadow:0 1px 4px #0002}
+h1{font-size:1.5rem;margin:0 0 1rem}h2{font-size:1.2rem;margin:1.5rem 0 .5rem}h3{font-size:1.05rem;margin:1.2rem 0 .3rem}
+section{border-top:1px solid #e4e4ea;margin-top:1rem}label{display:block;margin:.8rem 0 .2rem;font-weight:600}
+label.check{font-weight:400}label.check input{width:auto;margin-right:.4rem}
+input{box-sizing:border-box;width:100%;padding:.5rem;font:inherit;border:1px solid #bbb;border-radius:6px}
+.suffix{display:flex;align-items:center;gap:.3rem}.suffix input{flex:1}.suffix span{color:#555;white-space:nowrap}
+.buttons{display:flex;gap:.75rem;margin-top:1rem}
+button{flex:1;padding:.6rem;font:inherit;font-weight:600;border:0;border-radius:6px;background:#4c4cd8;color:#fff;cursor:pointer}
+button.deny{background:#e4e4ea;color:#1c1c22}button.link{background:none;color:#4c4cd8;padding:0;font-weight:400;flex:none}
+form.inline{display:inline;margin:0}.error{color:#b00020;font-weight:600;margin:.3rem 0}.note,.site{color:#666;font-size:.9rem}
+.site{margin-top:1.2rem}.notice{background:#fff6d6;padding:.6rem .8rem;border-radius:6px}
+table.records{border-collapse:collapse;width:100%;font-size:.9rem}table.records th,table.records td{text-align:left;padding:.4rem;border-bottom:1px solid #e4e4ea;vertical-align:top}
+table.records tr.ok td.status{color:#0a7a2f}td.status{color:#b00020}code{word-break:break-all;font-size:.85rem}
+.big code{font-size:1.3rem}.rules{padding-left:1.2rem}`
+
+var cssHash = func() string {
+	sum := sha256.Sum256([]byte(pageCSS))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}()
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// fieldRef is what the "err" template gets: the page's errors and a field.
+type fieldRef struct {
+	Errors verify.FieldErrors
+	Field  string
+}
+
+var pages = template.Must(template.New("").Funcs(template.FuncMap{
+	"field": func(p *page, name string) fieldRef { return fieldRef{Errors: p.Errors, Field: name} },
+	"when":  when,
+}).ParseFS(templateFS, "templates/*.html"))
+
+// when formats a time for people, in UTC.
+func when(v any) string {
+	switch t := v.(type) {
+	case time.Time:
+		return t.UTC().Format("2 Jan 2006 15:04 UTC")
+	case *time.Time:
+		if t != nil {
+			return t.UTC().Format("2 Jan 2006 15:04 UTC")
+		}
+	}
+	return ""
+}
+
+// page is what the templates render.
+type page struct {
+	Title, Host string
+	CSS         template.CSS
+	CSRF        string
+	Errors      verify.FieldErrors
+	Form        map[string]string
+	Message     string
+	Invite      bool
+	Approval    bool
+	Rules       []string
+	Base        string
+	Signup      *verify.Signup
+	Claim       *verify.Claim
+	Rows        []row
+	Pending     bool
+	AppDomain   string
+	// NextCheck is the next background check, when still to come.
+	NextCheck *time.Time
+}
+
+// row is one record to set up with its last check.
+type row struct {
+	verify.Record
+	Checked, OK bool
+	Status      string
+}
+
+// render writes a page with headers that keep it from being framed,
+// sniffed, cached or leaking its URL, and a CSP allowing nothing but its
+// own style and form posts to itself.
+func (h *Handler) render(c *fiber.Ctx, status int, name string, p *page) error {
+	p.Host = h.Host
+	p.CSS = template.CSS(pageCSS)
+	if p.CSRF == "" {
+		p.CSRF = h.csrfToken(c)
+	}
+	if p.Form == nil {
+		p.Form = map[string]string{}
+	}
+	var b bytes.Buffer
+	if err := pages.ExecuteTemplate(&b, name, p); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src "+cssHash+
+		"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	c.Set(fiber.HeaderXFrameOptions, "DENY")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set("Cross-Origin-Opener-Policy", "same-origin")
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Status(status).Send(b.Bytes())
+}
+
+func (h *Handler) errorPage(c *fiber.Ctx, status int, title, message string) error {
+	return h.render(c, status, "error", &page{Title: title, Message: message})
+}
+
+// serverError logs err and shows a page for it.
+func (h *Handler) serverError(c *fiber.Ctx, err error) error {
+	status, msg := fiber.StatusInternalServerError, "Something went wrong. Try again later."
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		status, msg = fiber.StatusServiceUnavailable, "The server is busy. Try again."
+	case errs.CodeOf(err) != errs.Internal:
+		status, msg = web.Status(errs.CodeOf(err)), errs.MessageOf(err)
+	}
+	if status >= 500 {
+		h.log(c).ErrorContext(c.UserContext(), "portal request failed", "err", err)
+	}
+	return h.errorPage(c, status, "Error", msg)
+}
+
+// Cookies. With https both are __Host- cookies, which no sibling domain
+// (a tenant's subdomain of the base domain) can set.
+func (h *Handler) cookieName(base string) string {
+	if h.URL.Scheme == "https" {
+		return "__Host-" + base
+	}
+	return base
+}
+
+func (h *Handler) setCookie(c *fiber.Ctx, name, value string, maxAge int) {
+	c.Cookie(&fiber.Cookie{
+		Name: h.cookieName(name), Value: value, Path: "/", MaxAge: maxAge,
+		Secure: h.URL.Scheme == "https", HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
+	})
+}
+
+const (
+	csrfCookie    = "roost_portal_csrf"
+	sessionCookie = "roost_portal_session"
+)
+
+// The CSRF token is double-submitted, as on the OAuth page: a random
+// value in a cookie only this site's pages can send and the same value in
+// each form's hidden field.
+func validCSRF(v string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	return err == nil && len(b) == 32
+}
+
+func (h *Handler) csrfToken(c *fiber.Ctx) string {
+	v := c.Cookies(h.cookieName(csrfCookie))
+	if !validCSRF(v) {
+		b := make([]byte, 32)
+		rand.Read(b)
+		v = base64.RawURLEncoding.EncodeToString(b)
+	}
+	h.setCookie(c, csrfCookie, v, 86400)
+	return v
+}
+
+func (h *Handler) checkCSRF(c *fiber.Ctx) bool {
+	cookie, field := c.Cookies(h.cookieName(csrfCookie)), c.FormValue("csrf")
+	return validCSRF(cookie) && validCSRF(field) && subtle.ConstantTimeCompare([]byte(cookie), []byte(field)) == 1
+}
+
+// signup returns the session's signup, or nil when not signed in.
+func (h *Handler) signup(c *fiber.Ctx) (*verify.Signup, error) {
+	tok := c.Cookies(h.cookieName(sessionCookie))
+	if tok == "" {
+		return nil, nil
+	}
+	sg, err := h.Signups.SessionSignup(c.UserContext(), tok)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	return sg, err
+}
+
+// signIn starts a fresh session (never reusing one a browser brought).
+func (h *Handler) signIn(c *fiber.Ctx, sg *verify.Signup) error {
+	tok, err := h.Signups.NewSession(c.UserContext(), sg.UserID)
+	if err != nil {
+		return err
+	}
+	h.setCookie(c, sessionCookie, tok, int(verify.SessionLifetime/time.Second))
+	return nil
+}
+
+func seeSite(c *fiber.Ctx) error { return c.Redirect("/site", fiber.StatusSeeOther) }
+
+func (h *Handler) rules() []string {
+	if len(h.Rules) > 0 {
+		return h.Rules
+	}
+	return DefaultRules
+}

@@ -38,6 +38,9 @@ type Options struct {
 	// Portal answers every request for the signup portal's host, ahead
 	// of host routing; nil means no portal.
 	Portal Router
+	// Operator answers every request for the operator dashboard's host
+	// (api/admin), ahead of host routing; nil means no dashboard.
+	Operator Router
 	// InstanceKey is the instance actor's public key PEM, served at /actor.
 	InstanceKey string
 	URL         web.URLConfig
@@ -98,6 +101,9 @@ func New(o Options) *fiber.App {
 	if o.Portal != nil {
 		o.Portal.Register(app) // the portal host only; every other host goes on to host routing
 	}
+	if o.Operator != nil {
+		o.Operator.Register(app) // the operator host only
+	}
 	app.Use(hostRouting(o.Sites))
 	(&activitypub.Handler{Accounts: o.Accounts, Inbox: o.Inbox, Statuses: o.Statuses,
 		Collections: o.Collections, Sites: o.Sites, InstanceKey: o.InstanceKey, URL: o.URL}).Register(app)
@@ -126,13 +132,14 @@ func New(o Options) *fiber.App {
 	return app
 }
 
-// bodyLimit holds every request but a media upload to MaxBody, by its
+// bodyLimit holds every request but a media or archive upload to MaxBody, by its
 // length as received (before any decoding or parsing).
 func bodyLimit(c *fiber.Ctx) error {
 	if len(c.Request().Body()) <= MaxBody {
 		return c.Next()
 	}
-	if c.Method() == fiber.MethodPost && (c.Path() == "/api/v1/media" || c.Path() == "/api/v2/media") {
+	if c.Method() == fiber.MethodPost && (c.Path() == "/api/v1/media" || c.Path() == "/api/v2/media" ||
+		c.Path() == "/api/v1/roost/imports") { // larger archives: roost account import
 		return c.Next()
 	}
 	return fiber.ErrRequestEntityTooLarge

@@ -47,6 +47,8 @@ type Handler struct {
 	Media *media.Service
 	// Polls reads the viewer's votes (polls.go); voting goes through Outbox.
 	Polls federation.PollStore
+	// Archives is account export and import (archive.go); nil leaves them out.
+	Archives *Archives
 }
 
 // InstanceInfo is the instance-wide part of /api/v1/instance.
@@ -75,6 +77,7 @@ func (h *Handler) Register(r fiber.Router) {
 	h.registerInstance(api)
 	h.registerMedia(r, api)
 	h.registerPolls(v1)
+	h.registerArchives(v1)
 }
 
 // mastodonErrors renders validation failures as Mastodon does (422).

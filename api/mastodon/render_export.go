@@ -30,9 +30,14 @@ func (h *Handler) streamRenderer(ctx context.Context, site *tenant.Site, viewerI
 
 // streamStatus renders one status for a stream: visible to the viewer, and
 // neither by nor boosting an account the viewer blocks or mutes, as a home
-// timeline leaves those out.
-func (h *Handler) streamStatus(ctx context.Context, site *tenant.Site, viewerID, statusID int64) (*Status, error) {
+// timeline leaves those out. In a render context (ctxHome, ctxPublic) the
+// viewer's filters and domain blocks apply as on that REST timeline: what
+// they hide is not found; a warn filter fills the filtered field.
+func (h *Handler) streamStatus(ctx context.Context, site *tenant.Site, viewerID, statusID int64, renderCtx string) (*Status, error) {
 	r := h.streamRenderer(ctx, site, viewerID)
+	if renderCtx != "" {
+		r.extra = &renderExtra{context: renderCtx}
+	}
 	views, err := h.Views.StatusViews(ctx, viewerID, []int64{statusID})
 	if err != nil {
 		return nil, err
@@ -68,9 +73,17 @@ func (h *Handler) streamStatus(ctx context.Context, site *tenant.Site, viewerID,
 }
 
 // RenderStatus renders status statusID as viewerID (0: anonymous) sees it
-// on site.
-func (h *Handler) RenderStatus(ctx context.Context, site *tenant.Site, viewerID, statusID int64) ([]byte, error) {
-	s, err := h.streamStatus(ctx, site, viewerID, statusID)
+// on site, filtered in filterContext (federation.FilterHome or
+// FilterPublic; "" for none).
+func (h *Handler) RenderStatus(ctx context.Context, site *tenant.Site, viewerID, statusID int64, filterContext string) ([]byte, error) {
+	renderCtx := ""
+	switch filterContext {
+	case federation.FilterHome:
+		renderCtx = ctxHome
+	case federation.FilterPublic:
+		renderCtx = ctxPublic
+	}
+	s, err := h.streamStatus(ctx, site, viewerID, statusID, renderCtx)
 	if err != nil {
 		return nil, err
 	}
@@ -87,13 +100,14 @@ func (h *Handler) RenderNotification(ctx context.Context, site *tenant.Site, vie
 		return nil, err
 	}
 	r := h.streamRenderer(ctx, site, viewerID)
+	r.extra = &renderExtra{context: ctxNotifications} // filters and domain blocks, as the REST list
 	// As renderNotifications does for a page, for one notification.
 	accounts, err := h.Views.AccountViews(ctx, []int64{n.FromAccountID})
 	if err != nil {
 		return nil, err
 	}
 	a, ok := accounts[n.FromAccountID]
-	if !ok {
+	if !ok || r.hidesNotificationFrom(a) {
 		return nil, errNotFound
 	}
 	out := &Notification{ID: idStr(n.ID), Type: n.Type, CreatedAt: ts(n.CreatedAt), Account: r.account(a),
@@ -125,7 +139,7 @@ func (h *Handler) RenderConversation(ctx context.Context, site *tenant.Site, vie
 		// The conversation as GET /api/v1/conversations shows it, same id.
 		return h.RenderAccountConversation(ctx, site, viewerID, statusID)
 	}
-	s, err := h.streamStatus(ctx, site, viewerID, statusID)
+	s, err := h.streamStatus(ctx, site, viewerID, statusID, "")
 	if err != nil {
 		return nil, err
 	}

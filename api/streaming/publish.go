@@ -51,7 +51,8 @@ type message struct {
 	ID    int64  `json:"id"`
 }
 
-var knownEvents = map[string]bool{"update": true, "notification": true, "delete": true, "status.update": true, "conversation": true}
+var knownEvents = map[string]bool{"update": true, "notification": true, "delete": true, "status.update": true,
+	"conversation": true, "filters_changed": true}
 
 // channels lists the Redis channels (without prefix) an event goes to.
 func (e *dbEvent) channels() []string {

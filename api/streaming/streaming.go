@@ -31,9 +31,13 @@ import (
 
 // Renderer renders entities for one viewer (0: anonymous) on one site
 // (api/mastodon's Handler); an errs.NotFound error means the viewer may
-// not see it.
+// not see it. The viewer's filters (v2) apply as on the REST timelines: a
+// status is rendered in filterContext ("home" for the user stream,
+// "public" for public and hashtag streams), a notification in
+// "notifications"; what a hide filter matches is errs.NotFound, what a
+// warn filter matches has its filtered field filled.
 type Renderer interface {
-	RenderStatus(ctx context.Context, site *tenant.Site, viewerID, statusID int64) ([]byte, error)
+	RenderStatus(ctx context.Context, site *tenant.Site, viewerID, statusID int64, filterContext string) ([]byte, error)
 	RenderNotification(ctx context.Context, site *tenant.Site, viewerID, notificationID int64) ([]byte, error)
 	RenderConversation(ctx context.Context, site *tenant.Site, viewerID, statusID int64) ([]byte, error)
 }
@@ -191,7 +195,8 @@ func (h *Handler) authenticate(c *fiber.Ctx) (*viewer, string, error) {
 type stream struct {
 	name    []string
 	channel string
-	media   bool // only statuses with media attachments
+	media   bool   // only statuses with media attachments
+	filter  string // the filter context of its statuses (see Renderer)
 }
 
 func (s *stream) key() string { return strings.Join(s.name, ":") }
@@ -221,7 +226,7 @@ func (h *Handler) resolve(v *viewer, name, tag, list string) (*stream, error) {
 		if err := need("read:statuses", true); err != nil {
 			return nil, err
 		}
-		return &stream{name: []string{name}, channel: userChannel(v.userID)}, nil
+		return &stream{name: []string{name}, channel: userChannel(v.userID), filter: filterHome}, nil
 	case "user:notification":
 		if err := need("read:notifications", true); err != nil {
 			return nil, err
@@ -244,7 +249,8 @@ func (h *Handler) resolve(v *viewer, name, tag, list string) (*stream, error) {
 		}
 		base := strings.TrimSuffix(name, ":media")
 		scope := strings.TrimPrefix(strings.TrimPrefix(base, "public"), ":")
-		return &stream{name: []string{name}, channel: publicChannel(tenantID, scope), media: base != name}, nil
+		return &stream{name: []string{name}, channel: publicChannel(tenantID, scope), media: base != name,
+			filter: filterPublic}, nil
 	case "hashtag", "hashtag:local":
 		if err := need("read:statuses", false); err != nil {
 			return nil, err
@@ -253,10 +259,18 @@ func (h *Handler) resolve(v *viewer, name, tag, list string) (*stream, error) {
 		if tag == "" || len(tag) > 100 || strings.ContainsAny(tag, ": \t\r\n") {
 			return nil, errNoTag
 		}
-		return &stream{name: []string{name, tag}, channel: hashtagChannel(tenantID, name == "hashtag:local", tag)}, nil
+		return &stream{name: []string{name, tag}, channel: hashtagChannel(tenantID, name == "hashtag:local", tag),
+			filter: filterPublic}, nil
 	}
 	return nil, errUnknown
 }
+
+// Filter contexts of streamed statuses (federation.FilterHome and
+// FilterPublic).
+const (
+	filterHome   = "home"
+	filterPublic = "public"
+)
 
 // frame is one event for one stream of a connection.
 type frame struct {
@@ -377,8 +391,11 @@ func (s *session) frames(ctx context.Context, ev event) []frame {
 	switch ev.Event {
 	case "delete":
 		payload = []byte(strconv.FormatInt(ev.ID, 10))
+	case "filters_changed":
+		// No payload: the client reloads its filters (user stream only).
 	case "update", "status.update":
-		payload, err = r.RenderStatus(rctx, site, viewerID, ev.ID)
+		// A channel's streams share its filter context.
+		payload, err = r.RenderStatus(rctx, site, viewerID, ev.ID, streams[0].filter)
 	case "notification":
 		payload, err = r.RenderNotification(rctx, site, viewerID, ev.ID)
 	case "conversation":
@@ -394,7 +411,7 @@ func (s *session) frames(ctx context.Context, ev event) []frame {
 	}
 	var out []frame
 	for _, st := range streams {
-		if st.media && ev.Event != "delete" && !hasMedia(payload) {
+		if st.media && ev.Event != "delete" && ev.Event != "filters_changed" && !hasMedia(payload) {
 			continue
 		}
 		out = append(out, frame{stream: st.name, event: ev.Event, payload: string(payload)})

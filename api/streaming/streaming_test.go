@@ -51,12 +51,19 @@ func (fakeAuth) Authenticate(_ context.Context, tenantID int64, bearer string) (
 }
 
 // fakeRender renders which viewer and site an entity was rendered for;
-// status 666 is visible to its author (11) only.
+// status 666 is visible to its author (11) only; status 777 is hidden by
+// a filter in the home context, and 778 put behind a warning in public.
 type fakeRender struct{}
 
-func (fakeRender) RenderStatus(_ context.Context, site *tenant.Site, viewerID, id int64) ([]byte, error) {
+func (fakeRender) RenderStatus(_ context.Context, site *tenant.Site, viewerID, id int64, filterContext string) ([]byte, error) {
 	if id == 666 && viewerID != 11 {
 		return nil, errs.E(errs.NotFound, "Record not found")
+	}
+	if id == 777 && filterContext == "home" {
+		return nil, errs.E(errs.NotFound, "Record not found")
+	}
+	if id == 778 && filterContext == "public" {
+		return fmt.Appendf(nil, `{"id":"%d","viewer":%d,"filtered":[{"filter":{"title":"x"}}]}`, id, viewerID), nil
 	}
 	media := "[]"
 	if id%2 == 1 {
@@ -530,4 +537,51 @@ func TestStreamResolve(t *testing.T) {
 	if got := fmt.Sprint(e.channels()); got != want {
 		t.Fatalf("channels %s\nwant %s", got, want)
 	}
+}
+
+// Statuses are rendered in their stream's filter context (home on the
+// user stream, public on public and hashtag streams): what a filter hides
+// is not sent, a warning is. filters_changed reaches the user stream only,
+// with no payload.
+func TestStreamingFilters(t *testing.T) {
+	t.Parallel()
+	client, prefix := testenv.Redis(t)
+	n := startNode(t, client, prefix, &Handler{})
+	aliceSSE, _ := openSSE(t, n, "a.test", "/api/v1/streaming/user", "alice")
+	aliceNotes, _ := openSSE(t, n, "a.test", "/api/v1/streaming/user/notification", "alice")
+	bobWS, _, err := dialWS(t, n, "a.test", "?stream=user&access_token=bob", nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	bobFrames := wsFrames(bobWS)
+	waitFor(t, "subscribed", func() bool { return confirmed(n.hub) == 3 })
+	subscribeWS(t, bobWS, n, map[string]string{"type": "subscribe", "stream": "public:local"})
+
+	// 777: hidden at home, shown on the public stream.
+	publish(t, client, prefix, `{"e":"update","id":777,"u":[11,12],"pl":[1]}`)
+	publish(t, client, prefix, `{"e":"update","id":100,"u":[11]}`)
+	if e := next(t, aliceSSE, "alice's home"); !strings.Contains(e.data, `"id":"100"`) {
+		t.Fatalf("alice's home stream: %+v, want 100 (777 is filtered)", e)
+	}
+	f := next(t, bobFrames, "bob's public:local")
+	if fmt.Sprint(f["stream"]) != "[public:local]" || !strings.Contains(fmt.Sprint(f["payload"]), `"id":"777"`) {
+		t.Fatalf("bob's frame: %v, want 777 on public:local only", f)
+	}
+	// 778: a warning on the public stream, the payload's filtered field.
+	publish(t, client, prefix, `{"e":"update","id":778,"pl":[1]}`)
+	if f := next(t, bobFrames, "bob's warned status"); !strings.Contains(fmt.Sprint(f["payload"]), `"filtered":[{`) {
+		t.Fatalf("bob's frame: %v, want filtered", f)
+	}
+
+	publish(t, client, prefix, `{"e":"filters_changed","id":12,"u":[12]}`)
+	f = next(t, bobFrames, "bob's filters_changed")
+	if _, has := f["payload"]; fmt.Sprint(f["stream"]) != "[user]" || f["event"] != "filters_changed" || has {
+		t.Fatalf("bob's frame: %v, want filters_changed on user without payload", f)
+	}
+	none(t, bobFrames, "bob's frames after filters_changed")
+	publish(t, client, prefix, `{"e":"filters_changed","id":11,"u":[11]}`)
+	if e := next(t, aliceSSE, "alice's filters_changed"); e.name != "filters_changed" || e.data != "" {
+		t.Fatalf("alice's event: %+v", e)
+	}
+	none(t, aliceNotes, "alice's user:notification stream")
 }

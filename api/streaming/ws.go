@@ -26,7 +26,7 @@ type wsStart struct {
 type wsFrame struct {
 	Stream  []string `json:"stream"`
 	Event   string   `json:"event"`
-	Payload string   `json:"payload"`
+	Payload string   `json:"payload,omitempty"` // none for filters_changed
 }
 
 // wsError is a refused request on an open socket.

@@ -11,10 +11,14 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/roost-social/roost/api"
+	"github.com/roost-social/roost/api/admin"
+	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
+	tenantpg "github.com/roost-social/roost/tenant/postgres"
 )
 
 func runMigrate(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
@@ -170,4 +174,46 @@ func readLine(r io.Reader) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// runOperator is `roost operator grant --email E [--revoke]`.
+func runOperator(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
+	if len(args) == 0 || args[0] != "grant" {
+		return errs.E(errs.Invalid, "usage: roost operator grant --email EMAIL [--revoke]")
+	}
+	fs := flag.NewFlagSet("operator grant", flag.ContinueOnError)
+	email := fs.String("email", "", "email of an existing login (required)")
+	revoke := fs.Bool("revoke", false, "take the operator role away instead")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *email == "" {
+		return errs.E(errs.Invalid, "--email is required")
+	}
+	svc, err := connect(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer svc.close()
+	u, err := tenantpg.NewAdminStore(svc.db).GrantOperator(ctx, strings.TrimSpace(*email), !*revoke)
+	if err != nil {
+		return err
+	}
+	if u.IsOperator {
+		fmt.Printf("%s is an operator\n", u.Email)
+	} else {
+		fmt.Printf("%s is no longer an operator\n", u.Email)
+	}
+	return nil
+}
+
+// newOperator builds the operator dashboard, or returns nil when
+// ROOST_OPERATOR_HOST is unset.
+func newOperator(cfg *config.Config, log *slog.Logger, svc *services) api.Router {
+	if cfg.OperatorHost == "" {
+		return nil
+	}
+	log.Info("operator dashboard enabled", "host", cfg.OperatorHost)
+	return &admin.Handler{Store: tenantpg.NewAdminStore(svc.db), Notify: svc.tenantSv.Notify, Host: cfg.OperatorHost,
+		URL: web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort}, Log: log}
 }

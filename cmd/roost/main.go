@@ -31,6 +31,11 @@ commands:
   tenant approve      --id N: approve a tenant that signed up on the portal
   tenant invite       [--count N] [--expires D]: print portal invite codes
   account create      --domain DOMAIN --username USER --email EMAIL --password PASS|-
+  operator grant      --email EMAIL [--revoke]: let a login use the operator
+                      dashboard (ROOST_OPERATOR_HOST)
+  account export      --account USER@DOMAIN --out FILE.zip: the account's archive
+  account import      --account USER@DOMAIN --file FILE.zip [--publish]: posts,
+                      follows, blocks, mutes, lists and bookmarks of an archive
   test [GOTEST ARGS]  run the whole test suite with private PostgreSQL and
                       Redis (installing them when missing)
   follow              --account USER@DOMAIN --target USER@HOST|ACTOR-URL
@@ -54,22 +59,23 @@ configuration comes from ROOST_* environment variables; see README.md.
 type command func(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error
 
 var commands = map[string]command{
-	"dev":     runDev,
-	"serve":   runServe,
-	"work":    runWork,
-	"migrate": runMigrate,
-	"tenant":  runTenant,
-	"account": runAccount,
-	"follow":  runFollow,
-	"post":    runPost,
-	"move":    runMove,
-	"alias":   runAlias,
-	"emoji":   runEmoji,
-	"do":      runDo,
-	"bench":   runBench,
-	"testenv": runTestenv,
-	"test":    runTest,
-	"version": runVersion,
+	"dev":      runDev,
+	"serve":    runServe,
+	"work":     runWork,
+	"migrate":  runMigrate,
+	"tenant":   runTenant,
+	"operator": runOperator,
+	"account":  runAccountOrArchive,
+	"follow":   runFollow,
+	"post":     runPost,
+	"move":     runMove,
+	"alias":    runAlias,
+	"emoji":    runEmoji,
+	"do":       runDo,
+	"bench":    runBench,
+	"testenv":  runTestenv,
+	"test":     runTest,
+	"version":  runVersion,
 }
 
 func main() {

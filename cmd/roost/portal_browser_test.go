@@ -123,6 +123,13 @@ func portalBrowser(t *testing.T, addr string) context.Context {
 		t.Fatal("chromium is not installed; the README's test command installs it, or run: apt-get install -y chromium")
 	}
 	_, port, _ := net.SplitHostPort(addr)
+	// The profile is removed by hand: chromium's helper processes may still
+	// write to it for a moment after the browser is stopped, which would
+	// fail t.TempDir's cleanup.
+	profile, err := os.MkdirTemp("", "roost-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox,
@@ -132,7 +139,7 @@ func portalBrowser(t *testing.T, addr string) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Flag("host-resolver-rules", "MAP * 127.0.0.1:"+port),
 		// Plain http on purpose: no automatic upgrade attempts to https.
 		chromedp.Flag("disable-features", "site-per-process,Translate,BlinkGenPropertyTrees,HttpsUpgrades,HttpsFirstBalancedModeAutoEnable"),
@@ -141,7 +148,14 @@ func portalBrowser(t *testing.T, addr string) context.Context {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
 	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	if err := chromedp.Run(ctx); err != nil { // starts the browser
 		t.Fatalf("starting chromium: %v", err)
 	}

@@ -64,6 +64,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 		return err
 	}
 	mastodonAPI.Polls = svc.accounts
+	// account exports and imports, run by roost work (archive_work.go)
+	mastodonAPI.Archives = &mastodon.Archives{Jobs: svc.accounts, Dir: archiveDir(cfg), MaxUpload: 1 << 30}
 	mastodonAPI.More = svc.accounts // lists, filters, conversations, emojis, search... (api/mastodon/more.go)
 	mastodonAPI.RelMe = &relme.Verifier{Fetch: fd.fetch, Store: svc.accounts, Log: log}
 	hub := streaming.NewHub(svc.redis, cfg.RedisPrefix, log) // this node's one streaming subscription
@@ -72,6 +74,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	app := api.New(api.Options{
 		OAuth:          &apioauth.Handler{OAuth: oauthSvc, Logins: oauthStore, URL: urls, Log: log},
 		Portal:         newPortal(cfg, log, svc, fd.fetch), // signup portal on ROOST_PORTAL_HOST (portal.go)
+		Operator:       newOperator(cfg, log, svc),         // operator dashboard on ROOST_OPERATOR_HOST (admin.go)
 		Mastodon:       mastodonAPI,
 		Streaming:      &streaming.Handler{Auth: oauthSvc, Render: mastodonAPI, Hub: hub, Log: log},
 		Sites:          cache,

@@ -59,6 +59,8 @@ type Config struct {
 	PortalHost string
 	BaseDomain string
 	Signups    string
+	// OperatorHost serves the operator dashboard (empty: none).
+	OperatorHost string
 	// PublicIPv4, PublicIPv6 and PublicHostname are what tenants' DNS
 	// records must point at; DNSServer ("ip:port") answers the domain
 	// checks instead of the system resolver.
@@ -247,6 +249,9 @@ var Vars = []Var{
 	}},
 	{"ROOST_PORTAL_HOST", "", "Host name of the signup portal (`portal.roost.example`), where newcomers create a site, claim a domain and prove it with DNS records. Empty: no portal.", func(c *Config, v string) error {
 		return setHostname(&c.PortalHost, v)
+	}},
+	{"ROOST_OPERATOR_HOST", "", "Host name of the operator dashboard (`admin.roost.example`): instance numbers, tenants, reports and the audit log, for logins made operators with `roost operator grant`. Empty: no dashboard.", func(c *Config, v string) error {
+		return setHostname(&c.OperatorHost, v)
 	}},
 	{"ROOST_BASE_DOMAIN", "", "Domain whose subdomains the portal offers, active at once (`roost.example` gives `alice.roost.example`; point a wildcard record at the instance). Empty: own domains only.", func(c *Config, v string) error {
 		return setHostname(&c.BaseDomain, v)

@@ -1,0 +1,378 @@
+// Package admin is the operator dashboard served on the operator host
+// (ROOST_OPERATOR_HOST): server-rendered pages where an instance's
+// operators see its numbers, approve, suspend and unsuspend tenants,
+// work the reports queue and read the audit log of what they did.
+//
+// It follows api/portal: plain forms and no script, a double-submitted
+// CSRF token on every form, a strict hash-based CSP, and a server-side
+// session (stored hashed) behind an HttpOnly, SameSite=Strict cookie,
+// Secure and __Host- with https. Every route names the permission it
+// needs; a login's role is a set of permissions, so roles other than
+// operator (tenant admin, moderator) plug in by granting fewer.
+package admin
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/roost-social/roost/api/admin/model"
+	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/tenant"
+	"github.com/roost-social/roost/tenant/verify"
+)
+
+// Store is the dashboard's storage (tenant/postgres AdminStore).
+type Store interface {
+	// UserByEmail returns a login and its password hash, or errs.NotFound.
+	UserByEmail(ctx context.Context, email string) (*model.User, string, error)
+	CreateSession(ctx context.Context, userID int64, tokenHash []byte, expires time.Time) error
+	// SessionUser returns an unexpired session's login, or errs.NotFound.
+	SessionUser(ctx context.Context, tokenHash []byte, now time.Time) (*model.User, error)
+	DeleteSession(ctx context.Context, tokenHash []byte) error
+	Record(ctx context.Context, a model.Actor, action, target string, tenantID *int64, detail string) error
+	Stats(ctx context.Context, now time.Time) (*model.Stats, error)
+	Tenants(ctx context.Context, f model.TenantFilter) ([]model.TenantRow, error)
+	Tenant(ctx context.Context, id int64) (*model.TenantDetail, error)
+	// SetTenantStatus moves a tenant in status from to status to, records
+	// action, and returns the tenant's host names.
+	SetTenantStatus(ctx context.Context, a model.Actor, id int64, from, to, action string) ([]string, error)
+	OpenReports(ctx context.Context, limit int) ([]model.Report, error)
+	ResolveReports(ctx context.Context, a model.Actor, ids []int64) (int, error)
+	Audit(ctx context.Context, action string, limit int) ([]model.AuditEntry, error)
+}
+
+// Permission is one thing a dashboard user may do; a role is a set.
+type Permission uint32
+
+// Permissions. Each route requires one.
+const (
+	ViewDashboard Permission = 1 << iota
+	ManageTenants
+	ManageReports
+	ViewAudit
+)
+
+// Role is a named permission set.
+type Role struct {
+	Name  string
+	Perms Permission
+}
+
+// Has reports whether the role grants p.
+func (r Role) Has(p Permission) bool { return p != 0 && r.Perms&p == p }
+
+// Operator runs the instance: everything.
+var Operator = Role{Name: "operator", Perms: ViewDashboard | ManageTenants | ManageReports | ViewAudit}
+
+// RoleOf is a login's role. Only operators have one yet; tenant admins
+// and moderators will get smaller sets.
+func RoleOf(u *model.User) Role {
+	if u != nil && u.IsOperator {
+		return Operator
+	}
+	return Role{Name: "none"}
+}
+
+// Audit actions.
+const (
+	ActionSignIn    = "signin"
+	ActionSignOut   = "signout"
+	ActionApprove   = "tenant.approve"
+	ActionSuspend   = "tenant.suspend"
+	ActionUnsuspend = "tenant.unsuspend"
+	ActionResolve   = "report.resolve"
+)
+
+// Actions are the audit log's filter choices.
+var Actions = []string{ActionSignIn, ActionSignOut, ActionApprove, ActionSuspend, ActionUnsuspend, ActionResolve,
+	"operator.grant", "operator.revoke"}
+
+// SessionLifetime is how long an operator sign-in lasts.
+const SessionLifetime = 12 * time.Hour
+
+// Handler serves the dashboard. Its fields are read-only after Register.
+type Handler struct {
+	Store Store
+	// Notify tells every node a tenant's hosts changed (suspension,
+	// approval), so host caches drop their answers at once.
+	Notify tenant.Notifier
+	// Host is the dashboard's normalised host name; requests for any
+	// other Host pass through.
+	Host string
+	// URL says whether cookies are Secure (Scheme https).
+	URL web.URLConfig
+	Log *slog.Logger
+	// Now is the clock (tests); nil is time.Now.
+	Now func() time.Time
+}
+
+// Register mounts the dashboard on r in front of host routing.
+func (h *Handler) Register(r fiber.Router) { r.Use(h.route) }
+
+// session is a signed-in request's login and role.
+type session struct {
+	User *model.User
+	Role Role
+}
+
+func (s *session) actor() model.Actor { return model.Actor{UserID: s.User.ID, Email: s.User.Email} }
+
+// route is one dashboard page or form; Perm 0 is open to anyone.
+type route struct {
+	Method, Path string
+	Perm         Permission
+	fn           func(h *Handler, c *fiber.Ctx, s *session) error
+}
+
+var routes = []route{
+	{"GET", "/login", 0, (*Handler).loginPage},
+	{"POST", "/login", 0, (*Handler).login},
+	{"POST", "/logout", 0, (*Handler).logout},
+	{"GET", "/", ViewDashboard, (*Handler).dashboard},
+	{"GET", "/tenants", ManageTenants, (*Handler).tenants},
+	{"GET", "/tenant", ManageTenants, (*Handler).tenantPage},
+	{"POST", "/tenant/approve", ManageTenants, (*Handler).approve},
+	{"POST", "/tenant/suspend", ManageTenants, (*Handler).suspend},
+	{"POST", "/tenant/unsuspend", ManageTenants, (*Handler).unsuspend},
+	{"GET", "/reports", ManageReports, (*Handler).reports},
+	{"POST", "/reports/resolve", ManageReports, (*Handler).resolve},
+	{"GET", "/audit", ViewAudit, (*Handler).audit},
+}
+
+var routeIndex = func() map[string]*route {
+	m := map[string]*route{}
+	for i := range routes {
+		m[routes[i].Method+" "+routes[i].Path] = &routes[i]
+	}
+	return m
+}()
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// route answers requests for the operator host and passes every other on.
+func (h *Handler) route(c *fiber.Ctx) error {
+	host, err := tenant.NormalizeHost(c.Hostname())
+	if err != nil || host != h.Host {
+		return c.Next()
+	}
+	method := c.Method()
+	if method == fiber.MethodHead {
+		method = fiber.MethodGet
+	}
+	rt, ok := routeIndex[method+" "+c.Path()]
+	if !ok {
+		return h.errorPage(c, nil, fiber.StatusNotFound, "Not found", "There is no such page.")
+	}
+	if method == fiber.MethodPost && !h.checkCSRF(c) {
+		return h.errorPage(c, nil, fiber.StatusForbidden, "Form expired",
+			"This form expired or was not sent from this site. Go back, reload the page and try again.")
+	}
+	s, err := h.session(c)
+	if err != nil {
+		return h.serverError(c, nil, err)
+	}
+	if rt.Perm != 0 {
+		if s == nil {
+			if method == fiber.MethodGet {
+				return c.Redirect("/login", fiber.StatusSeeOther)
+			}
+			return h.errorPage(c, nil, fiber.StatusUnauthorized, "Signed out", "Sign in again, then retry.")
+		}
+		if !s.Role.Has(rt.Perm) {
+			return h.errorPage(c, s, fiber.StatusForbidden, "Not allowed", "This login may not use this page.")
+		}
+	}
+	return rt.fn(h, c, s)
+}
+
+func (h *Handler) log(c *fiber.Ctx) *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return web.Log(c)
+}
+
+// pageCSS is the pages' only style, allowed by hash in the CSP.
+const pageCSS = `body{font:15px/1.5 system-ui,sans-serif;margin:0;background:#f4f4f6;color:#1c1c22}
+nav{background:#23233a;padding:.6rem 1.5rem;display:flex;gap:1.2rem;align-items:center}nav a{color:#fff;text-decoration:none}
+nav .who{margin-left:auto;color:#bbb;font-size:.85rem}nav button.link{color:#fff}
+main{max-width:64rem;margin:1.5rem auto;padding:1.5rem 2rem;background:#fff;border-radius:12px;box-shadow:0 1px 4px #0002}
+h1{font-size:1.5rem;margin:0 0 1rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
+label{display:block;margin:.8rem 0 .2rem;font-weight:600}input,select{box-sizing:border-box;padding:.45rem;font:inherit;border:1px solid #bbb;border-radius:6px}
+main.narrow{max-width:26rem}main.narrow input{width:100%}
+button{padding:.45rem .9rem;font:inherit;font-weight:600;border:0;border-radius:6px;background:#4c4cd8;color:#fff;cursor:pointer}
+button.deny{background:#b00020}button.link{background:none;color:#4c4cd8;padding:0;font-weight:400}
+form.inline{display:inline;margin:0}form.filter{display:flex;gap:.5rem;align-items:center;margin-bottom:1rem}
+.error{color:#b00020;font-weight:600}.note{color:#666;font-size:.9rem}.notice{background:#e6f6ea;padding:.6rem .8rem;border-radius:6px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:.8rem}
+.card{border:1px solid #e4e4ea;border-radius:8px;padding:.6rem .8rem}.card b{display:block;font-size:1.4rem}.card span{color:#555;font-size:.85rem}
+table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;padding:.4rem;border-bottom:1px solid #e4e4ea;vertical-align:top}
+.status-active{color:#0a7a2f}.status-suspended{color:#b00020}.status-pending{color:#a06000}
+.report{border:1px solid #e4e4ea;border-radius:8px;padding:.6rem .8rem;margin:.6rem 0}.post{background:#f7f7fa;padding:.4rem .6rem;margin:.3rem 0;border-radius:6px}
+.chart{width:100%;height:auto}`
+
+var cssHash = func() string {
+	sum := sha256.Sum256([]byte(pageCSS))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}()
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var pages = template.Must(template.New("").Funcs(template.FuncMap{
+	"when":      when,
+	"text":      plainText,
+	"statusCSS": func(s string) string { return "status-" + s },
+}).ParseFS(templateFS, "templates/*.html"))
+
+// when formats a time for people, in UTC.
+func when(v any) string {
+	switch t := v.(type) {
+	case time.Time:
+		return t.UTC().Format("2 Jan 2006 15:04 UTC")
+	case *time.Time:
+		if t != nil {
+			return t.UTC().Format("2 Jan 2006 15:04 UTC")
+		}
+	}
+	return "—"
+}
+
+// page is what the templates render.
+type page struct {
+	Title, Host string
+	CSS         template.CSS
+	CSRF        string
+	User        *model.User
+	Role        string
+	Message     string
+	Notice      string
+	Email       string
+	Error       string
+	Data        any
+}
+
+// render writes a page with headers that keep it from being framed,
+// sniffed, cached or leaking its URL, and a CSP allowing nothing but its
+// own style and form posts to itself.
+func (h *Handler) render(c *fiber.Ctx, s *session, status int, name string, p *page) error {
+	p.Host = h.Host
+	p.CSS = template.CSS(pageCSS)
+	p.CSRF = h.csrfToken(c)
+	if s != nil {
+		p.User, p.Role = s.User, s.Role.Name
+	}
+	var b bytes.Buffer
+	if err := pages.ExecuteTemplate(&b, name, p); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src "+cssHash+
+		"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	c.Set(fiber.HeaderXFrameOptions, "DENY")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set("Cross-Origin-Opener-Policy", "same-origin")
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Status(status).Send(b.Bytes())
+}
+
+func (h *Handler) errorPage(c *fiber.Ctx, s *session, status int, title, message string) error {
+	return h.render(c, s, status, "error", &page{Title: title, Message: message})
+}
+
+// serverError logs err and shows a page for it.
+func (h *Handler) serverError(c *fiber.Ctx, s *session, err error) error {
+	status, msg := fiber.StatusInternalServerError, "Something went wrong. Try again later."
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		status, msg = fiber.StatusServiceUnavailable, "The server is busy. Try again."
+	case errs.CodeOf(err) != errs.Internal:
+		status, msg = web.Status(errs.CodeOf(err)), errs.MessageOf(err)
+	}
+	if status >= 500 {
+		h.log(c).ErrorContext(c.UserContext(), "operator dashboard request failed", "err", err)
+	}
+	return h.errorPage(c, s, status, "Error", msg)
+}
+
+// Cookies: __Host- with https, so no tenant subdomain can set them.
+func (h *Handler) cookieName(base string) string {
+	if h.URL.Scheme == "https" {
+		return "__Host-" + base
+	}
+	return base
+}
+
+func (h *Handler) setCookie(c *fiber.Ctx, name, value string, maxAge int) {
+	c.Cookie(&fiber.Cookie{
+		Name: h.cookieName(name), Value: value, Path: "/", MaxAge: maxAge,
+		Secure: h.URL.Scheme == "https", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
+	})
+}
+
+const (
+	csrfCookie    = "roost_admin_csrf"
+	sessionCookie = "roost_admin_session"
+)
+
+func validToken(v string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	return err == nil && len(b) == 32
+}
+
+func newToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// The CSRF token is double-submitted, as on the portal.
+func (h *Handler) csrfToken(c *fiber.Ctx) string {
+	v := c.Cookies(h.cookieName(csrfCookie))
+	if !validToken(v) {
+		v = newToken()
+	}
+	h.setCookie(c, csrfCookie, v, int(SessionLifetime/time.Second))
+	return v
+}
+
+func (h *Handler) checkCSRF(c *fiber.Ctx) bool {
+	cookie, field := c.Cookies(h.cookieName(csrfCookie)), c.FormValue("csrf")
+	return validToken(cookie) && validToken(field) && subtle.ConstantTimeCompare([]byte(cookie), []byte(field)) == 1
+}
+
+// session returns the signed-in login, or nil.
+func (h *Handler) session(c *fiber.Ctx) (*session, error) {
+	tok := c.Cookies(h.cookieName(sessionCookie))
+	if !validToken(tok) {
+		return nil, nil
+	}
+	u, err := h.Store.SessionUser(c.UserContext(), hashToken(tok), h.now())
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &session{User: u, Role: RoleOf(u)}, nil
+}
+
+// hashToken is what the store keeps of a session token (as the portal).
+func hashToken(tok string) []byte { return verify.HashCode(tok) }

@@ -1,0 +1,187 @@
+package archive
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+type fakeSource struct {
+	posts []*federation.Status // newest first
+	rows  map[Kind][][]string
+	pages int
+}
+
+func (f *fakeSource) ArchiveStatuses(_ context.Context, _ int64, before int64, limit int) ([]*federation.Status, error) {
+	f.pages++
+	var out []*federation.Status
+	for _, p := range f.posts {
+		if (before == 0 || p.ID < before) && len(out) < limit {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeSource) ArchiveEach(_ context.Context, _ int64, kind Kind, fn func([]string) error) error {
+	for _, r := range f.rows[kind] {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func testExport(t *testing.T) []byte {
+	t.Helper()
+	links := federation.Links{Base: "https://a.example"}
+	me := links.Actor("alice")
+	day := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	src := &fakeSource{rows: map[Kind][][]string{
+		Likes:     {{"https://b.example/notes/1"}},
+		Bookmarks: {{"https://b.example/notes/2"}},
+		Following: {{"bob@b.example", "true", "false", ""}},
+		Blocks:    {{"spam@c.example"}},
+		Mutes:     {{"loud@c.example", "true"}},
+		Lists:     {{"Friends", "bob@b.example"}},
+	}}
+	for i := int64(5); i >= 1; i-- {
+		st := &federation.Status{ID: i, URI: me + "/statuses/" + string(rune('0'+i)), Content: "<p>post</p>",
+			Visibility: federation.Public, Published: day.Add(time.Duration(i) * time.Hour)}
+		st.To, st.Cc = []string{federation.PublicCollection}, []string{links.Followers("alice")}
+		if i == 2 {
+			st.Visibility, st.To, st.Cc, st.Summary = federation.Private, []string{links.Followers("alice")}, nil, "cw"
+		}
+		if i == 3 {
+			st.InReplyToURI = me + "/statuses/1"
+			st.Attachments = []federation.Attachment{{Type: "Audio", MediaType: "audio/ogg", URL: links.Base + "/media/k/original.ogg", MediaID: 9, Description: "sound"}}
+		}
+		src.posts = append(src.posts, st)
+	}
+	var buf bytes.Buffer
+	e := &Export{Account: &federation.Account{ID: 1, Username: "alice", Domain: "a.example"}, Links: links, Source: src, PageSize: 2,
+		Media: func(context.Context, federation.Attachment) (io.ReadCloser, error) {
+			return io.NopCloser(strings.NewReader("OggS sound bytes")), nil
+		}}
+	if err := e.Write(context.Background(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	if src.pages != 3 {
+		t.Errorf("%d pages of 2 for 5 posts, want 3", src.pages)
+	}
+	return buf.Bytes()
+}
+
+func TestArchiveExportThenOpen(t *testing.T) {
+	b := testExport(t)
+	a, err := Open(bytes.NewReader(b), int64(len(b)), DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ActorURI != "https://a.example/users/alice" || len(a.Posts) != 5 {
+		t.Fatalf("actor %q, %d posts", a.ActorURI, len(a.Posts))
+	}
+	for i := 1; i < len(a.Posts); i++ {
+		if a.Posts[i].Status.Published.Before(a.Posts[i-1].Status.Published) {
+			t.Fatal("posts not oldest first")
+		}
+	}
+	p2, p3 := a.Posts[1], a.Posts[2]
+	if p2.Status.Visibility != federation.Private || p2.Status.Summary != "cw" {
+		t.Errorf("private post: %+v", p2.Status)
+	}
+	if p3.Status.InReplyToURI != "https://a.example/users/alice/statuses/1" || len(p3.Media) != 1 || p3.Media[0].Description != "sound" {
+		t.Fatalf("reply with media: %+v %+v", p3.Status, p3.Media)
+	}
+	rc, err := a.OpenMedia(p3.Media[0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(rc)
+	if string(data) != "OggS sound bytes" {
+		t.Errorf("media %q", data)
+	}
+	if len(a.Likes) != 1 || len(a.Bookmarks) != 1 || len(a.Following) != 1 || a.Following[0][0] != "bob@b.example" ||
+		len(a.Blocks) != 1 || len(a.Mutes) != 1 || len(a.Lists) != 1 || a.Lists[0][1] != "bob@b.example" {
+		t.Errorf("rows: %+v", a)
+	}
+}
+
+// rezip copies an archive, changing one entry (nil: dropping it).
+func rezip(t *testing.T, b []byte, name string, content []byte) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		data := content
+		if f.Name != name {
+			rc, _ := f.Open()
+			data, _ = io.ReadAll(rc)
+			rc.Close()
+		} else if content == nil {
+			continue
+		}
+		w, _ := zw.Create(f.Name)
+		w.Write(data)
+	}
+	zw.Close()
+	return out.Bytes()
+}
+
+func TestArchiveMalformedImports(t *testing.T) {
+	good := testExport(t)
+	var mediaName string
+	zr, _ := zip.NewReader(bytes.NewReader(good), int64(len(good)))
+	for _, f := range zr.File {
+		if strings.HasPrefix(f.Name, MediaDir) {
+			mediaName = f.Name
+		}
+	}
+	for _, c := range []struct {
+		name  string
+		data  []byte
+		lim   Limits
+		wants []string
+	}{
+		{"not a zip", []byte("hello, this is text"), DefaultLimits, []string{"not a zip"}},
+		{"truncated", good[:len(good)*2/3], DefaultLimits, []string{"not a zip archive, or a truncated one"}},
+		{"bad outbox JSON", rezip(t, good, OutboxFile, []byte("{\n  \"orderedItems\": [\n    {\"type\": \"Create\",, }\n  ]\n}")),
+			DefaultLimits, []string{"outbox.json", "line 3, column 24"}},
+		{"bad CSV", rezip(t, good, ListsCSV, []byte("Friends,bob@b.example\n\"unterminated\n")), DefaultLimits, []string{"lists.csv", "line 2"}},
+		{"missing actor", rezip(t, good, ActorFile, nil), DefaultLimits, []string{"actor.json is missing"}},
+		{"missing media", rezip(t, good, mediaName, nil), DefaultLimits, []string{"outbox.json: item", mediaName, "missing"}},
+		{"too large", good, Limits{MaxFile: 10, MaxPosts: 10}, []string{"declared size", "over the limit of 10"}},
+		{"too many posts", good, Limits{MaxFile: 1 << 20, MaxPosts: 2}, []string{"5 items, over the limit of 2"}},
+	} {
+		_, err := Open(bytes.NewReader(c.data), int64(len(c.data)), c.lim)
+		if err == nil || errs.CodeOf(err) != errs.Invalid {
+			t.Errorf("%s: %v, want an invalid archive", c.name, err)
+			continue
+		}
+		for _, w := range c.wants {
+			if !strings.Contains(errs.MessageOf(err), w) {
+				t.Errorf("%s: %q does not say %q", c.name, errs.MessageOf(err), w)
+			}
+		}
+	}
+	// A damaged entry (bytes flipped inside the stored media) fails its
+	// checksum.
+	i := bytes.Index(good, []byte("OggS sound bytes"))
+	bad := bytes.Clone(good)
+	bad[i+5] ^= 0xff
+	if _, err := Open(bytes.NewReader(bad), int64(len(bad)), DefaultLimits); err == nil ||
+		!strings.Contains(errs.MessageOf(err), "damaged") {
+		t.Errorf("damaged media: %v", err)
+	}
+}

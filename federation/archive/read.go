@@ -1,0 +1,305 @@
+package archive
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/roost-social/roost/federation"
+	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// Limits bound what an import accepts.
+type Limits struct {
+	MaxFile  int64 // declared uncompressed size of any one entry
+	MaxPosts int
+}
+
+// DefaultLimits are generous for a person's archive and small for a bomb.
+var DefaultLimits = Limits{MaxFile: 256 << 20, MaxPosts: 200_000}
+
+// Post is one post of an archive, ready to recreate.
+type Post struct {
+	OriginalURI string
+	Status      *federation.Status // Content, Summary, Sensitive, Visibility, Language, Tags, Published, InReplyToURI
+	Media       []Media
+}
+
+// Media is an attachment's file inside the archive.
+type Media struct {
+	Path        string
+	Description string
+	Size        int64
+}
+
+// Archive is a validated archive: everything parsed, every referenced
+// file present and readable.
+type Archive struct {
+	zr        *zip.Reader
+	ActorURI  string
+	Followers string
+	Posts     []Post // oldest first: parents before their replies
+	Likes     []string
+	Bookmarks []string // status URIs or URLs
+	Following [][]string
+	Blocks    [][]string
+	Mutes     [][]string
+	Lists     [][]string // title, address
+}
+
+func invalid(format string, a ...any) error { return errs.E(errs.Invalid, format, a...) }
+
+// Open validates a whole archive; any problem is an errs.Invalid error
+// naming the file (and line or item) at fault.
+func Open(r io.ReaderAt, size int64, lim Limits) (*Archive, error) {
+	if lim.MaxFile == 0 {
+		lim = DefaultLimits
+	}
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return nil, invalid("not a zip archive, or a truncated one: %v", err)
+	}
+	files := map[string]*zip.File{}
+	for _, f := range zr.File {
+		if f.UncompressedSize64 > uint64(lim.MaxFile) {
+			return nil, invalid("%s: declared size %d bytes is over the limit of %d", f.Name, f.UncompressedSize64, lim.MaxFile)
+		}
+		files[strings.TrimPrefix(f.Name, "/")] = f
+	}
+	a := &Archive{zr: zr}
+	actor, err := readJSON[struct {
+		ID        string `json:"id"`
+		Followers string `json:"followers"`
+	}](files, ActorFile, true)
+	if err != nil {
+		return nil, err
+	}
+	a.ActorURI, a.Followers = actor.ID, actor.Followers
+	if err := a.readOutbox(files, lim); err != nil {
+		return nil, err
+	}
+	for _, c := range []struct {
+		name string
+		into *[]string
+	}{{LikesFile, &a.Likes}, {BookmarksFile, &a.Bookmarks}} {
+		col, err := readJSON[struct {
+			Items []json.RawMessage `json:"orderedItems"`
+		}](files, c.name, false)
+		if err != nil {
+			return nil, err
+		}
+		for i, raw := range col.Items {
+			var s string
+			if json.Unmarshal(raw, &s) != nil {
+				var o struct {
+					ID string `json:"id"`
+				}
+				if json.Unmarshal(raw, &o) != nil || o.ID == "" {
+					return nil, invalid("%s: item %d is neither a URI nor an object with an id", c.name, i+1)
+				}
+				s = o.ID
+			}
+			*c.into = append(*c.into, s)
+		}
+	}
+	if len(a.Bookmarks) == 0 {
+		rows, err := readCSV(files, BookmarksCSV, 1, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			a.Bookmarks = append(a.Bookmarks, r[0])
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		cols   int
+		header string
+		into   *[][]string
+	}{
+		{FollowingCSV, 1, "Account address", &a.Following},
+		{BlocksCSV, 1, "", &a.Blocks},
+		{MutesCSV, 1, "Account address", &a.Mutes},
+		{ListsCSV, 2, "", &a.Lists},
+	} {
+		rows, err := readCSV(files, c.name, c.cols, c.header)
+		if err != nil {
+			return nil, err
+		}
+		*c.into = rows
+	}
+	return a, nil
+}
+
+// readBytes reads an entry whole (it is under the size limit), checking
+// its checksum: a damaged or truncated entry is an error.
+func readBytes(f *zip.File) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, invalid("%s: %v", f.Name, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, int64(f.UncompressedSize64)+1))
+	if err != nil {
+		return nil, invalid("%s: damaged or truncated: %v", f.Name, err)
+	}
+	return b, nil
+}
+
+// jsonError names the line and column of a decoding error.
+func jsonError(name string, b []byte, err error) error {
+	var off int64 = -1
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	if off < 0 {
+		return invalid("%s: %v", name, err)
+	}
+	off = min(off, int64(len(b)))
+	line := bytes.Count(b[:off], []byte{'\n'}) + 1
+	col := off - int64(bytes.LastIndexByte(b[:off], '\n'))
+	return invalid("%s: line %d, column %d (offset %d): %v", name, line, col, off, err)
+}
+
+func readJSON[T any](files map[string]*zip.File, name string, required bool) (*T, error) {
+	v := new(T)
+	f := files[name]
+	if f == nil {
+		if required {
+			return nil, invalid("%s is missing", name)
+		}
+		return v, nil
+	}
+	b, err := readBytes(f)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return nil, jsonError(name, b, err)
+	}
+	return v, nil
+}
+
+// readCSV reads rows of at least cols fields, skipping a header row
+// whose first field is header.
+func readCSV(files map[string]*zip.File, name string, cols int, header string) ([][]string, error) {
+	f := files[name]
+	if f == nil {
+		return nil, nil
+	}
+	b, err := readBytes(f)
+	if err != nil {
+		return nil, err
+	}
+	cr := csv.NewReader(bytes.NewReader(b))
+	cr.FieldsPerRecord = -1
+	var rows [][]string
+	for line := 1; ; line++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return rows, nil
+		}
+		if err != nil {
+			return nil, invalid("%s: %v", name, err)
+		}
+		if line == 1 && header != "" && strings.EqualFold(strings.TrimSpace(rec[0]), header) {
+			continue
+		}
+		if len(rec) < cols || strings.TrimSpace(rec[0]) == "" {
+			row, _ := cr.FieldPos(0)
+			return nil, invalid("%s: line %d: expected %d fields", name, row, cols)
+		}
+		for i := range rec {
+			rec[i] = strings.TrimSpace(rec[i])
+		}
+		rows = append(rows, rec)
+	}
+}
+
+func (a *Archive) readOutbox(files map[string]*zip.File, lim Limits) error {
+	col, err := readJSON[struct {
+		Items []json.RawMessage `json:"orderedItems"`
+	}](files, OutboxFile, true)
+	if err != nil {
+		return err
+	}
+	if len(col.Items) > lim.MaxPosts {
+		return invalid("%s: %d items, over the limit of %d", OutboxFile, len(col.Items), lim.MaxPosts)
+	}
+	for i, raw := range col.Items {
+		var act struct {
+			Type   string          `json:"type"`
+			Object json.RawMessage `json:"object"`
+		}
+		if err := json.Unmarshal(raw, &act); err != nil {
+			return invalid("%s: item %d: %v", OutboxFile, i+1, err)
+		}
+		if act.Type != "Create" || len(act.Object) == 0 || act.Object[0] != '{' {
+			continue // Announces (boosts) are not the owner's posts
+		}
+		st, _, err := ap.ParseStatus(act.Object, a.Followers)
+		if err != nil {
+			return invalid("%s: item %d: %s", OutboxFile, i+1, errs.MessageOf(err))
+		}
+		if st.Published.IsZero() {
+			st.Published = time.Now().UTC()
+		}
+		var note struct {
+			Attachment []struct {
+				URL  any    `json:"url"`
+				Name string `json:"name"`
+			} `json:"attachment"`
+		}
+		_ = json.Unmarshal(act.Object, &note)
+		p := Post{OriginalURI: st.URI, Status: st}
+		for _, att := range note.Attachment {
+			u, _ := att.URL.(string)
+			if u == "" || strings.Contains(u, "://") {
+				continue // remote media stays where it is
+			}
+			name := strings.TrimPrefix(u, "/")
+			f := files[name]
+			if f == nil {
+				return invalid("%s: item %d: media file %s is missing from the archive", OutboxFile, i+1, name)
+			}
+			rc, err := f.Open()
+			if err == nil {
+				_, err = io.Copy(io.Discard, rc)
+				rc.Close()
+			}
+			if err != nil {
+				return invalid("%s: damaged or truncated: %v", name, err)
+			}
+			p.Media = append(p.Media, Media{Path: name, Description: att.Name, Size: int64(f.UncompressedSize64)})
+		}
+		a.Posts = append(a.Posts, p)
+	}
+	// Outboxes list the newest first; equal dates keep parents first.
+	for i, j := 0, len(a.Posts)-1; i < j; i, j = i+1, j-1 {
+		a.Posts[i], a.Posts[j] = a.Posts[j], a.Posts[i]
+	}
+	sort.SliceStable(a.Posts, func(i, j int) bool { return a.Posts[i].Status.Published.Before(a.Posts[j].Status.Published) })
+	return nil
+}
+
+// OpenMedia opens a media file of the archive.
+func (a *Archive) OpenMedia(name string) (io.ReadCloser, error) {
+	f, err := a.zr.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return f, nil
+}

@@ -1,0 +1,269 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/archive"
+	"github.com/roost-social/roost/internal/pgutil"
+)
+
+var _ archive.Source = (*Store)(nil)
+
+// ArchiveStatuses pages an account's own posts, boosts excluded, newest
+// first, by id (keyset paging on statuses_account).
+func (s *Store) ArchiveStatuses(ctx context.Context, accountID, beforeID int64, limit int) ([]*federation.Status, error) {
+	rows, err := s.db.Query(ctx, `select `+statusColumns+` from statuses
+		where account_id = $1 and reblog_of_id is null and ($2 = 0 or id < $2)
+		order by id desc limit $3`, accountID, beforeID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*federation.Status, error) { return scanStatus(r) })
+}
+
+// address is an account's user@domain, as Mastodon's CSVs write it.
+const address = `a.username || '@' || a.domain`
+
+var archiveQueries = map[archive.Kind]string{
+	archive.Likes:     `select s.uri from favourites f join statuses s on s.id = f.status_id where f.account_id = $1 order by f.created_at, s.id`,
+	archive.Bookmarks: `select s.uri from bookmarks b join statuses s on s.id = b.status_id where b.account_id = $1 order by b.id`,
+	archive.Following: `select ` + address + `, f.show_reblogs::text, f.notify::text, '' from follows f join accounts a on a.id = f.followee_id
+		where f.follower_id = $1 order by f.id`,
+	archive.Blocks: `select ` + address + ` from blocks b join accounts a on a.id = b.target_id where b.account_id = $1 order by b.created_at, a.id`,
+	archive.Mutes: `select ` + address + `, m.notifications::text from mutes m join accounts a on a.id = m.target_id
+		where m.account_id = $1 order by m.created_at, a.id`,
+	archive.Lists: `select l.title, ` + address + ` from lists l join list_accounts la on la.list_id = l.id join accounts a on a.id = la.account_id
+		where l.account_id = $1 order by l.id, la.id`,
+}
+
+// ArchiveEach streams the rows of one kind.
+func (s *Store) ArchiveEach(ctx context.Context, accountID int64, kind archive.Kind, fn func([]string) error) error {
+	q, ok := archiveQueries[kind]
+	if !ok {
+		return fmt.Errorf("unknown archive kind %q", kind)
+	}
+	rows, err := s.db.Query(ctx, q, accountID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return err
+		}
+		rec := make([]string, len(vals))
+		for i, v := range vals {
+			rec[i] = fmt.Sprint(v)
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// ImportedPost is a post to recreate, its media already uploaded.
+type ImportedPost struct {
+	OriginalURI string
+	Status      *federation.Status
+	MediaIDs    []int64
+}
+
+// ImportPosts recreates a batch of posts for a local account in one
+// transaction, each once: a post whose original URI is already recorded
+// for the account is skipped. A reply whose parent was imported points at
+// the parent's new URI. uriFor gives a new post its URI from its id. It
+// returns the posts created (for publishing) and how many were skipped.
+func (s *Store) ImportPosts(ctx context.Context, local *federation.Account, posts []ImportedPost,
+	uriFor func(id int64) string) (created []*federation.Status, skipped int, err error) {
+	err = pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		created, skipped = nil, 0
+		for _, p := range posts {
+			var known int64
+			err := tx.QueryRow(ctx, `select status_id from imported_statuses where account_id = $1 and original_uri = $2`,
+				local.ID, p.OriginalURI).Scan(&known)
+			if err == nil {
+				skipped++
+				continue
+			} else if err != pgx.ErrNoRows {
+				return err
+			}
+			st := *p.Status
+			st.AccountID, st.TenantID, st.ID = local.ID, local.TenantID, 0
+			if st.InReplyToURI != "" {
+				var parent string
+				err := tx.QueryRow(ctx, `select s.uri from imported_statuses i join statuses s on s.id = i.status_id
+					where i.account_id = $1 and i.original_uri = $2`, local.ID, st.InReplyToURI).Scan(&parent)
+				if err == nil {
+					st.InReplyToURI = parent
+				} else if err != pgx.ErrNoRows {
+					return err
+				}
+			}
+			var id int64
+			if err := tx.QueryRow(ctx, `select nextval(pg_get_serial_sequence('statuses', 'id'))`).Scan(&id); err != nil {
+				return err
+			}
+			st.URI = uriFor(id)
+			args, err := statusArgs(&st)
+			if err != nil {
+				return err
+			}
+			out, err := scanStatus(tx.QueryRow(ctx, insertStatus+` returning `+statusColumns,
+				append(append([]any{id}, args...), st.TenantID)...))
+			if err != nil {
+				return fmt.Errorf("import %s: %w", p.OriginalURI, err)
+			}
+			if _, err := tx.Exec(ctx, `update statuses set in_reply_to_id = (select id from statuses where uri = $2)
+				where id = $1 and $2 <> ''`, out.ID, out.InReplyToURI); err != nil {
+				return err
+			}
+			if len(p.MediaIDs) > 0 {
+				if _, err := tx.Exec(ctx, `update media_attachments m set status_id = $1, position = u.ord - 1
+					from unnest($3::bigint[]) with ordinality as u(id, ord)
+					where m.id = u.id and m.account_id = $2`, out.ID, local.ID, p.MediaIDs); err != nil {
+					return fmt.Errorf("import media: %w", err)
+				}
+			}
+			if _, err := tx.Exec(ctx, `insert into home_feeds (account_id, status_id) values ($1, $2) on conflict do nothing`,
+				local.ID, out.ID); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `insert into imported_statuses (account_id, original_uri, status_id) values ($1, $2, $3)`,
+				local.ID, p.OriginalURI, out.ID); err != nil {
+				return err
+			}
+			created = append(created, out)
+		}
+		return nil
+	})
+	return created, skipped, err
+}
+
+// ImportedStatus finds the status recreated from an original URI.
+func (s *Store) ImportedStatus(ctx context.Context, accountID int64, originalURI string) (int64, bool, error) {
+	var id int64
+	err := s.db.QueryRow(ctx, `select status_id from imported_statuses where account_id = $1 and original_uri = $2`,
+		accountID, originalURI).Scan(&id)
+	if err == pgx.ErrNoRows {
+		return 0, false, nil
+	}
+	return id, err == nil, err
+}
+
+// ImportRelations restores blocks, mutes, lists and bookmarks of an
+// archive in one transaction, idempotently. Accounts are found by
+// user@domain among known accounts, statuses by URI or URL (or by the
+// original URI of an imported post); what is unknown is returned, one
+// line per item, and skipped.
+func (s *Store) ImportRelations(ctx context.Context, local *federation.Account, a *archive.Archive) (restored int, skipped []string, err error) {
+	err = pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		restored, skipped = 0, nil
+		accountID := func(addr string) (int64, bool, error) {
+			user, domain, ok := strings.Cut(strings.TrimPrefix(addr, "@"), "@")
+			if !ok {
+				return 0, false, nil
+			}
+			var id int64
+			err := tx.QueryRow(ctx, `select id from accounts where lower(username) = lower($1) and lower(domain) = lower($2)
+				order by tenant_id nulls last limit 1`, user, domain).Scan(&id)
+			if err == pgx.ErrNoRows {
+				return 0, false, nil
+			}
+			return id, err == nil, err
+		}
+		apply := func(what, addr, q string, extra ...any) error {
+			id, ok, err := accountID(addr)
+			if err != nil {
+				return err
+			}
+			if !ok || id == local.ID {
+				skipped = append(skipped, what+" "+addr+": unknown account")
+				return nil
+			}
+			if _, err := tx.Exec(ctx, q, append([]any{local.ID, id}, extra...)...); err != nil {
+				return fmt.Errorf("%s %s: %w", what, addr, err)
+			}
+			restored++
+			return nil
+		}
+		for _, r := range a.Blocks {
+			if err := apply("block", r[0], `insert into blocks (account_id, target_id) values ($1, $2) on conflict do nothing`); err != nil {
+				return err
+			}
+		}
+		for _, r := range a.Mutes {
+			notify := len(r) < 2 || !strings.EqualFold(r[1], "false")
+			if err := apply("mute", r[0], `insert into mutes (account_id, target_id, notifications) values ($1, $2, $3)
+				on conflict do nothing`, notify); err != nil {
+				return err
+			}
+		}
+		for _, r := range a.Lists {
+			var listID int64
+			err := tx.QueryRow(ctx, `select id from lists where account_id = $1 and title = $2 order by id limit 1`, local.ID, r[0]).Scan(&listID)
+			if err == pgx.ErrNoRows {
+				err = tx.QueryRow(ctx, `insert into lists (account_id, title) values ($1, $2) returning id`, local.ID, r[0]).Scan(&listID)
+			}
+			if err != nil {
+				return fmt.Errorf("list %q: %w", r[0], err)
+			}
+			if err := apply("list "+r[0], r[1], `insert into list_accounts (list_id, account_id) select $3, $2 where $1::bigint > 0 on conflict do nothing`, listID); err != nil {
+				return err
+			}
+		}
+		for _, u := range a.Bookmarks {
+			tag, err := tx.Exec(ctx, `insert into bookmarks (account_id, status_id)
+				select $1::bigint, id from statuses where uri = $2::text or url = $2::text
+				union select $1::bigint, status_id from imported_statuses where account_id = $1::bigint and original_uri = $2::text
+				limit 1 on conflict do nothing`, local.ID, u)
+			if err != nil {
+				return fmt.Errorf("bookmark %s: %w", u, err)
+			}
+			if tag.RowsAffected() == 0 {
+				var exists bool
+				if err := tx.QueryRow(ctx, `select exists (select 1 from bookmarks b join statuses s on s.id = b.status_id
+					where b.account_id = $1 and (s.uri = $2 or s.url = $2))`, local.ID, u).Scan(&exists); err != nil {
+					return err
+				}
+				if !exists {
+					skipped = append(skipped, "bookmark "+u+": unknown status")
+					continue
+				}
+			}
+			restored++
+		}
+		return nil
+	})
+	return restored, skipped, err
+}
+
+// PublishImported delivers an imported post as a new one would be: into
+// the home feeds of local followers (and the tenant timeline when public)
+// and as delivery rows for remote followers. It returns the delivery ids
+// to dispatch.
+func (s *Store) PublishImported(ctx context.Context, st *federation.Status,
+	render func(*federation.Status) (string, []byte, error)) ([]int64, error) {
+	var ids []int64
+	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := localFanOut(ctx, tx, st); err != nil {
+			return err
+		}
+		activityID, body, err := render(st)
+		if err != nil {
+			return err
+		}
+		inboxes, err := remoteInboxes(ctx, tx, st)
+		if err != nil {
+			return err
+		}
+		ids, err = addDeliveries(ctx, tx, st.AccountID, activityID, body, inboxes, false)
+		return err
+	})
+	return ids, err
+}

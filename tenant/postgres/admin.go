@@ -1,0 +1,412 @@
+package postgres
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/roost-social/roost/api/admin/model"
+	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/internal/pgutil"
+)
+
+// AdminStore is the operator dashboard's storage (api/admin): operator
+// sessions, instance numbers, tenants, reports and the audit log. Every
+// action writes its audit entry in the same transaction as the change.
+type AdminStore struct {
+	db *pgxpool.Pool
+}
+
+// NewAdminStore returns an AdminStore on db.
+func NewAdminStore(db *pgxpool.Pool) *AdminStore { return &AdminStore{db: db} }
+
+// UserByEmail returns a login and its password hash, or errs.NotFound.
+func (s *AdminStore) UserByEmail(ctx context.Context, email string) (*model.User, string, error) {
+	var u model.User
+	var hash string
+	err := s.db.QueryRow(ctx, `select id, email, is_operator, password_hash from users where lower(email) = lower($1)`, email).
+		Scan(&u.ID, &u.Email, &u.IsOperator, &hash)
+	if err != nil {
+		return nil, "", pgutil.NotFound(err, "no such login")
+	}
+	return &u, hash, nil
+}
+
+// GrantOperator makes the login with email an instance operator.
+func (s *AdminStore) GrantOperator(ctx context.Context, email string, grant bool) (*model.User, error) {
+	var u model.User
+	err := s.db.QueryRow(ctx, `update users set is_operator = $2 where lower(email) = lower($1) returning id, email, is_operator`,
+		email, grant).Scan(&u.ID, &u.Email, &u.IsOperator)
+	if err != nil {
+		return nil, pgutil.NotFound(err, fmt.Sprintf("no login with email %s", email))
+	}
+	action := "operator.grant"
+	if !grant {
+		action = "operator.revoke"
+	}
+	_, err = s.db.Exec(ctx, `insert into audit_log (user_email, action, target, detail) values ('', $1, $2, 'command line')`, action, u.Email)
+	return &u, err
+}
+
+// CreateSession stores an operator session by its token's hash.
+func (s *AdminStore) CreateSession(ctx context.Context, userID int64, tokenHash []byte, expires time.Time) error {
+	_, err := s.db.Exec(ctx, `
+		with gone as (delete from admin_sessions where user_id = $1 and expires_at < now())
+		insert into admin_sessions (token_hash, user_id, expires_at) values ($2, $1, $3)`, userID, tokenHash, expires)
+	return err
+}
+
+// SessionUser returns the login of an unexpired session, or errs.NotFound.
+func (s *AdminStore) SessionUser(ctx context.Context, tokenHash []byte, now time.Time) (*model.User, error) {
+	var u model.User
+	err := s.db.QueryRow(ctx, `select u.id, u.email, u.is_operator from admin_sessions a join users u on u.id = a.user_id
+		where a.token_hash = $1 and a.expires_at > $2`, tokenHash, now).Scan(&u.ID, &u.Email, &u.IsOperator)
+	if err != nil {
+		return nil, pgutil.NotFound(err, "no such session")
+	}
+	return &u, nil
+}
+
+// DeleteSession ends a session.
+func (s *AdminStore) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	_, err := s.db.Exec(ctx, `delete from admin_sessions where token_hash = $1`, tokenHash)
+	return err
+}
+
+// Record writes an audit entry on its own (sign-in, sign-out).
+func (s *AdminStore) Record(ctx context.Context, a model.Actor, action, target string, tenantID *int64, detail string) error {
+	return record(ctx, s.db, a, action, target, tenantID, detail)
+}
+
+// execer is a pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func record(ctx context.Context, db execer, a model.Actor, action, target string, tenantID *int64, detail string) error {
+	var uid *int64
+	if a.UserID != 0 {
+		uid = &a.UserID
+	}
+	_, err := db.Exec(ctx, `insert into audit_log (user_id, user_email, action, target, tenant_id, detail)
+		values ($1, $2, $3, $4, $5, $6)`, uid, a.Email, action, target, tenantID, truncate(detail, 2000))
+	return err
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// Stats reads the dashboard's numbers at now.
+func (s *AdminStore) Stats(ctx context.Context, now time.Time) (*model.Stats, error) {
+	st := &model.Stats{TenantsByStatus: map[string]int64{}}
+	rows, err := s.db.Query(ctx, `select status, count(*) from tenants group by status`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var k string
+		var n int64
+		if err := rows.Scan(&k, &n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		st.TenantsByStatus[k] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	err = s.db.QueryRow(ctx, `select
+		(select count(*) from accounts where tenant_id is not null),
+		(select count(*) from accounts a join account_stats s on s.account_id = a.id
+			where a.tenant_id is not null and s.last_status_at > $1::timestamptz - interval '1 day'),
+		(select count(*) from accounts a join account_stats s on s.account_id = a.id
+			where a.tenant_id is not null and s.last_status_at > $1::timestamptz - interval '7 days'),
+		(select count(*) from accounts a join account_stats s on s.account_id = a.id
+			where a.tenant_id is not null and s.last_status_at > $1::timestamptz - interval '30 days'),
+		(select count(*) from statuses where tenant_id is not null),
+		(select count(*) from accounts where tenant_id is null),
+		(select count(*) from deliveries where state = 'delivered' and delivered_at > $1::timestamptz - interval '1 hour'),
+		-- a delivery given up keeps next_attempt_at from its last try
+		(select count(*) from deliveries where state = 'failed' and next_attempt_at > $1::timestamptz - interval '1 hour'),
+		(select count(*) from deliveries where state = 'pending'),
+		(select min(created_at) from deliveries where state = 'pending'),
+		(select count(*) from inbox_items where processed_at is null),
+		(select count(*) from signups g join tenants t on t.id = g.tenant_id where t.status = 'pending'),
+		(select count(*) from reports where resolved_at is null)`, now).Scan(
+		&st.Accounts, &st.ActiveDay, &st.ActiveWeek, &st.ActiveMonth, &st.Posts, &st.RemoteAccounts,
+		&st.DeliveredHour, &st.FailedHour, &st.DeliveriesPending, &st.OldestPending,
+		&st.InboxPending, &st.SignupsPending, &st.OpenReports)
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
+	day := now.UTC().Truncate(24 * time.Hour)
+	rows, err = s.db.Query(ctx, `
+		select d.day, count(s.id)
+		from generate_series($1::timestamptz - interval '29 days', $1::timestamptz, interval '1 day') as d(day)
+		left join statuses s on s.tenant_id is not null and s.published_at >= d.day and s.published_at < d.day + interval '1 day'
+		group by d.day order by d.day`, day)
+	if err != nil {
+		return nil, err
+	}
+	st.PostsPerDay, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.DayCount, error) {
+		var dc model.DayCount
+		err := r.Scan(&dc.Day, &dc.N)
+		return dc, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return st, s.certStats(ctx, st)
+}
+
+// certStats counts the certificates in cert_storage (certmagic keeps each
+// as certificates/<issuer>/<name>/<name>.crt) and finds the next expiry.
+func (s *AdminStore) certStats(ctx context.Context, st *model.Stats) error {
+	rows, err := s.db.Query(ctx, `select key, value from cert_storage where key like 'certificates/%.crt'`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var value []byte
+		if err := rows.Scan(&key, &value); err != nil {
+			return err
+		}
+		st.Certificates++
+		b, _ := pem.Decode(value)
+		if b == nil {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			continue
+		}
+		if st.NextCertExpiry == nil || c.NotAfter.Before(*st.NextCertExpiry) {
+			t := c.NotAfter
+			st.NextCertExpiry, st.NextCertName = &t, c.Subject.CommonName
+			if len(c.DNSNames) > 0 {
+				st.NextCertName = c.DNSNames[0]
+			}
+		}
+	}
+	return rows.Err()
+}
+
+const tenantRowSelect = `select t.id, t.name, t.status, t.created_at,
+	coalesce((select array_agg(d.domain order by d.created_at) from domains d where d.tenant_id = t.id), '{}'),
+	(select count(*) from accounts a where a.tenant_id = t.id)
+	from tenants t`
+
+func scanTenantRow(r pgx.Row) (model.TenantRow, error) {
+	var t model.TenantRow
+	err := r.Scan(&t.ID, &t.Name, &t.Status, &t.CreatedAt, &t.Domains, &t.Accounts)
+	return t, err
+}
+
+// Tenants lists tenants matching f, newest first.
+func (s *AdminStore) Tenants(ctx context.Context, f model.TenantFilter) ([]model.TenantRow, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 200
+	}
+	q := strings.TrimSpace(f.Query)
+	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q)) + "%"
+	rows, err := s.db.Query(ctx, tenantRowSelect+`
+		where ($1 = '' or t.status = $1)
+		  and ($2 = '' or lower(t.name) like $3 or exists (select 1 from hostnames h join domains d on d.domain = h.domain
+			where d.tenant_id = t.id and h.name like $3))
+		order by t.id desc limit $4`, f.Status, q, like, f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.TenantRow, error) { return scanTenantRow(r) })
+}
+
+// Tenant returns one tenant with its domains and usage, or errs.NotFound.
+func (s *AdminStore) Tenant(ctx context.Context, id int64) (*model.TenantDetail, error) {
+	row, err := scanTenantRow(s.db.QueryRow(ctx, tenantRowSelect+` where t.id = $1`, id))
+	if err != nil {
+		return nil, pgutil.NotFound(err, fmt.Sprintf("no tenant %d", id))
+	}
+	t := &model.TenantDetail{TenantRow: row}
+	err = s.db.QueryRow(ctx, `select
+		(select count(*) from statuses where tenant_id = $1),
+		(select count(*) from follows f join accounts a on a.id = f.followee_id where a.tenant_id = $1 and f.state = 'accepted'),
+		(select count(*) from reports where tenant_id = $1 and resolved_at is null),
+		(select count(*) from media_attachments where tenant_id = $1),
+		(select max(published_at) from statuses where tenant_id = $1),
+		coalesce((select u.email from signups g join users u on u.id = g.user_id where g.tenant_id = $1), '')`, id).
+		Scan(&t.Posts, &t.Followers, &t.OpenReports, &t.Media, &t.LastPostAt, &t.SignupEmail)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Query(ctx, `select d.domain, coalesce(d.service_domain, ''), d.verified_at,
+		coalesce(c.kind, ''), coalesce(c.state, ''), c.flagged_at
+		from domains d left join domain_claims c on c.domain = d.domain where d.tenant_id = $1 order by d.created_at`, id)
+	if err != nil {
+		return nil, err
+	}
+	t.DomainList, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.Domain, error) {
+		var d model.Domain
+		err := r.Scan(&d.Domain, &d.ServiceDomain, &d.VerifiedAt, &d.ClaimKind, &d.ClaimState, &d.FlaggedAt)
+		return d, err
+	})
+	return t, err
+}
+
+// tenantHosts lists every host name of a tenant's domains.
+func tenantHosts(ctx context.Context, tx pgx.Tx, id int64) ([]string, error) {
+	rows, err := tx.Query(ctx, `select h.name from hostnames h join domains d on d.domain = h.domain where d.tenant_id = $1 order by h.name`, id)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// SetTenantStatus moves a tenant from one status to another (pending to
+// active: approve; active to suspended and back) and records it, returning
+// the tenant's host names so every node's host cache can be told. A
+// tenant not in from is refused with errs.Invalid.
+func (s *AdminStore) SetTenantStatus(ctx context.Context, a model.Actor, id int64, from, to, action string) ([]string, error) {
+	var hosts []string
+	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var status string
+		if err := tx.QueryRow(ctx, `select status from tenants where id = $1 for update`, id).Scan(&status); err != nil {
+			return pgutil.NotFound(err, fmt.Sprintf("no tenant %d", id))
+		}
+		if status != from {
+			return errs.E(errs.Invalid, "tenant %d is %s, not %s", id, status, from)
+		}
+		if _, err := tx.Exec(ctx, `update tenants set status = $2 where id = $1`, id, to); err != nil {
+			return err
+		}
+		var err error
+		if hosts, err = tenantHosts(ctx, tx, id); err != nil {
+			return err
+		}
+		return record(ctx, tx, a, action, fmt.Sprintf("tenant %d", id), &id, strings.Join(hosts, ", "))
+	})
+	return hosts, err
+}
+
+// OpenReports lists unresolved reports, newest first, with the reported
+// account and posts.
+func (s *AdminStore) OpenReports(ctx context.Context, limit int) ([]model.Report, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 100
+	}
+	rows, err := s.db.Query(ctx, `select r.id, r.tenant_id, t.name, r.comment, r.category, coalesce(r.uri, ''), r.created_at,
+		ta.id, ta.username, ta.domain, ta.display_name, coalesce(ta.url, ''), ta.tenant_id is not null,
+		ra.id, coalesce(ra.username, ''), coalesce(ra.domain, ''), coalesce(ra.display_name, ''), coalesce(ra.url, ''), ra.tenant_id is not null,
+		r.status_uris, r.status_ids
+		from reports r join tenants t on t.id = r.tenant_id
+		join accounts ta on ta.id = r.target_account_id
+		left join accounts ra on ra.id = r.reporter_id
+		where r.resolved_at is null order by r.id desc limit $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	type raw struct {
+		model.Report
+		uris []string
+		ids  []int64
+	}
+	var out []raw
+	for rows.Next() {
+		var r raw
+		var rid *int64
+		var rep model.Account
+		var repLocal *bool
+		if err := rows.Scan(&r.ID, &r.TenantID, &r.TenantName, &r.Comment, &r.Category, &r.URI, &r.CreatedAt,
+			&r.Target.ID, &r.Target.Username, &r.Target.Domain, &r.Target.DisplayName, &r.Target.URL, &r.Target.Local,
+			&rid, &rep.Username, &rep.Domain, &rep.DisplayName, &rep.URL, &repLocal, &r.uris, &r.ids); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if rid != nil {
+			rep.ID, rep.Local = *rid, repLocal != nil && *repLocal
+			r.Reporter = &rep
+		}
+		out = append(out, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	reports := make([]model.Report, 0, len(out))
+	for _, r := range out {
+		prow, err := s.db.Query(ctx, `select id, uri, content, summary, published_at from statuses
+			where account_id = $1 and (uri = any($2) or id = any($3)) order by published_at desc limit 20`, r.Target.ID, r.uris, r.ids)
+		if err != nil {
+			return nil, err
+		}
+		r.Posts, err = pgx.CollectRows(prow, func(row pgx.CollectableRow) (model.Post, error) {
+			var p model.Post
+			err := row.Scan(&p.ID, &p.URI, &p.Content, &p.Summary, &p.PublishedAt)
+			return p, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		reports = append(reports, r.Report)
+	}
+	return reports, nil
+}
+
+// ResolveReports marks the open reports among ids resolved, one audit
+// entry each, and returns how many it resolved.
+func (s *AdminStore) ResolveReports(ctx context.Context, a model.Actor, ids []int64) (int, error) {
+	var n int
+	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `update reports set resolved_at = now() where id = any($1) and resolved_at is null
+			returning id, tenant_id`, ids)
+		if err != nil {
+			return err
+		}
+		type res struct{ id, tenant int64 }
+		done, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (res, error) {
+			var x res
+			err := r.Scan(&x.id, &x.tenant)
+			return x, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, d := range done {
+			if err := record(ctx, tx, a, "report.resolve", fmt.Sprintf("report %d", d.id), &d.tenant, ""); err != nil {
+				return err
+			}
+		}
+		n = len(done)
+		return nil
+	})
+	return n, err
+}
+
+// Audit lists the newest audit entries, of one action when action is set.
+func (s *AdminStore) Audit(ctx context.Context, action string, limit int) ([]model.AuditEntry, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 200
+	}
+	rows, err := s.db.Query(ctx, `select id, user_email, action, target, tenant_id, detail, created_at from audit_log
+		where ($1 = '' or action = $1) order by id desc limit $2`, action, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.AuditEntry, error) {
+		var e model.AuditEntry
+		err := r.Scan(&e.ID, &e.UserEmail, &e.Action, &e.Target, &e.TenantID, &e.Detail, &e.CreatedAt)
+		return e, err
+	})
+}

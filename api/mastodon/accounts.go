@@ -1,6 +1,8 @@
 package mastodon
 
 import (
+	"encoding/base64"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/media"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
 )
@@ -138,6 +141,18 @@ func (h *Handler) updateCredentials(c *fiber.Ctx) error {
 			u.DefaultLanguage = &v
 		}
 	}
+	for _, img := range []struct {
+		field string
+		dst   **string
+	}{{"avatar", &u.AvatarURL}, {"header", &u.HeaderURL}} {
+		url, err := h.profileImage(c, p, me, img.field)
+		if err != nil {
+			return err
+		}
+		if url != "" {
+			*img.dst = &url
+		}
+	}
 	if err := h.Client.UpdateProfile(c.UserContext(), me.ID, u); err != nil {
 		return err
 	}
@@ -153,6 +168,48 @@ func (h *Handler) updateCredentials(c *fiber.Ctx) error {
 		}
 	}
 	return h.credentialAccount(c)
+}
+
+// profileImage stores an avatar or header — a multipart file, or a
+// base64 data: URI as some libraries send — through the media pipeline
+// (sniffed, size and pixel limits, re-encoded without EXIF) and returns
+// its URL; "" when none was sent.
+func (h *Handler) profileImage(c *fiber.Ctx, p params, me *federation.Account, field string) (string, error) {
+	var file io.Reader
+	if strings.HasPrefix(string(c.Request().Header.ContentType()), fiber.MIMEMultipartForm) {
+		if fh, err := c.FormFile(field); err == nil {
+			if fh.Size > media.MaxBytes {
+				return "", errs.E(errs.TooLarge, "the %s is larger than %d MB", field, media.MaxBytes>>20)
+			}
+			f, err := fh.Open()
+			if err != nil {
+				return "", err
+			}
+			defer f.Close()
+			file = f
+		}
+	}
+	if v := p.str(field); file == nil && strings.HasPrefix(v, "data:") {
+		_, b64, ok := strings.Cut(v, ";base64,")
+		if !ok {
+			return "", errs.E(errs.Invalid, "Validation failed: %s must be a file or a base64 data URI", field)
+		}
+		file = base64.NewDecoder(base64.StdEncoding, strings.NewReader(b64))
+	}
+	if file == nil {
+		return "", nil // not sent
+	}
+	if h.Media == nil {
+		return "", errs.E(errs.Invalid, "image uploads are not enabled on this server")
+	}
+	a, err := h.Media.Upload(c.UserContext(), media.Upload{TenantID: me.TenantID, AccountID: me.ID, File: file})
+	if err != nil {
+		return "", err
+	}
+	if a.Kind != media.Image || a.State != media.Ready {
+		return "", errs.E(errs.Invalid, "Validation failed: the %s must be an image (PNG, JPEG, GIF or WebP)", field)
+	}
+	return a.URL(h.renderer(c).linksFor(me.Domain).Base), nil
 }
 
 // flag reads an optional boolean parameter into dst.

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"net"
 	"net/http"
@@ -543,5 +547,42 @@ func TestClientAPIFollowRequestsAndFollowOptions(t *testing.T) {
 	}
 	if lists, err := bob.GetLists(ctx); err != nil || len(lists) != 0 {
 		t.Fatalf("a deleted For you list came back: %+v %v", lists, err)
+	}
+}
+
+// An avatar set from an app (go-mastodon sends it as a data: URI) goes
+// through the media pipeline and is served as an image.
+func TestClientAPIAvatarUpload(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, addr := apiNode(t)
+	alice := signIn(t, addr, "http://a.test", "alice@a.test", "read write")
+	img := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	uri := "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
+	if _, err := alice.AccountUpdate(ctx, &mastodon.Profile{Avatar: uri}); err != nil {
+		t.Fatalf("avatar upload: %v", err)
+	}
+	me, err := alice.GetAccountCurrentUser(ctx)
+	if err != nil || !strings.HasPrefix(me.Avatar, "http://a.test/media/") {
+		t.Fatalf("avatar URL: %q %v", me.Avatar, err)
+	}
+	hc := hostClient(addr)
+	resp, err := hc.Get(me.Avatar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("GET avatar: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if _, err := alice.AccountUpdate(ctx, &mastodon.Profile{Avatar: "data:text/html;base64," + base64.StdEncoding.EncodeToString([]byte("<script>"))}); apiStatus(err) != 422 {
+		t.Fatalf("an HTML avatar: %v, want 422", err)
 	}
 }

@@ -35,6 +35,7 @@ func startNode(t *testing.T, name, addr, resolve string) *node {
 		"ROOST_URL_SCHEME=http",
 		"ROOST_FEDERATION_RESOLVE=" + resolve,
 		"ROOST_LOG_LEVEL=debug",
+		"ROOST_MEDIA_DIR=" + t.TempDir(),
 	}
 	return n
 }

@@ -404,7 +404,10 @@ func (h *Handler) relationshipWith(c *fiber.Ctx, id int64) error {
 	return c.JSON(relationship(rels[0]))
 }
 
-func (h *Handler) follow(c *fiber.Ctx) error {
+// accountAction runs an action of the signed-in account on the :id
+// account (given as an outbox handle too), then answers with their
+// relationship.
+func (h *Handler) accountAction(c *fiber.Ctx, fn func(me, a *federation.Account, handle string) error) error {
 	me, err := h.me(c)
 	if err != nil {
 		return err
@@ -413,105 +416,83 @@ func (h *Handler) follow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if a.ID == me.ID {
-		return errs.E(errs.Forbidden, "You cannot follow yourself")
-	}
-	p, err := parseParams(c)
-	if err != nil {
-		return err
-	}
-	reblogs, notify := true, false
-	if p.has("reblogs") {
-		reblogs, _ = p.boolean("reblogs")
-	}
-	if p.has("notify") {
-		notify, _ = p.boolean("notify")
-	}
-	if _, err := h.Outbox.Follow(c.UserContext(), me, handle); err != nil {
-		return err
-	}
-	if err := h.Client.SetFollowOptions(c.UserContext(), me.ID, a.ID, reblogs, notify); err != nil {
+	if err := fn(me, a, handle); err != nil {
 		return err
 	}
 	return h.relationshipWith(c, a.ID)
 }
 
+// ignoreNotFound treats undoing what was never done as done.
+func ignoreNotFound(err error) error {
+	if errs.CodeOf(err) == errs.NotFound {
+		return nil
+	}
+	return err
+}
+
+func (h *Handler) follow(c *fiber.Ctx) error {
+	return h.accountAction(c, func(me, a *federation.Account, handle string) error {
+		if a.ID == me.ID {
+			return errs.E(errs.Forbidden, "You cannot follow yourself")
+		}
+		p, err := parseParams(c)
+		if err != nil {
+			return err
+		}
+		reblogs, notify := true, false
+		if p.has("reblogs") {
+			reblogs, _ = p.boolean("reblogs")
+		}
+		if p.has("notify") {
+			notify, _ = p.boolean("notify")
+		}
+		if _, err := h.Outbox.Follow(c.UserContext(), me, handle); err != nil {
+			return err
+		}
+		return h.Client.SetFollowOptions(c.UserContext(), me.ID, a.ID, reblogs, notify)
+	})
+}
+
 func (h *Handler) unfollow(c *fiber.Ctx) error {
-	me, err := h.me(c)
-	if err != nil {
-		return err
-	}
-	a, handle, err := h.target(c)
-	if err != nil {
-		return err
-	}
-	if err := h.Outbox.Unfollow(c.UserContext(), me, handle); err != nil && errs.CodeOf(err) != errs.NotFound {
-		return err
-	}
-	return h.relationshipWith(c, a.ID)
+	return h.accountAction(c, func(me, _ *federation.Account, handle string) error {
+		return ignoreNotFound(h.Outbox.Unfollow(c.UserContext(), me, handle))
+	})
 }
 
 func (h *Handler) block(on bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		me, err := h.me(c)
-		if err != nil {
-			return err
-		}
-		a, handle, err := h.target(c)
-		if err != nil {
-			return err
-		}
-		if a.ID == me.ID {
-			return errs.E(errs.Invalid, "You cannot block yourself")
-		}
-		if err := h.Outbox.Block(c.UserContext(), me, handle, !on); err != nil && errs.CodeOf(err) != errs.NotFound {
-			return err
-		}
-		return h.relationshipWith(c, a.ID)
+		return h.accountAction(c, func(me, a *federation.Account, handle string) error {
+			if a.ID == me.ID {
+				return errs.E(errs.Invalid, "You cannot block yourself")
+			}
+			return ignoreNotFound(h.Outbox.Block(c.UserContext(), me, handle, !on))
+		})
 	}
 }
 
 func (h *Handler) mute(c *fiber.Ctx) error {
-	me, err := h.me(c)
-	if err != nil {
-		return err
-	}
-	a, _, err := h.target(c)
-	if err != nil {
-		return err
-	}
-	p, err := parseParams(c)
-	if err != nil {
-		return err
-	}
-	notifications := true
-	if p.has("notifications") {
-		notifications, _ = p.boolean("notifications")
-	}
-	var until *time.Time
-	if d, err := strconv.Atoi(p.str("duration")); err == nil && d > 0 {
-		t := time.Now().Add(time.Duration(d) * time.Second)
-		until = &t
-	}
-	if err := h.Client.Mute(c.UserContext(), me.ID, a.ID, notifications, until); err != nil {
-		return err
-	}
-	return h.relationshipWith(c, a.ID)
+	return h.accountAction(c, func(me, a *federation.Account, _ string) error {
+		p, err := parseParams(c)
+		if err != nil {
+			return err
+		}
+		notifications := true
+		if p.has("notifications") {
+			notifications, _ = p.boolean("notifications")
+		}
+		var until *time.Time
+		if d, err := strconv.Atoi(p.str("duration")); err == nil && d > 0 {
+			t := time.Now().Add(time.Duration(d) * time.Second)
+			until = &t
+		}
+		return h.Client.Mute(c.UserContext(), me.ID, a.ID, notifications, until)
+	})
 }
 
 func (h *Handler) unmute(c *fiber.Ctx) error {
-	me, err := h.me(c)
-	if err != nil {
-		return err
-	}
-	a, _, err := h.target(c)
-	if err != nil {
-		return err
-	}
-	if err := h.Client.Unmute(c.UserContext(), me.ID, a.ID); err != nil {
-		return err
-	}
-	return h.relationshipWith(c, a.ID)
+	return h.accountAction(c, func(me, a *federation.Account, _ string) error {
+		return h.Client.Unmute(c.UserContext(), me.ID, a.ID)
+	})
 }
 
 func (h *Handler) followRequests(c *fiber.Ctx) error {
@@ -524,18 +505,9 @@ func (h *Handler) followRequests(c *fiber.Ctx) error {
 
 func (h *Handler) answerFollowRequest(accept bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		me, err := h.me(c)
-		if err != nil {
-			return err
-		}
-		a, _, err := h.target(c)
-		if err != nil {
-			return err
-		}
-		if err := h.Outbox.AnswerFollow(c.UserContext(), me, a, accept); err != nil {
-			return err
-		}
-		return h.relationshipWith(c, a.ID)
+		return h.accountAction(c, func(me, a *federation.Account, _ string) error {
+			return h.Outbox.AnswerFollow(c.UserContext(), me, a, accept)
+		})
 	}
 }
 

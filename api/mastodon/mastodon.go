@@ -234,20 +234,9 @@ func (h *Handler) linkHeader(c *fiber.Ctx, cursors []int64) {
 	c.Set("Link", `<`+mk("max_id", cursors[len(cursors)-1])+`>; rel="next", <`+mk("min_id", cursors[0])+`>; rel="prev"`)
 }
 
-// statusPage renders a page of statuses with its Link header.
-func (h *Handler) statusPage(c *fiber.Ctx, ids []int64) error {
-	r := h.renderer(c)
-	views, err := h.Views.StatusViews(c.UserContext(), r.viewer, ids)
-	if err != nil {
-		return err
-	}
-	out, err := r.statuses(views)
-	if err != nil {
-		return err
-	}
-	h.linkHeader(c, ids)
-	return c.JSON(out)
-}
+// statusPage renders a page of statuses with its Link header, paged by
+// the statuses' own ids.
+func (h *Handler) statusPage(c *fiber.Ctx, ids []int64) error { return h.statusPageCursors(c, ids, ids) }
 
 // accountPage renders a page of accounts in order with its Link header.
 func (h *Handler) accountPage(c *fiber.Ctx, ids, cursors []int64) error {

@@ -38,6 +38,9 @@ type Options struct {
 	// Portal answers every request for the signup portal's host, ahead
 	// of host routing; nil means no portal.
 	Portal Router
+	// Billing answers the payment providers' webhooks on the portal host
+	// (api/billing), ahead of the portal; nil leaves them unrouted.
+	Billing Router
 	// Operator answers every request for the operator dashboard's host
 	// (api/admin), ahead of host routing; nil means no dashboard.
 	Operator Router
@@ -98,6 +101,9 @@ func New(o Options) *fiber.App {
 	app.Use(observe(o))
 	app.Use(bodyLimit)
 	registerOps(app, o)
+	if o.Billing != nil {
+		o.Billing.Register(app) // POST /billing/webhooks/stripe on the portal host
+	}
 	if o.Portal != nil {
 		o.Portal.Register(app) // the portal host only; every other host goes on to host routing
 	}

@@ -236,7 +236,9 @@ func (h *Handler) linkHeader(c *fiber.Ctx, cursors []int64) {
 
 // statusPage renders a page of statuses with its Link header, paged by
 // the statuses' own ids.
-func (h *Handler) statusPage(c *fiber.Ctx, ids []int64) error { return h.statusPageCursors(c, ids, ids) }
+func (h *Handler) statusPage(c *fiber.Ctx, ids []int64) error {
+	return h.statusPageCursors(c, ids, ids)
+}
 
 // accountPage renders a page of accounts in order with its Link header.
 func (h *Handler) accountPage(c *fiber.Ctx, ids, cursors []int64) error {

@@ -33,6 +33,11 @@ commands:
   account create      --domain DOMAIN --username USER --email EMAIL --password PASS|-
   operator grant      --email EMAIL [--revoke]: let a login use the operator
                       dashboard (ROOST_OPERATOR_HOST)
+  billing mark-paid   --tenant ID --until YYYY-MM-DD: paid by bank transfer,
+                      OpenCollective...; past due (grace period) after that day
+  billing comp        --tenant ID: host the tenant for free
+  billing show        --tenant ID: the tenant's billing state
+  billing enforce     one pass of the grace-period job of roost work
   account export      --account USER@DOMAIN --out FILE.zip: the account's archive
   account import      --account USER@DOMAIN --file FILE.zip [--publish]: posts,
                       follows, blocks, mutes, lists and bookmarks of an archive
@@ -65,6 +70,7 @@ var commands = map[string]command{
 	"migrate":  runMigrate,
 	"tenant":   runTenant,
 	"operator": runOperator,
+	"billing":  runBilling,
 	"account":  runAccountOrArchive,
 	"follow":   runFollow,
 	"post":     runPost,

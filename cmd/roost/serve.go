@@ -75,6 +75,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 		OAuth:          &apioauth.Handler{OAuth: oauthSvc, Logins: oauthStore, URL: urls, Log: log},
 		Portal:         newPortal(cfg, log, svc, fd.fetch), // signup portal on ROOST_PORTAL_HOST (portal.go)
 		Operator:       newOperator(cfg, log, svc),         // operator dashboard on ROOST_OPERATOR_HOST (admin.go)
+		Billing:        newBillingWebhook(cfg, log, svc),   // Stripe webhook on the portal host (billing.go)
 		Mastodon:       mastodonAPI,
 		Streaming:      &streaming.Handler{Auth: oauthSvc, Render: mastodonAPI, Hub: hub, Log: log},
 		Sites:          cache,

@@ -31,6 +31,7 @@ func work(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servic
 	go runDomainChecks(ctx, cfg, log, svc, fd.fetch) // portal domain claims (portal.go)
 	go runPollEndings(ctx, log, svc)                 // "poll" notifications (poll_endings.go)
 	go runArchives(ctx, cfg, log, svc, fd)           // account exports and imports (archive_work.go)
+	go runBillingEnforcer(ctx, cfg, log, svc)        // grace period, suspension, reactivation (billing.go)
 	log.Info("workers running", "queues", []string{"inbox", "deliveries"})
 	done := make(chan struct{})
 	go func() {

@@ -68,6 +68,14 @@ type Config struct {
 	PublicIPv6     netip.Addr
 	PublicHostname string
 	DNSServer      string
+	// StripeWebhookSecret verifies POST /billing/webhooks/stripe on the
+	// portal host (empty: no webhook); StripeSecretKey re-fetches
+	// subscriptions; BillingGrace is how long a past-due tenant stays
+	// served before suspension.
+	StripeWebhookSecret string
+	StripeSecretKey     string
+	StripeAPIURL        string
+	BillingGrace        time.Duration
 }
 
 // Var documents one environment variable.
@@ -280,6 +288,25 @@ var Vars = []Var{
 			return fmt.Errorf("must be ip:port")
 		}
 		c.DNSServer = v
+		return nil
+	}},
+	{"ROOST_STRIPE_WEBHOOK_SECRET", "", "Signing secret (`whsec_...`) of the Stripe webhook endpoint `https://PORTAL_HOST/billing/webhooks/stripe`. Empty: no Stripe webhook.", func(c *Config, v string) error {
+		c.StripeWebhookSecret = v
+		return nil
+	}},
+	{"ROOST_STRIPE_SECRET_KEY", "", "Stripe API key (`sk_...` or a restricted key that reads subscriptions): webhook events are applied from the subscription fetched again, never from the event alone.", func(c *Config, v string) error {
+		c.StripeSecretKey = v
+		return nil
+	}},
+	{"ROOST_STRIPE_API_URL", "https://api.stripe.com", "Base URL of the Stripe API (a stripe-mock in tests).", func(c *Config, v string) error {
+		return setURL(&c.StripeAPIURL, strings.TrimRight(v, "/"), "http", "https")
+	}},
+	{"ROOST_BILLING_GRACE_DAYS", "30", "Days a past-due tenant stays served before `roost work` suspends it (suspension keeps every post and account; paying again reactivates).", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 3650 {
+			return fmt.Errorf("must be a number of days from 0 to 3650")
+		}
+		c.BillingGrace = time.Duration(n) * 24 * time.Hour
 		return nil
 	}},
 	{"ROOST_DEV_DOMAIN", "localhost", "`roost dev` only: domain of the demo tenant.", func(c *Config, v string) error {

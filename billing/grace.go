@@ -1,0 +1,103 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// DefaultGrace is how long a tenant may stay past due before suspension
+// (ROOST_BILLING_GRACE_DAYS).
+const DefaultGrace = 30 * 24 * time.Hour
+
+// Enforcer suspends tenants past due for longer than Grace and lifts the
+// suspension of those paying again. Suspension keeps every row: the tenant
+// is only no longer served.
+//
+// Grace is used as given (cmd sets it from ROOST_BILLING_GRACE_DAYS,
+// DefaultGrace unless configured); zero suspends at the next pass.
+type Enforcer struct {
+	Store   Store
+	Tenants Suspender
+	Grace   time.Duration
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// Result counts what one pass did.
+type Result struct{ Suspended, Reactivated int }
+
+// RunOnce makes one pass.
+func (e *Enforcer) RunOnce(ctx context.Context) (Result, error) {
+	var r Result
+	now := time.Now()
+	if e.Now != nil {
+		now = e.Now()
+	}
+	grace := max(e.Grace, 0) // zero: suspend as soon as past due
+	if _, err := e.Store.ExpireManual(ctx, now); err != nil {
+		return r, err
+	}
+	overdue, err := e.Store.Overdue(ctx, now.Add(-grace))
+	if err != nil {
+		return r, err
+	}
+	for _, id := range overdue {
+		reason := fmt.Sprintf("past due for more than %d days", int(grace.Hours()/24))
+		err := e.Tenants.Suspend(ctx, id, reason)
+		if errs.Is(err, errs.Invalid) {
+			continue // not active: an operator's decision stands
+		}
+		if err != nil {
+			return r, err
+		}
+		if err := e.Store.SetBillingSuspended(ctx, id, true); err != nil {
+			return r, err
+		}
+		r.Suspended++
+		e.log(ctx, "tenant suspended for non-payment; its data is kept", id)
+	}
+	back, err := e.Store.Recovered(ctx)
+	if err != nil {
+		return r, err
+	}
+	for _, id := range back {
+		err := e.Tenants.Unsuspend(ctx, id, "paying again")
+		if err != nil && !errs.Is(err, errs.Invalid) {
+			return r, err
+		}
+		if err := e.Store.SetBillingSuspended(ctx, id, false); err != nil {
+			return r, err
+		}
+		if err == nil {
+			r.Reactivated++
+			e.log(ctx, "tenant reactivated after payment", id)
+		}
+	}
+	return r, nil
+}
+
+func (e *Enforcer) log(ctx context.Context, msg string, id int64) {
+	if e.Log != nil {
+		e.Log.InfoContext(ctx, msg, "tenant", id)
+	}
+}
+
+// Run makes a pass every interval until ctx ends.
+func (e *Enforcer) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := e.RunOnce(ctx); err != nil && ctx.Err() == nil && e.Log != nil {
+			e.Log.WarnContext(ctx, "billing enforcement pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto"
@@ -10,7 +11,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"os"
+	"runtime/pprof"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +37,7 @@ func benchInbox(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 	fs := flag.NewFlagSet("bench inbox", flag.ContinueOnError)
 	n := fs.Int("requests", 5000, "number of inbox POSTs")
 	conc := fs.Int("concurrency", 32, "requests in flight")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed window here")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,11 +71,21 @@ func benchInbox(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 	go app.Listener(ln)
 	defer app.Shutdown()
 
-	reqs, err := presign(*n, key, "http://"+ln.Addr().String())
+	reqs, err := presign(*n, key, ln.Addr().String())
 	if err != nil {
 		return err
 	}
-	lat, errors, wall := fire(reqs, *conc)
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+	}
+	lat, errors, wall := fire(ln.Addr().String(), reqs, *conc)
+	if *cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	var queued int
 	svc.db.QueryRow(ctx, `select count(*) from inbox_items`).Scan(&queued)
@@ -97,9 +113,10 @@ func benchSender(ctx context.Context, svc *services) (crypto.PrivateKey, error) 
 }
 
 // presign signs n distinct Create activities on every core (RSA signing is
-// the sender's cost, not ours: it stays outside the timed window).
-func presign(n int, key crypto.PrivateKey, base string) ([]*http.Request, error) {
-	out := make([]*http.Request, n)
+// the sender's cost, not ours: it stays outside the timed window) and
+// renders each as the HTTP/1.1 request bytes net/http would send.
+func presign(n int, key crypto.PrivateKey, host string) ([][]byte, error) {
+	out := make([][]byte, n)
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
 	for part := range 2 {
@@ -109,15 +126,19 @@ func presign(n int, key crypto.PrivateKey, base string) ([]*http.Request, error)
 			for i := part; i < n; i += 2 {
 				id := fmt.Sprintf("%s/statuses/%d", benchActor, i)
 				body := []byte(fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","id":"%s/activity","type":"Create","actor":"%s","to":["https://www.w3.org/ns/activitystreams#Public"],"object":{"id":"%s","type":"Note","attributedTo":"%s","content":"<p>post %d</p>","published":"2026-11-27T10:00:00Z","to":["https://www.w3.org/ns/activitystreams#Public"]}}`, id, benchActor, id, benchActor, i))
-				r, _ := http.NewRequest("POST", base+"/inbox", bytes.NewReader(body))
+				r, _ := http.NewRequest("POST", "http://"+host+"/inbox", bytes.NewReader(body))
 				r.Host = "bench.test"
 				r.Header.Set("Content-Type", "application/activity+json")
 				if err := signature.Sign(r, body, benchActor+"#main-key", key, time.Now()); err != nil {
 					firstErr.Store(err)
 					return
 				}
-				r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-				out[i] = r
+				var buf bytes.Buffer
+				if err := r.Write(&buf); err != nil {
+					firstErr.Store(err)
+					return
+				}
+				out[i] = buf.Bytes()
 			}
 		}()
 	}
@@ -128,10 +149,13 @@ func presign(n int, key crypto.PrivateKey, base string) ([]*http.Request, error)
 	return out, nil
 }
 
-// fire sends every request with conc workers over keep-alive connections
-// and returns each latency, the number of non-202 answers and the wall time.
-func fire(reqs []*http.Request, conc int) ([]time.Duration, int, time.Duration) {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}}
+// fire sends every request with conc workers, each over its own keep-alive
+// connection to addr (dialled on its first request, redialled after an
+// error or a Connection: close), and returns each latency, the number of
+// non-202 answers and the wall time. The requests are pre-rendered bytes
+// and only the status line and framing of each answer are parsed: the
+// generator shares the machine with the server, so it must stay cheap.
+func fire(addr string, reqs [][]byte, conc int) ([]time.Duration, int, time.Duration) {
 	lat := make([]time.Duration, len(reqs))
 	var next, errors atomic.Int64
 	var wg sync.WaitGroup
@@ -140,21 +164,17 @@ func fire(reqs []*http.Request, conc int) ([]time.Duration, int, time.Duration) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var c benchConn
+			defer c.close()
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= len(reqs) {
 					return
 				}
 				t := time.Now()
-				resp, err := client.Do(reqs[i])
+				status, err := c.roundTrip(addr, reqs[i])
 				lat[i] = time.Since(t)
-				if err != nil {
-					errors.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusAccepted {
+				if err != nil || status != http.StatusAccepted {
 					errors.Add(1)
 				}
 			}
@@ -162,4 +182,107 @@ func fire(reqs []*http.Request, conc int) ([]time.Duration, int, time.Duration) 
 	}
 	wg.Wait()
 	return lat, int(errors.Load()), time.Since(start)
+}
+
+// benchConn is one keep-alive HTTP/1.1 client connection.
+type benchConn struct {
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func (c *benchConn) close() {
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn = nil
+	}
+}
+
+// roundTrip writes req and reads one response, returning its status.
+func (c *benchConn) roundTrip(addr string, req []byte) (int, error) {
+	if c.conn == nil {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			return 0, err
+		}
+		c.conn = conn
+		if c.r == nil {
+			c.r = bufio.NewReaderSize(conn, 4096)
+		} else {
+			c.r.Reset(conn)
+		}
+	}
+	status, keep, err := c.exchange(req)
+	if err != nil || !keep {
+		c.close()
+	}
+	return status, err
+}
+
+func (c *benchConn) exchange(req []byte) (status int, keep bool, err error) {
+	if _, err := c.conn.Write(req); err != nil {
+		return 0, false, err
+	}
+	line, err := c.r.ReadSlice('\n')
+	if err != nil {
+		return 0, false, err
+	}
+	// "HTTP/1.1 202 Accepted\r\n"
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+		return 0, false, fmt.Errorf("bad status line %q", line)
+	}
+	status, err = strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, false, fmt.Errorf("bad status line %q", line)
+	}
+	length, chunked, keep := -1, false, true
+	for {
+		line, err := c.r.ReadSlice('\n')
+		if err != nil {
+			return 0, false, err
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) == 0 {
+			break
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			return 0, false, fmt.Errorf("bad header line %q", line)
+		}
+		value = bytes.TrimSpace(value)
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			if length, err = strconv.Atoi(string(value)); err != nil || length < 0 {
+				return 0, false, fmt.Errorf("bad Content-Length %q", value)
+			}
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			chunked = !bytes.EqualFold(value, []byte("identity"))
+		case bytes.EqualFold(name, []byte("Connection")):
+			keep = !bytes.EqualFold(value, []byte("close"))
+		}
+	}
+	switch {
+	case chunked:
+		_, err = io.Copy(io.Discard, httputil.NewChunkedReader(c.r))
+		if err == nil {
+			// Trailers end with an empty line.
+			for {
+				line, err := c.r.ReadSlice('\n')
+				if err != nil {
+					return 0, false, err
+				}
+				if len(bytes.TrimRight(line, "\r\n")) == 0 {
+					break
+				}
+			}
+		}
+	case length >= 0:
+		_, err = c.r.Discard(length)
+	default:
+		_, err = io.Copy(io.Discard, c.r)
+		keep = false
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return status, keep, nil
 }

@@ -5,6 +5,7 @@ package inbox
 
 import (
 	"context"
+	"crypto"
 	"net/url"
 	"sync"
 	"time"
@@ -12,7 +13,9 @@ import (
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
 	"github.com/roost-social/roost/federation/fetch"
+	"github.com/roost-social/roost/federation/signature"
 	"github.com/roost-social/roost/internal/errs"
+	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 )
 
@@ -47,7 +50,9 @@ type Keys struct {
 	failed    map[string]time.Time // keyID → refused until
 	refreshed map[string]time.Time // keyID → last refresh
 	hosts     map[string]*rate.Limiter
-	owners    map[string]cachedOwner // keyID → owner, in front of the store
+	owners    map[string]cachedOwner      // keyID → owner, in front of the store
+	pubs      map[string]crypto.PublicKey // publicKeyPem → parsed key
+	loads     singleflight.Group          // store reads by keyID
 }
 
 // cachedOwner is an owner remembered in process for ownerTTL; a signature
@@ -79,7 +84,7 @@ func (k *Keys) Lookup(ctx context.Context, keyID string) (*federation.Account, e
 	if ok && k.now().Before(c.expires) {
 		return c.actor, nil
 	}
-	a, err := k.Store.RemoteActorByKeyID(ctx, keyID)
+	a, err := k.load(ctx, keyID)
 	if errs.Is(err, errs.NotFound) {
 		a, err = k.fetch(ctx, keyID)
 	}
@@ -88,6 +93,55 @@ func (k *Keys) Lookup(ctx context.Context, keyID string) (*federation.Account, e
 	}
 	k.remember(keyID, a)
 	return a, nil
+}
+
+// loadTimeout bounds a shared store read, which runs detached from the
+// first caller's cancellation since others may be waiting on it.
+const loadTimeout = 10 * time.Second
+
+// load reads keyID's cached owner from the store, once for all concurrent
+// callers: a burst of deliveries signed with one key (a busy peer, after a
+// restart or once ownerTTL lapses) costs one query, not one query and one
+// pool connection per request. A fetch, which depends on the caller's
+// tenant, is never shared.
+func (k *Keys) load(ctx context.Context, keyID string) (*federation.Account, error) {
+	v, err, _ := k.loads.Do(keyID, func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
+		defer cancel()
+		return k.Store.RemoteActorByKeyID(lctx, keyID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*federation.Account), nil
+}
+
+// maxKeys bounds the parsed-key cache: the keys of the busiest senders,
+// a few MB; past it the cache starts over.
+const maxKeys = 4096
+
+// publicKey parses an owner's publicKeyPem, remembering the result: key
+// parsing is a noticeable part of a delivery's cost, and the PEM text
+// itself is the cache key, so a rotated key is simply a new entry.
+func (k *Keys) publicKey(pemText string) (crypto.PublicKey, error) {
+	k.mu.Lock()
+	pub, ok := k.pubs[pemText]
+	k.mu.Unlock()
+	if ok {
+		return pub, nil
+	}
+	pub, err := signature.ParsePublicKeyPEM(pemText)
+	if err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	k.init()
+	if len(k.pubs) >= maxKeys {
+		clear(k.pubs)
+	}
+	k.pubs[pemText] = pub
+	k.mu.Unlock()
+	return pub, nil
 }
 
 // remember caches a key's owner in process.
@@ -129,6 +183,7 @@ func (k *Keys) init() {
 		k.refreshed = map[string]time.Time{}
 		k.hosts = map[string]*rate.Limiter{}
 		k.owners = map[string]cachedOwner{}
+		k.pubs = map[string]crypto.PublicKey{}
 	}
 }
 

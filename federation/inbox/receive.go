@@ -97,20 +97,20 @@ func (s *Service) verify(ctx context.Context, r *http.Request, p *signature.Para
 	if err != nil {
 		return nil, err
 	}
-	if err := verifyWith(r, p, owner); err == nil {
+	if err := s.verifyWith(r, p, owner); err == nil {
 		return owner, nil
 	}
 	if owner, err = s.Keys.Refresh(ctx, p.KeyID); err != nil {
 		return nil, err
 	}
-	if err := verifyWith(r, p, owner); err != nil {
+	if err := s.verifyWith(r, p, owner); err != nil {
 		return nil, err
 	}
 	return owner, nil
 }
 
-func verifyWith(r *http.Request, p *signature.Params, owner *federation.Account) error {
-	pub, err := signature.ParsePublicKeyPEM(owner.PublicKeyPEM)
+func (s *Service) verifyWith(r *http.Request, p *signature.Params, owner *federation.Account) error {
+	pub, err := s.Keys.publicKey(owner.PublicKeyPEM)
 	if err != nil {
 		return errs.Wrap(errs.Unauthorized, err, "the sender's public key is unusable")
 	}

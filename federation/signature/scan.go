@@ -45,6 +45,21 @@ func (s *scanner) value() (string, bool) {
 		return s.s[start:s.i], s.i > start
 	}
 	s.i++ // opening quote
+	// The usual value has no escapes: return it as a substring.
+	for j := s.i; j < len(s.s); j++ {
+		c := s.s[j]
+		if c == '"' {
+			v := s.s[s.i:j]
+			s.i = j + 1
+			return v, true
+		}
+		if c == '\\' {
+			break
+		}
+		if isCtl(c) {
+			return "", false
+		}
+	}
 	var b strings.Builder
 	for !s.done() {
 		c := s.peek()

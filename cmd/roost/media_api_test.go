@@ -191,7 +191,8 @@ func TestMediaUploadsWithGoMastodon(t *testing.T) {
 		t.Fatalf("changing an attached upload: %d", code)
 	}
 
-	// The file: its stored type whatever is asked, never sniffed, sandboxed.
+	// The file (SECURITY 10): its stored type whatever is asked, never as
+	// ActivityStreams, never sniffed, sandboxed.
 	resp, data := fetchURL(t, addr, att.URL, "Accept", "application/activity+json")
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" ||
 		resp.Header.Get("X-Content-Type-Options") != "nosniff" ||

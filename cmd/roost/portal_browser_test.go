@@ -176,7 +176,8 @@ func newShots(t *testing.T, ctx context.Context) *shots {
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	d, err := os.MkdirTemp(dir, "roost-portal-screenshots-")
+	// Named after the test, so each browser test's pictures are told apart.
+	d, err := os.MkdirTemp(dir, "roost-screenshots-"+t.Name()+"-")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -140,7 +141,15 @@ func New(o Options) *fiber.App {
 
 // bodyLimit holds every request but a media or archive upload to MaxBody, by its
 // length as received (before any decoding or parsing).
+//
+// Compressed request bodies are refused everywhere (415): handlers read
+// bodies through fiber, which would inflate them without a bound, so a
+// 1 MB gzip bomb could cost gigabytes (SECURITY 29).
 func bodyLimit(c *fiber.Ctx) error {
+	if enc := c.Get(fiber.HeaderContentEncoding); enc != "" && !strings.EqualFold(enc, "identity") &&
+		len(c.Request().Body()) > 0 {
+		return fiber.NewError(fiber.StatusUnsupportedMediaType, "compressed request bodies are not accepted")
+	}
 	if len(c.Request().Body()) <= MaxBody {
 		return c.Next()
 	}

@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"net/http"
 	"regexp"
@@ -85,5 +87,20 @@ func TestTenantATokenRefusedOnEveryTenantBRoute(t *testing.T) {
 	}
 	if checked < 40 {
 		t.Fatalf("only %d client API routes checked; is the route table wired?", checked)
+	}
+}
+
+// A compressed request body is refused before any handler inflates it.
+func TestCompressedBodiesRefused(t *testing.T) {
+	t.Parallel()
+	w, token := clientAPI(t)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(bytes.Repeat([]byte(`{"status":"aaaaaaaa"}`), 1<<16))
+	zw.Close()
+	r := w.do(t, http.MethodPost, "a.example", "/api/v1/statuses", &buf, "Authorization", "Bearer "+token,
+		"Content-Type", "application/json", "Content-Encoding", "gzip")
+	if r.StatusCode != http.StatusUnsupportedMediaType {
+		t.Fatalf("gzip body: %d %s", r.StatusCode, readAll(t, r.Body))
 	}
 }

@@ -55,12 +55,18 @@ type Store interface {
 // Permission is one thing a dashboard user may do; a role is a set.
 type Permission uint32
 
-// Permissions. Each route requires one.
+// Permissions. Each route requires one. The set mirrors Mastodon's role
+// flags; a login can only grant permissions it holds itself.
 const (
 	ViewDashboard Permission = 1 << iota
 	ManageTenants
 	ManageReports
 	ViewAudit
+	ManageUsers      // local and remote accounts: silence, suspend, reset
+	ManageFederation // domain blocks, block lists, remote hosts
+	ManageQueues     // delivery queue health, dead letters
+	ManageRoles      // grant and revoke dashboard roles
+	ManageBilling    // plans, billing state, open-books costs
 )
 
 // Role is a named permission set.
@@ -73,7 +79,8 @@ type Role struct {
 func (r Role) Has(p Permission) bool { return p != 0 && r.Perms&p == p }
 
 // Operator runs the instance: everything.
-var Operator = Role{Name: "operator", Perms: ViewDashboard | ManageTenants | ManageReports | ViewAudit}
+var Operator = Role{Name: "operator", Perms: ViewDashboard | ManageTenants | ManageReports | ViewAudit |
+	ManageUsers | ManageFederation | ManageQueues | ManageRoles | ManageBilling}
 
 // RoleOf is a login's role. Only operators have one yet; tenant admins
 // and moderators will get smaller sets.
@@ -124,6 +131,10 @@ func (h *Handler) Register(r fiber.Router) { r.Use(h.route) }
 type session struct {
 	User *model.User
 	Role Role
+	// Tenant is the tenant this session acts for: 0 for the instance
+	// (operators on the operator host), otherwise the tenant whose domain
+	// serves /admin. Every store call of a tenant-scoped page passes it.
+	Tenant int64
 }
 
 func (s *session) actor() model.Actor { return model.Actor{UserID: s.User.ID, Email: s.User.Email} }
@@ -135,7 +146,9 @@ type route struct {
 	fn           func(h *Handler, c *fiber.Ctx, s *session) error
 }
 
-var routes = []route{
+// coreRoutes are this file's and pages.go's; other files of the package
+// add theirs (federationRoutes, queueRoutes, booksRoutes, leaveRoutes).
+var coreRoutes = []route{
 	{"GET", "/login", 0, (*Handler).loginPage},
 	{"POST", "/login", 0, (*Handler).login},
 	{"POST", "/logout", 0, (*Handler).logout},
@@ -148,6 +161,17 @@ var routes = []route{
 	{"GET", "/reports", ManageReports, (*Handler).reports},
 	{"POST", "/reports/resolve", ManageReports, (*Handler).resolve},
 	{"GET", "/audit", ViewAudit, (*Handler).audit},
+}
+
+// routes is every dashboard route: the route-table tests walk it.
+var routes = concatRoutes(coreRoutes, federationRoutes, queueRoutes, booksRoutes, leaveRoutes)
+
+func concatRoutes(sets ...[]route) []route {
+	var all []route
+	for _, s := range sets {
+		all = append(all, s...)
+	}
+	return all
 }
 
 var routeIndex = func() map[string]*route {

@@ -104,6 +104,34 @@ func Pebble(o Options) (string, error) {
 	return filepath.Join(dir, "pebble"), nil
 }
 
+// HelmVersion is the Helm 3 release the chart tests lint and render
+// charts/roost with; see Helm.
+const HelmVersion = "v3.19.5"
+
+// Helm returns the path of the helm binary, built once per machine from
+// the Go module proxy with GoTool (a few minutes the first time).
+func Helm(o Options) (string, error) {
+	dir, err := GoTool(o, "helm.sh/helm/v3/cmd/helm", HelmVersion)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "helm"), nil
+}
+
+// StripeMockVersion is Stripe's API mock the billing tests run; see
+// StripeMock.
+const StripeMockVersion = "v0.203.0"
+
+// StripeMock returns the path of the stripe-mock binary, built once per
+// machine with GoTool.
+func StripeMock(o Options) (string, error) {
+	dir, err := GoTool(o, "github.com/stripe/stripe-mock", StripeMockVersion)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "stripe-mock"), nil
+}
+
 // ToolsDir is where GoTool keeps what it builds, outside any checkout:
 // $XDG_CACHE_HOME/roost/tools, by default ~/.cache/roost/tools.
 func ToolsDir() (string, error) {

@@ -1,0 +1,4 @@
+package admin
+
+// booksRoutes are the open-books costs and billing pages.
+var booksRoutes []route

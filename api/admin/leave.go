@@ -1,0 +1,4 @@
+package admin
+
+// leaveRoutes are the tenant deletion (leaving) pages.
+var leaveRoutes []route

@@ -1,0 +1,4 @@
+package admin
+
+// queueRoutes are the delivery queue health pages.
+var queueRoutes []route

@@ -1,0 +1,2 @@
+-- reserved; replaced by the change that owns this number
+select 1;

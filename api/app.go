@@ -45,6 +45,10 @@ type Options struct {
 	// Operator answers every request for the operator dashboard's host
 	// (api/admin), ahead of host routing; nil means no dashboard.
 	Operator Router
+	// TenantAdmin is the same dashboard under /admin on every tenant
+	// domain (api/admin TenantRoutes), right behind host routing; it
+	// takes /admin and below only.
+	TenantAdmin Router
 	// InstanceKey is the instance actor's public key PEM, served at /actor.
 	InstanceKey string
 	URL         web.URLConfig
@@ -61,6 +65,9 @@ type Options struct {
 	Gatherer     prometheus.Gatherer
 	// RequestTimeout bounds each request's context (database calls).
 	RequestTimeout time.Duration
+	// MaxInflight bounds the requests worked on at once; past it requests
+	// are answered 503 with Retry-After at once (shed.go). 0: no bound.
+	MaxInflight int
 }
 
 // Router is a set of routes mounted behind host routing.
@@ -100,6 +107,9 @@ func New(o Options) *fiber.App {
 		ErrorHandler:            web.ErrorHandler,
 	})
 	app.Use(observe(o))
+	if o.MaxInflight > 0 {
+		app.Use(newShedder(o.MaxInflight, o.Metrics).handle) // load shedding (shed.go)
+	}
 	app.Use(bodyLimit)
 	registerOps(app, o)
 	if o.Billing != nil {
@@ -112,6 +122,9 @@ func New(o Options) *fiber.App {
 		o.Operator.Register(app) // the operator host only
 	}
 	app.Use(hostRouting(o.Sites))
+	if o.TenantAdmin != nil {
+		o.TenantAdmin.Register(app)
+	}
 	(&activitypub.Handler{Accounts: o.Accounts, Inbox: o.Inbox, Statuses: o.Statuses,
 		Collections: o.Collections, Sites: o.Sites, InstanceKey: o.InstanceKey, URL: o.URL}).Register(app)
 	if o.Mastodon != nil || o.OAuth != nil {

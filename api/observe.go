@@ -92,14 +92,37 @@ func observe(o Options) fiber.Handler {
 		route := routeLabel(c)
 		elapsed := time.Since(start)
 		if m != nil {
-			m.requests.WithLabelValues(route, c.Method(), strconv.Itoa(status)).Inc()
-			m.duration.WithLabelValues(route, c.Method()).Observe(elapsed.Seconds())
+			method := methodLabel(c.Method())
+			m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+			m.duration.WithLabelValues(route, method).Observe(elapsed.Seconds())
 		}
-		web.Log(c).LogAttrs(ctx, accessLevel(status), "request",
+		level := accessLevel(status)
+		if c.Locals(shedLocal) != nil {
+			// Shed requests are counted (roost_http_shed_total); an error
+			// line for each would add to the overload it answers.
+			level = slog.LevelDebug
+		}
+		web.Log(c).LogAttrs(ctx, level, "request",
 			slog.String("method", c.Method()), slog.String("path", c.Path()), slog.String("route", route),
 			slog.Int("status", status), slog.Duration("duration", elapsed))
 		return nil
 	}
+}
+
+// methodLabel is the request method as a constant string. fiber's
+// c.Method() points into a buffer fasthttp reuses for the next request, and
+// Prometheus keeps label values of a new series: under load the stored
+// labels changed under it ("POS", "GETT"), duplicate series appeared and
+// /metrics answered 500. Unknown methods share one label (bounded
+// cardinality).
+func methodLabel(m string) string {
+	for _, k := range []string{fiber.MethodGet, fiber.MethodPost, fiber.MethodHead, fiber.MethodPut, fiber.MethodPatch,
+		fiber.MethodDelete, fiber.MethodOptions} {
+		if m == k {
+			return k
+		}
+	}
+	return "other"
 }
 
 // routeLabel is the matched route pattern, or "unmatched" when only

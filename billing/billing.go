@@ -85,6 +85,10 @@ type Change struct {
 	PaidUntil      *time.Time
 	// Now is when the change happens (the start of a past_due spell).
 	Now time.Time
+	// Payment, when not nil, is money received with this change (an
+	// invoice paid), recorded in the same transaction. A Change with an
+	// empty State records only the payment.
+	Payment *Payment
 }
 
 // Store persists billing records and applied events. Implementations MUST

@@ -101,3 +101,28 @@ func (e *Enforcer) Run(ctx context.Context, every time.Duration) {
 		}
 	}
 }
+
+// Reminder is what a tenant's admins are told about their standing, or ""
+// when nothing is due: past due with the day the grace period ends, or
+// suspended for non-payment with the promise that nothing is deleted.
+// Roost sends no email, so the portal shows it on every visit.
+func Reminder(a *Account, grace time.Duration, now time.Time) string {
+	switch {
+	case a == nil:
+		return ""
+	case a.BillingSuspended:
+		return "Your site is suspended because its payment is overdue. Nothing has been deleted: " +
+			"you can still export everything, and paying reactivates the site at once."
+	case a.State == PastDue && a.PastDueSince != nil:
+		end := a.PastDueSince.Add(max(grace, 0))
+		if !end.After(now) {
+			return "Your payment is overdue and the grace period has ended: the site will be suspended " +
+				"(its data is kept). Pay to keep it running."
+		}
+		days := int((end.Sub(now) + 24*time.Hour - 1) / (24 * time.Hour)) // started days count
+		return fmt.Sprintf("Your last payment failed on %s. The site keeps running until %s (%d days); "+
+			"pay before then to avoid suspension. Nothing is ever deleted for non-payment.",
+			a.PastDueSince.UTC().Format("2 Jan 2006"), end.UTC().Format("2 Jan 2006"), days)
+	}
+	return ""
+}

@@ -23,6 +23,18 @@ type Event struct {
 	// TenantID is from a checkout session's client_reference_id or the
 	// object's metadata; 0 when absent.
 	TenantID int64
+	// Invoice is the paid invoice of an invoice.paid event (nil for
+	// other events): its amount is income in the open books. The
+	// amount is read from the signed event; it never changes once paid.
+	Invoice *PaidInvoice
+}
+
+// PaidInvoice is what an invoice.paid event says was paid.
+type PaidInvoice struct {
+	ID          string
+	AmountMinor int64
+	Currency    string
+	PaidAt      time.Time
 }
 
 // Handled lists the Stripe event types the service acts on; others are
@@ -84,6 +96,16 @@ func (s *Service) HandleStripe(ctx context.Context, ev Event) (bool, error) {
 			t := sub.CurrentPeriodEnd
 			ch.PaidUntil = &t
 		}
+	}
+	if inv := ev.Invoice; ev.Type == "invoice.paid" && inv != nil && inv.ID != "" && inv.AmountMinor > 0 {
+		if ch == nil {
+			ch = &Change{TenantID: ev.TenantID, Provider: "stripe", CustomerID: ev.CustomerID, Now: s.now()}
+		}
+		paidAt := inv.PaidAt
+		if paidAt.IsZero() {
+			paidAt = s.now()
+		}
+		ch.Payment = &Payment{Provider: "stripe", Ref: inv.ID, AmountMinor: inv.AmountMinor, Currency: inv.Currency, PaidAt: paidAt}
 	}
 	applied, err := s.Store.ApplyEvent(ctx, "stripe", ev.ID, ev.Type, ch)
 	if err != nil {

@@ -21,6 +21,11 @@ func (h *Handler) actor(c *fiber.Ctx) error {
 	if wantsActivityJSON(c.Get(fiber.HeaderAccept)) {
 		return sendJSON(c, ap.ContentType, ap.NewActor(acct, web.Links(c, h.URL)))
 	}
+	if acct.MovedTo != "" {
+		// People follow a moved profile to its new home; servers read
+		// movedTo in the document above.
+		return c.Redirect(acct.MovedTo, fiber.StatusPermanentRedirect)
+	}
 	return h.renderProfile(c, acct)
 }
 

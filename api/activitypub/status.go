@@ -27,7 +27,11 @@ func (h *Handler) status(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if st.AccountID != acct.ID || (st.Visibility != federation.Public && st.Visibility != federation.Unlisted) {
+	// A moved account's posts went with it (by reference, their ids
+	// unchanged); its old identity, whose URL space the id is in, still
+	// serves them as their author, so the id, URL and attributedTo share a
+	// host as Mastodon requires of a fetched object.
+	if (st.AccountID != acct.ID && acct.MovedTo == "") || (st.Visibility != federation.Public && st.Visibility != federation.Unlisted) {
 		return errs.E(errs.NotFound, "no such post")
 	}
 	c.Vary(fiber.HeaderAccept)

@@ -22,34 +22,71 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
 	"github.com/roost-social/roost/tenant/verify"
 )
 
-// Store is the dashboard's storage (tenant/postgres AdminStore).
+// Store is the dashboard's storage (tenant/postgres AdminStore). A
+// tenantID of 0 is the instance (the operator host); any other limits a
+// call to that tenant's data.
 type Store interface {
-	// UserByEmail returns a login and its password hash, or errs.NotFound.
-	UserByEmail(ctx context.Context, email string) (*model.User, string, error)
-	CreateSession(ctx context.Context, userID int64, tokenHash []byte, expires time.Time) error
-	// SessionUser returns an unexpired session's login, or errs.NotFound.
-	SessionUser(ctx context.Context, tokenHash []byte, now time.Time) (*model.User, error)
+	// UserByEmail returns a login, with its role on tenantID, and its
+	// password hash, or errs.NotFound.
+	UserByEmail(ctx context.Context, email string, tenantID int64) (*model.User, string, error)
+	CreateSession(ctx context.Context, userID, tenantID int64, tokenHash []byte, expires time.Time, pending bool) error
+	// SessionUser returns an unexpired session made for tenantID, with the
+	// login's role there, or errs.NotFound.
+	SessionUser(ctx context.Context, tokenHash []byte, tenantID int64, now time.Time) (*model.Session, error)
+	CompleteSession(ctx context.Context, tokenHash []byte, expires time.Time) error
 	DeleteSession(ctx context.Context, tokenHash []byte) error
 	Record(ctx context.Context, a model.Actor, action, target string, tenantID *int64, detail string) error
-	Stats(ctx context.Context, now time.Time) (*model.Stats, error)
+	Stats(ctx context.Context, tenantID int64, now time.Time) (*model.Stats, error)
 	Tenants(ctx context.Context, f model.TenantFilter) ([]model.TenantRow, error)
 	Tenant(ctx context.Context, id int64) (*model.TenantDetail, error)
 	// SetTenantStatus moves a tenant in status from to status to, records
 	// action, and returns the tenant's host names.
 	SetTenantStatus(ctx context.Context, a model.Actor, id int64, from, to, action string) ([]string, error)
-	OpenReports(ctx context.Context, limit int) ([]model.Report, error)
-	ResolveReports(ctx context.Context, a model.Actor, ids []int64) (int, error)
-	Audit(ctx context.Context, action string, limit int) ([]model.AuditEntry, error)
+	OpenReports(ctx context.Context, tenantID int64, limit int) ([]model.Report, error)
+	// ResolveReports returns the local posts the "delete" action leaves to
+	// Handler.Posts.
+	ResolveReports(ctx context.Context, a model.Actor, tenantID int64, ids []int64, action string) (int, []model.PostRef, error)
+	AssignReport(ctx context.Context, a model.Actor, tenantID, reportID int64, email string) error
+	ReportForForward(ctx context.Context, tenantID, reportID int64) (*model.ForwardTarget, error)
+	MarkForwarded(ctx context.Context, a model.Actor, t *model.ForwardTarget, reportID int64) error
+	Audit(ctx context.Context, f model.AuditFilter) ([]model.AuditEntry, error)
+	Accounts(ctx context.Context, f model.AccountFilter) ([]model.AccountRow, error)
+	Account(ctx context.Context, tenantID, id int64) (*model.AccountDetail, error)
+	ModerateAccount(ctx context.Context, a model.Actor, tenantID, accountID int64, action, why string) error
+	Roles(ctx context.Context, tenantID int64) ([]model.RoleGrant, error)
+	RoleOn(ctx context.Context, userID, tenantID int64) (*model.RoleGrant, error)
+	GrantRole(ctx context.Context, a model.Actor, email string, tenantID int64, role string, perms uint32) (*model.RoleGrant, error)
+	RevokeRole(ctx context.Context, a model.Actor, userID, tenantID int64) error
+	Login(ctx context.Context, userID int64) (*model.Login, error)
+	ResetPassword(ctx context.Context, a model.Actor, userID int64, hash string) error
+	DisableTOTP(ctx context.Context, a model.Actor, userID int64) error
+	TOTP(ctx context.Context, userID int64) (secret, pending string, err error)
+	SetPendingTOTP(ctx context.Context, userID int64, secret string) error
+	UseTOTPStep(ctx context.Context, a model.Actor, userID, step int64, confirm bool) (bool, error)
+}
+
+// PostDeleter deletes a local account's post and tells the servers that
+// received it (federation/outbox Service.Delete, wired in cmd/roost).
+type PostDeleter interface {
+	DeleteLocalPost(ctx context.Context, accountID int64, statusURI string) error
+}
+
+// Forwarder sends a Flag about a remote account to its server
+// (federation/outbox Service.ForwardReport).
+type Forwarder interface {
+	ForwardReport(ctx context.Context, actingHost string, target *federation.Account, statusURIs []string, comment string) error
 }
 
 // Permission is one thing a dashboard user may do; a role is a set.
@@ -82,13 +119,57 @@ func (r Role) Has(p Permission) bool { return p != 0 && r.Perms&p == p }
 var Operator = Role{Name: "operator", Perms: ViewDashboard | ManageTenants | ManageReports | ViewAudit |
 	ManageUsers | ManageFederation | ManageQueues | ManageRoles | ManageBilling}
 
-// RoleOf is a login's role. Only operators have one yet; tenant admins
-// and moderators will get smaller sets.
-func RoleOf(u *model.User) Role {
-	if u != nil && u.IsOperator {
+// InstancePerms are the permissions that act on the whole instance: no
+// session on a tenant's /admin has them, whoever signs in there.
+const InstancePerms = ManageTenants | ManageQueues
+
+// TenantAdmin runs one tenant: everything within it.
+var TenantAdmin = Role{Name: "admin", Perms: Operator.Perms &^ InstancePerms}
+
+// Moderator handles one tenant's reports and accounts; it cannot change
+// roles.
+var Moderator = Role{Name: "moderator", Perms: ViewDashboard | ManageReports | ManageUsers | ViewAudit}
+
+// TenantRoles are the roles that can be granted on a tenant, by name.
+var TenantRoles = map[string]Role{TenantAdmin.Name: TenantAdmin, Moderator.Name: Moderator}
+
+// RoleOf is a login's role where it signed in: on the operator host
+// (tenantID 0) operators have every permission and nobody else any; on a
+// tenant's /admin, the role granted on that tenant (stored with its
+// permission set), or for an operator every permission but the
+// instance-wide ones. Nothing on a tenant host includes InstancePerms.
+func RoleOf(u *model.User, tenantID int64) Role {
+	switch {
+	case u == nil:
+		return Role{Name: "none"}
+	case tenantID == 0 && u.IsOperator:
 		return Operator
+	case tenantID == 0:
+		return Role{Name: "none"}
+	case u.IsOperator:
+		return Role{Name: Operator.Name, Perms: Operator.Perms &^ InstancePerms}
+	case u.Role != "":
+		return Role{Name: u.Role, Perms: Permission(u.Perms) &^ InstancePerms}
 	}
 	return Role{Name: "none"}
+}
+
+// CanGrant says whether a session with role granter, acting for tenant
+// scope (0: the instance), may grant or revoke role on tenant target:
+// only with ManageRoles, only within its own tenant, and only a role
+// whose permissions it holds itself.
+func CanGrant(granter Role, scope int64, role Role, target int64) error {
+	switch {
+	case !granter.Has(ManageRoles):
+		return errs.E(errs.Forbidden, "this login may not change roles")
+	case target <= 0:
+		return errs.E(errs.Invalid, "choose a tenant")
+	case scope != 0 && scope != target:
+		return errs.E(errs.Forbidden, "roles can only be granted on this tenant")
+	case role.Perms == 0 || role.Perms&^granter.Perms != 0:
+		return errs.E(errs.Forbidden, "nobody can grant a permission they do not hold")
+	}
+	return nil
 }
 
 // Audit actions.
@@ -103,7 +184,9 @@ const (
 
 // Actions are the audit log's filter choices.
 var Actions = []string{ActionSignIn, ActionSignOut, ActionApprove, ActionSuspend, ActionUnsuspend, ActionResolve,
-	"operator.grant", "operator.revoke"}
+	"report.assign", "report.forward", "operator.grant", "operator.revoke", "role.grant", "role.revoke",
+	"account.silence", "account.unsilence", "account.suspend", "account.unsuspend", "account.sensitive", "account.unsensitive",
+	"login.reset_password", "login.disable_totp", "login.enable_totp"}
 
 // SessionLifetime is how long an operator sign-in lasts.
 const SessionLifetime = 12 * time.Hour
@@ -111,21 +194,75 @@ const SessionLifetime = 12 * time.Hour
 // Handler serves the dashboard. Its fields are read-only after Register.
 type Handler struct {
 	Store Store
+	// Federation backs the federation and queue pages (federation.go).
+	Federation FederationStore
+	// Billing backs the billing, plans and open-books pages (books.go);
+	// nil: not available.
+	Billing *BillingPages
 	// Notify tells every node a tenant's hosts changed (suspension,
 	// approval), so host caches drop their answers at once.
 	Notify tenant.Notifier
-	// Host is the dashboard's normalised host name; requests for any
-	// other Host pass through.
+	// Host is the operator dashboard's normalised host name; requests
+	// for any other Host pass through (to TenantRoutes' /admin).
 	Host string
+	// Forward sends reports to remote servers; nil hides the action.
+	Forward Forwarder
+	// Posts deletes reported local posts; nil leaves them in place (the
+	// report is still resolved, and the page says so).
+	Posts PostDeleter
 	// URL says whether cookies are Secure (Scheme https).
 	URL web.URLConfig
 	Log *slog.Logger
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
+	// Leave backs the leaving pages (leave.go); nil: not available.
+	Leave LeaveStore
 }
 
-// Register mounts the dashboard on r in front of host routing.
+// Register mounts the operator dashboard on r in front of host routing.
 func (h *Handler) Register(r fiber.Router) { r.Use(h.route) }
+
+// TenantPrefix is where each tenant's domain serves the dashboard.
+const TenantPrefix = "/admin"
+
+// TenantRoutes is the same dashboard under /admin on every tenant domain,
+// mounted behind host routing (which resolved the tenant, and refused
+// unknown and suspended hosts). Only /admin and below are taken; every
+// other path goes on to the tenant's routes.
+type TenantRoutes struct{ *Handler }
+
+// Register mounts the tenant dashboard on r behind host routing.
+func (t TenantRoutes) Register(r fiber.Router) { r.Use(t.tenantRoute) }
+
+func (h *Handler) tenantRoute(c *fiber.Ctx) error {
+	p := c.Path()
+	if p != TenantPrefix && !strings.HasPrefix(p, TenantPrefix+"/") {
+		return c.Next()
+	}
+	rest := strings.TrimPrefix(p, TenantPrefix)
+	if rest == "" {
+		rest = "/"
+	}
+	return h.serve(c, scope{Prefix: TenantPrefix, Tenant: web.SiteOf(c).TenantID, Host: web.SiteOf(c).Domain}, rest)
+}
+
+// scope is where a request arrived: the operator host (Tenant 0, no
+// prefix) or a tenant's /admin.
+type scope struct {
+	Prefix string
+	Tenant int64
+	Host   string
+}
+
+const scopeKey = "roost.admin.scope"
+
+func scopeOf(c *fiber.Ctx) scope {
+	s, _ := c.Locals(scopeKey).(scope)
+	return s
+}
+
+// link is a dashboard path under the request's prefix.
+func link(c *fiber.Ctx, path string) string { return scopeOf(c).Prefix + path }
 
 // session is a signed-in request's login and role.
 type session struct {
@@ -135,6 +272,8 @@ type session struct {
 	// (operators on the operator host), otherwise the tenant whose domain
 	// serves /admin. Every store call of a tenant-scoped page passes it.
 	Tenant int64
+	// Token is the session cookie's value.
+	Token string
 }
 
 func (s *session) actor() model.Actor { return model.Actor{UserID: s.User.ID, Email: s.User.Email} }
@@ -146,7 +285,8 @@ type route struct {
 	fn           func(h *Handler, c *fiber.Ctx, s *session) error
 }
 
-// coreRoutes are this file's and pages.go's; other files of the package
+// coreRoutes are this file's and pages.go's (moderation.go has
+// moderationRoutes); other files of the package
 // add theirs (federationRoutes, queueRoutes, booksRoutes, leaveRoutes).
 var coreRoutes = []route{
 	{"GET", "/login", 0, (*Handler).loginPage},
@@ -164,7 +304,7 @@ var coreRoutes = []route{
 }
 
 // routes is every dashboard route: the route-table tests walk it.
-var routes = concatRoutes(coreRoutes, federationRoutes, queueRoutes, booksRoutes, leaveRoutes)
+var routes = concatRoutes(coreRoutes, moderationRoutes, federationRoutes, queueRoutes, booksRoutes, leaveRoutes)
 
 func concatRoutes(sets ...[]route) []route {
 	var all []route
@@ -189,17 +329,31 @@ func (h *Handler) now() time.Time {
 	return time.Now()
 }
 
+// instanceOnly are routes that act on instance-wide logins (a login may
+// own accounts and roles on several tenants), so no tenant's session may
+// use them whatever its permissions: recovery is an operator's job.
+var instanceOnly = map[string]bool{
+	"POST /accounts/reset-password": true,
+	"POST /accounts/disable-2fa":    true,
+}
+
 // route answers requests for the operator host and passes every other on.
 func (h *Handler) route(c *fiber.Ctx) error {
 	host, err := tenant.NormalizeHost(c.Hostname())
 	if err != nil || host != h.Host {
 		return c.Next()
 	}
+	return h.serve(c, scope{Host: h.Host}, c.Path())
+}
+
+// serve answers one dashboard request at path (below the prefix).
+func (h *Handler) serve(c *fiber.Ctx, sc scope, path string) error {
+	c.Locals(scopeKey, sc)
 	method := c.Method()
 	if method == fiber.MethodHead {
 		method = fiber.MethodGet
 	}
-	rt, ok := routeIndex[method+" "+c.Path()]
+	rt, ok := routeIndex[method+" "+path]
 	if !ok {
 		return h.errorPage(c, nil, fiber.StatusNotFound, "Not found", "There is no such page.")
 	}
@@ -214,11 +368,11 @@ func (h *Handler) route(c *fiber.Ctx) error {
 	if rt.Perm != 0 {
 		if s == nil {
 			if method == fiber.MethodGet {
-				return c.Redirect("/login", fiber.StatusSeeOther)
+				return c.Redirect(link(c, "/login"), fiber.StatusSeeOther)
 			}
 			return h.errorPage(c, nil, fiber.StatusUnauthorized, "Signed out", "Sign in again, then retry.")
 		}
-		if !s.Role.Has(rt.Perm) {
+		if !s.Role.Has(rt.Perm) || (s.Tenant != 0 && instanceOnly[method+" "+path]) {
 			return h.errorPage(c, s, fiber.StatusForbidden, "Not allowed", "This login may not use this page.")
 		}
 	}
@@ -281,26 +435,36 @@ func when(v any) string {
 // page is what the templates render.
 type page struct {
 	Title, Host string
-	CSS         template.CSS
-	CSRF        string
-	User        *model.User
-	Role        string
-	Message     string
-	Notice      string
-	Email       string
-	Error       string
-	Data        any
+	// Prefix is where the dashboard's paths start ("" on the operator
+	// host, /admin on a tenant's domain): every link and form uses it.
+	Prefix  string
+	Nav     []navLink
+	CSS     template.CSS
+	CSRF    string
+	User    *model.User
+	Role    string
+	Message string
+	Notice  string
+	Email   string
+	Error   string
+	Data    any
 }
 
 // render writes a page with headers that keep it from being framed,
 // sniffed, cached or leaking its URL, and a CSP allowing nothing but its
 // own style and form posts to itself.
 func (h *Handler) render(c *fiber.Ctx, s *session, status int, name string, p *page) error {
-	p.Host = h.Host
+	sc := scopeOf(c)
+	p.Host, p.Prefix = sc.Host, sc.Prefix
 	p.CSS = template.CSS(pageCSS)
 	p.CSRF = h.csrfToken(c)
 	if s != nil {
 		p.User, p.Role = s.User, s.Role.Name
+		for _, l := range navLinks {
+			if s.Role.Has(l.Perm) && (sc.Tenant == 0 || l.Perm&InstancePerms == 0) {
+				p.Nav = append(p.Nav, navLink{Path: sc.Prefix + l.Path, Label: l.Label, ID: l.ID})
+			}
+		}
 	}
 	var b bytes.Buffer
 	if err := pages.ExecuteTemplate(&b, name, p); err != nil {
@@ -336,17 +500,45 @@ func (h *Handler) serverError(c *fiber.Ctx, s *session, err error) error {
 	return h.errorPage(c, s, status, "Error", msg)
 }
 
-// Cookies: __Host- with https, so no tenant subdomain can set them.
-func (h *Handler) cookieName(base string) string {
-	if h.URL.Scheme == "https" {
-		return "__Host-" + base
+// navLink is an entry of the navigation bar, shown to sessions with Perm.
+type navLink struct {
+	Path, Label, ID string
+	Perm            Permission
+}
+
+var navLinks = []navLink{
+	{"/", "Dashboard", "nav-dashboard", ViewDashboard},
+	{"/tenants", "Tenants", "nav-tenants", ManageTenants},
+	{"/accounts", "Accounts", "nav-accounts", ManageUsers},
+	{"/reports", "Reports", "nav-reports", ManageReports},
+	{"/federation", "Federation", "nav-federation", ManageFederation},
+	{"/queue", "Queue", "nav-queue", ManageQueues},
+	{"/roles", "Roles", "nav-roles", ManageRoles},
+	{"/audit", "Audit log", "nav-audit", ViewAudit},
+	{"/2fa", "Two-factor", "nav-2fa", ViewDashboard},
+}
+
+// Cookies: __Host- with https on the operator host, so no subdomain can
+// set them; on a tenant's domain they are __Secure- and Path=/admin, so
+// nothing else the domain serves ever receives them (a __Host- cookie
+// must have Path=/).
+func (h *Handler) cookieName(c *fiber.Ctx, base string) string {
+	switch {
+	case h.URL.Scheme != "https":
+		return base
+	case scopeOf(c).Prefix != "":
+		return "__Secure-" + base
 	}
-	return base
+	return "__Host-" + base
 }
 
 func (h *Handler) setCookie(c *fiber.Ctx, name, value string, maxAge int) {
+	path := scopeOf(c).Prefix
+	if path == "" {
+		path = "/"
+	}
 	c.Cookie(&fiber.Cookie{
-		Name: h.cookieName(name), Value: value, Path: "/", MaxAge: maxAge,
+		Name: h.cookieName(c, name), Value: value, Path: path, MaxAge: maxAge,
 		Secure: h.URL.Scheme == "https", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
 	})
 }
@@ -369,7 +561,7 @@ func newToken() string {
 
 // The CSRF token is double-submitted, as on the portal.
 func (h *Handler) csrfToken(c *fiber.Ctx) string {
-	v := c.Cookies(h.cookieName(csrfCookie))
+	v := c.Cookies(h.cookieName(c, csrfCookie))
 	if !validToken(v) {
 		v = newToken()
 	}
@@ -378,24 +570,35 @@ func (h *Handler) csrfToken(c *fiber.Ctx) string {
 }
 
 func (h *Handler) checkCSRF(c *fiber.Ctx) bool {
-	cookie, field := c.Cookies(h.cookieName(csrfCookie)), c.FormValue("csrf")
+	cookie, field := c.Cookies(h.cookieName(c, csrfCookie)), c.FormValue("csrf")
 	return validToken(cookie) && validToken(field) && subtle.ConstantTimeCompare([]byte(cookie), []byte(field)) == 1
 }
 
-// session returns the signed-in login, or nil.
+// session returns the signed-in login, or nil; a session made for
+// another tenant, or still waiting for its second factor, is none.
 func (h *Handler) session(c *fiber.Ctx) (*session, error) {
-	tok := c.Cookies(h.cookieName(sessionCookie))
-	if !validToken(tok) {
-		return nil, nil
-	}
-	u, err := h.Store.SessionUser(c.UserContext(), hashToken(tok), h.now())
-	if errs.Is(err, errs.NotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	ses, tok, err := h.storedSession(c)
+	if ses == nil || err != nil || ses.Pending {
 		return nil, err
 	}
-	return &session{User: u, Role: RoleOf(u)}, nil
+	sc := scopeOf(c)
+	return &session{User: &ses.User, Role: RoleOf(&ses.User, sc.Tenant), Tenant: sc.Tenant, Token: tok}, nil
+}
+
+// storedSession returns the session the cookie names, pending or not.
+func (h *Handler) storedSession(c *fiber.Ctx) (*model.Session, string, error) {
+	tok := c.Cookies(h.cookieName(c, sessionCookie))
+	if !validToken(tok) {
+		return nil, "", nil
+	}
+	ses, err := h.Store.SessionUser(c.UserContext(), hashToken(tok), scopeOf(c).Tenant, h.now())
+	if errs.Is(err, errs.NotFound) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return ses, tok, nil
 }
 
 // hashToken is what the store keeps of a session token (as the portal).

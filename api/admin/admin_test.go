@@ -2,74 +2,120 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/pquerna/otp/totp"
 	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
 )
 
-// fakeStore keeps logins and sessions in memory and records what the
-// handlers asked for.
+// fakeStore keeps logins, roles, sessions and second factors in memory
+// and records what the handlers asked for.
 type fakeStore struct {
 	mu       sync.Mutex
 	users    map[string]*model.User
 	hashes   map[string]string
-	sessions map[string]*model.User
+	roles    map[int64]map[int64]Role // user id → tenant → role
+	sessions map[string]*fakeSession
+	totp     map[int64][3]string // secret, pending, last step
 	calls    []string
 	audit    []string
 }
+
+type fakeSession struct {
+	user    *model.User
+	tenant  int64
+	pending bool
+}
+
+const (
+	tenant1 = 10
+	tenant2 = 20
+)
 
 func newFake(t *testing.T) *fakeStore {
 	hash, err := tenant.HashPassword("operator password")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fakeStore{
+	f := &fakeStore{
 		users: map[string]*model.User{
-			"op@mail.test":   {ID: 1, Email: "op@mail.test", IsOperator: true},
-			"user@mail.test": {ID: 2, Email: "user@mail.test"},
+			"op@mail.test":     {ID: 1, Email: "op@mail.test", IsOperator: true},
+			"user@mail.test":   {ID: 2, Email: "user@mail.test"},
+			"mod1@mail.test":   {ID: 3, Email: "mod1@mail.test"},
+			"admin1@mail.test": {ID: 4, Email: "admin1@mail.test"},
+			"admin2@mail.test": {ID: 5, Email: "admin2@mail.test"},
 		},
-		hashes:   map[string]string{"op@mail.test": hash, "user@mail.test": hash},
-		sessions: map[string]*model.User{},
+		hashes:   map[string]string{},
+		roles:    map[int64]map[int64]Role{3: {tenant1: Moderator}, 4: {tenant1: TenantAdmin}, 5: {tenant2: TenantAdmin}},
+		sessions: map[string]*fakeSession{},
+		totp:     map[int64][3]string{},
 	}
+	for e := range f.users {
+		f.hashes[e] = hash
+	}
+	return f
 }
 
 func (f *fakeStore) call(s string) { f.mu.Lock(); f.calls = append(f.calls, s); f.mu.Unlock() }
 
-func (f *fakeStore) UserByEmail(_ context.Context, email string) (*model.User, string, error) {
+// withRole is a copy of u with its role on tenantID, as the store reads it.
+func (f *fakeStore) withRole(u *model.User, tenantID int64) *model.User {
+	c := *u
+	c.Role, c.Perms = "", 0
+	if r, ok := f.roles[u.ID][tenantID]; ok {
+		c.Role, c.Perms = r.Name, uint32(r.Perms)
+	}
+	c.TOTPEnabled = f.totp[u.ID][0] != ""
+	return &c
+}
+
+func (f *fakeStore) UserByEmail(_ context.Context, email string, tenantID int64) (*model.User, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	u, ok := f.users[strings.ToLower(email)]
 	if !ok {
 		return nil, "", errs.E(errs.NotFound, "no such login")
 	}
-	return u, f.hashes[u.Email], nil
+	return f.withRole(u, tenantID), f.hashes[u.Email], nil
 }
-func (f *fakeStore) CreateSession(_ context.Context, id int64, h []byte, _ time.Time) error {
+func (f *fakeStore) CreateSession(_ context.Context, id, tenantID int64, h []byte, _ time.Time, pending bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, u := range f.users {
 		if u.ID == id {
-			f.sessions[string(h)] = u
+			f.sessions[string(h)] = &fakeSession{user: u, tenant: tenantID, pending: pending}
 		}
 	}
 	return nil
 }
-func (f *fakeStore) SessionUser(_ context.Context, h []byte, _ time.Time) (*model.User, error) {
+func (f *fakeStore) SessionUser(_ context.Context, h []byte, tenantID int64, _ time.Time) (*model.Session, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if u, ok := f.sessions[string(h)]; ok {
-		return u, nil
+	if s, ok := f.sessions[string(h)]; ok && s.tenant == tenantID {
+		return &model.Session{User: *f.withRole(s.user, tenantID), Pending: s.pending}, nil
 	}
 	return nil, errs.E(errs.NotFound, "no such session")
+}
+func (f *fakeStore) CompleteSession(_ context.Context, h []byte, _ time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sessions[string(h)].pending = false
+	return nil
 }
 func (f *fakeStore) DeleteSession(_ context.Context, h []byte) error {
 	f.mu.Lock()
@@ -83,8 +129,8 @@ func (f *fakeStore) Record(_ context.Context, a model.Actor, action, target stri
 	f.mu.Unlock()
 	return nil
 }
-func (f *fakeStore) Stats(context.Context, time.Time) (*model.Stats, error) {
-	f.call("Stats")
+func (f *fakeStore) Stats(_ context.Context, tenantID int64, _ time.Time) (*model.Stats, error) {
+	f.call(fmt.Sprintf("Stats %d", tenantID))
 	days := make([]model.DayCount, 30)
 	for i := range days {
 		days[i] = model.DayCount{Day: time.Date(2026, 1, 1+i, 0, 0, 0, 0, time.UTC), N: int64(i % 5)}
@@ -103,17 +149,105 @@ func (f *fakeStore) SetTenantStatus(_ context.Context, a model.Actor, id int64, 
 	f.call("SetTenantStatus " + action)
 	return []string{"t.test"}, nil
 }
-func (f *fakeStore) OpenReports(context.Context, int) ([]model.Report, error) {
-	f.call("OpenReports")
+func (f *fakeStore) OpenReports(_ context.Context, tenantID int64, _ int) ([]model.Report, error) {
+	f.call(fmt.Sprintf("OpenReports %d", tenantID))
 	return nil, nil
 }
-func (f *fakeStore) ResolveReports(_ context.Context, _ model.Actor, ids []int64) (int, error) {
-	f.call("ResolveReports")
-	return len(ids), nil
+func (f *fakeStore) ResolveReports(_ context.Context, _ model.Actor, tenantID int64, ids []int64, action string) (int, []model.PostRef, error) {
+	f.call(fmt.Sprintf("ResolveReports %d %s", tenantID, action))
+	return len(ids), nil, nil
 }
-func (f *fakeStore) Audit(context.Context, string, int) ([]model.AuditEntry, error) {
-	f.call("Audit")
+func (f *fakeStore) AssignReport(_ context.Context, _ model.Actor, tenantID, id int64, email string) error {
+	f.call(fmt.Sprintf("AssignReport %d", tenantID))
+	return nil
+}
+func (f *fakeStore) ReportForForward(_ context.Context, tenantID, id int64) (*model.ForwardTarget, error) {
+	f.call(fmt.Sprintf("ReportForForward %d", tenantID))
+	return &model.ForwardTarget{TenantID: tenantID, Host: "t1.test", AccountURI: "https://remote.test/u/x", Inbox: "https://remote.test/inbox"}, nil
+}
+func (f *fakeStore) MarkForwarded(context.Context, model.Actor, *model.ForwardTarget, int64) error {
+	f.call("MarkForwarded")
+	return nil
+}
+func (f *fakeStore) Audit(_ context.Context, af model.AuditFilter) ([]model.AuditEntry, error) {
+	f.call(fmt.Sprintf("Audit %d", af.TenantID))
 	return nil, nil
+}
+func (f *fakeStore) Accounts(_ context.Context, af model.AccountFilter) ([]model.AccountRow, error) {
+	f.call(fmt.Sprintf("Accounts %d", af.TenantID))
+	return nil, nil
+}
+func (f *fakeStore) Account(_ context.Context, tenantID, id int64) (*model.AccountDetail, error) {
+	f.call(fmt.Sprintf("Account %d", tenantID))
+	return &model.AccountDetail{AccountRow: model.AccountRow{Account: model.Account{ID: id, Username: "u", Domain: "t1.test", Local: true}}}, nil
+}
+func (f *fakeStore) ModerateAccount(_ context.Context, _ model.Actor, tenantID, id int64, action, _ string) error {
+	f.call(fmt.Sprintf("ModerateAccount %d %s", tenantID, action))
+	return nil
+}
+func (f *fakeStore) Roles(_ context.Context, tenantID int64) ([]model.RoleGrant, error) {
+	f.call(fmt.Sprintf("Roles %d", tenantID))
+	return nil, nil
+}
+func (f *fakeStore) RoleOn(_ context.Context, userID, tenantID int64) (*model.RoleGrant, error) {
+	f.call("RoleOn")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.roles[userID][tenantID]; ok {
+		return &model.RoleGrant{UserID: userID, TenantID: tenantID, Role: r.Name, Perms: uint32(r.Perms)}, nil
+	}
+	return nil, errs.E(errs.NotFound, "no such role")
+}
+func (f *fakeStore) GrantRole(_ context.Context, _ model.Actor, email string, tenantID int64, role string, perms uint32) (*model.RoleGrant, error) {
+	f.call(fmt.Sprintf("GrantRole %s %d %s", email, tenantID, role))
+	return &model.RoleGrant{}, nil
+}
+func (f *fakeStore) RevokeRole(_ context.Context, _ model.Actor, userID, tenantID int64) error {
+	f.call(fmt.Sprintf("RevokeRole %d %d", userID, tenantID))
+	return nil
+}
+func (f *fakeStore) Login(_ context.Context, id int64) (*model.Login, error) {
+	f.call("Login")
+	return &model.Login{ID: id, Email: "x@mail.test"}, nil
+}
+func (f *fakeStore) ResetPassword(context.Context, model.Actor, int64, string) error {
+	f.call("ResetPassword")
+	return nil
+}
+func (f *fakeStore) DisableTOTP(_ context.Context, _ model.Actor, id int64) error {
+	f.call("DisableTOTP")
+	f.mu.Lock()
+	delete(f.totp, id)
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakeStore) TOTP(_ context.Context, id int64) (string, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.totp[id][0], f.totp[id][1], nil
+}
+func (f *fakeStore) SetPendingTOTP(_ context.Context, id int64, secret string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := f.totp[id]
+	t[1] = secret
+	f.totp[id] = t
+	return nil
+}
+func (f *fakeStore) UseTOTPStep(_ context.Context, _ model.Actor, id, step int64, confirm bool) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := f.totp[id]
+	last, _ := strconv.ParseInt(t[2], 10, 64)
+	if step <= last || (confirm && t[1] == "") {
+		return false, nil
+	}
+	t[2] = strconv.FormatInt(step, 10)
+	if confirm {
+		t[0], t[1] = t[1], ""
+	}
+	f.totp[id] = t
+	return true, nil
 }
 
 type fakeNotify struct{ hosts []string }
@@ -123,21 +257,55 @@ func (n *fakeNotify) HostsChanged(_ context.Context, hosts ...string) error {
 	return nil
 }
 
-const testHost = "admin.roost.test"
+const (
+	testHost   = "admin.roost.test"
+	tenantHost = "t1.test"
+)
 
+// testApp is the dashboard on the operator host and, behind a stand-in
+// for host routing (t1.test is tenant 1, t2.test tenant 2), under /admin
+// on the tenant hosts.
 func testApp(f *fakeStore, n tenant.Notifier) *fiber.App {
-	h := &Handler{Store: f, Notify: n, Host: testHost, URL: web.URLConfig{Scheme: "https"}}
+	h := &Handler{Store: f, Notify: n, Host: testHost, URL: web.URLConfig{Scheme: "https"}, Forward: fakeForward{}}
 	app := fiber.New()
+	app.Use(recover.New()) // other areas' handlers may lack their stores here
 	h.Register(app)
+	app.Use(func(c *fiber.Ctx) error {
+		switch c.Hostname() {
+		case tenantHost:
+			web.SetSite(c, &tenant.Site{TenantID: tenant1, Domain: tenantHost, Status: tenant.Active})
+		case "t2.test":
+			web.SetSite(c, &tenant.Site{TenantID: tenant2, Domain: "t2.test", Status: tenant.Active})
+		}
+		return c.Next()
+	})
+	TenantRoutes{h}.Register(app)
 	app.Use(func(c *fiber.Ctx) error { return c.SendString("tenant routes") })
 	return app
 }
 
+// fakeForward records the Flags it was asked to send.
+type fakeForward struct{ sent *[]string }
+
+func (f fakeForward) ForwardReport(_ context.Context, host string, target *federation.Account, _ []string, _ string) error {
+	if f.sent != nil {
+		*f.sent = append(*f.sent, host+" "+target.Remote.Inbox)
+	}
+	return nil
+}
+
 const csrf = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" // 32 zero bytes, base64url
 
-// do sends a request to the dashboard with a valid CSRF pair and, when
-// token is set, a session cookie.
+// do sends a request to the operator dashboard with a valid CSRF pair
+// and, when token is set, a session cookie.
 func do(t *testing.T, app *fiber.App, method, path, token string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	return doOn(t, app, testHost, method, path, token, form)
+}
+
+// doOn is do on host: a tenant host's paths are under /admin and its
+// cookies are __Secure- ones.
+func doOn(t *testing.T, app *fiber.App, host, method, path, token string, form url.Values) (*http.Response, string) {
 	t.Helper()
 	if form == nil {
 		form = url.Values{}
@@ -147,14 +315,18 @@ func do(t *testing.T, app *fiber.App, method, path, token string, form url.Value
 	if method == "POST" {
 		body = strings.NewReader(form.Encode())
 	}
+	prefix := "__Host-"
+	if host != testHost {
+		prefix = "__Secure-"
+	}
 	req := httptest.NewRequest(method, path, body)
-	req.Host = testHost
+	req.Host = host
 	if method == "POST" {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	cookie := "__Host-roost_admin_csrf=" + csrf
+	cookie := prefix + "roost_admin_csrf=" + csrf
 	if token != "" {
-		cookie += "; __Host-roost_admin_session=" + token
+		cookie += "; " + prefix + "roost_admin_session=" + token
 	}
 	req.Header.Set("Cookie", cookie)
 	resp, err := app.Test(req, 10000)
@@ -166,60 +338,273 @@ func do(t *testing.T, app *fiber.App, method, path, token string, form url.Value
 	return resp, string(b)
 }
 
-func newSession(f *fakeStore, email string) string {
+// newSessionOn is a signed-in session of email made for tenantID (0: the
+// operator host).
+func newSessionOn(f *fakeStore, email string, tenantID int64) string {
 	tok := newToken()
-	f.CreateSession(context.Background(), f.users[email].ID, hashToken(tok), time.Now())
+	f.CreateSession(context.Background(), f.users[email].ID, tenantID, hashToken(tok), time.Now(), false)
 	return tok
 }
 
-// Every route that needs a permission, generated from the route table:
-// signed out, a GET goes to the sign-in and a POST is refused with 401;
-// a login without the permission gets 403; neither reaches the store.
-// An operator reaches every page.
-func TestAdminRoutesRequireSessionAndPermission(t *testing.T) {
+func newSession(f *fakeStore, email string) string { return newSessionOn(f, email, 0) }
+
+// The route table tried with every role on both kinds of host, generated
+// from the table itself (every area's routes, whatever they hold when it
+// runs) and the permission table, not listed by hand: signed out, a GET
+// goes to the sign-in and a POST is refused with 401; a login whose role
+// there lacks the route's permission gets 403 and never reaches the store;
+// one that has it gets past the gate. On a tenant's /admin the roles are
+// that tenant's: T2's admin has nothing on T1's host, a session made on
+// T2 is no session on T1, and nobody has the instance-wide permissions.
+func TestAdminEveryRouteEveryRoleEveryHost(t *testing.T) {
 	f := newFake(t)
 	app := testApp(f, &fakeNotify{})
-	user, op := newSession(f, "user@mail.test"), newSession(f, "op@mail.test")
-	guarded := 0
-	for _, rt := range routes {
-		if rt.Perm == 0 {
-			continue
-		}
-		guarded++
-		form := url.Values{"id": {"7"}}
-		path := rt.Path
-		if rt.Method == "GET" {
-			path += "?id=7"
-		}
-		resp, _ := do(t, app, rt.Method, path, "", form)
-		switch rt.Method {
-		case "GET":
-			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
-				t.Errorf("%s %s signed out: %d %s", rt.Method, rt.Path, resp.StatusCode, resp.Header.Get("Location"))
+	logins := []string{"user@mail.test", "mod1@mail.test", "admin1@mail.test", "admin2@mail.test", "op@mail.test"}
+	hosts := []struct {
+		host, prefix string
+		tenant       int64
+	}{{testHost, "", 0}, {tenantHost, TenantPrefix, tenant1}}
+	checked, allowed, denied := 0, 0, 0
+	for _, hs := range hosts {
+		for _, rt := range routes {
+			if rt.Perm == 0 {
+				continue
 			}
-		default:
-			if resp.StatusCode != http.StatusUnauthorized {
-				t.Errorf("%s %s signed out: %d", rt.Method, rt.Path, resp.StatusCode)
+			form := url.Values{"id": {"7"}, "user": {"3"}, "email": {"mod1@mail.test"}, "role": {"moderator"}, "action": {"silence"}}
+			path := hs.prefix + rt.Path
+			if rt.Method == "GET" {
+				path += "?id=7"
+			}
+			where := fmt.Sprintf("%s %s on %s", rt.Method, rt.Path, hs.host)
+			f.calls = nil
+			resp, _ := doOn(t, app, hs.host, rt.Method, path, "", form)
+			switch {
+			case rt.Method == "GET" && (resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != hs.prefix+"/login"):
+				t.Errorf("%s signed out: %d %s", where, resp.StatusCode, resp.Header.Get("Location"))
+			case rt.Method != "GET" && resp.StatusCode != http.StatusUnauthorized:
+				t.Errorf("%s signed out: %d", where, resp.StatusCode)
+			}
+			// A made-up session is no session; nor is T2's session on T1.
+			other := newSessionOn(f, "admin2@mail.test", tenant2)
+			for _, tok := range []string{newToken(), other} {
+				if resp, _ := doOn(t, app, hs.host, rt.Method, path, tok, form); resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusUnauthorized {
+					t.Errorf("%s with a session from elsewhere: %d", where, resp.StatusCode)
+				}
+			}
+			if len(f.calls) != 0 {
+				t.Fatalf("%s reached the store signed out: %v", where, f.calls)
+			}
+			for _, email := range logins {
+				role := RoleOf(f.withRole(f.users[email], hs.tenant), hs.tenant)
+				want := role.Has(rt.Perm) && !(hs.tenant != 0 && instanceOnly[rt.Method+" "+rt.Path])
+				if hs.tenant != 0 && role.Perms&InstancePerms != 0 {
+					t.Fatalf("%s has instance permissions on a tenant host", email)
+				}
+				f.calls = nil
+				resp, body := doOn(t, app, hs.host, rt.Method, path, newSessionOn(f, email, hs.tenant), form)
+				got := resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusUnauthorized &&
+					!(resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == hs.prefix+"/login")
+				checked++
+				if want {
+					allowed++
+				} else {
+					denied++
+				}
+				if got != want {
+					t.Errorf("%s as %s (%s): status %d, want allowed=%v\n%.300s", where, email, role.Name, resp.StatusCode, want, body)
+				}
+				if !want && len(f.calls) != 0 {
+					t.Errorf("%s as %s reached the store: %v", where, email, f.calls)
+				}
+				// Every store call a tenant session makes names its tenant.
+				for _, call := range f.calls {
+					if hs.tenant != 0 && strings.HasSuffix(call, " 0") {
+						t.Errorf("%s as %s: instance-wide store call %q", where, email, call)
+					}
+				}
 			}
 		}
-		// A made-up session is no session.
-		if resp, _ := do(t, app, rt.Method, path, newToken(), form); resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("%s %s unknown session: %d", rt.Method, rt.Path, resp.StatusCode)
-		}
-		if resp, _ := do(t, app, rt.Method, path, user, form); resp.StatusCode != http.StatusForbidden {
-			t.Errorf("%s %s as a non-operator: %d", rt.Method, rt.Path, resp.StatusCode)
-		}
-		if len(f.calls) != 0 {
-			t.Fatalf("%s %s reached the store unauthorised: %v", rt.Method, rt.Path, f.calls)
-		}
-		resp, _ = do(t, app, rt.Method, path, op, form)
-		if want := map[string]int{"GET": 200, "POST": http.StatusSeeOther}[rt.Method]; resp.StatusCode != want {
-			t.Errorf("%s %s as operator: %d, want %d", rt.Method, rt.Path, resp.StatusCode, want)
-		}
-		f.calls = nil
 	}
-	if guarded < 9 {
-		t.Fatalf("only %d guarded routes", guarded)
+	if allowed == 0 || denied == 0 || checked < 2*5*20 {
+		t.Fatalf("checked %d (allowed %d, denied %d)", checked, allowed, denied)
+	}
+}
+
+// Nobody can grant more than they hold, nor on another tenant, and a
+// moderator cannot change roles at all: CanGrant over every granter, role
+// and target, then the same through the roles form.
+func TestAdminNobodyGrantsMoreThanTheyHold(t *testing.T) {
+	granters := []struct {
+		role  Role
+		scope int64
+	}{
+		{Operator, 0}, {RoleOf(&model.User{IsOperator: true}, tenant1), tenant1}, {TenantAdmin, tenant1}, {Moderator, tenant1},
+		{Role{Name: "none"}, tenant1}, {Role{Name: "roles-only", Perms: ViewDashboard | ManageRoles}, tenant1},
+	}
+	for _, g := range granters {
+		for _, r := range TenantRoles {
+			for _, target := range []int64{tenant1, tenant2} {
+				err := CanGrant(g.role, g.scope, r, target)
+				want := g.role.Has(ManageRoles) && r.Perms&^g.role.Perms == 0 && (g.scope == 0 || g.scope == target)
+				if (err == nil) != want {
+					t.Errorf("%s (scope %d) granting %s on %d: %v, want allowed=%v", g.role.Name, g.scope, r.Name, target, err, want)
+				}
+			}
+		}
+	}
+	if TenantAdmin.Perms&InstancePerms != 0 || Moderator.Has(ManageRoles) || Moderator.Perms&^TenantAdmin.Perms != 0 {
+		t.Fatal("role definitions")
+	}
+
+	f := newFake(t)
+	app := testApp(f, &fakeNotify{})
+	f.roles[2] = map[int64]Role{tenant1: {Name: "roles-only", Perms: ViewDashboard | ManageRoles}}
+	cases := []struct {
+		who  string
+		form url.Values
+		want int
+	}{
+		{"mod1@mail.test", url.Values{"email": {"user@mail.test"}, "role": {"moderator"}}, http.StatusForbidden},
+		{"user@mail.test", url.Values{"email": {"user@mail.test"}, "role": {"moderator"}}, http.StatusForbidden}, // roles-only
+		{"admin1@mail.test", url.Values{"email": {"user@mail.test"}, "role": {"moderator"}, "tenant": {"20"}}, http.StatusForbidden},
+		{"admin1@mail.test", url.Values{"email": {"user@mail.test"}, "role": {"operator"}}, http.StatusBadRequest},
+		{"admin1@mail.test", url.Values{"email": {"user@mail.test"}, "role": {"admin"}}, http.StatusSeeOther},
+	}
+	for _, c := range cases {
+		f.calls = nil
+		resp, body := doOn(t, app, tenantHost, "POST", "/admin/roles/grant", newSessionOn(f, c.who, tenant1), c.form)
+		if resp.StatusCode != c.want {
+			t.Errorf("%s grants %v: %d, want %d\n%.300s", c.who, c.form, resp.StatusCode, c.want, body)
+		}
+		granted := len(f.calls) > 0 && strings.HasPrefix(f.calls[len(f.calls)-1], "GrantRole")
+		if granted != (c.want == http.StatusSeeOther) {
+			t.Errorf("%s grants %v: calls %v", c.who, c.form, f.calls)
+		}
+		if granted && f.calls[len(f.calls)-1] != "GrantRole user@mail.test 10 admin" {
+			t.Errorf("granted %v", f.calls)
+		}
+	}
+	// Revoking follows the same rule: the roles-only login cannot revoke
+	// the admin, the admin can revoke the moderator.
+	if resp, _ := doOn(t, app, tenantHost, "POST", "/admin/roles/revoke", newSessionOn(f, "user@mail.test", tenant1), url.Values{"user": {"4"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("roles-only revokes an admin: %d", resp.StatusCode)
+	}
+	if resp, _ := doOn(t, app, tenantHost, "POST", "/admin/roles/revoke", newSessionOn(f, "admin1@mail.test", tenant1), url.Values{"user": {"3"}}); resp.StatusCode != http.StatusSeeOther || f.calls[len(f.calls)-1] != "RevokeRole 3 10" {
+		t.Errorf("admin revokes a moderator: %d %v", resp.StatusCode, f.calls)
+	}
+}
+
+// On a tenant's /admin: links and forms carry the prefix, cookies are
+// __Secure-, Path=/admin, HttpOnly, SameSite=Strict; a login with a role
+// only on T2 cannot sign in on T1; paths outside /admin pass through.
+func TestAdminTenantHostSignInScopeAndCookies(t *testing.T) {
+	f := newFake(t)
+	app := testApp(f, &fakeNotify{})
+	resp, body := doOn(t, app, tenantHost, "POST", "/admin/login", "", url.Values{"email": {"admin2@mail.test"}, "password": {"operator password"}})
+	if resp.StatusCode != http.StatusForbidden || strings.Contains(resp.Header.Get("Set-Cookie"), "roost_admin_session=") {
+		t.Fatalf("T2's admin on T1: %d %s", resp.StatusCode, body)
+	}
+	resp, _ = doOn(t, app, tenantHost, "POST", "/admin/login", "", url.Values{"email": {"admin1@mail.test"}, "password": {"operator password"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/" {
+		t.Fatalf("T1's admin: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	var sess *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "__Secure-roost_admin_session" {
+			sess = c
+		}
+	}
+	if sess == nil || !sess.Secure || !sess.HttpOnly || sess.SameSite != http.SameSiteStrictMode || sess.Path != "/admin" {
+		t.Fatalf("session cookie %+v", sess)
+	}
+	f.calls = nil
+	resp, body = doOn(t, app, tenantHost, "GET", "/admin/", sess.Value, nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, `href="/admin/reports"`) || !strings.Contains(body, `action="/admin/logout"`) ||
+		strings.Contains(body, `href="/tenants"`) || strings.Contains(body, `href="/admin/tenants"`) || f.calls[0] != "Stats 10" {
+		t.Fatalf("tenant dashboard %d %v\n%s", resp.StatusCode, f.calls, body)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe") {
+		t.Errorf("csp %q", csp)
+	}
+	// The same cookie on the operator host or T2's /admin is nothing.
+	if resp, _ := doOn(t, app, "t2.test", "GET", "/admin/", sess.Value, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("T1 session on T2: %d", resp.StatusCode)
+	}
+	for _, p := range []string{"/", "/administrator", "/api/v1/admin/accounts", "/users/admin"} {
+		req := httptest.NewRequest("GET", p, nil)
+		req.Host = tenantHost
+		r, _ := app.Test(req)
+		if b, _ := io.ReadAll(r.Body); string(b) != "tenant routes" {
+			t.Errorf("%s on a tenant host: %s", p, b)
+		}
+	}
+}
+
+// Two-factor sign-in: enrolment shows the key and an inline SVG QR code,
+// a code turns it on, the next sign-in stops after the password until a
+// code is given, a replayed code is refused, and a wrong one ends the
+// pending sign-in.
+func TestAdminTOTPEnrolAndSignIn(t *testing.T) {
+	f := newFake(t)
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	h := &Handler{Store: f, Host: testHost, URL: web.URLConfig{Scheme: "https"}, Now: func() time.Time { return now }}
+	app := fiber.New()
+	h.Register(app)
+	tok := newSession(f, "op@mail.test")
+	if resp, _ := do(t, app, "POST", "/2fa/begin", tok, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("begin %d", resp.StatusCode)
+	}
+	resp, body := do(t, app, "GET", "/2fa", tok, nil)
+	secret := f.totp[1][1]
+	if resp.StatusCode != 200 || secret == "" || !strings.Contains(body, secret) || !strings.Contains(body, `<svg id="totp-qr"`) ||
+		!strings.Contains(body, "otpauth://totp/") {
+		t.Fatalf("enrol page %d\n%s", resp.StatusCode, body)
+	}
+	code := func(at time.Time) string {
+		c, err := totp.GenerateCodeCustom(secret, at, totpOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if resp, _ := do(t, app, "POST", "/2fa/confirm", tok, url.Values{"code": {"000000"}}); resp.StatusCode != http.StatusBadRequest || f.totp[1][0] != "" {
+		t.Fatalf("wrong confirm code: %d", resp.StatusCode)
+	}
+	if resp, _ := do(t, app, "POST", "/2fa/confirm", tok, url.Values{"code": {code(now)}}); resp.StatusCode != http.StatusSeeOther || f.totp[1][0] != secret {
+		t.Fatalf("confirm: %d %v", resp.StatusCode, f.totp[1])
+	}
+	signIn := func() string {
+		resp, _ := do(t, app, "POST", "/login", "", url.Values{"email": {"op@mail.test"}, "password": {"operator password"}})
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login/code" {
+			t.Fatalf("password step: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		for _, c := range resp.Cookies() {
+			if c.Name == "__Host-roost_admin_session" {
+				return c.Value
+			}
+		}
+		t.Fatal("no pending session cookie")
+		return ""
+	}
+	pending := signIn()
+	if resp, _ := do(t, app, "GET", "/", pending, nil); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
+		t.Fatalf("pending session used the dashboard: %d", resp.StatusCode)
+	}
+	// The confirming code's step is spent: the same code fails (and ends
+	// the pending sign-in).
+	if resp, _ := do(t, app, "POST", "/login/code", pending, url.Values{"code": {code(now)}}); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("replayed code: %d", resp.StatusCode)
+	}
+	if resp, _ := do(t, app, "GET", "/login/code", pending, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("pending session survived a wrong code: %d", resp.StatusCode)
+	}
+	now = now.Add(30 * time.Second)
+	pending = signIn()
+	if resp, _ := do(t, app, "POST", "/login/code", pending, url.Values{"code": {code(now)}}); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Fatalf("code step: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := do(t, app, "GET", "/", pending, nil); resp.StatusCode != 200 {
+		t.Fatalf("after the code: %d", resp.StatusCode)
 	}
 }
 
@@ -229,7 +614,7 @@ func TestAdminOperatorRoleCoversEveryRoute(t *testing.T) {
 		if rt.Perm != 0 && !Operator.Has(rt.Perm) {
 			t.Errorf("operator lacks the permission of %s %s", rt.Method, rt.Path)
 		}
-		if rt.Perm != 0 && RoleOf(&model.User{}).Has(rt.Perm) {
+		if rt.Perm != 0 && RoleOf(&model.User{}, 0).Has(rt.Perm) {
 			t.Errorf("a plain login may use %s %s", rt.Method, rt.Path)
 		}
 	}
@@ -310,5 +695,29 @@ func TestAdminSuspendNotifiesHosts(t *testing.T) {
 	}
 	if len(n.hosts) != 1 || n.hosts[0] != "t.test" || f.calls[0] != "SetTenantStatus tenant.suspend" {
 		t.Errorf("notified %v, calls %v", n.hosts, f.calls)
+	}
+}
+
+// Resolving takes one of the listed actions and nothing else, scoped to
+// the session's tenant; forwarding sends the Flag as the report's tenant
+// and records it only after the remote server took it.
+func TestAdminReportActionsAndForward(t *testing.T) {
+	f := newFake(t)
+	var sent []string
+	h := &Handler{Store: f, Host: testHost, URL: web.URLConfig{Scheme: "https"}, Forward: fakeForward{&sent}}
+	app := fiber.New()
+	h.Register(app)
+	op := newSession(f, "op@mail.test")
+	if resp, _ := do(t, app, "POST", "/reports/resolve", op, url.Values{"id": {"1"}, "action": {"explode"}}); resp.StatusCode != http.StatusBadRequest || len(f.calls) != 0 {
+		t.Fatalf("unknown action: %d %v", resp.StatusCode, f.calls)
+	}
+	if resp, _ := do(t, app, "POST", "/reports/resolve", op, url.Values{"id": {"1", "2"}, "action": {"suspend"}}); resp.StatusCode != http.StatusSeeOther ||
+		f.calls[0] != "ResolveReports 0 suspend" {
+		t.Fatalf("bulk suspend: %d %v", resp.StatusCode, f.calls)
+	}
+	f.calls = nil
+	if resp, _ := do(t, app, "POST", "/reports/forward", op, url.Values{"id": {"3"}}); resp.StatusCode != http.StatusSeeOther ||
+		len(sent) != 1 || sent[0] != "t1.test https://remote.test/inbox" || f.calls[len(f.calls)-1] != "MarkForwarded" {
+		t.Fatalf("forward: %d %v %v", resp.StatusCode, sent, f.calls)
 	}
 }

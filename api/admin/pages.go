@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/admin/model"
+	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
 )
@@ -24,12 +25,16 @@ var dummyHash = sync.OnceValue(func() string {
 
 func (h *Handler) loginPage(c *fiber.Ctx, s *session) error {
 	if s != nil && s.Role.Perms != 0 {
-		return c.Redirect("/", fiber.StatusSeeOther)
+		return c.Redirect(link(c, "/"), fiber.StatusSeeOther)
 	}
 	return h.render(c, nil, fiber.StatusOK, "login", &page{Title: "Sign in"})
 }
 
+// pendingLifetime is how long a password sign-in waits for its code.
+const pendingLifetime = 5 * time.Minute
+
 func (h *Handler) login(c *fiber.Ctx, _ *session) error {
+	sc := scopeOf(c)
 	email, password := strings.TrimSpace(c.FormValue("email")), c.FormValue("password")
 	fail := func(status int, msg string) error {
 		return h.render(c, nil, status, "login", &page{Title: "Sign in", Email: email, Error: msg})
@@ -37,7 +42,7 @@ func (h *Handler) login(c *fiber.Ctx, _ *session) error {
 	if email == "" || password == "" {
 		return fail(fiber.StatusUnauthorized, "Enter your email and password.")
 	}
-	u, hash, err := h.Store.UserByEmail(c.UserContext(), email)
+	u, hash, err := h.Store.UserByEmail(c.UserContext(), email, sc.Tenant)
 	if err != nil && !errs.Is(err, errs.NotFound) {
 		return h.serverError(c, nil, err)
 	}
@@ -48,29 +53,97 @@ func (h *Handler) login(c *fiber.Ctx, _ *session) error {
 	if !tenant.CheckPassword(hash, password) {
 		return fail(fiber.StatusUnauthorized, "Wrong email or password.")
 	}
-	if RoleOf(u).Perms == 0 {
-		return fail(fiber.StatusForbidden, "This login is not an operator of this instance.")
+	if RoleOf(u, sc.Tenant).Perms == 0 {
+		if sc.Tenant == 0 {
+			return fail(fiber.StatusForbidden, "This login is not an operator of this instance.")
+		}
+		return fail(fiber.StatusForbidden, "This login has no role on "+sc.Host+".")
 	}
 	tok := newToken()
-	if err := h.Store.CreateSession(c.UserContext(), u.ID, hashToken(tok), h.now().Add(SessionLifetime)); err != nil {
+	lifetime := SessionLifetime
+	if u.TOTPEnabled {
+		lifetime = pendingLifetime
+	}
+	if err := h.Store.CreateSession(c.UserContext(), u.ID, sc.Tenant, hashToken(tok), h.now().Add(lifetime), u.TOTPEnabled); err != nil {
+		return h.serverError(c, nil, err)
+	}
+	h.setCookie(c, sessionCookie, tok, int(lifetime/time.Second))
+	if u.TOTPEnabled {
+		return c.Redirect(link(c, "/login/code"), fiber.StatusSeeOther)
+	}
+	h.record(c, model.Actor{UserID: u.ID, Email: u.Email}, ActionSignIn, u.Email, nullTenant(sc.Tenant), "")
+	return c.Redirect(link(c, "/"), fiber.StatusSeeOther)
+}
+
+// codePage asks a password sign-in for its second factor.
+func (h *Handler) codePage(c *fiber.Ctx, _ *session) error {
+	ses, _, err := h.storedSession(c)
+	if err != nil {
+		return h.serverError(c, nil, err)
+	}
+	if ses == nil || !ses.Pending {
+		return c.Redirect(link(c, "/login"), fiber.StatusSeeOther)
+	}
+	return h.render(c, nil, fiber.StatusOK, "code", &page{Title: "Authentication code", Email: ses.User.Email})
+}
+
+// code checks the second factor of a pending sign-in. A wrong code ends
+// the pending session: each guess costs a password sign-in again.
+func (h *Handler) code(c *fiber.Ctx, _ *session) error {
+	sc := scopeOf(c)
+	ses, tok, err := h.storedSession(c)
+	if err != nil {
+		return h.serverError(c, nil, err)
+	}
+	if ses == nil || !ses.Pending {
+		return c.Redirect(link(c, "/login"), fiber.StatusSeeOther)
+	}
+	actor := model.Actor{UserID: ses.User.ID, Email: ses.User.Email}
+	secret, _, err := h.Store.TOTP(c.UserContext(), ses.User.ID)
+	if err != nil {
+		return h.serverError(c, nil, err)
+	}
+	step, ok := checkCode(secret, c.FormValue("code"), h.now())
+	if ok {
+		ok, err = h.Store.UseTOTPStep(c.UserContext(), actor, ses.User.ID, step, false)
+		if err != nil {
+			return h.serverError(c, nil, err)
+		}
+	}
+	if !ok {
+		if err := h.Store.DeleteSession(c.UserContext(), hashToken(tok)); err != nil {
+			return h.serverError(c, nil, err)
+		}
+		h.setCookie(c, sessionCookie, "", -1)
+		return h.render(c, nil, fiber.StatusUnauthorized, "login", &page{Title: "Sign in", Email: ses.User.Email,
+			Error: "Wrong or already used authentication code. Sign in again."})
+	}
+	if err := h.Store.CompleteSession(c.UserContext(), hashToken(tok), h.now().Add(SessionLifetime)); err != nil {
 		return h.serverError(c, nil, err)
 	}
 	h.setCookie(c, sessionCookie, tok, int(SessionLifetime/time.Second))
-	h.record(c, model.Actor{UserID: u.ID, Email: u.Email}, ActionSignIn, u.Email, nil, "")
-	return c.Redirect("/", fiber.StatusSeeOther)
+	h.record(c, actor, ActionSignIn, ses.User.Email, nullTenant(sc.Tenant), "with an authentication code")
+	return c.Redirect(link(c, "/"), fiber.StatusSeeOther)
+}
+
+func nullTenant(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
 }
 
 func (h *Handler) logout(c *fiber.Ctx, s *session) error {
-	if tok := c.Cookies(h.cookieName(sessionCookie)); validToken(tok) {
+	if tok := c.Cookies(h.cookieName(c, sessionCookie)); validToken(tok) {
 		if err := h.Store.DeleteSession(c.UserContext(), hashToken(tok)); err != nil {
 			return h.serverError(c, s, err)
 		}
 	}
 	if s != nil {
-		h.record(c, s.actor(), ActionSignOut, s.User.Email, nil, "")
+		h.record(c, s.actor(), ActionSignOut, s.User.Email, nullTenant(s.Tenant), "")
 	}
 	h.setCookie(c, sessionCookie, "", -1)
-	return c.Redirect("/login", fiber.StatusSeeOther)
+	return c.Redirect(link(c, "/login"), fiber.StatusSeeOther)
 }
 
 // record writes an audit entry for actions outside a store transaction;
@@ -82,6 +155,8 @@ func (h *Handler) record(c *fiber.Ctx, a model.Actor, action, target string, ten
 }
 
 type dashboardData struct {
+	// Tenant is set on a tenant's /admin: its numbers alone.
+	Tenant   bool
 	Stats    *model.Stats
 	Statuses []statusCount
 	Chart    template.HTML
@@ -95,11 +170,11 @@ type statusCount struct {
 
 func (h *Handler) dashboard(c *fiber.Ctx, s *session) error {
 	now := h.now()
-	st, err := h.Store.Stats(c.UserContext(), now)
+	st, err := h.Store.Stats(c.UserContext(), s.Tenant, now)
 	if err != nil {
 		return h.serverError(c, s, err)
 	}
-	d := &dashboardData{Stats: st, Chart: postsChart(st.PostsPerDay), Now: now}
+	d := &dashboardData{Tenant: s.Tenant != 0, Stats: st, Chart: postsChart(st.PostsPerDay), Now: now}
 	for _, k := range []tenant.Status{tenant.Active, tenant.Pending, tenant.Suspended, tenant.Deleted} {
 		d.Statuses = append(d.Statuses, statusCount{string(k), st.TenantsByStatus[string(k)]})
 	}
@@ -137,6 +212,13 @@ var notices = map[string]string{
 	"suspended":   "Suspended: its domains now answer 403 on every node.",
 	"unsuspended": "Unsuspended: its domains are served again.",
 	"resolved":    "Reports resolved.",
+	"assigned":    "Report assigned.",
+	"forwarded":   "Report forwarded to the remote server.",
+	"granted":     "Role granted.",
+	"revoked":     "Role revoked.",
+	"moderated":   "Done: the account's moderation is updated.",
+	"totp":        "Two-factor sign-in is on: the next sign-in asks for a code.",
+	"totp-off":    "Two-factor sign-in is off for this login.",
 }
 
 func (h *Handler) tenantPage(c *fiber.Ctx, s *session) error {
@@ -179,15 +261,42 @@ func (h *Handler) setStatus(c *fiber.Ctx, s *session, from, to tenant.Status, ac
 			h.log(c).WarnContext(c.UserContext(), "publishing host invalidation failed; caches will expire", "hosts", hosts, "err", err)
 		}
 	}
-	return c.Redirect(fmt.Sprintf("/tenant?id=%d&done=%s", id, done), fiber.StatusSeeOther)
+	return c.Redirect(link(c, fmt.Sprintf("/tenant?id=%d&done=%s", id, done)), fiber.StatusSeeOther)
 }
 
+type reportsData struct {
+	Reports   []model.Report
+	Assignees []string
+	Actions   []string
+	Forward   bool
+}
+
+// reportActions are what resolving a report may do.
+var reportActions = []string{"none", "silence", "suspend", "delete"}
+
 func (h *Handler) reports(c *fiber.Ctx, s *session) error {
-	rs, err := h.Store.OpenReports(c.UserContext(), 100)
+	rs, err := h.Store.OpenReports(c.UserContext(), s.Tenant, 100)
 	if err != nil {
 		return h.serverError(c, s, err)
 	}
-	return h.render(c, s, fiber.StatusOK, "reports", &page{Title: "Reports", Data: rs, Notice: notices[c.Query("done")]})
+	d := &reportsData{Reports: rs, Assignees: []string{s.User.Email}, Actions: reportActions, Forward: h.Forward != nil}
+	roles, err := h.Store.Roles(c.UserContext(), s.Tenant)
+	if err != nil {
+		return h.serverError(c, s, err)
+	}
+	seen := map[string]bool{s.User.Email: true}
+	for _, r := range roles {
+		if !seen[r.Email] {
+			seen[r.Email] = true
+			d.Assignees = append(d.Assignees, r.Email)
+		}
+	}
+	return h.render(c, s, fiber.StatusOK, "reports", &page{Title: "Reports", Data: d, Notice: notices[c.Query("done")]})
+}
+
+func formID(c *fiber.Ctx, name string) (int64, bool) {
+	id, err := strconv.ParseInt(c.FormValue(name), 10, 64)
+	return id, err == nil && id > 0
 }
 
 func (h *Handler) resolve(c *fiber.Ctx, s *session) error {
@@ -199,6 +308,14 @@ func (h *Handler) resolve(c *fiber.Ctx, s *session) error {
 	if len(args) == 0 || len(args) > 200 {
 		return h.errorPage(c, s, fiber.StatusBadRequest, "Nothing chosen", "Tick the reports to resolve.")
 	}
+	action := c.FormValue("action", "none")
+	valid := false
+	for _, a := range reportActions {
+		valid = valid || a == action
+	}
+	if !valid {
+		return h.errorPage(c, s, fiber.StatusBadRequest, "Bad request", "Choose what to do from the list.")
+	}
 	ids := make([]int64, 0, len(args))
 	for _, a := range args {
 		id, err := strconv.ParseInt(string(a), 10, 64)
@@ -207,20 +324,76 @@ func (h *Handler) resolve(c *fiber.Ctx, s *session) error {
 		}
 		ids = append(ids, id)
 	}
-	if _, err := h.Store.ResolveReports(c.UserContext(), s.actor(), ids); err != nil {
+	_, local, err := h.Store.ResolveReports(c.UserContext(), s.actor(), s.Tenant, ids, action)
+	if err != nil {
 		return h.serverError(c, s, err)
 	}
-	return c.Redirect("/reports?done=resolved", fiber.StatusSeeOther)
+	failed := 0
+	for _, p := range local {
+		if h.Posts == nil {
+			failed++
+			continue
+		}
+		if err := h.Posts.DeleteLocalPost(c.UserContext(), p.AccountID, p.URI); err != nil && !errs.Is(err, errs.NotFound) {
+			h.log(c).ErrorContext(c.UserContext(), "reported post not deleted", "uri", p.URI, "err", err)
+			failed++
+		}
+	}
+	if failed > 0 {
+		return h.errorPage(c, s, fiber.StatusInternalServerError, "Posts not deleted",
+			fmt.Sprintf("The reports are resolved, but %d of their local posts could not be deleted. Delete them from the account's page or try again.", failed))
+	}
+	return c.Redirect(link(c, "/reports?done=resolved"), fiber.StatusSeeOther)
+}
+
+func (h *Handler) assign(c *fiber.Ctx, s *session) error {
+	id, ok := formID(c, "id")
+	email := strings.TrimSpace(c.FormValue("email"))
+	if !ok || len(email) > 254 {
+		return h.errorPage(c, s, fiber.StatusBadRequest, "Bad request", "Choose a report and a moderator.")
+	}
+	if err := h.Store.AssignReport(c.UserContext(), s.actor(), s.Tenant, id, email); err != nil {
+		return h.serverError(c, s, err)
+	}
+	return c.Redirect(link(c, "/reports?done=assigned"), fiber.StatusSeeOther)
+}
+
+// forward sends a Flag about the reported remote account to its server,
+// as the reporting tenant's instance actor, and records it once the
+// server took it.
+func (h *Handler) forward(c *fiber.Ctx, s *session) error {
+	id, ok := formID(c, "id")
+	if !ok {
+		return h.errorPage(c, s, fiber.StatusBadRequest, "Bad request", "No report id.")
+	}
+	if h.Forward == nil {
+		return h.errorPage(c, s, fiber.StatusServiceUnavailable, "Not available", "This node cannot forward reports.")
+	}
+	t, err := h.Store.ReportForForward(c.UserContext(), s.Tenant, id)
+	if err != nil {
+		return h.serverError(c, s, err)
+	}
+	target := &federation.Account{Remote: &federation.RemoteInfo{URI: t.AccountURI, Inbox: t.Inbox, SharedInbox: t.SharedInbox}}
+	if err := h.Forward.ForwardReport(c.UserContext(), t.Host, target, t.StatusURIs, t.Comment); err != nil {
+		h.log(c).WarnContext(c.UserContext(), "report not forwarded", "report", id, "err", err)
+		return h.errorPage(c, s, fiber.StatusBadGateway, "Not forwarded",
+			"The remote server did not take the report: "+errs.MessageOf(err)+". Try again later.")
+	}
+	if err := h.Store.MarkForwarded(c.UserContext(), s.actor(), t, id); err != nil {
+		return h.serverError(c, s, err)
+	}
+	return c.Redirect(link(c, "/reports?done=forwarded"), fiber.StatusSeeOther)
 }
 
 type auditData struct {
-	Action  string
-	Actions []string
-	Entries []model.AuditEntry
+	Action, Actor, Domain, From, To string
+	Actions                         []string
+	Entries                         []model.AuditEntry
 }
 
 func (h *Handler) audit(c *fiber.Ctx, s *session) error {
-	d := &auditData{Action: c.Query("action"), Actions: Actions}
+	d := &auditData{Action: c.Query("action"), Actions: Actions, Actor: strings.TrimSpace(c.Query("actor")),
+		Domain: strings.TrimSpace(c.Query("domain")), From: c.Query("from"), To: c.Query("to")}
 	valid := d.Action == ""
 	for _, a := range Actions {
 		valid = valid || a == d.Action
@@ -228,7 +401,26 @@ func (h *Handler) audit(c *fiber.Ctx, s *session) error {
 	if !valid {
 		return h.errorPage(c, s, fiber.StatusBadRequest, "Bad filter", "Choose an action from the list.")
 	}
-	es, err := h.Store.Audit(c.UserContext(), d.Action, 200)
+	if len(d.Actor) > 254 || len(d.Domain) > 253 {
+		return h.errorPage(c, s, fiber.StatusBadRequest, "Bad filter", "The actor or domain is too long.")
+	}
+	f := model.AuditFilter{TenantID: s.Tenant, Actor: d.Actor, Action: d.Action, TargetDomain: d.Domain}
+	for _, x := range []struct {
+		v   string
+		dst **time.Time
+		add time.Duration
+	}{{d.From, &f.From, 0}, {d.To, &f.To, 24 * time.Hour}} { // "to" includes its whole day
+		if x.v == "" {
+			continue
+		}
+		t, err := time.Parse("2006-01-02", x.v)
+		if err != nil {
+			return h.errorPage(c, s, fiber.StatusBadRequest, "Bad filter", "Dates are YYYY-MM-DD.")
+		}
+		t = t.Add(x.add)
+		*x.dst = &t
+	}
+	es, err := h.Store.Audit(c.UserContext(), f)
 	if err != nil {
 		return h.serverError(c, s, err)
 	}

@@ -134,7 +134,12 @@ type stripeObject struct {
 	Subscription      json.RawMessage   `json:"subscription"`
 	ClientReferenceID string            `json:"client_reference_id"`
 	Metadata          map[string]string `json:"metadata"`
-	Parent            struct {
+	AmountPaid        int64             `json:"amount_paid"`
+	Currency          string            `json:"currency"`
+	StatusTransitions struct {
+		PaidAt int64 `json:"paid_at"`
+	} `json:"status_transitions"`
+	Parent struct {
 		SubscriptionDetails struct {
 			Subscription json.RawMessage `json:"subscription"`
 		} `json:"subscription_details"`
@@ -166,6 +171,12 @@ func ParseEvent(body []byte) (billing.Event, error) {
 	}
 	if n, err := strconv.ParseInt(ref, 10, 64); err == nil && n > 0 {
 		ev.TenantID = n
+	}
+	if o.Object == "invoice" && raw.Type == "invoice.paid" {
+		ev.Invoice = &billing.PaidInvoice{ID: o.ID, AmountMinor: o.AmountPaid, Currency: strings.ToLower(o.Currency)}
+		if o.StatusTransitions.PaidAt > 0 {
+			ev.Invoice.PaidAt = time.Unix(o.StatusTransitions.PaidAt, 0).UTC()
+		}
 	}
 	return ev, nil
 }

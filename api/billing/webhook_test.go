@@ -26,10 +26,12 @@ type memStore struct {
 	events   map[string]bool
 	accounts map[int64]*billing.Account
 	applied  int
+	// payments by reference, as billing_payments keeps them
+	payments map[string]billing.Payment
 }
 
 func newMem() *memStore {
-	return &memStore{events: map[string]bool{}, accounts: map[int64]*billing.Account{}}
+	return &memStore{events: map[string]bool{}, accounts: map[int64]*billing.Account{}, payments: map[string]billing.Payment{}}
 }
 
 func (m *memStore) ApplyEvent(_ context.Context, provider, id, typ string, ch *billing.Change) (bool, error) {
@@ -43,6 +45,14 @@ func (m *memStore) ApplyEvent(_ context.Context, provider, id, typ string, ch *b
 		return true, nil
 	}
 	m.applied++
+	if p := ch.Payment; p != nil {
+		if _, ok := m.payments[p.Provider+"/"+p.Ref]; !ok {
+			m.payments[p.Provider+"/"+p.Ref] = *p
+		}
+	}
+	if ch.State == "" {
+		return true, nil
+	}
 	tid := ch.TenantID
 	if tid == 0 {
 		for _, a := range m.accounts {

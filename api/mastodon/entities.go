@@ -312,7 +312,17 @@ func (r *renderer) account(v *federation.AccountView) *Account {
 		a.Header = r.base() + "/headers/original/missing.png"
 	}
 	a.AvatarStatic, a.HeaderStatic = a.Avatar, a.Header
+	a.Moved = r.moved(v) // migration.go
 	return a
+}
+
+// rejectsMedia reports whether the viewing tenant blocks the media of the
+// remote post's domain (federation/domainblock).
+func (r *renderer) rejectsMedia(v *federation.StatusView) bool {
+	if r.h.Blocks == nil || v.TenantID != 0 || r.site == nil {
+		return false
+	}
+	return r.h.Blocks.Check(r.site.TenantID, ap.HostOf(v.URI)).RejectMedia
 }
 
 // base is the viewing site's own URL base.
@@ -419,8 +429,10 @@ func (r *renderer) status(v *federation.StatusView, acct func(int64) *Account) *
 	for _, t := range v.Tags {
 		s.Tags = append(s.Tags, Tag{Name: t, URL: r.base() + "/tags/" + t})
 	}
-	for i, a := range v.Attachments {
-		s.MediaAttachments = append(s.MediaAttachments, renderAttachment(v.ID, i, a))
+	if !r.rejectsMedia(v) {
+		for i, a := range v.Attachments {
+			s.MediaAttachments = append(s.MediaAttachments, renderAttachment(v.ID, i, a))
+		}
 	}
 	if v.Poll != nil {
 		s.Poll = r.poll(v) // polls.go

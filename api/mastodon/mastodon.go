@@ -5,6 +5,7 @@ package mastodon
 
 import (
 	"context"
+	"github.com/roost-social/roost/federation/domainblock"
 	"net/url"
 	"strconv"
 	"strings"
@@ -28,6 +29,12 @@ type Accounts interface {
 
 // Handler serves /api/v1 and /api/v2.
 type Handler struct {
+	// Blocks are the domain blocks in force (domainblock.Cache); a remote
+	// post from a domain whose media the viewing tenant rejects is shown
+	// without its attachments. nil: none.
+	Blocks interface {
+		Check(tenantID int64, host string) domainblock.Verdict
+	}
 	Auth     oauth.Authenticator
 	Views    federation.ViewStore
 	Client   federation.ClientStore
@@ -78,6 +85,7 @@ func (h *Handler) Register(r fiber.Router) {
 	h.registerMedia(r, api)
 	h.registerPolls(v1)
 	h.registerArchives(v1)
+	h.registerMigration(v1) // migration.go: aliases and moves
 }
 
 // mastodonErrors renders validation failures as Mastodon does (422).

@@ -112,6 +112,11 @@ func (h *Handler) site(c *fiber.Ctx) error {
 	if !ok {
 		return err
 	}
+	if need, err := h.needsPlan(c.UserContext(), sg); err != nil { // plans.go
+		return h.serverError(c, err)
+	} else if need {
+		return c.Redirect("/plans", fiber.StatusSeeOther)
+	}
 	return h.sitePage(c, fiber.StatusOK, sg, nil, nil)
 }
 
@@ -133,6 +138,11 @@ func (h *Handler) sitePage(c *fiber.Ctx, status int, sg *verify.Signup, f map[st
 			p.Rows = append(p.Rows, rw)
 		}
 	}
+	bv, err := h.billingFor(c.UserContext(), sg) // plans.go
+	if err != nil {
+		return h.serverError(c, err)
+	}
+	p.Billing = bv
 	return h.render(c, status, "site", p)
 }
 
@@ -156,6 +166,9 @@ func (h *Handler) choose(c *fiber.Ctx, fields []string, do func(sg *verify.Signu
 // chooseSubdomain is POST /site/subdomain.
 func (h *Handler) chooseSubdomain(c *fiber.Ctx) error {
 	return h.choose(c, []string{"label"}, func(sg *verify.Signup, f map[string]string) error {
+		if err := h.planAllows(c.UserContext(), sg, "subdomain", "label"); err != nil { // plans.go
+			return err
+		}
 		_, err := h.Signups.ChooseSubdomain(c.UserContext(), sg, f["label"])
 		return err
 	})
@@ -164,6 +177,9 @@ func (h *Handler) chooseSubdomain(c *fiber.Ctx) error {
 // chooseOwn is POST /site/own.
 func (h *Handler) chooseOwn(c *fiber.Ctx) error {
 	return h.choose(c, []string{"domain"}, func(sg *verify.Signup, f map[string]string) error {
+		if err := h.planAllows(c.UserContext(), sg, "own", "domain"); err != nil { // plans.go
+			return err
+		}
 		_, err := h.Signups.ChooseOwn(c.UserContext(), sg, f["domain"])
 		return err
 	})
@@ -172,6 +188,9 @@ func (h *Handler) chooseOwn(c *fiber.Ctx) error {
 // chooseSplit is POST /site/split.
 func (h *Handler) chooseSplit(c *fiber.Ctx) error {
 	return h.choose(c, []string{"handle", "service"}, func(sg *verify.Signup, f map[string]string) error {
+		if err := h.planAllows(c.UserContext(), sg, "own", "handle"); err != nil { // plans.go
+			return err
+		}
 		_, err := h.Signups.ChooseSplit(c.UserContext(), sg, f["handle"], f["service"])
 		return err
 	})

@@ -59,6 +59,9 @@ type Handler struct {
 	URL   web.URLConfig
 	Rules []string
 	Log   *slog.Logger
+	// Billing shows plans, payment, usage and the open books (plans.go);
+	// nil hides them.
+	Billing *Billing
 }
 
 // Register mounts the portal on r in front of host routing.
@@ -178,6 +181,8 @@ type page struct {
 	AppDomain   string
 	// NextCheck is the next background check, when still to come.
 	NextCheck *time.Time
+	// Billing is the plans, usage and books pages' content (plans.go).
+	Billing *billingView
 }
 
 // row is one record to set up with its last check.

@@ -45,6 +45,11 @@ func (s *Store) ApplyEvent(ctx context.Context, provider, eventID, eventType str
 				where ($1 <> '' and subscription_id = $1) or ($2 <> '' and customer_id = $2)
 				order by (subscription_id = $1) desc limit 1`, ch.SubscriptionID, ch.CustomerID).Scan(&id)
 			if err == pgx.ErrNoRows {
+				if p := ch.Payment; p != nil { // income all the same, for the books
+					_, err := tx.Exec(ctx, `insert into billing_payments (provider, ref, amount_minor, currency, paid_at)
+						values ($1, $2, $3, $4, $5) on conflict do nothing`, p.Provider, p.Ref, p.AmountMinor, p.Currency, p.PaidAt)
+					return err
+				}
 				return nil // not one of ours (yet): recorded, nothing to change
 			}
 			if err != nil {
@@ -54,6 +59,17 @@ func (s *Store) ApplyEvent(ctx context.Context, provider, eventID, eventType str
 		if _, err := tx.Exec(ctx, `update billing_events set tenant_id = $3 where provider = $1 and event_id = $2`,
 			provider, eventID, id); err != nil {
 			return err
+		}
+		if p := ch.Payment; p != nil {
+			// An invoice reported by two events (or resent) counts once.
+			if _, err := tx.Exec(ctx, `insert into billing_payments (provider, ref, tenant_id, amount_minor, currency, paid_at)
+				values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
+				p.Provider, p.Ref, id, p.AmountMinor, p.Currency, p.PaidAt); err != nil {
+				return pgutil.Invalid(err, "payment "+p.Ref)
+			}
+		}
+		if ch.State == "" {
+			return nil
 		}
 		return upsert(ctx, tx, id, ch)
 	})

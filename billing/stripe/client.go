@@ -6,6 +6,8 @@ package stripe
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -67,4 +69,10 @@ func (c *Client) Subscription(ctx context.Context, id string) (*billing.Subscrip
 		out.TenantID = n
 	}
 	return out, nil
+}
+
+func randomKey() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

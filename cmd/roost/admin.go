@@ -13,6 +13,7 @@ import (
 
 	"github.com/roost-social/roost/api"
 	"github.com/roost-social/roost/api/admin"
+	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/config"
@@ -33,7 +34,7 @@ func runMigrate(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 
 func runTenant(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
 	if len(args) == 0 {
-		return errs.E(errs.Invalid, "usage: roost tenant create|list|approve|invite")
+		return errs.E(errs.Invalid, "usage: roost tenant create|list|approve|invite|role")
 	}
 	switch args[0] {
 	case "create":
@@ -74,8 +75,10 @@ func runTenant(ctx context.Context, cfg *config.Config, log *slog.Logger, args [
 		return runTenantApprove(ctx, cfg, log, args[1:])
 	case "invite":
 		return runTenantInvite(ctx, cfg, log, args[1:])
+	case "role":
+		return runTenantRole(ctx, cfg, log, args[1:])
 	}
-	return errs.E(errs.Invalid, "unknown tenant command %q; use create, list, approve or invite", args[0])
+	return errs.E(errs.Invalid, "unknown tenant command %q; use create, list, approve, invite or role", args[0])
 }
 
 func printTenants(w io.Writer, ts []tenant.Tenant) {
@@ -176,6 +179,58 @@ func readLine(r io.Reader) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
+// runTenantRole is `roost tenant role grant|revoke --tenant DOMAIN
+// --email E --role admin|moderator`: the terminal is the operator, so any
+// tenant role may be granted; recorded in the audit log.
+func runTenantRole(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
+	const usage = "usage: roost tenant role grant|revoke --tenant DOMAIN --email EMAIL [--role admin|moderator]"
+	if len(args) == 0 || (args[0] != "grant" && args[0] != "revoke") {
+		return errs.E(errs.Invalid, usage)
+	}
+	fs := flag.NewFlagSet("tenant role", flag.ContinueOnError)
+	domain := fs.String("tenant", "", "a domain of the tenant (required)")
+	email := fs.String("email", "", "email of an existing login (required)")
+	roleName := fs.String("role", "", "admin or moderator (grant)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	role, ok := admin.TenantRoles[*roleName]
+	if *domain == "" || *email == "" || (args[0] == "grant" && !ok) {
+		return errs.E(errs.Invalid, usage)
+	}
+	host, err := tenant.NormalizeHost(*domain)
+	if err != nil {
+		return errs.E(errs.Invalid, "tenant %q: %s", *domain, errs.MessageOf(err))
+	}
+	svc, err := connect(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer svc.close()
+	site, err := svc.tenants.SiteByHost(ctx, host)
+	if err != nil {
+		return errs.E(errs.NotFound, "no tenant domain %s", host)
+	}
+	st := tenantpg.NewAdminStore(svc.db)
+	cli := model.Actor{Email: ""} // the audit log shows "command line"
+	if args[0] == "grant" {
+		if _, err := st.GrantRole(ctx, cli, strings.TrimSpace(*email), site.TenantID, role.Name, uint32(role.Perms)); err != nil {
+			return err
+		}
+		fmt.Printf("%s is %s of %s\n", *email, role.Name, site.Domain)
+		return nil
+	}
+	u, _, err := st.UserByEmail(ctx, strings.TrimSpace(*email), site.TenantID)
+	if err != nil {
+		return err
+	}
+	if err := st.RevokeRole(ctx, cli, u.ID, site.TenantID); err != nil {
+		return err
+	}
+	fmt.Printf("%s no longer has a role on %s\n", u.Email, site.Domain)
+	return nil
+}
+
 // runOperator is `roost operator grant --email E [--revoke]`.
 func runOperator(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
 	if len(args) == 0 || args[0] != "grant" {
@@ -207,13 +262,52 @@ func runOperator(ctx context.Context, cfg *config.Config, log *slog.Logger, args
 	return nil
 }
 
+// adminHandler is the dashboard, one handler for the operator host and
+// every tenant's /admin.
+func adminHandler(cfg *config.Config, log *slog.Logger, svc *services, fd *fed) *admin.Handler {
+	h := &admin.Handler{Store: tenantpg.NewAdminStore(svc.db), Notify: svc.tenantSv.Notify, Host: cfg.OperatorHost,
+		URL: web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort}, Log: log}
+	h.Billing = newBillingPages(cfg, svc)                      // billing, plans and open-books pages (billing.go)
+	h.Leave = leavePages{svc: svc, fd: fd, cfg: cfg, log: log} // leaving and changing domain (move.go)
+	if fd != nil {
+		h.Forward = fd.outbox // reports forwarded as Flags (federation/outbox ForwardReport)
+		h.Posts = localPosts{accounts: svc.accounts, outbox: fd.outbox}
+		h.Federation = newFedAdmin(svc, fd) // federation and queue pages (fedadmin.go)
+	}
+	return h
+}
+
+// localPosts deletes a reported local post as its author would: removed
+// here and a Delete sent to the servers it reached.
+type localPosts struct {
+	accounts interface {
+		AccountByID(ctx context.Context, id int64) (*federation.Account, error)
+	}
+	outbox interface {
+		Delete(ctx context.Context, local *federation.Account, statusURI string) error
+	}
+}
+
+func (p localPosts) DeleteLocalPost(ctx context.Context, accountID int64, statusURI string) error {
+	a, err := p.accounts.AccountByID(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	return p.outbox.Delete(ctx, a, statusURI)
+}
+
 // newOperator builds the operator dashboard, or returns nil when
 // ROOST_OPERATOR_HOST is unset.
-func newOperator(cfg *config.Config, log *slog.Logger, svc *services) api.Router {
+func newOperator(cfg *config.Config, log *slog.Logger, svc *services, fd *fed) api.Router {
 	if cfg.OperatorHost == "" {
 		return nil
 	}
 	log.Info("operator dashboard enabled", "host", cfg.OperatorHost)
-	return &admin.Handler{Store: tenantpg.NewAdminStore(svc.db), Notify: svc.tenantSv.Notify, Host: cfg.OperatorHost,
-		URL: web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort}, Log: log}
+	return adminHandler(cfg, log, svc, fd)
+}
+
+// newTenantAdmin builds the dashboard every tenant domain serves under
+// /admin for its admins and moderators.
+func newTenantAdmin(cfg *config.Config, log *slog.Logger, svc *services, fd *fed) api.Router {
+	return admin.TenantRoutes{Handler: adminHandler(cfg, log, svc, fd)}
 }

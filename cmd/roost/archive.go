@@ -161,10 +161,17 @@ func importArchive(ctx context.Context, store *fedpg.Store, ms *media.Service, f
 	uriFor := func(id int64) string { return me + "/statuses/" + strconv.FormatInt(id, 10) }
 	for i := 0; i < len(a.Posts); i += importBatch {
 		var batch []fedpg.ImportedPost
-		for _, p := range a.Posts[i:min(i+importBatch, len(a.Posts))] {
-			if _, done, err := store.ImportedStatus(ctx, local.ID, p.OriginalURI); err != nil {
-				return nil, err
-			} else if done {
+		posts := a.Posts[i:min(i+importBatch, len(a.Posts))]
+		uris := make([]string, len(posts))
+		for j, p := range posts {
+			uris[j] = p.OriginalURI
+		}
+		imported, err := store.ImportedURIs(ctx, local.ID, uris)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range posts {
+			if imported[p.OriginalURI] {
 				sum.Skipped++
 				continue
 			}
@@ -257,6 +264,9 @@ func addressing(v federation.Visibility, followers string) ([]string, []string) 
 func runAccountOrArchive(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
 	if len(args) > 0 && (args[0] == "export" || args[0] == "import") {
 		return runAccountArchive(ctx, cfg, log, args)
+	}
+	if len(args) > 0 && args[0] == "move" {
+		return runAccountMove(ctx, cfg, log, args[1:]) // move.go
 	}
 	return runAccount(ctx, cfg, log, args)
 }

@@ -8,11 +8,14 @@ import (
 	"encoding/hex"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mattn/go-mastodon"
 )
@@ -187,6 +190,7 @@ func TestArchiveExportImportRoundTrip(t *testing.T) {
 		{"truncated", "truncated", good[:len(good)/2]},
 		{"bad JSON", "outbox.json: line 1, column", replaceEntry(t, good, "outbox.json", []byte(`{"orderedItems": [}`))},
 		{"missing media", "is missing from the archive", replaceEntry(t, good, "media_attachments/", nil)},
+		{"10 GB declared", "declared size 10737418240 bytes is over the limit", declaringHugeEntry(t, good)},
 	} {
 		p := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".zip")
 		if err := os.WriteFile(p, c.data, 0o600); err != nil {
@@ -243,4 +247,81 @@ func replaceEntry(t *testing.T, b []byte, prefix string, content []byte) []byte 
 	}
 	zw.Close()
 	return out.Bytes()
+}
+
+// declaringHugeEntry copies a zip and adds a small entry whose headers
+// declare 10 GB uncompressed: a zip bomb's shape, refused before reading.
+func declaringHugeEntry(t *testing.T, b []byte) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		if err := zw.Copy(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw := []byte("not really ten gigabytes")
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: "media_attachments/files/huge.bin", Method: zip.Store,
+		CompressedSize64: uint64(len(raw)), UncompressedSize64: 10 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(raw)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// An import killed half-way (SIGKILL, between batches or inside one) and
+// run again ends with every post exactly once.
+func TestArchiveImportKilledAndRestarted(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, "archive-kill", freeAddr(t), "")
+	n.run(t, "tenant", "create", "--name", "X", "--domain", "x.test")
+	n.run(t, "tenant", "create", "--name", "Y", "--domain", "y.test")
+	n.run(t, "account", "create", "--domain", "x.test", "--username", "src", "--email", "src@x.test", "--password", testPassword)
+	n.run(t, "account", "create", "--domain", "y.test", "--username", "dst", "--email", "dst@y.test", "--password", testPassword)
+	const total = 5000
+	n.query(t, `with a as (select id, tenant_id from accounts where username = 'src'),
+		ids as (select nextval(pg_get_serial_sequence('statuses', 'id')) as id, i from generate_series(1, $1::int) i)
+		insert into statuses (id, account_id, tenant_id, uri, content, visibility, to_uris, published_at)
+		select ids.id, a.id, a.tenant_id, 'http://x.test/users/src/statuses/' || ids.id, '<p>post ' || i || '</p>', 'public',
+			array['https://www.w3.org/ns/activitystreams#Public'], now() - make_interval(mins => $1::int - i)
+		from ids, a returning 1`, total)
+	zip := filepath.Join(t.TempDir(), "src.zip")
+	n.run(t, "account", "export", "--account", "src@x.test", "--out", zip)
+
+	countDst := `select count(*) from statuses s join accounts a on a.id = s.account_id where a.username = 'dst'`
+	cmd := exec.Command(roostBin(t), "account", "import", "--account", "dst@y.test", "--file", zip)
+	cmd.Env = append(cleanEnv(), n.env...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		got, _ := strconv.Atoi(n.query(t, countDst))
+		if got > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	partial := n.query(t, countDst)
+	t.Logf("killed after %s of %d posts", partial, total)
+
+	out := n.run(t, "account", "import", "--account", "dst@y.test", "--file", zip)
+	if !strings.Contains(out, "posts: ") {
+		t.Fatalf("rerun: %s", out)
+	}
+	if got := n.query(t, countDst); got != strconv.Itoa(total) {
+		t.Fatalf("%s posts after the restart, want %d", got, total)
+	}
+	if got := n.query(t, `select count(*) from (select original_uri from imported_statuses group by original_uri having count(*) > 1) d`); got != "0" {
+		t.Fatalf("%s posts imported twice", got)
+	}
 }

@@ -17,7 +17,7 @@ import (
 // as the last line, one JSON object.
 func runBench(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
 	if len(args) == 0 {
-		return errs.E(errs.Invalid, "usage: roost bench delivery|inbox|timeline|post [flags]")
+		return errs.E(errs.Invalid, "usage: roost bench delivery|inbox|timeline|post|load [flags]")
 	}
 	switch args[0] {
 	case "delivery":
@@ -28,8 +28,12 @@ func runBench(ctx context.Context, cfg *config.Config, log *slog.Logger, args []
 		return benchTimeline(ctx, cfg, log, args[1:])
 	case "post":
 		return benchPost(ctx, cfg, log, args[1:])
+	case "load":
+		return benchLoad(ctx, cfg, log, args[1:]) // bench_load.go
+	case "export":
+		return benchExport(ctx, cfg, log, args[1:]) // bench_export.go
 	}
-	return errs.E(errs.Invalid, "unknown benchmark %q; use delivery, inbox, timeline or post", args[0])
+	return errs.E(errs.Invalid, "unknown benchmark %q; use delivery, inbox, timeline, post or load", args[0])
 }
 
 // benchServices provisions a private environment in a temporary directory,

@@ -2,16 +2,17 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/roost-social/roost/api"
+	"github.com/roost-social/roost/api/admin"
 	"github.com/roost-social/roost/api/admin/model"
 	apibilling "github.com/roost-social/roost/api/billing"
+	"github.com/roost-social/roost/api/portal"
 	"github.com/roost-social/roost/billing"
 	billingpg "github.com/roost-social/roost/billing/postgres"
 	billingstripe "github.com/roost-social/roost/billing/stripe"
@@ -63,8 +64,13 @@ func newEnforcer(cfg *config.Config, log *slog.Logger, svc *services) *billing.E
 }
 
 // runBillingEnforcer suspends tenants past due beyond the grace period and
-// reactivates those paying again, in `roost work`.
+// reactivates those paying again, in `roost work`; it also meters usage.
 func runBillingEnforcer(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *services) {
+	m := &billing.Meter{Store: billingpg.NewStore(svc.db), Log: log}
+	if cfg.StripeSecretKey != "" { // usage-priced plans report to Stripe Billing Meters
+		m.Reporter = billingstripe.New(cfg.StripeSecretKey, cfg.StripeAPIURL)
+	}
+	go m.Run(ctx, meterEvery)
 	newEnforcer(cfg, log, svc).Run(ctx, billingEvery)
 }
 
@@ -89,35 +95,77 @@ func newBillingWebhook(cfg *config.Config, log *slog.Logger, svc *services) api.
 	return &apibilling.Handler{Host: cfg.PortalHost, Secret: cfg.StripeWebhookSecret, Service: bs, Log: log}
 }
 
+// newPortalBilling is the portal's plans, payment, usage and open books;
+// payment goes through Stripe when ROOST_STRIPE_SECRET_KEY is set, and is
+// arranged with the operator (the manual provider) otherwise.
+func newPortalBilling(cfg *config.Config, svc *services) *portal.Billing {
+	store := billingpg.NewStore(svc.db)
+	b := &portal.Billing{Plans: store, Records: store, Usage: store, Books: store,
+		Manual: &billing.Manual{Store: store}, Currency: cfg.BooksCurrency, Grace: cfg.BillingGrace}
+	if cfg.StripeSecretKey != "" {
+		b.Provider = billingstripe.New(cfg.StripeSecretKey, cfg.StripeAPIURL)
+	}
+	return b
+}
+
+// newBillingPages backs the dashboard's billing, plans and open-books
+// pages.
+func newBillingPages(cfg *config.Config, svc *services) *admin.BillingPages {
+	store := billingpg.NewStore(svc.db)
+	return &admin.BillingPages{Plans: store, Records: store, Usage: store, Books: store, Currency: cfg.BooksCurrency}
+}
+
+// meterEvery is how often `roost work` meters usage (yesterday's final
+// figures and today's so far; each run replaces the day's rows).
+const meterEvery = time.Hour
+
+// billingUsage is the usage subcommands' and the meter's text.
+const billingUsage = "usage: roost billing mark-paid|comp|show|enforce|meter|plan|cost|reserve|books (see roost help)"
+
 // runBilling is `roost billing`: the manual provider (bank transfer,
-// OpenCollective, friends) and a tenant's billing record.
+// OpenCollective, friends), plans, usage metering and the open books.
 func runBilling(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
 	if len(args) == 0 {
-		return errs.E(errs.Invalid, "usage: roost billing mark-paid|comp|show|enforce")
+		return errs.E(errs.Invalid, billingUsage)
+	}
+	switch args[0] {
+	case "plan":
+		return runBillingPlan(ctx, cfg, log, args[1:])
+	case "cost", "reserve", "books":
+		return runBillingBooks(ctx, cfg, log, args)
+	case "meter":
+		return runBillingMeter(ctx, cfg, log, args[1:])
 	}
 	fs := flag.NewFlagSet("billing "+args[0], flag.ContinueOnError)
 	id := fs.Int64("tenant", 0, "tenant id (see roost tenant list)")
 	until := fs.String("until", "", "mark-paid: paid up to this date (YYYY-MM-DD)")
+	amount := fs.String("amount", "", "mark-paid: the amount received (e.g. 8.00), counted as income in the open books")
+	currency := fs.String("currency", cfg.BooksCurrency, "mark-paid: the amount's currency")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if args[0] != "enforce" && *id <= 0 {
 		return errs.E(errs.Invalid, "--tenant is required")
 	}
-	ch := &billing.Change{TenantID: *id, Provider: "manual", Now: time.Now()}
+	var paidUntil time.Time
+	var pay *billing.Payment
 	switch args[0] {
 	case "mark-paid":
 		t, err := time.Parse("2006-01-02", *until)
 		if err != nil {
 			return errs.E(errs.Invalid, "--until must be a date like 2027-01-31")
 		}
-		t = t.Add(24*time.Hour - time.Second) // through the end of that day (UTC)
-		ch.State, ch.PaidUntil = billing.Active, &t
-	case "comp":
-		ch.State = billing.Comped
-	case "show", "enforce":
+		paidUntil = t.Add(24*time.Hour - time.Second) // through the end of that day (UTC)
+		if *amount != "" {
+			n, err := billing.ParseMoney(*amount)
+			if err != nil {
+				return err
+			}
+			pay = &billing.Payment{AmountMinor: n, Currency: strings.ToLower(*currency), TenantID: *id}
+		}
+	case "comp", "show", "enforce", "sync":
 	default:
-		return errs.E(errs.Invalid, "usage: roost billing mark-paid|comp|show|enforce")
+		return errs.E(errs.Invalid, billingUsage)
 	}
 	svc, err := connect(ctx, cfg, log, cfg.RedisURL != "")
 	if err != nil {
@@ -133,7 +181,29 @@ func runBilling(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 		fmt.Printf("suspended %d, reactivated %d\n", r.Suspended, r.Reactivated)
 		return nil
 	}
-	if ch.State != "" {
+	if args[0] == "sync" { // the provider's truth, applied like an event
+		a, err := store.Account(ctx, *id)
+		if err != nil {
+			return err
+		}
+		var p billing.Provider = &billing.Manual{Store: store}
+		if a.Provider == "stripe" {
+			if cfg.StripeSecretKey == "" {
+				return errs.E(errs.Unavailable, "ROOST_STRIPE_SECRET_KEY is unset: cannot ask Stripe")
+			}
+			p = billingstripe.New(cfg.StripeSecretKey, cfg.StripeAPIURL)
+		}
+		ch, err := p.Sync(ctx, a)
+		if err != nil {
+			return err
+		}
+		if ch != nil {
+			if _, err := store.ApplyEvent(ctx, p.Name(), "sync_"+time.Now().UTC().Format("20060102T150405.000000000"), "billing.sync", ch); err != nil {
+				return err
+			}
+		}
+	}
+	if args[0] == "mark-paid" || args[0] == "comp" {
 		var exists bool
 		if err := svc.db.QueryRow(ctx, `select exists (select 1 from tenants where id = $1)`, *id).Scan(&exists); err != nil {
 			return err
@@ -141,18 +211,24 @@ func runBilling(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 		if !exists {
 			return errs.E(errs.NotFound, "no tenant %d", *id)
 		}
-		b := make([]byte, 8)
-		rand.Read(b)
-		if _, err := store.ApplyEvent(ctx, "manual", "manual_"+hex.EncodeToString(b), "billing."+args[0], ch); err != nil {
-			return err
-		}
-		detail := string(ch.State)
-		if ch.PaidUntil != nil {
-			detail += " until " + ch.PaidUntil.Format("2006-01-02")
-		}
+		manual := &billing.Manual{Store: store}
+		var a *billing.Account
 		action := "billing.mark_paid"
 		if args[0] == "comp" {
 			action = "billing.comp"
+			a, err = manual.Comp(ctx, *id)
+		} else {
+			a, err = manual.MarkPaid(ctx, *id, paidUntil, pay)
+		}
+		if err != nil {
+			return err
+		}
+		detail := string(a.State)
+		if args[0] == "mark-paid" {
+			detail += " until " + paidUntil.Format("2006-01-02")
+		}
+		if pay != nil {
+			detail += ", received " + billing.Money(pay.AmountMinor, pay.Currency)
 		}
 		if err := tenantpg.NewAdminStore(svc.db).Record(ctx, model.Actor{}, action, fmt.Sprintf("tenant %d", *id), id, detail+" (command line)"); err != nil {
 			return err
@@ -173,5 +249,10 @@ func runBilling(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 		fmt.Print(", suspended for non-payment")
 	}
 	fmt.Println()
+	if p, err := store.TenantPlan(ctx, *id); err != nil {
+		return err
+	} else if p != nil {
+		fmt.Printf("plan %d %s: %s\n", p.ID, p.Name, p.Price())
+	}
 	return nil
 }

@@ -34,6 +34,11 @@ func TestBillingManualProviderCLI(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("mark-paid: %d %s", code, stderr)
 	}
+	// The manual provider's truth: paid until a day gone, past due since.
+	code, out, stderr = roost(t, env, "billing", "sync", "--tenant", id)
+	if code != 0 || !strings.Contains(out, "past_due (manual), paid until 2001-01-31, past due since 2001-01-31") {
+		t.Fatalf("sync: %d %q %s", code, out, stderr)
+	}
 	code, out, stderr = roost(t, append(env, "ROOST_BILLING_GRACE_DAYS=30"), "billing", "enforce")
 	if code != 0 || !strings.Contains(out, "suspended 1, reactivated 0") {
 		t.Fatalf("enforce: %d %q %s", code, out, stderr)

@@ -43,6 +43,7 @@ func TestBillingStripeWebhookEndToEnd(t *testing.T) {
 		"ROOST_BILLING_GRACE_DAYS=0", "ROOST_DOMAIN_CACHE_TTL=10m")
 	id := strings.TrimSpace(n.run(t, "tenant", "create", "--name", "Payer", "--domain", "payer.test"))
 	n.run(t, "account", "create", "--domain", "payer.test", "--username", "pat", "--email", "pat@mail.test", "--password", "long enough password")
+	n.run(t, "post", "--account", "pat@payer.test", "--text", "kept through everything")
 	n.start(t, "serve")
 	waitHTTP(t, "http://"+addr+"/users/pat", "payer.test", 200)
 
@@ -63,6 +64,8 @@ func TestBillingStripeWebhookEndToEnd(t *testing.T) {
 	}
 	good := func(b []byte) string { return apibilling.Sign(b, secret, time.Now()) }
 	invoice := map[string]any{"id": "in_1", "object": "invoice", "customer": "cus_e2e", "subscription": "sub_e2e"}
+	paidInvoice := map[string]any{"id": "in_2", "object": "invoice", "customer": "cus_e2e", "subscription": "sub_e2e",
+		"amount_paid": 800, "currency": "usd", "status_transitions": map[string]any{"paid_at": time.Now().Unix()}}
 
 	if code := post("evt_forged", "checkout.session.completed", map[string]any{"id": "cs_1", "object": "checkout.session",
 		"client_reference_id": id, "subscription": "sub_e2e"}, func(b []byte) string { return apibilling.Sign(b, "whsec_wrong", time.Now()) }); code != 400 {
@@ -93,15 +96,28 @@ func TestBillingStripeWebhookEndToEnd(t *testing.T) {
 	if got := n.query(t, `select count(*) from accounts where tenant_id = $1`, id); got != "1" {
 		t.Fatalf("accounts after suspension: %s", got)
 	}
+	if got := n.query(t, `select count(*) from statuses where tenant_id = $1`, id); got != "1" {
+		t.Fatalf("posts after suspension: %s", got)
+	}
 
 	setStatus("active")
-	if code := post("evt_3", "invoice.paid", invoice, good); code != 200 {
+	if code := post("evt_3", "invoice.paid", paidInvoice, good); code != 200 {
 		t.Fatalf("paid: %d", code)
+	}
+	if code := post("evt_3", "invoice.paid", paidInvoice, good); code != 200 { // Stripe's retry
+		t.Fatalf("paid replay: %d", code)
+	}
+	// The payment is income in the open books, once.
+	if got := n.query(t, `select count(*) || ' ' || sum(amount_minor) || ' ' || min(tenant_id) from billing_payments`); got != "1 800 "+id {
+		t.Fatalf("payments: %s", got)
 	}
 	if out := n.run(t, "billing", "enforce"); !strings.Contains(out, "reactivated 1") {
 		t.Fatalf("enforce: %q", out)
 	}
 	waitHTTP(t, "http://"+addr+"/users/pat", "payer.test", 200)
+	if got := n.query(t, `select count(*) from statuses where tenant_id = $1 and content like '%kept through everything%'`, id); got != "1" {
+		t.Fatalf("posts after reactivation: %s", got)
+	}
 	if got := n.query(t, `select count(*) from billing_events`); got != "3" {
 		t.Fatalf("events: %s", got)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/delivery"
+	"github.com/roost-social/roost/federation/domainblock"
 	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/federation/inbox"
 	"github.com/roost-social/roost/federation/outbox"
@@ -27,6 +28,11 @@ type fed struct {
 	inbox   *inbox.Service
 	outbox  *outbox.Service
 	process *inbox.Processor
+	// blocks are the domain blocks in force, in memory (domainblock.Cache);
+	// serve and work run blocks.Run to follow changes.
+	blocks *domainblock.Cache
+	// hosts records remote hosts' delivery health (federation/postgres).
+	hosts delivery.HostRecorder
 	// claimIdle and sweepEvery tune delivery workers (ROOST_DELIVERY_*).
 	claimIdle, sweepEvery time.Duration
 	// instancePub is the instance actor's public key, served at /actor.
@@ -57,14 +63,20 @@ func newFed(cfg *config.Config, log *slog.Logger, svc *services, sites tenant.Re
 		_, err = sites.Resolve(ctx, name)
 		return err == nil
 	}
+	f.blocks = &domainblock.Cache{Source: svc.accounts, Log: log}
+	f.hosts = svc.accounts
+	if err := f.blocks.Load(context.Background()); err != nil {
+		return nil, err
+	}
 	f.keys = &inbox.Keys{Store: svc.accounts, Fetch: f.fetch, Sign: sign, Ours: ours}
 	f.locals = &inbox.SiteLocals{Sites: sites, Accounts: svc.accounts, Scheme: cfg.URLScheme, Port: cfg.PublicPort}
 	f.queue = &delivery.Queue{Store: svc.accounts, Redis: svc.redis, Prefix: cfg.RedisPrefix, Log: log}
-	f.inbox = &inbox.Service{Keys: f.keys, Store: svc.accounts, Ours: ours}
+	f.inbox = &inbox.Service{Keys: f.keys, Store: svc.accounts, Ours: ours, Blocks: f.blocks}
 	f.outbox = &outbox.Service{Keys: f.keys, Fetch: f.fetch, Follows: svc.accounts, Locals: f.locals, Send: f.queue,
 		Publisher: svc.accounts, Dispatch: f.queue, Mover: svc.accounts, Store: svc.accounts, Scheme: cfg.URLScheme}
 	f.process = &inbox.Processor{Items: svc.accounts, Follows: svc.accounts, Actors: svc.accounts, Statuses: svc.accounts,
-		Social: svc.accounts, Movers: svc.accounts, Keys: f.keys, Locals: f.locals, Send: f.queue, Log: log}
+		Social: svc.accounts, Movers: svc.accounts, Keys: f.keys, Locals: f.locals, Send: f.queue, Log: log,
+		Blocks: f.blocks}
 	return f, nil
 }
 
@@ -75,6 +87,7 @@ func (f *fed) deliveryWorker(log *slog.Logger) *delivery.Worker {
 		Queue: f.queue, Fetch: f.fetch, Log: log,
 		Consumer:  fmt.Sprintf("%s-%d", host, os.Getpid()),
 		ClaimIdle: f.claimIdle, SweepEvery: f.sweepEvery,
+		Blocks: f.blocks, Hosts: f.hosts,
 		KeyID: func(ctx context.Context, a *federation.Account) (string, error) {
 			links, err := f.locals.Links(ctx, a)
 			if err != nil {

@@ -30,7 +30,15 @@ commands:
   tenant list         list tenants and their domains
   tenant approve      --id N: approve a tenant that signed up on the portal
   tenant invite       [--count N] [--expires D]: print portal invite codes
+  tenant add-domain   --tenant ID|DOMAIN --domain D [--service-domain S]: a
+                      further domain, verified on the operator's word
+  tenant move-domain  --tenant OLD-DOMAIN --to NEW-DOMAIN: move every account
+                      to the tenant's new domain (Move sent to followers)
+  tenant delete       --tenant ID|DOMAIN [--grace 720h] [--cancel]: leaving;
+                      Delete(Person) to every server, then the data removed
   account create      --domain DOMAIN --username USER --email EMAIL --password PASS|-
+  tenant role         grant|revoke --tenant DOMAIN --email EMAIL --role admin|moderator:
+                      a login's role on that tenant's /admin dashboard
   operator grant      --email EMAIL [--revoke]: let a login use the operator
                       dashboard (ROOST_OPERATOR_HOST)
   billing mark-paid   --tenant ID --until YYYY-MM-DD: paid by bank transfer,
@@ -38,9 +46,22 @@ commands:
   billing comp        --tenant ID: host the tenant for free
   billing show        --tenant ID: the tenant's billing state
   billing enforce     one pass of the grace-period job of roost work
+  billing sync        --tenant ID: fetch the tenant's state from its provider
+                      (mark-paid --amount 8.00 [--currency usd] records income)
+  billing plan        add --name N --kind paid|free|donation [--price 8.00]
+                      [--interval month|year] [--domains any|subdomain|own]
+                      [--max-accounts N] [--storage-gb N] [--stripe-price ID]
+                      | list [--all] | archive --id ID: the plans on offer
+  billing meter       [--day YYYY-MM-DD]: meter every tenant's usage for a day
+  billing cost        add --month YYYY-MM --category C --amount 40.00 [--note T]
+                      | list | delete --id ID: the open books' monthly costs
+  billing reserve     --amount 500.00: the open books' opening balance
+  billing books       the open books as the public /books page shows them
   account export      --account USER@DOMAIN --out FILE.zip: the account's archive
   account import      --account USER@DOMAIN --file FILE.zip [--publish]: posts,
                       follows, blocks, mutes, lists and bookmarks of an archive
+  account move        --from USER@DOMAIN --to USER@DOMAIN: move an account to
+                      another tenant or domain of this instance
   test [GOTEST ARGS]  run the whole test suite with private PostgreSQL and
                       Redis (installing them when missing)
   follow              --account USER@DOMAIN --target USER@HOST|ACTOR-URL
@@ -55,6 +76,7 @@ commands:
   bench inbox         [--requests N] verified inbox POSTs per second
   bench timeline      home timeline reads over 1,000,000 statuses (JSON per pattern)
   bench post          statuses posted per second with 1,000 local followers
+  bench load          mixed load on several nodes, 1,000 tenants [--rate R] [--find-max] [--overload]
   testenv -- CMD...   run CMD with private PostgreSQL and Redis for tests
   version             print the version
 
@@ -68,7 +90,7 @@ var commands = map[string]command{
 	"serve":    runServe,
 	"work":     runWork,
 	"migrate":  runMigrate,
-	"tenant":   runTenant,
+	"tenant":   runTenantOrMove, // move.go: add-domain, move-domain, delete
 	"operator": runOperator,
 	"billing":  runBilling,
 	"account":  runAccountOrArchive,

@@ -58,6 +58,7 @@ func newPortal(cfg *config.Config, log *slog.Logger, svc *services, redirects ve
 		Host:     cfg.PortalHost,
 		URL:      web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort},
 		Log:      log,
+		Billing:  newPortalBilling(cfg, svc), // plans, payment, usage, open books (billing.go)
 	}
 }
 

@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/roost-social/roost/api"
 	"github.com/roost-social/roost/api/mastodon"
 	apioauth "github.com/roost-social/roost/api/oauth"
@@ -45,6 +42,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	if err != nil {
 		return err
 	}
+	go fd.blocks.Run(ctx)                     // domain blocks made on any node (federation/domainblock)
 	batcher := svc.accounts.NewInboxBatcher() // group-commits inbox enqueues
 	defer batcher.Close()
 	fd.inbox.Store = batcher
@@ -59,7 +57,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	urls := web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort}
 	mastodonAPI := &mastodon.Handler{Auth: oauthSvc, Views: svc.accounts, Client: svc.accounts, Accounts: svc.accounts,
 		Outbox: fd.outbox, Sites: cache, URL: urls, Instance: mastodon.InstanceInfo{Version: version},
-		ForYou: svc.accounts}
+		ForYou: svc.accounts, Blocks: fd.blocks}
 	if mastodonAPI.Media, err = newMedia(ctx, cfg, svc); err != nil { // uploads (media.go)
 		return err
 	}
@@ -74,7 +72,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	app := api.New(api.Options{
 		OAuth:          &apioauth.Handler{OAuth: oauthSvc, Logins: oauthStore, URL: urls, Log: log},
 		Portal:         newPortal(cfg, log, svc, fd.fetch), // signup portal on ROOST_PORTAL_HOST (portal.go)
-		Operator:       newOperator(cfg, log, svc),         // operator dashboard on ROOST_OPERATOR_HOST (admin.go)
+		Operator:       newOperator(cfg, log, svc, fd),     // operator dashboard on ROOST_OPERATOR_HOST (admin.go)
+		TenantAdmin:    newTenantAdmin(cfg, log, svc, fd),  // the same dashboard under /admin on tenant domains (admin.go)
 		Billing:        newBillingWebhook(cfg, log, svc),   // Stripe webhook on the portal host (billing.go)
 		Mastodon:       mastodonAPI,
 		Streaming:      &streaming.Handler{Auth: oauthSvc, Render: mastodonAPI, Hub: hub, Log: log},
@@ -87,24 +86,20 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 		URL:            urls,
 		TrustedProxies: proxies,
 		Log:            log,
-		Ready: []api.Check{
-			{Name: "postgres", Ping: svc.db.Ping},
-			{Name: "redis", Ping: func(ctx context.Context) error { return svc.redis.Ping(ctx).Err() }},
-		},
-		Metrics:      reg,
-		Gatherer:     reg,
-		ServeMetrics: cfg.MetricsAddr == "",
+		Ready:          serviceChecks(svc),
+		Metrics:        reg,
+		Gatherer:       reg,
+		ServeMetrics:   cfg.MetricsAddr == "",
+		MaxInflight:    maxInflight(cfg, svc), // load shedding (api/shed.go)
 	})
 
 	errc := make(chan error, 2)
-	var metricsSrv *http.Server
-	if cfg.MetricsAddr != "" {
-		metricsSrv = &http.Server{Addr: cfg.MetricsAddr, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
-		go func() {
-			if err := metricsSrv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("metrics listener %s (ROOST_METRICS_ADDR): %w", cfg.MetricsAddr, err)
-			}
-		}()
+	if cfg.MetricsAddr != "" { // /metrics, /healthz and /readyz in plain HTTP (ops.go)
+		stopOps, err := listenOps(cfg.MetricsAddr, opsHandler(reg, serviceChecks(svc), log), errc)
+		if err != nil {
+			return err
+		}
+		defer stopOps()
 	}
 	select {
 	case <-subscribed:
@@ -131,9 +126,6 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	case <-ctx.Done():
 	}
 	log.Info("shutting down web node", "grace", cfg.ShutdownGrace)
-	if metricsSrv != nil {
-		metricsSrv.Close()
-	}
 	return app.ShutdownWithTimeout(cfg.ShutdownGrace)
 }
 

@@ -40,6 +40,7 @@ func connect(ctx context.Context, cfg *config.Config, log *slog.Logger, withRedi
 		return nil, fmt.Errorf("invalid ROOST_DATABASE_URL: %w", err)
 	}
 	pcfg.MaxConns = max(pcfg.MaxConns, 20)
+	boundAcquire(pcfg, cfg.DBAcquireTimeout) // ROOST_DB_ACQUIRE_TIMEOUT (pool.go)
 	db, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("ROOST_DATABASE_URL: %w", err)

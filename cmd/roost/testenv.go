@@ -49,6 +49,16 @@ func runTestenv(ctx context.Context, _ *config.Config, log *slog.Logger, args []
 	if _, err := devenv.Pebble(devenv.Options{Install: true, Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }}); err != nil {
 		log.Warn("the ACME tests will fail", "err", err)
 	}
+	// The billing tests run stripe-mock (Stripe's API mock), built the
+	// same way.
+	if _, err := devenv.StripeMock(devenv.Options{Install: true, Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }}); err != nil {
+		log.Warn("the Stripe tests will fail", "err", err)
+	}
+	// The chart tests (charts/) run helm lint and helm template, with helm
+	// built the same way.
+	if _, err := devenv.Helm(devenv.Options{Install: true, Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }}); err != nil {
+		log.Warn("the Helm chart tests will fail", "err", err)
+	}
 	cmd := exec.Command(fs.Arg(0), fs.Args()[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), "ROOST_TEST_DATABASE_URL="+env.AdminURL, "ROOST_TEST_REDIS_URL="+env.RedisURL)

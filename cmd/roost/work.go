@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/tenant"
 	tenantredis "github.com/roost-social/roost/tenant/redis"
@@ -15,6 +17,24 @@ func runWork(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []stri
 		return err
 	}
 	defer svc.close()
+	// /healthz, /readyz and /metrics for probes and scrapers (ops.go);
+	// here, not in work, because `roost dev` runs work beside serve.
+	if cfg.MetricsAddr != "" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+			queueCollector{stats: svc.accounts.QueueStats, log: log})
+		errc := make(chan error, 1)
+		stopOps, err := listenOps(cfg.MetricsAddr, opsHandler(reg, serviceChecks(svc), log), errc)
+		if err != nil {
+			return err
+		}
+		defer stopOps()
+		go func() {
+			if err := <-errc; err != nil {
+				log.Error("ops listener stopped; probes will fail", "err", err)
+			}
+		}()
+	}
 	return work(ctx, cfg, log, svc)
 }
 
@@ -28,10 +48,14 @@ func work(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servic
 	if err != nil {
 		return err
 	}
+	go fd.blocks.Run(ctx)                            // domain blocks made on any node (federation/domainblock)
+	go runNodeInfo(ctx, cfg.URLScheme, log, svc, fd) // remote hosts' software (fedwork.go)
+	go runBlocklistSubscriptions(ctx, log, svc, fd)  // subscribed block lists (fedwork.go)
 	go runDomainChecks(ctx, cfg, log, svc, fd.fetch) // portal domain claims (portal.go)
 	go runPollEndings(ctx, log, svc)                 // "poll" notifications (poll_endings.go)
 	go runArchives(ctx, cfg, log, svc, fd)           // account exports and imports (archive_work.go)
 	go runBillingEnforcer(ctx, cfg, log, svc)        // grace period, suspension, reactivation (billing.go)
+	go runDeletions(ctx, log, svc, fd)               // tenants leaving: Delete(Person), then removal (move.go)
 	log.Info("workers running", "queues", []string{"inbox", "deliveries"})
 	done := make(chan struct{})
 	go func() {

@@ -162,7 +162,7 @@ func TestArchiveMalformedImports(t *testing.T) {
 		{"missing actor", rezip(t, good, ActorFile, nil), DefaultLimits, []string{"actor.json is missing"}},
 		{"missing media", rezip(t, good, mediaName, nil), DefaultLimits, []string{"outbox.json: item", mediaName, "missing"}},
 		{"too large", good, Limits{MaxFile: 10, MaxPosts: 10}, []string{"declared size", "over the limit of 10"}},
-		{"too many posts", good, Limits{MaxFile: 1 << 20, MaxPosts: 2}, []string{"5 items, over the limit of 2"}},
+		{"too many posts", good, Limits{MaxFile: 1 << 20, MaxPosts: 2}, []string{"outbox.json: more than 2 items, over the limit of 2"}},
 	} {
 		_, err := Open(bytes.NewReader(c.data), int64(len(c.data)), c.lim)
 		if err == nil || errs.CodeOf(err) != errs.Invalid {

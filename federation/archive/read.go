@@ -2,12 +2,14 @@ package archive
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -229,64 +231,146 @@ func readCSV(files map[string]*zip.File, name string, cols int, header string) (
 	}
 }
 
+// readOutbox reads outbox.json item by item from the zip entry, so only
+// one item's bytes are held at a time (the posts themselves are kept). A
+// syntax error is located afterwards by reading the entry whole, which
+// names its line and column.
 func (a *Archive) readOutbox(files map[string]*zip.File, lim Limits) error {
-	col, err := readJSON[struct {
-		Items []json.RawMessage `json:"orderedItems"`
-	}](files, OutboxFile, true)
+	f := files[OutboxFile]
+	if f == nil {
+		return invalid("%s is missing", OutboxFile)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return invalid("%s: %v", OutboxFile, err)
+	}
+	defer rc.Close()
+	dec := json.NewDecoder(bufio.NewReaderSize(rc, 64<<10))
+	n := 0
+	err = streamItems(dec, func(raw json.RawMessage) error {
+		n++
+		if n > lim.MaxPosts {
+			return invalid("%s: more than %d items, over the limit of %d", OutboxFile, lim.MaxPosts, lim.MaxPosts)
+		}
+		return a.outboxItem(files, n-1, raw)
+	})
+	if err != nil && errs.CodeOf(err) != errs.Invalid {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &se) || errors.As(err, &te) {
+			// Read again whole, for the line and column.
+			if _, werr := readJSON[struct {
+				Items []json.RawMessage `json:"orderedItems"`
+			}](files, OutboxFile, true); werr != nil {
+				return werr
+			}
+		}
+		return invalid("%s: damaged or truncated: %v", OutboxFile, err)
+	}
 	if err != nil {
 		return err
 	}
-	if len(col.Items) > lim.MaxPosts {
-		return invalid("%s: %d items, over the limit of %d", OutboxFile, len(col.Items), lim.MaxPosts)
+	return a.sortPosts()
+}
+
+// streamItems calls fn with each element of the top-level object's
+// orderedItems array; other members are skipped.
+func streamItems(dec *json.Decoder, fn func(json.RawMessage) error) error {
+	if tok, err := dec.Token(); err != nil {
+		return err
+	} else if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return &json.UnmarshalTypeError{Value: fmt.Sprint(tok), Type: reflect.TypeOf(map[string]any{}), Offset: dec.InputOffset()}
 	}
-	for i, raw := range col.Items {
-		var act struct {
-			Type   string          `json:"type"`
-			Object json.RawMessage `json:"object"`
-		}
-		if err := json.Unmarshal(raw, &act); err != nil {
-			return invalid("%s: item %d: %v", OutboxFile, i+1, err)
-		}
-		if act.Type != "Create" || len(act.Object) == 0 || act.Object[0] != '{' {
-			continue // Announces (boosts) are not the owner's posts
-		}
-		st, _, err := ap.ParseStatus(act.Object, a.Followers)
+	for dec.More() {
+		tok, err := dec.Token()
 		if err != nil {
-			return invalid("%s: item %d: %s", OutboxFile, i+1, errs.MessageOf(err))
+			return err
 		}
-		if st.Published.IsZero() {
-			st.Published = time.Now().UTC()
+		if key, _ := tok.(string); key != "orderedItems" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return err
+			}
+			continue
 		}
-		var note struct {
-			Attachment []struct {
-				URL  any    `json:"url"`
-				Name string `json:"name"`
-			} `json:"attachment"`
+		tok, err = dec.Token()
+		if err != nil {
+			return err
 		}
-		_ = json.Unmarshal(act.Object, &note)
-		p := Post{OriginalURI: st.URI, Status: st}
-		for _, att := range note.Attachment {
-			u, _ := att.URL.(string)
-			if u == "" || strings.Contains(u, "://") {
-				continue // remote media stays where it is
-			}
-			name := strings.TrimPrefix(u, "/")
-			f := files[name]
-			if f == nil {
-				return invalid("%s: item %d: media file %s is missing from the archive", OutboxFile, i+1, name)
-			}
-			rc, err := f.Open()
-			if err == nil {
-				_, err = io.Copy(io.Discard, rc)
-				rc.Close()
-			}
-			if err != nil {
-				return invalid("%s: damaged or truncated: %v", name, err)
-			}
-			p.Media = append(p.Media, Media{Path: name, Description: att.Name, Size: int64(f.UncompressedSize64)})
+		if d, ok := tok.(json.Delim); !ok || d != '[' {
+			return &json.UnmarshalTypeError{Value: fmt.Sprint(tok), Type: reflect.TypeOf([]any{}), Offset: dec.InputOffset()}
 		}
-		a.Posts = append(a.Posts, p)
+		for dec.More() {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return err
+			}
+			if err := fn(raw); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return err
+		}
 	}
+	_, err := dec.Token()
+	return err
+}
+
+// outboxItem validates one outbox item (i counts from 0) and keeps it as
+// a post when it is a Create.
+func (a *Archive) outboxItem(files map[string]*zip.File, i int, raw json.RawMessage) error {
+	var act struct {
+		Type   string          `json:"type"`
+		Object json.RawMessage `json:"object"`
+	}
+	if err := json.Unmarshal(raw, &act); err != nil {
+		return invalid("%s: item %d: %v", OutboxFile, i+1, err)
+	}
+	if act.Type != "Create" || len(act.Object) == 0 || act.Object[0] != '{' {
+		return nil // Announces (boosts) are not the owner's posts
+	}
+	st, _, err := ap.ParseStatus(act.Object, a.Followers)
+	if err != nil {
+		return invalid("%s: item %d: %s", OutboxFile, i+1, errs.MessageOf(err))
+	}
+	if st.Published.IsZero() {
+		st.Published = time.Now().UTC()
+	}
+	var note struct {
+		Attachment []struct {
+			URL  any    `json:"url"`
+			Name string `json:"name"`
+		} `json:"attachment"`
+	}
+	_ = json.Unmarshal(act.Object, &note)
+	p := Post{OriginalURI: st.URI, Status: st}
+	for _, att := range note.Attachment {
+		u, _ := att.URL.(string)
+		if u == "" || strings.Contains(u, "://") {
+			continue // remote media stays where it is
+		}
+		name := strings.TrimPrefix(u, "/")
+		f := files[name]
+		if f == nil {
+			return invalid("%s: item %d: media file %s is missing from the archive", OutboxFile, i+1, name)
+		}
+		rc, err := f.Open()
+		if err == nil {
+			_, err = io.Copy(io.Discard, rc)
+			rc.Close()
+		}
+		if err != nil {
+			return invalid("%s: damaged or truncated: %v", name, err)
+		}
+		p.Media = append(p.Media, Media{Path: name, Description: att.Name, Size: int64(f.UncompressedSize64)})
+	}
+	a.Posts = append(a.Posts, p)
+	return nil
+}
+
+// sortPosts puts posts oldest first.
+func (a *Archive) sortPosts() error {
 	// Outboxes list the newest first; equal dates keep parents first.
 	for i, j := 0, len(a.Posts)-1; i < j; i, j = i+1, j-1 {
 		a.Posts[i], a.Posts[j] = a.Posts[j], a.Posts[i]

@@ -59,3 +59,14 @@ func (b *breakers) failure(host string, now time.Time) {
 		br.until = now.Add(min(time.Minute<<min(br.failures-tripAfter, 6), time.Hour))
 	}
 }
+
+// state is host's consecutive failures and the end of its cool-down.
+func (b *breakers) state(host string) (int, time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	br, ok := b.hosts[host]
+	if !ok {
+		return 0, time.Time{}
+	}
+	return br.failures, br.until
+}

@@ -39,6 +39,15 @@ type Worker struct {
 	SweepEvery time.Duration
 	Log        *slog.Logger
 	Now        func() time.Time
+	// Blocks are the domain blocks in force: a delivery to a domain
+	// suspended for its sender's tenant fails at once, unattempted.
+	Blocks interface {
+		Suspended(tenantID int64, host string) bool
+	}
+	// Hosts, when set, records hosts' delivery health (health.go).
+	Hosts HostRecorder
+
+	health hostHealth
 
 	breakers breakers
 	hostsMu  sync.Mutex
@@ -118,6 +127,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		}()
 	}
 	go w.sweep(ctx)
+	go w.heartbeat(ctx)
 	w.read(ctx, work)
 	close(work)
 	wg.Wait()
@@ -338,6 +348,11 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 		w.ack(ctx, e)
 		return
 	}
+	if w.Blocks != nil && sender != nil && w.Blocks.Suspended(sender.TenantID, d.Host) {
+		w.Queue.Store.MarkFailed(ctx, d.ID, 0, "domain suspended: "+d.Host, time.Time{})
+		w.ack(ctx, e)
+		return
+	}
 	// A lease that ran out during a slow attempt can be taken again while
 	// the first attempt is still under way here: one attempt per process.
 	if !w.begin(e) {
@@ -376,6 +391,7 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 	switch {
 	case err == nil && status >= 200 && status < 300:
 		w.breakers.success(d.Host)
+		w.observe(ctx, d.Host, true, "")
 		recorded = true // flush records, acknowledges and ends it
 		w.done <- done{e: e, status: status}
 		return
@@ -388,6 +404,7 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 			reason = err.Error()
 		}
 		w.breakers.failure(d.Host, now)
+		w.observe(ctx, d.Host, false, reason)
 		w.fail(ctx, d, status, reason, now.Add(backoff(d.Attempts)))
 	}
 	w.ack(ctx, e)

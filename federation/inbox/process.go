@@ -9,6 +9,7 @@ import (
 
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/federation/domainblock"
 	"github.com/roost-social/roost/internal/errs"
 )
 
@@ -45,6 +46,10 @@ type Processor struct {
 	Log    *slog.Logger
 	// MaxAttempts bounds retries of an item that keeps failing (default 10).
 	MaxAttempts int
+	// Blocks are the domain blocks in force: items from a domain suspended
+	// since they were queued are dropped, Flags from one rejecting reports
+	// ignored, and media of one rejecting media not kept.
+	Blocks Policy
 }
 
 // Run processes items until ctx ends, polling when the queue is empty.
@@ -106,6 +111,15 @@ func (p *Processor) apply(ctx context.Context, it federation.InboxItem) error {
 		return err
 	}
 	a := &activity{Processor: p, item: it, doc: m, env: env, actor: actor}
+	if p.Blocks != nil {
+		a.verdict = p.Blocks.Check(it.TenantID, ap.HostOf(it.ActorURI))
+	}
+	switch {
+	case a.verdict.Suspend:
+		return errs.E(errs.Forbidden, "dropped: the sender's domain is suspended")
+	case env.Type == "Flag" && a.verdict.RejectReports:
+		return errs.E(errs.Forbidden, "ignored: reports from the sender's domain are rejected")
+	}
 	switch env.Type {
 	case "Follow":
 		return a.follow(ctx)
@@ -142,6 +156,8 @@ type activity struct {
 	doc   map[string]any
 	env   *ap.Activity
 	actor *federation.Account
+	// verdict is what the domain blocks say of the sender's domain.
+	verdict domainblock.Verdict
 }
 
 // follow records a remote actor following a local account and, unless the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/federation/domainblock"
 	"github.com/roost-social/roost/federation/signature"
 	"github.com/roost-social/roost/internal/errs"
 )
@@ -22,7 +23,15 @@ type Service struct {
 	// Ours reports whether a host is one of this instance's hostnames: an
 	// activity claiming to come from one never arrives over HTTP.
 	Ours func(ctx context.Context, host string) bool
-	Now  func() time.Time
+	// Blocks are the domain blocks in force (an in-memory snapshot): a
+	// suspended domain's POSTs are refused before any key is fetched.
+	Blocks Policy
+	Now    func() time.Time
+}
+
+// Policy is the domain blocks in force (domainblock.Cache).
+type Policy interface {
+	Check(tenantID int64, host string) domainblock.Verdict
 }
 
 var _ federation.Inbox = (*Service)(nil)
@@ -63,6 +72,9 @@ func (s *Service) Receive(ctx context.Context, in federation.InboxRequest) error
 	}
 	if ap.HostOf(params.KeyID) != actorHost {
 		return errs.E(errs.Unauthorized, "the signing key is not on the actor's host")
+	}
+	if s.Blocks != nil && s.Blocks.Check(in.TenantID, actorHost).Suspend {
+		return errs.E(errs.Forbidden, "%s is suspended by this server: its activities are not accepted", hostname(actorHost))
 	}
 	if s.Ours != nil && s.Ours(ctx, hostname(actorHost)) {
 		return errs.E(errs.Unauthorized, "activities of local actors are not accepted over HTTP")

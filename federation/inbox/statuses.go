@@ -38,6 +38,7 @@ func (a *activity) create(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.rejectMedia(st)
 	if author == "" {
 		author = a.actor.Remote.URI // no attributedTo: the actor's, on its host
 	}
@@ -91,6 +92,7 @@ func (a *activity) update(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.rejectMedia(st)
 	if author == "" && ap.HostOf(st.URI) == ap.HostOf(a.actor.Remote.URI) {
 		author = a.actor.Remote.URI
 	}
@@ -174,6 +176,7 @@ func (a *activity) fetchStatus(ctx context.Context) (*federation.Status, error) 
 	if err != nil {
 		return nil, err
 	}
+	a.rejectMedia(st)
 	if !ap.SameOrigin(st.URI, a.env.ObjectID) {
 		return nil, errs.E(errs.Invalid, "the announced object claims another origin")
 	}
@@ -216,4 +219,16 @@ func (a *activity) flag(ctx context.Context) error {
 	}
 	r.Comment = ap.SanitizeHTML(r.Comment)
 	return a.Social.AddReport(ctx, r)
+}
+
+// rejectMedia drops the attachments of a post from a domain whose media
+// the instance rejects: they are never stored, so never shown or fetched.
+// A tenant's own reject-media block is applied when that tenant's viewers
+// are shown the post (api/mastodon): remote posts are stored once for the
+// whole instance, so stripping them here would take the media away from
+// every other tenant too.
+func (a *activity) rejectMedia(st *federation.Status) {
+	if a.Blocks != nil && a.Blocks.Check(0, ap.HostOf(st.URI)).RejectMedia {
+		st.Attachments = nil
+	}
 }

@@ -128,3 +128,43 @@ func (s *Service) moveLocalFollowers(ctx context.Context, local *federation.Acco
 	}
 	return nil
 }
+
+// DeleteActor queues Delete(Person) of a local account, signed by it, to
+// inboxes (every server that knows it): the last thing an account of a
+// leaving tenant says. Its id is fixed per actor, so announcing twice
+// delivers once.
+func (s *Service) DeleteActor(ctx context.Context, local *federation.Account, inboxes []string) error {
+	if len(inboxes) == 0 {
+		return nil
+	}
+	links, err := s.Locals.Links(ctx, local)
+	if err != nil {
+		return err
+	}
+	me := links.Actor(local.Username)
+	id := me + "#delete"
+	body, err := json.Marshal(map[string]any{"@context": "https://www.w3.org/ns/activitystreams",
+		"id": id, "type": "Delete", "actor": me, "object": me, "to": []string{federation.PublicCollection}})
+	if err != nil {
+		return err
+	}
+	return s.Send.Send(ctx, local.ID, id, body, inboxes, false)
+}
+
+// RemoveAlias takes an account (handle or URI) out of local's alsoKnownAs
+// and returns what remains.
+func (s *Service) RemoveAlias(ctx context.Context, local *federation.Account, other string) ([]string, error) {
+	uri := other
+	if !slices.Contains(local.AlsoKnownAs, other) {
+		resolved, err := s.actorURI(ctx, local, other)
+		if err != nil {
+			return nil, err
+		}
+		uri = resolved
+	}
+	if !slices.Contains(local.AlsoKnownAs, uri) {
+		return nil, errs.E(errs.NotFound, "%s is not an alias of this account", other)
+	}
+	rest := slices.DeleteFunc(slices.Clone(local.AlsoKnownAs), func(s string) bool { return s == uri })
+	return rest, s.Mover.SetAliases(ctx, local.ID, rest)
+}

@@ -95,10 +95,14 @@ func ownerFor(ctx context.Context, tx pgx.Tx, n federation.NewAccount) (int64, e
 	return id, nil
 }
 
-// AccountByUsername finds an account on one of the tenant's domains.
+// AccountByUsername finds an account on one of the tenant's domains. An
+// account suspended from the dashboard (account_limits) is not found:
+// it is not served (actor, WebFinger, profile) while suspended.
 func (s *Store) AccountByUsername(ctx context.Context, tenantID int64, domain, username string) (*federation.Account, error) {
 	a, err := scanAccount(s.db.QueryRow(ctx, `select `+accountColumns+` from accounts
-		where tenant_id = $1 and domain = $2 and lower(username) = lower($3)`, tenantID, domain, username))
+		where tenant_id = $1 and domain = $2 and lower(username) = lower($3)
+		  and not exists (select 1 from account_limits l where l.account_id = accounts.id
+			and l.suspended_at is not null and (l.tenant_id is null or l.tenant_id = accounts.tenant_id))`, tenantID, domain, username))
 	if err != nil {
 		return nil, pgutil.NotFound(err, "no such account")
 	}

@@ -267,3 +267,22 @@ func (s *Store) PublishImported(ctx context.Context, st *federation.Status,
 	})
 	return ids, err
 }
+
+// ImportedURIs reports which of the original URIs an account already
+// imported: one query per batch instead of one per post.
+func (s *Store) ImportedURIs(ctx context.Context, accountID int64, originalURIs []string) (map[string]bool, error) {
+	rows, err := s.db.Query(ctx, `select original_uri from imported_statuses where account_id = $1 and original_uri = any($2)`,
+		accountID, originalURIs)
+	if err != nil {
+		return nil, err
+	}
+	uris, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	done := make(map[string]bool, len(uris))
+	for _, u := range uris {
+		done[u] = true
+	}
+	return done, nil
+}

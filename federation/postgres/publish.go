@@ -3,11 +3,13 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/federation/domainblock"
 	"github.com/roost-social/roost/internal/pgutil"
 )
 
@@ -137,15 +139,22 @@ func addDeliveries(ctx context.Context, q interface {
 	if len(inboxes) == 0 {
 		return nil, nil
 	}
-	hosts := make([]string, len(inboxes))
+	hosts, names := make([]string, len(inboxes)), make([]string, len(inboxes))
 	for i, in := range inboxes {
 		hosts[i] = ap.HostOf(in)
+		names[i] = strings.Join(domainblock.Suffixes(hosts[i]), " ")
 	}
+	// Inboxes on a domain suspended for the sender's tenant (by the
+	// instance or the tenant, on the host or a parent domain) get no row:
+	// nothing is ever queued for them.
 	rows, err := q.Query(ctx, `
 		insert into deliveries (sender_id, activity_id, inbox_url, host, body, express)
-		select $1, $2, u.inbox, u.host, $3, $4 from unnest($5::text[], $6::text[]) as u(inbox, host)
+		select $1, $2, u.inbox, u.host, $3, $4 from unnest($5::text[], $6::text[], $7::text[]) as u(inbox, host, names)
+		where not exists (select 1 from domain_blocks b where b.domain = any(string_to_array(u.names, ' '))
+			and b.severity = 'suspend'
+			and (b.tenant_id is null or b.tenant_id = (select tenant_id from accounts where id = $1)))
 		on conflict (activity_id, inbox_url) do nothing
-		returning id`, senderID, activityID, body, express, inboxes, hosts)
+		returning id`, senderID, activityID, body, express, inboxes, hosts, names)
 	if err != nil {
 		return nil, fmt.Errorf("add deliveries: %w", err)
 	}

@@ -171,6 +171,16 @@ func (s *Store) PublicTimeline(ctx context.Context, tenantID int64, local, remot
 	case remote && !local:
 		cond = " and not t.local"
 	}
+	// Accounts silenced or suspended for this tenant or the whole
+	// instance (account_limits, the dashboard) stay out of it.
+	cond += ` and not exists (select 1 from statuses ls join account_limits l on l.account_id = ls.account_id
+		where ls.id = t.status_id and (l.silenced_at is not null or l.suspended_at is not null)
+		and (l.tenant_id is null or l.tenant_id = $1))`
+	// So do remote posts from a domain silenced (or suspended) for this
+	// tenant or the instance, subdomains included (domain_blocks).
+	cond += ` and (t.local or not exists (select 1 from statuses ds join accounts da on da.id = ds.account_id
+		join domain_blocks b on b.domain = da.domain or right(da.domain, length(b.domain) + 1) = '.' || b.domain
+		where ds.id = t.status_id and b.severity in ('silence', 'suspend') and (b.tenant_id is null or b.tenant_id = $1)))`
 	q, args := pageSQL("t.status_id", p, 2, []any{tenantID})
 	return s.ids(ctx, p, `select t.status_id from tenant_timeline t where t.tenant_id = $1`+cond+q, args...)
 }

@@ -30,6 +30,13 @@ type Config struct {
 	ShutdownGrace  time.Duration
 	DevDomain      string
 	DevDir         string
+
+	// MaxInflight is ROOST_MAX_INFLIGHT: 0 means auto (four requests per
+	// PostgreSQL pool connection), -1 off. DBAcquireTimeout bounds the
+	// wait for a pooled connection.
+	MaxInflight      int
+	DBAcquireTimeout time.Duration
+
 	// TLS is ROOST_TLS: off, acme or self-signed (see tenant/certs); the
 	// fields below it apply when it is not off.
 	TLS              string
@@ -76,6 +83,8 @@ type Config struct {
 	StripeSecretKey     string
 	StripeAPIURL        string
 	BillingGrace        time.Duration
+	// BooksCurrency is the open books' currency (ROOST_BOOKS_CURRENCY).
+	BooksCurrency string
 }
 
 // Var documents one environment variable.
@@ -101,7 +110,7 @@ var Vars = []Var{
 	{"ROOST_HTTP_ADDR", ":8080", "Listen address of the web node (plain HTTP; with ROOST_TLS=off).", func(c *Config, v string) error {
 		return setAddr(&c.HTTPAddr, v)
 	}},
-	{"ROOST_METRICS_ADDR", "", "Optional separate listen address for /metrics; when empty /metrics is served on ROOST_HTTP_ADDR for any Host.", func(c *Config, v string) error {
+	{"ROOST_METRICS_ADDR", "", "Optional separate plain-HTTP listen address for /metrics, /healthz and /readyz (for scrapers and probes, whatever ROOST_TLS is); `roost work` serves them here too. When empty /metrics is served on the web node's main listener for any Host and `roost work` has no listener.", func(c *Config, v string) error {
 		if v == "" {
 			return nil
 		}
@@ -205,6 +214,24 @@ var Vars = []Var{
 	{"ROOST_SHUTDOWN_GRACE", "20s", "How long a stopping node waits for in-flight requests.", func(c *Config, v string) error {
 		return setDuration(&c.ShutdownGrace, v)
 	}},
+	{"ROOST_MAX_INFLIGHT", "auto", "Most requests a web node works on at once; past it requests are answered 503 with `Retry-After: 1` at once instead of queueing (anonymous GETs already at three quarters of it; probes, /metrics and streaming are never refused). `auto`: four per PostgreSQL pool connection (80 with the default pool of 20); `off`: no bound.", func(c *Config, v string) error {
+		switch v {
+		case "auto":
+			c.MaxInflight = 0
+		case "off":
+			c.MaxInflight = -1
+		default:
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("must be auto, off or a positive integer")
+			}
+			c.MaxInflight = n
+		}
+		return nil
+	}},
+	{"ROOST_DB_ACQUIRE_TIMEOUT", "5s", "How long a request waits for a pooled PostgreSQL connection before it is answered 503 with Retry-After.", func(c *Config, v string) error {
+		return setDuration(&c.DBAcquireTimeout, v)
+	}},
 	{"ROOST_FEDERATION_RESOLVE", "", "Tests and local development only: `host=ip:port,...` sends federation traffic for these hosts to these loopback addresses over plain HTTP. Off by default; logged loudly when on.", func(c *Config, v string) error {
 		for _, pair := range strings.Split(v, ",") {
 			if pair = strings.TrimSpace(pair); pair == "" {
@@ -307,6 +334,14 @@ var Vars = []Var{
 			return fmt.Errorf("must be a number of days from 0 to 3650")
 		}
 		c.BillingGrace = time.Duration(n) * 24 * time.Hour
+		return nil
+	}},
+	{"ROOST_BOOKS_CURRENCY", "usd", "Currency (ISO 4217 code) of the public open books at `/books` on the portal host: costs are entered in it, and payments in other currencies are not counted there.", func(c *Config, v string) error {
+		v = strings.ToLower(v)
+		if len(v) != 3 || strings.Trim(v, "abcdefghijklmnopqrstuvwxyz") != "" {
+			return fmt.Errorf("must be a three-letter currency code such as usd")
+		}
+		c.BooksCurrency = v
 		return nil
 	}},
 	{"ROOST_DEV_DOMAIN", "localhost", "`roost dev` only: domain of the demo tenant.", func(c *Config, v string) error {

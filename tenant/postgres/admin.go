@@ -26,12 +26,23 @@ type AdminStore struct {
 // NewAdminStore returns an AdminStore on db.
 func NewAdminStore(db *pgxpool.Pool) *AdminStore { return &AdminStore{db: db} }
 
-// UserByEmail returns a login and its password hash, or errs.NotFound.
-func (s *AdminStore) UserByEmail(ctx context.Context, email string) (*model.User, string, error) {
+// userRole is the select list of a login with its role on tenant $T
+// (the query names the tenant parameter).
+const userRoleSelect = `u.id, u.email, u.is_operator, coalesce(r.role, ''), coalesce(r.perms, 0), u.totp_secret is not null`
+
+func scanUser(u *model.User) []any {
+	return []any{&u.ID, &u.Email, &u.IsOperator, &u.Role, &u.Perms, &u.TOTPEnabled}
+}
+
+// UserByEmail returns a login with its role on tenantID (0: none, the
+// operator host) and its password hash, or errs.NotFound.
+func (s *AdminStore) UserByEmail(ctx context.Context, email string, tenantID int64) (*model.User, string, error) {
 	var u model.User
 	var hash string
-	err := s.db.QueryRow(ctx, `select id, email, is_operator, password_hash from users where lower(email) = lower($1)`, email).
-		Scan(&u.ID, &u.Email, &u.IsOperator, &hash)
+	err := s.db.QueryRow(ctx, `select `+userRoleSelect+`, u.password_hash from users u
+		left join admin_roles r on r.user_id = u.id and r.tenant_id = $2
+		where lower(u.email) = lower($1)`, email, tenantID).
+		Scan(append(scanUser(&u), &hash)...)
 	if err != nil {
 		return nil, "", pgutil.NotFound(err, "no such login")
 	}
@@ -54,23 +65,42 @@ func (s *AdminStore) GrantOperator(ctx context.Context, email string, grant bool
 	return &u, err
 }
 
-// CreateSession stores an operator session by its token's hash.
-func (s *AdminStore) CreateSession(ctx context.Context, userID int64, tokenHash []byte, expires time.Time) error {
+func nullTenant(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
+}
+
+// CreateSession stores a dashboard session by its token's hash, valid on
+// tenantID's /admin only (0: the operator host); pending sessions wait
+// for the second factor.
+func (s *AdminStore) CreateSession(ctx context.Context, userID, tenantID int64, tokenHash []byte, expires time.Time, pending bool) error {
 	_, err := s.db.Exec(ctx, `
 		with gone as (delete from admin_sessions where user_id = $1 and expires_at < now())
-		insert into admin_sessions (token_hash, user_id, expires_at) values ($2, $1, $3)`, userID, tokenHash, expires)
+		insert into admin_sessions (token_hash, user_id, expires_at, tenant_id, factor_pending) values ($2, $1, $3, $4, $5)`,
+		userID, tokenHash, expires, nullTenant(tenantID), pending)
 	return err
 }
 
-// SessionUser returns the login of an unexpired session, or errs.NotFound.
-func (s *AdminStore) SessionUser(ctx context.Context, tokenHash []byte, now time.Time) (*model.User, error) {
-	var u model.User
-	err := s.db.QueryRow(ctx, `select u.id, u.email, u.is_operator from admin_sessions a join users u on u.id = a.user_id
-		where a.token_hash = $1 and a.expires_at > $2`, tokenHash, now).Scan(&u.ID, &u.Email, &u.IsOperator)
+// SessionUser returns the login of an unexpired session made for
+// tenantID, with its role there, or errs.NotFound.
+func (s *AdminStore) SessionUser(ctx context.Context, tokenHash []byte, tenantID int64, now time.Time) (*model.Session, error) {
+	var ses model.Session
+	err := s.db.QueryRow(ctx, `select `+userRoleSelect+`, a.factor_pending from admin_sessions a join users u on u.id = a.user_id
+		left join admin_roles r on r.user_id = u.id and r.tenant_id = $3
+		where a.token_hash = $1 and a.expires_at > $2 and coalesce(a.tenant_id, 0) = $3`, tokenHash, now, tenantID).
+		Scan(append(scanUser(&ses.User), &ses.Pending)...)
 	if err != nil {
 		return nil, pgutil.NotFound(err, "no such session")
 	}
-	return &u, nil
+	return &ses, nil
+}
+
+// CompleteSession marks a pending session's second factor given.
+func (s *AdminStore) CompleteSession(ctx context.Context, tokenHash []byte, expires time.Time) error {
+	_, err := s.db.Exec(ctx, `update admin_sessions set factor_pending = false, expires_at = $2 where token_hash = $1`, tokenHash, expires)
+	return err
 }
 
 // DeleteSession ends a session.
@@ -106,10 +136,13 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// Stats reads the dashboard's numbers at now.
-func (s *AdminStore) Stats(ctx context.Context, now time.Time) (*model.Stats, error) {
+// Stats reads the dashboard's numbers at now: the instance's when
+// tenantID is 0, otherwise that tenant's alone (its accounts, posts,
+// deliveries sent by its accounts, inbox, reports and certificates; the
+// remote accounts its accounts follow or are followed by).
+func (s *AdminStore) Stats(ctx context.Context, tenantID int64, now time.Time) (*model.Stats, error) {
 	st := &model.Stats{TenantsByStatus: map[string]int64{}}
-	rows, err := s.db.Query(ctx, `select status, count(*) from tenants group by status`)
+	rows, err := s.db.Query(ctx, `select status, count(*) from tenants where $1 = 0 or id = $1 group by status`, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -126,24 +159,30 @@ func (s *AdminStore) Stats(ctx context.Context, now time.Time) (*model.Stats, er
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	err = s.db.QueryRow(ctx, `select
-		(select count(*) from accounts where tenant_id is not null),
-		(select count(*) from accounts a join account_stats s on s.account_id = a.id
-			where a.tenant_id is not null and s.last_status_at > $1::timestamptz - interval '1 day'),
-		(select count(*) from accounts a join account_stats s on s.account_id = a.id
-			where a.tenant_id is not null and s.last_status_at > $1::timestamptz - interval '7 days'),
-		(select count(*) from accounts a join account_stats s on s.account_id = a.id
-			where a.tenant_id is not null and s.last_status_at > $1::timestamptz - interval '30 days'),
-		(select count(*) from statuses where tenant_id is not null),
-		(select count(*) from accounts where tenant_id is null),
-		(select count(*) from deliveries where state = 'delivered' and delivered_at > $1::timestamptz - interval '1 hour'),
+	err = s.db.QueryRow(ctx, `with
+		mine as (select id from accounts where tenant_id is not null and ($2 = 0 or tenant_id = $2))
+		select
+		(select count(*) from mine),
+		(select count(*) from mine a join account_stats s on s.account_id = a.id
+			where s.last_status_at > $1::timestamptz - interval '1 day'),
+		(select count(*) from mine a join account_stats s on s.account_id = a.id
+			where s.last_status_at > $1::timestamptz - interval '7 days'),
+		(select count(*) from mine a join account_stats s on s.account_id = a.id
+			where s.last_status_at > $1::timestamptz - interval '30 days'),
+		(select count(*) from statuses where tenant_id is not null and ($2 = 0 or tenant_id = $2)),
+		(case when $2 = 0 then (select count(*) from accounts where tenant_id is null)
+		 else (select count(distinct r.id) from accounts r join follows f on r.id in (f.follower_id, f.followee_id)
+			where r.tenant_id is null and (f.follower_id in (select id from mine) or f.followee_id in (select id from mine))) end),
+		(select count(*) from deliveries where state = 'delivered' and delivered_at > $1::timestamptz - interval '1 hour'
+			and ($2 = 0 or sender_id in (select id from mine))),
 		-- a delivery given up keeps next_attempt_at from its last try
-		(select count(*) from deliveries where state = 'failed' and next_attempt_at > $1::timestamptz - interval '1 hour'),
-		(select count(*) from deliveries where state = 'pending'),
-		(select min(created_at) from deliveries where state = 'pending'),
-		(select count(*) from inbox_items where processed_at is null),
-		(select count(*) from signups g join tenants t on t.id = g.tenant_id where t.status = 'pending'),
-		(select count(*) from reports where resolved_at is null)`, now).Scan(
+		(select count(*) from deliveries where state = 'failed' and next_attempt_at > $1::timestamptz - interval '1 hour'
+			and ($2 = 0 or sender_id in (select id from mine))),
+		(select count(*) from deliveries where state = 'pending' and ($2 = 0 or sender_id in (select id from mine))),
+		(select min(created_at) from deliveries where state = 'pending' and ($2 = 0 or sender_id in (select id from mine))),
+		(select count(*) from inbox_items where processed_at is null and ($2 = 0 or tenant_id = $2)),
+		(select count(*) from signups g join tenants t on t.id = g.tenant_id where t.status = 'pending' and $2 = 0),
+		(select count(*) from reports where resolved_at is null and ($2 = 0 or tenant_id = $2))`, now, tenantID).Scan(
 		&st.Accounts, &st.ActiveDay, &st.ActiveWeek, &st.ActiveMonth, &st.Posts, &st.RemoteAccounts,
 		&st.DeliveredHour, &st.FailedHour, &st.DeliveriesPending, &st.OldestPending,
 		&st.InboxPending, &st.SignupsPending, &st.OpenReports)
@@ -154,8 +193,9 @@ func (s *AdminStore) Stats(ctx context.Context, now time.Time) (*model.Stats, er
 	rows, err = s.db.Query(ctx, `
 		select d.day, count(s.id)
 		from generate_series($1::timestamptz - interval '29 days', $1::timestamptz, interval '1 day') as d(day)
-		left join statuses s on s.tenant_id is not null and s.published_at >= d.day and s.published_at < d.day + interval '1 day'
-		group by d.day order by d.day`, day)
+		left join statuses s on s.tenant_id is not null and ($2 = 0 or s.tenant_id = $2)
+			and s.published_at >= d.day and s.published_at < d.day + interval '1 day'
+		group by d.day order by d.day`, day, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -167,12 +207,28 @@ func (s *AdminStore) Stats(ctx context.Context, now time.Time) (*model.Stats, er
 	if err != nil {
 		return nil, err
 	}
-	return st, s.certStats(ctx, st)
+	var hosts map[string]bool
+	if tenantID != 0 {
+		rows, err := s.db.Query(ctx, `select h.name from hostnames h join domains d on d.domain = h.domain where d.tenant_id = $1`, tenantID)
+		if err != nil {
+			return nil, err
+		}
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, err
+		}
+		hosts = map[string]bool{}
+		for _, n := range names {
+			hosts[n] = true
+		}
+	}
+	return st, s.certStats(ctx, st, hosts)
 }
 
 // certStats counts the certificates in cert_storage (certmagic keeps each
 // as certificates/<issuer>/<name>/<name>.crt) and finds the next expiry.
-func (s *AdminStore) certStats(ctx context.Context, st *model.Stats) error {
+// hosts, when not nil, keeps only certificates named after one of them.
+func (s *AdminStore) certStats(ctx context.Context, st *model.Stats, hosts map[string]bool) error {
 	rows, err := s.db.Query(ctx, `select key, value from cert_storage where key like 'certificates/%.crt'`)
 	if err != nil {
 		return err
@@ -183,6 +239,9 @@ func (s *AdminStore) certStats(ctx context.Context, st *model.Stats) error {
 		var value []byte
 		if err := rows.Scan(&key, &value); err != nil {
 			return err
+		}
+		if parts := strings.Split(key, "/"); hosts != nil && (len(parts) < 3 || !hosts[parts[len(parts)-2]]) {
+			continue
 		}
 		st.Certificates++
 		b, _ := pem.Decode(value)
@@ -302,18 +361,20 @@ func (s *AdminStore) SetTenantStatus(ctx context.Context, a model.Actor, id int6
 
 // OpenReports lists unresolved reports, newest first, with the reported
 // account and posts.
-func (s *AdminStore) OpenReports(ctx context.Context, limit int) ([]model.Report, error) {
+// tenantID 0 lists every tenant's, otherwise that tenant's only.
+func (s *AdminStore) OpenReports(ctx context.Context, tenantID int64, limit int) ([]model.Report, error) {
 	if limit <= 0 || limit > 200 {
 		limit = 100
 	}
 	rows, err := s.db.Query(ctx, `select r.id, r.tenant_id, t.name, r.comment, r.category, coalesce(r.uri, ''), r.created_at,
 		ta.id, ta.username, ta.domain, ta.display_name, coalesce(ta.url, ''), ta.tenant_id is not null,
 		ra.id, coalesce(ra.username, ''), coalesce(ra.domain, ''), coalesce(ra.display_name, ''), coalesce(ra.url, ''), ra.tenant_id is not null,
-		r.status_uris, r.status_ids
+		r.status_uris, r.status_ids, coalesce(au.email, ''), coalesce(ta.uri, '')
 		from reports r join tenants t on t.id = r.tenant_id
 		join accounts ta on ta.id = r.target_account_id
 		left join accounts ra on ra.id = r.reporter_id
-		where r.resolved_at is null order by r.id desc limit $1`, limit)
+		left join users au on au.id = r.assigned_user_id
+		where r.resolved_at is null and ($2 = 0 or r.tenant_id = $2) order by r.id desc limit $1`, limit, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +391,8 @@ func (s *AdminStore) OpenReports(ctx context.Context, limit int) ([]model.Report
 		var repLocal *bool
 		if err := rows.Scan(&r.ID, &r.TenantID, &r.TenantName, &r.Comment, &r.Category, &r.URI, &r.CreatedAt,
 			&r.Target.ID, &r.Target.Username, &r.Target.Domain, &r.Target.DisplayName, &r.Target.URL, &r.Target.Local,
-			&rid, &rep.Username, &rep.Domain, &rep.DisplayName, &rep.URL, &repLocal, &r.uris, &r.ids); err != nil {
+			&rid, &rep.Username, &rep.Domain, &rep.DisplayName, &rep.URL, &repLocal, &r.uris, &r.ids,
+			&r.AssignedTo, &r.Target.URI); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -364,43 +426,168 @@ func (s *AdminStore) OpenReports(ctx context.Context, limit int) ([]model.Report
 	return reports, nil
 }
 
-// ResolveReports marks the open reports among ids resolved, one audit
-// entry each, and returns how many it resolved.
-func (s *AdminStore) ResolveReports(ctx context.Context, a model.Actor, ids []int64) (int, error) {
+// ResolveReports resolves the open reports among ids that tenantID may
+// see (0: any) with action: "none", "silence" or "suspend" the reported
+// account (at the report's tenant's scope), or "delete" the reported
+// posts. All in one transaction, one audit entry per report and per
+// action; it returns how many reports it resolved. Remote posts are
+// deleted here (our copy is all there is to remove); local ones are
+// returned for the caller to delete through the outbox, which tells the
+// servers that received them.
+func (s *AdminStore) ResolveReports(ctx context.Context, a model.Actor, tenantID int64, ids []int64, action string) (int, []model.PostRef, error) {
+	switch action {
+	case "none", "silence", "suspend", "delete":
+	default:
+		return 0, nil, errs.E(errs.Invalid, "unknown report action %q", action)
+	}
 	var n int
+	var local []model.PostRef
 	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `update reports set resolved_at = now() where id = any($1) and resolved_at is null
-			returning id, tenant_id`, ids)
+		rows, err := tx.Query(ctx, `update reports set resolved_at = now(), action_taken = $3
+			where id = any($1) and resolved_at is null and ($2 = 0 or tenant_id = $2)
+			returning id, tenant_id, target_account_id, status_uris, status_ids`, ids, tenantID, action)
 		if err != nil {
 			return err
 		}
-		type res struct{ id, tenant int64 }
+		type res struct {
+			id, tenant, target int64
+			uris               []string
+			sids               []int64
+		}
 		done, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (res, error) {
 			var x res
-			err := r.Scan(&x.id, &x.tenant)
+			err := r.Scan(&x.id, &x.tenant, &x.target, &x.uris, &x.sids)
 			return x, err
 		})
 		if err != nil {
 			return err
 		}
 		for _, d := range done {
-			if err := record(ctx, tx, a, "report.resolve", fmt.Sprintf("report %d", d.id), &d.tenant, ""); err != nil {
+			detail := "action " + action
+			switch action {
+			case "silence", "suspend":
+				if err := moderate(ctx, tx, a, d.tenant, d.target, action, fmt.Sprintf("report %d", d.id)); err != nil {
+					return err
+				}
+			case "delete":
+				tag, err := tx.Exec(ctx, `delete from statuses where account_id = $1 and (uri = any($2) or id = any($3))
+					and tenant_id is null`, d.target, d.uris, d.sids)
+				if err != nil {
+					return err
+				}
+				rows, err := tx.Query(ctx, `select account_id, uri from statuses where account_id = $1 and (uri = any($2) or id = any($3))
+					and tenant_id is not null and uri is not null`, d.target, d.uris, d.sids)
+				if err != nil {
+					return err
+				}
+				refs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.PostRef, error) {
+					var p model.PostRef
+					err := r.Scan(&p.AccountID, &p.URI)
+					return p, err
+				})
+				if err != nil {
+					return err
+				}
+				local = append(local, refs...)
+				detail += fmt.Sprintf(": %d post(s) deleted", tag.RowsAffected()+int64(len(refs)))
+			}
+			if err := record(ctx, tx, a, "report.resolve", fmt.Sprintf("report %d", d.id), &d.tenant, detail); err != nil {
 				return err
 			}
 		}
 		n = len(done)
 		return nil
 	})
-	return n, err
+	if err != nil {
+		return 0, nil, err
+	}
+	return n, local, nil
 }
 
-// Audit lists the newest audit entries, of one action when action is set.
-func (s *AdminStore) Audit(ctx context.Context, action string, limit int) ([]model.AuditEntry, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 200
+// AssignReport gives an open report of tenantID (0: any) to the login
+// with email, which must be an operator or hold a role on the report's
+// tenant; an empty email unassigns it.
+func (s *AdminStore) AssignReport(ctx context.Context, a model.Actor, tenantID, reportID int64, email string) error {
+	return pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var rt int64
+		err := tx.QueryRow(ctx, `select tenant_id from reports where id = $1 and resolved_at is null and ($2 = 0 or tenant_id = $2) for update`,
+			reportID, tenantID).Scan(&rt)
+		if err != nil {
+			return pgutil.NotFound(err, fmt.Sprintf("no open report %d", reportID))
+		}
+		var uid *int64
+		if email != "" {
+			var id int64
+			err := tx.QueryRow(ctx, `select u.id from users u where lower(u.email) = lower($1)
+				and (u.is_operator or exists (select 1 from admin_roles r where r.user_id = u.id and r.tenant_id = $2))`, email, rt).Scan(&id)
+			if err != nil {
+				return pgutil.NotFound(err, fmt.Sprintf("%s is not a moderator of this tenant", email))
+			}
+			uid = &id
+		}
+		if _, err := tx.Exec(ctx, `update reports set assigned_user_id = $2 where id = $1`, reportID, uid); err != nil {
+			return err
+		}
+		return record(ctx, tx, a, "report.assign", fmt.Sprintf("report %d", reportID), &rt, "to "+email)
+	})
+}
+
+// ReportForForward returns what forwarding an open report of tenantID
+// (0: any) to the reported account's server needs, or errs.Invalid when
+// the account is local.
+func (s *AdminStore) ReportForForward(ctx context.Context, tenantID, reportID int64) (*model.ForwardTarget, error) {
+	var t model.ForwardTarget
+	var uri, inbox, shared *string
+	err := s.db.QueryRow(ctx, `select r.tenant_id, coalesce((select d.domain from domains d where d.tenant_id = r.tenant_id
+				order by d.verified_at is null, d.created_at limit 1), ''),
+			ta.uri, ta.inbox_url, ta.shared_inbox_url, r.comment,
+			r.status_uris || coalesce((select array_agg(st.uri) from statuses st where st.id = any(r.status_ids) and st.uri is not null), '{}')
+		from reports r join accounts ta on ta.id = r.target_account_id
+		where r.id = $1 and ($2 = 0 or r.tenant_id = $2)`, reportID, tenantID).
+		Scan(&t.TenantID, &t.Host, &uri, &inbox, &shared, &t.Comment, &t.StatusURIs)
+	if err != nil {
+		return nil, pgutil.NotFound(err, fmt.Sprintf("no report %d", reportID))
+	}
+	if uri == nil || inbox == nil {
+		return nil, errs.E(errs.Invalid, "report %d is about a local account: there is no remote server to tell", reportID)
+	}
+	t.AccountURI, t.Inbox = *uri, *inbox
+	if shared != nil {
+		t.SharedInbox = *shared
+	}
+	return &t, nil
+}
+
+// MarkForwarded records that a report was forwarded.
+func (s *AdminStore) MarkForwarded(ctx context.Context, a model.Actor, t *model.ForwardTarget, reportID int64) error {
+	return pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `update reports set forwarded = true where id = $1`, reportID); err != nil {
+			return err
+		}
+		return record(ctx, tx, a, "report.forward", fmt.Sprintf("report %d", reportID), &t.TenantID, t.AccountURI)
+	})
+}
+
+// Audit lists the newest audit entries matching f: a tenant sees only
+// its own entries; actor matches the email, target domain the end of the
+// target ("@troll@remote.test", a host name).
+func (s *AdminStore) Audit(ctx context.Context, f model.AuditFilter) ([]model.AuditEntry, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 200
+	}
+	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	actor, domain := "", ""
+	if f.Actor != "" {
+		actor = "%" + esc.Replace(strings.ToLower(f.Actor)) + "%"
+	}
+	if f.TargetDomain != "" {
+		domain = "%" + esc.Replace(strings.ToLower(f.TargetDomain)) + "%"
 	}
 	rows, err := s.db.Query(ctx, `select id, user_email, action, target, tenant_id, detail, created_at from audit_log
-		where ($1 = '' or action = $1) order by id desc limit $2`, action, limit)
+		where ($1 = '' or action = $1) and ($2 = 0 or tenant_id = $2)
+		  and ($3 = '' or lower(user_email) like $3) and ($4 = '' or lower(target) like $4 or lower(detail) like $4)
+		  and ($5::timestamptz is null or created_at >= $5) and ($6::timestamptz is null or created_at < $6)
+		order by id desc limit $7`, f.Action, f.TenantID, actor, domain, f.From, f.To, f.Limit)
 	if err != nil {
 		return nil, err
 	}

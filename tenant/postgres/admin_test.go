@@ -47,7 +47,7 @@ func adminFixture(t *testing.T) (*AdminStore, *Store, []int64) {
 func TestAdminStoreStatsFromRealTables(t *testing.T) {
 	t.Parallel()
 	as, _, _ := adminFixture(t)
-	st, err := as.Stats(context.Background(), time.Now())
+	st, err := as.Stats(context.Background(), 0, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestAdminStoreSuspendApproveAudited(t *testing.T) {
 	if _, err := as.SetTenantStatus(ctx, op, ids[0], "suspended", "active", "tenant.unsuspend"); err != nil {
 		t.Fatal(err)
 	}
-	es, err := as.Audit(ctx, "", 0)
+	es, err := as.Audit(ctx, model.AuditFilter{})
 	if err != nil || len(es) != 2 {
 		t.Fatalf("audit %+v %v", es, err)
 	}
@@ -140,7 +140,7 @@ func TestAdminStoreSuspendApproveAudited(t *testing.T) {
 		es[1].TenantID == nil || *es[1].TenantID != ids[0] || es[1].Target != "tenant "+strconv.FormatInt(ids[0], 10) {
 		t.Errorf("entries %+v", es)
 	}
-	if es, _ := as.Audit(ctx, "tenant.suspend", 0); len(es) != 1 {
+	if es, _ := as.Audit(ctx, model.AuditFilter{Action: "tenant.suspend"}); len(es) != 1 {
 		t.Errorf("filtered audit %+v", es)
 	}
 }
@@ -149,7 +149,7 @@ func TestAdminStoreReportsResolvedInBulk(t *testing.T) {
 	t.Parallel()
 	as, _, _ := adminFixture(t)
 	ctx := context.Background()
-	rs, err := as.OpenReports(ctx, 0)
+	rs, err := as.OpenReports(ctx, 0, 0)
 	if err != nil || len(rs) != 2 {
 		t.Fatalf("open %+v %v", rs, err)
 	}
@@ -158,17 +158,17 @@ func TestAdminStoreReportsResolvedInBulk(t *testing.T) {
 		rs[1].Target.Username != "troll" || rs[1].Target.Local || len(rs[1].Posts) != 1 || rs[1].Posts[0].Content != "bad post" {
 		t.Errorf("reports %+v", rs)
 	}
-	n, err := as.ResolveReports(ctx, model.Actor{Email: "op@mail.test"}, []int64{rs[0].ID, rs[1].ID, 424242})
+	n, _, err := as.ResolveReports(ctx, model.Actor{Email: "op@mail.test"}, 0, []int64{rs[0].ID, rs[1].ID, 424242}, "none")
 	if err != nil || n != 2 {
 		t.Fatalf("resolved %d %v", n, err)
 	}
-	if n, _ := as.ResolveReports(ctx, model.Actor{}, []int64{rs[0].ID}); n != 0 {
+	if n, _, _ := as.ResolveReports(ctx, model.Actor{}, 0, []int64{rs[0].ID}, "none"); n != 0 {
 		t.Errorf("resolved again: %d", n)
 	}
-	if rs, _ := as.OpenReports(ctx, 0); len(rs) != 0 {
+	if rs, _ := as.OpenReports(ctx, 0, 0); len(rs) != 0 {
 		t.Errorf("still open %+v", rs)
 	}
-	if es, _ := as.Audit(ctx, "report.resolve", 0); len(es) != 2 {
+	if es, _ := as.Audit(ctx, model.AuditFilter{Action: "report.resolve"}); len(es) != 2 {
 		t.Errorf("audit %+v", es)
 	}
 }
@@ -184,26 +184,26 @@ func TestAdminStoreOperatorSessions(t *testing.T) {
 	if _, err := as.GrantOperator(ctx, "nobody@mail.test", true); !errs.Is(err, errs.NotFound) {
 		t.Errorf("granting a missing login: %v", err)
 	}
-	got, hash, err := as.UserByEmail(ctx, "op@MAIL.test")
+	got, hash, err := as.UserByEmail(ctx, "op@MAIL.test", 0)
 	if err != nil || got.ID != u.ID || hash != "x" {
 		t.Fatalf("by email %+v %q %v", got, hash, err)
 	}
 	tok := make([]byte, 32)
 	now := time.Now()
-	if err := as.CreateSession(ctx, u.ID, tok, now.Add(time.Hour)); err != nil {
+	if err := as.CreateSession(ctx, u.ID, 0, tok, now.Add(time.Hour), false); err != nil {
 		t.Fatal(err)
 	}
-	if su, err := as.SessionUser(ctx, tok, now); err != nil || su.ID != u.ID || !su.IsOperator {
+	if su, err := as.SessionUser(ctx, tok, 0, now); err != nil || su.User.ID != u.ID || !su.User.IsOperator || su.Pending {
 		t.Fatalf("session %+v %v", su, err)
 	}
-	if _, err := as.SessionUser(ctx, tok, now.Add(2*time.Hour)); !errs.Is(err, errs.NotFound) {
+	if _, err := as.SessionUser(ctx, tok, 0, now.Add(2*time.Hour)); !errs.Is(err, errs.NotFound) {
 		t.Errorf("expired session: %v", err)
 	}
 	as.DeleteSession(ctx, tok)
-	if _, err := as.SessionUser(ctx, tok, now); !errs.Is(err, errs.NotFound) {
+	if _, err := as.SessionUser(ctx, tok, 0, now); !errs.Is(err, errs.NotFound) {
 		t.Errorf("deleted session: %v", err)
 	}
-	if es, _ := as.Audit(ctx, "operator.grant", 0); len(es) != 1 || es[0].Target != "op@mail.test" {
+	if es, _ := as.Audit(ctx, model.AuditFilter{Action: "operator.grant"}); len(es) != 1 || es[0].Target != "op@mail.test" {
 		t.Errorf("grant audit %+v", es)
 	}
 }

@@ -285,6 +285,10 @@ func (s *OAuthStore) Login(ctx context.Context, tenantID int64, domain, email, p
 			select a.id, a.username
 			from user_accounts ua join accounts a on a.id = ua.account_id
 			where ua.user_id = u.id and a.tenant_id = $2 and a.domain = $3
+			  -- an account suspended by its tenant's moderators or an
+			  -- operator (account_limits, the dashboard) cannot sign in
+			  and not exists (select 1 from account_limits l where l.account_id = a.id
+				and l.suspended_at is not null and (l.tenant_id is null or l.tenant_id = a.tenant_id))
 			order by a.created_at, a.id
 			limit 1
 		) a on true

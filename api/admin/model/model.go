@@ -10,6 +10,93 @@ type User struct {
 	ID         int64
 	Email      string
 	IsOperator bool
+	// Role and Perms are the login's role on the tenant a session or
+	// sign-in is for (admin_roles); empty and 0 without one.
+	Role  string
+	Perms uint32
+	// TOTPEnabled says sign-in asks for a second factor.
+	TOTPEnabled bool
+}
+
+// Session is a signed-in dashboard session; Pending ones still wait for
+// their second factor and grant nothing.
+type Session struct {
+	User    User
+	Pending bool
+}
+
+// RoleGrant is a login's role on a tenant.
+type RoleGrant struct {
+	UserID     int64
+	Email      string
+	TenantID   int64
+	TenantName string
+	Role       string
+	Perms      uint32
+	GrantedBy  string
+	CreatedAt  time.Time
+}
+
+// Login is an instance-wide login owning accounts.
+type Login struct {
+	ID          int64
+	Email       string
+	IsOperator  bool
+	TOTPEnabled bool
+}
+
+// Limits are the moderation applied to an account at one scope.
+type Limits struct {
+	SilencedAt, SuspendedAt, SensitizedAt *time.Time
+}
+
+// AccountFilter narrows the account search. TenantID 0 is the instance:
+// every account; otherwise the tenant's local accounts and the remote
+// accounts its accounts follow, are followed by, or were reported there.
+type AccountFilter struct {
+	TenantID int64
+	Query    string
+	// Origin is "local", "remote" or "" for both.
+	Origin string
+	Limit  int
+}
+
+// AccountRow is an account in the search results.
+type AccountRow struct {
+	Account
+	TenantID  *int64
+	CreatedAt time.Time
+	Limits
+}
+
+// AccountAction is a moderation action on an account, from the audit log.
+type AccountAction struct {
+	Action, UserEmail, Detail string
+	CreatedAt                 time.Time
+}
+
+// AccountDetail is one account as a moderator sees it.
+type AccountDetail struct {
+	AccountRow
+	Note        string
+	Posts       []Post
+	Reports     []Report
+	Actions     []AccountAction
+	Logins      []Login
+	Followers   int64
+	Following   int64
+	StatusCount int64
+}
+
+// AuditFilter narrows the audit log. TenantID 0 reads every entry (the
+// instance); otherwise only the tenant's.
+type AuditFilter struct {
+	TenantID     int64
+	Actor        string
+	Action       string
+	TargetDomain string
+	From, To     *time.Time
+	Limit        int
 }
 
 // Actor is who performs a dashboard action, for the audit log.
@@ -93,6 +180,7 @@ type TenantDetail struct {
 // Account is an account named in a report.
 type Account struct {
 	ID          int64
+	URI         string
 	Username    string
 	Domain      string
 	DisplayName string
@@ -122,6 +210,10 @@ type Report struct {
 	URI       string
 	CreatedAt time.Time
 	Posts     []Post
+	// AssignedTo is the email of the login working on it ("" for nobody).
+	AssignedTo  string
+	ActionTaken string
+	ResolvedAt  *time.Time
 }
 
 // AuditEntry is one recorded action.
@@ -133,4 +225,22 @@ type AuditEntry struct {
 	TenantID  *int64
 	Detail    string
 	CreatedAt time.Time
+}
+
+// PostRef names a local post that resolving a report deletes through
+// the outbox (so followers' servers are told).
+type PostRef struct {
+	AccountID int64
+	URI       string
+}
+
+// ForwardTarget is what forwarding a report to a remote server needs.
+type ForwardTarget struct {
+	TenantID int64
+	// Host is the reporting tenant's domain: the Flag is sent as its
+	// instance actor.
+	Host                           string
+	AccountURI, Inbox, SharedInbox string
+	Comment                        string
+	StatusURIs                     []string
 }

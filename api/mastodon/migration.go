@@ -1,0 +1,164 @@
+package mastodon
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// Mastodon manages aliases and moves on its settings pages
+// (/settings/aliases, /settings/migration), not in its REST API; Roost
+// offers the same through the API, under /api/v1/roost like exports:
+//
+//	GET    /api/v1/roost/aliases             {"also_known_as": [actor URIs]}
+//	POST   /api/v1/roost/aliases   acct=...  adds an account that may move here
+//	DELETE /api/v1/roost/aliases   acct=...  removes it (handle or actor URI)
+//	POST   /api/v1/roost/migration acct=...  moves this account there (Move)
+func (h *Handler) registerMigration(v1 fiber.Router) {
+	if h.Outbox == nil {
+		return
+	}
+	v1.Get("/roost/aliases", h.need("read:accounts"), h.aliases)
+	v1.Post("/roost/aliases", h.need("write:accounts"), h.addAlias)
+	v1.Delete("/roost/aliases", h.need("write:accounts"), h.removeAlias)
+	v1.Post("/roost/migration", h.need("write:accounts"), h.migrate)
+}
+
+// AliasesJSON lists an account's aliases and where it moved.
+type AliasesJSON struct {
+	AlsoKnownAs []string `json:"also_known_as"`
+	MovedTo     *string  `json:"moved_to"`
+}
+
+func aliasesJSON(a *federation.Account) AliasesJSON {
+	out := AliasesJSON{AlsoKnownAs: slices.Clone(a.AlsoKnownAs)}
+	if out.AlsoKnownAs == nil {
+		out.AlsoKnownAs = []string{}
+	}
+	if a.MovedTo != "" {
+		out.MovedTo = &a.MovedTo
+	}
+	return out
+}
+
+func (h *Handler) aliases(c *fiber.Ctx) error {
+	me, err := h.me(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(aliasesJSON(me))
+}
+
+// acctParam reads acct (a handle or an actor URI) from the form or JSON body.
+func acctParam(c *fiber.Ctx) (string, error) {
+	var body struct {
+		Acct string `json:"acct" form:"acct"`
+	}
+	if err := c.BodyParser(&body); err != nil && len(c.Body()) > 0 {
+		return "", errs.E(errs.Invalid, "unreadable body")
+	}
+	acct := strings.TrimSpace(body.Acct)
+	if acct == "" {
+		acct = strings.TrimSpace(c.Query("acct"))
+	}
+	if acct == "" {
+		return "", errs.E(errs.Invalid, "acct is required (user@domain or an actor URI)")
+	}
+	return acct, nil
+}
+
+func (h *Handler) addAlias(c *fiber.Ctx) error {
+	me, err := h.me(c)
+	if err != nil {
+		return err
+	}
+	acct, err := acctParam(c)
+	if err != nil {
+		return err
+	}
+	uri, err := h.Outbox.AddAlias(c.UserContext(), me, acct)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(me.AlsoKnownAs, uri) {
+		me.AlsoKnownAs = append(slices.Clone(me.AlsoKnownAs), uri)
+	}
+	return c.JSON(aliasesJSON(me))
+}
+
+func (h *Handler) removeAlias(c *fiber.Ctx) error {
+	me, err := h.me(c)
+	if err != nil {
+		return err
+	}
+	acct, err := acctParam(c)
+	if err != nil {
+		return err
+	}
+	aliases, err := h.Outbox.RemoveAlias(c.UserContext(), me, acct)
+	if err != nil {
+		return err
+	}
+	me.AlsoKnownAs = aliases
+	return c.JSON(aliasesJSON(me))
+}
+
+// migrate moves the account to acct, which must list it as an alias: as
+// Mastodon's /settings/migration, followers are moved by a Move.
+func (h *Handler) migrate(c *fiber.Ctx) error {
+	me, err := h.me(c)
+	if err != nil {
+		return err
+	}
+	if me.MovedTo != "" {
+		return errs.E(errs.Invalid, "this account has already moved to %s", me.MovedTo)
+	}
+	acct, err := acctParam(c)
+	if err != nil {
+		return err
+	}
+	uri, err := h.Outbox.Move(c.UserContext(), me, acct)
+	if err != nil {
+		return err
+	}
+	me.MovedTo = uri
+	return c.JSON(aliasesJSON(me))
+}
+
+// moved renders the account a local account moved to, when it is hosted
+// here (remote actors' movedTo is not stored). One level only: the moved
+// account's own move is not followed.
+func (r *renderer) moved(v *federation.AccountView) *Account {
+	if v.MovedTo == "" || v.Remote != nil {
+		return nil
+	}
+	u, err := url.Parse(v.MovedTo)
+	if err != nil {
+		return nil
+	}
+	name, ok := strings.CutPrefix(u.Path, "/users/")
+	if !ok || !federation.ValidUsername(name) {
+		return nil
+	}
+	site, err := r.h.Sites.Resolve(r.ctx, u.Hostname())
+	if err != nil {
+		return nil
+	}
+	target, err := r.h.Accounts.AccountByUsername(r.ctx, site.TenantID, site.Domain, name)
+	if err != nil {
+		return nil
+	}
+	views, err := r.h.Views.AccountViews(r.ctx, []int64{target.ID})
+	if err != nil || views[target.ID] == nil {
+		return nil
+	}
+	tv := *views[target.ID]
+	acct := *tv.Account
+	acct.MovedTo = "" // one level
+	tv.Account = &acct
+	return r.account(&tv)
+}

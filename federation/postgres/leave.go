@@ -1,0 +1,110 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/pgutil"
+)
+
+// TenantAccounts lists every local account of a tenant, moved ones
+// (ghosts) included.
+func (s *Store) TenantAccounts(ctx context.Context, tenantID int64) ([]*federation.Account, error) {
+	rows, err := s.db.Query(ctx, `select `+accountColumns+` from accounts where tenant_id = $1 order by id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*federation.Account, error) { return scanAccount(r) })
+}
+
+// KnownInboxes lists the inboxes of every server that knows a tenant's
+// accounts, one per server where a shared inbox exists: the servers of
+// their followers and of those they follow, of every actor whose activity
+// reached the tenant, and every inbox the tenant's accounts ever delivered
+// to.
+func (s *Store) KnownInboxes(ctx context.Context, tenantID int64) ([]string, error) {
+	rows, err := s.db.Query(ctx, `
+		with mine as (select id from accounts where tenant_id = $1),
+		remote as (
+			select f.follower_id as id from follows f where f.followee_id in (select id from mine)
+			union select f.followee_id from follows f where f.follower_id in (select id from mine)
+			union select a.id from inbox_items i join accounts a on a.uri = i.actor_uri where i.tenant_id = $1
+		)
+		select coalesce(a.shared_inbox_url, a.inbox_url) from accounts a
+			where a.id in (select id from remote) and a.tenant_id is null and a.inbox_url is not null
+		union
+		select d.inbox_url from deliveries d where d.sender_id in (select id from mine)`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// PendingDeliveries counts deliveries of a tenant's accounts not yet done
+// or given up.
+func (s *Store) PendingDeliveries(ctx context.Context, tenantID int64) (int64, error) {
+	var n int64
+	err := s.db.QueryRow(ctx, `select count(*) from deliveries where state = 'pending'
+		and sender_id in (select id from accounts where tenant_id = $1)`, tenantID).Scan(&n)
+	return n, err
+}
+
+// TenantExport is one account archive of a tenant.
+type TenantExport struct {
+	ID      int64
+	Account string
+	State   string
+	Size    int64
+	Expires time.Time
+}
+
+// TenantExports lists a tenant's account archives, newest first.
+func (s *Store) TenantExports(ctx context.Context, tenantID int64) ([]TenantExport, error) {
+	rows, err := s.db.Query(ctx, `select e.id, a.username || '@' || a.domain, e.state, coalesce(e.size, 0), e.expires_at
+		from archive_exports e join accounts a on a.id = e.account_id
+		where e.tenant_id = $1 and e.expires_at > now() order by e.id desc limit 500`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (TenantExport, error) {
+		var e TenantExport
+		err := r.Scan(&e.ID, &e.Account, &e.State, &e.Size, &e.Expires)
+		return e, err
+	})
+}
+
+// TenantExportFile is the file of a tenant's finished, unexpired archive.
+func (s *Store) TenantExportFile(ctx context.Context, tenantID, exportID int64) (string, error) {
+	var path string
+	err := s.db.QueryRow(ctx, `select path from archive_exports where id = $1 and tenant_id = $2 and state = 'done'
+		and path is not null and expires_at > now()`, exportID, tenantID).Scan(&path)
+	if err != nil {
+		return "", pgutil.NotFound(err, "no such archive")
+	}
+	return path, nil
+}
+
+// TenantDomain is one of a tenant's verified domains with how many
+// accounts live on it and how many moved away from it.
+type TenantDomain struct {
+	Domain          string
+	Accounts, Moved int64
+}
+
+// TenantDomains lists a tenant's verified handle domains.
+func (s *Store) TenantDomains(ctx context.Context, tenantID int64) ([]TenantDomain, error) {
+	rows, err := s.db.Query(ctx, `select d.domain,
+			(select count(*) from accounts a where a.domain = d.domain and a.tenant_id = $1 and a.moved_to_uri is null),
+			(select count(*) from accounts a where a.domain = d.domain and a.tenant_id = $1 and a.moved_to_uri is not null)
+		from domains d where d.tenant_id = $1 and d.verified_at is not null order by d.created_at, d.domain`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (TenantDomain, error) {
+		var d TenantDomain
+		err := r.Scan(&d.Domain, &d.Accounts, &d.Moved)
+		return d, err
+	})
+}

@@ -64,8 +64,8 @@ type RemoteInfo struct {
 	Following   string
 	Type        string
 	FetchedAt   time.Time
-	// AlsoKnownAs and MovedTo come from the document as fetched; they are
-	// read when a Move is checked, not stored.
+	// AlsoKnownAs and MovedTo come from the document as fetched (stored
+	// with it); a verified Move sets MovedTo too.
 	AlsoKnownAs []string
 	MovedTo     string
 }

@@ -36,3 +36,9 @@ create table tenant_deletions (
     prior_status text        not null -- restored when cancelled
 );
 create index tenant_deletions_due on tenant_deletions (due_at);
+
+-- Imported posts to deliver to followers (an import run with publishing):
+-- cleared in the transaction that queues the deliveries, so an import
+-- restarted after a crash publishes what is left and nothing twice.
+alter table imported_statuses add column publish_pending boolean not null default false;
+create index imported_statuses_publish_pending on imported_statuses (account_id, status_id) where publish_pending;

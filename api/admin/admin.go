@@ -28,6 +28,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/billing"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
@@ -104,6 +105,7 @@ const (
 	ManageQueues     // delivery queue health, dead letters
 	ManageRoles      // grant and revoke dashboard roles
 	ManageBilling    // plans, billing state, open-books costs
+	ManageSite       // move the tenant's domain, schedule its deletion
 )
 
 // Role is a named permission set.
@@ -117,7 +119,7 @@ func (r Role) Has(p Permission) bool { return p != 0 && r.Perms&p == p }
 
 // Operator runs the instance: everything.
 var Operator = Role{Name: "operator", Perms: ViewDashboard | ManageTenants | ManageReports | ViewAudit |
-	ManageUsers | ManageFederation | ManageQueues | ManageRoles | ManageBilling}
+	ManageUsers | ManageFederation | ManageQueues | ManageRoles | ManageBilling | ManageSite}
 
 // InstancePerms are the permissions that act on the whole instance: no
 // session on a tenant's /admin has them, whoever signs in there.
@@ -417,6 +419,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"when":      when,
 	"text":      plainText,
 	"statusCSS": func(s string) string { return "status-" + s },
+	"bytes":     billing.Bytes,
 }).ParseFS(templateFS, "templates/*.html"))
 
 // when formats a time for people, in UTC.
@@ -461,7 +464,9 @@ func (h *Handler) render(c *fiber.Ctx, s *session, status int, name string, p *p
 	if s != nil {
 		p.User, p.Role = s.User, s.Role.Name
 		for _, l := range navLinks {
-			if s.Role.Has(l.Perm) && (sc.Tenant == 0 || l.Perm&InstancePerms == 0) {
+			// "Move or leave" is a tenant's own page; operators reach it
+			// from a tenant's detail page.
+			if s.Role.Has(l.Perm) && (sc.Tenant == 0 || l.Perm&InstancePerms == 0) && (sc.Tenant != 0 || l.Perm != ManageSite) {
 				p.Nav = append(p.Nav, navLink{Path: sc.Prefix + l.Path, Label: l.Label, ID: l.ID})
 			}
 		}
@@ -516,6 +521,7 @@ var navLinks = []navLink{
 	{"/roles", "Roles", "nav-roles", ManageRoles},
 	{"/audit", "Audit log", "nav-audit", ViewAudit},
 	{"/2fa", "Two-factor", "nav-2fa", ViewDashboard},
+	{"/tenant/leave", "Move or leave", "nav-leave", ManageSite},
 }
 
 // Cookies: __Host- with https on the operator host, so no subdomain can

@@ -71,13 +71,13 @@ func init() {
 // leaveRoutes are the tenant deletion (leaving) pages: archives first,
 // then deletion after a grace period, cancellable until it begins.
 var leaveRoutes = []route{
-	{"GET", "/tenant/leave", ManageTenants, leavePage((*Handler).leavePage)},
-	{"POST", "/tenant/leave", ManageTenants, leavePage((*Handler).scheduleLeave)},
-	{"POST", "/tenant/leave/cancel", ManageTenants, leavePage((*Handler).cancelLeave)},
-	{"POST", "/tenant/leave/export", ManageTenants, leavePage((*Handler).exportAll)},
-	{"GET", "/tenant/leave/download", ManageTenants, leavePage((*Handler).downloadExport)},
-	{"GET", "/tenant/domain-move", ManageTenants, leavePage((*Handler).domainMovePage)},
-	{"POST", "/tenant/domain-move", ManageTenants, leavePage((*Handler).domainMove)},
+	{"GET", "/tenant/leave", ManageSite, leavePage((*Handler).leavePage)},
+	{"POST", "/tenant/leave", ManageSite, leavePage((*Handler).scheduleLeave)},
+	{"POST", "/tenant/leave/cancel", ManageSite, leavePage((*Handler).cancelLeave)},
+	{"POST", "/tenant/leave/export", ManageSite, leavePage((*Handler).exportAll)},
+	{"GET", "/tenant/leave/download", ManageSite, leavePage((*Handler).downloadExport)},
+	{"GET", "/tenant/domain-move", ManageSite, leavePage((*Handler).domainMovePage)},
+	{"POST", "/tenant/domain-move", ManageSite, leavePage((*Handler).domainMove)},
 }
 
 // leavePage guards the leaving pages: available when wired, and a
@@ -90,6 +90,12 @@ func leavePage(fn func(h *Handler, c *fiber.Ctx, s *session, id int64) error) fu
 		v := c.Query("id")
 		if c.Method() == fiber.MethodPost {
 			v = c.FormValue("id")
+		}
+		if v == "" && s.Tenant != 0 {
+			v = strconv.FormatInt(s.Tenant, 10) // a tenant's own /admin: its own site
+		}
+		if v == "" && c.Method() == fiber.MethodGet {
+			return c.Redirect(link(c, "/tenants"), fiber.StatusSeeOther) // the operator picks a tenant
 		}
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {

@@ -129,36 +129,54 @@ func (h *Handler) migrate(c *fiber.Ctx) error {
 	return c.JSON(aliasesJSON(me))
 }
 
-// moved renders the account a local account moved to, when it is hosted
-// here (remote actors' movedTo is not stored). One level only: the moved
-// account's own move is not followed.
+// moved renders the account an account moved to: a local target as
+// hosted here, a remote one when it is known (fetched, or named by a
+// verified Move). Remote accounts' movedTo is stored from their actor
+// document and their Move. One level only: the moved account's own move
+// is not followed.
 func (r *renderer) moved(v *federation.AccountView) *Account {
-	if v.MovedTo == "" || v.Remote != nil {
+	if v.MovedTo == "" {
 		return nil
 	}
-	u, err := url.Parse(v.MovedTo)
-	if err != nil {
+	id, ok := r.movedTarget(v.MovedTo)
+	if !ok {
 		return nil
 	}
-	name, ok := strings.CutPrefix(u.Path, "/users/")
-	if !ok || !federation.ValidUsername(name) {
+	views, err := r.h.Views.AccountViews(r.ctx, []int64{id})
+	if err != nil || views[id] == nil {
 		return nil
 	}
-	site, err := r.h.Sites.Resolve(r.ctx, u.Hostname())
-	if err != nil {
-		return nil
-	}
-	target, err := r.h.Accounts.AccountByUsername(r.ctx, site.TenantID, site.Domain, name)
-	if err != nil {
-		return nil
-	}
-	views, err := r.h.Views.AccountViews(r.ctx, []int64{target.ID})
-	if err != nil || views[target.ID] == nil {
-		return nil
-	}
-	tv := *views[target.ID]
+	tv := *views[id]
 	acct := *tv.Account
 	acct.MovedTo = "" // one level
 	tv.Account = &acct
 	return r.account(&tv)
+}
+
+// movedTarget finds the account of a movedTo URI: one of this instance's
+// by its /users/ path, else a known remote actor.
+func (r *renderer) movedTarget(uri string) (int64, bool) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return 0, false
+	}
+	if site, err := r.h.Sites.Resolve(r.ctx, u.Hostname()); err == nil {
+		name, ok := strings.CutPrefix(u.Path, "/users/")
+		if !ok || !federation.ValidUsername(name) {
+			return 0, false
+		}
+		target, err := r.h.Accounts.AccountByUsername(r.ctx, site.TenantID, site.Domain, name)
+		if err != nil {
+			return 0, false
+		}
+		return target.ID, true
+	}
+	if r.h.Outbox == nil || r.h.Outbox.Keys == nil {
+		return 0, false
+	}
+	a, err := r.h.Outbox.Keys.Store.RemoteActorByURI(r.ctx, uri)
+	if err != nil {
+		return 0, false
+	}
+	return a.ID, true
 }

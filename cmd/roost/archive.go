@@ -137,10 +137,14 @@ type importSummary struct {
 // importBatch is how many posts one transaction imports.
 const importBatch = 100
 
-// importArchive validates the whole archive first (nothing is written for
-// a malformed one), then imports posts a batch per transaction, each post
-// keyed by its original URI so a rerun or a resumed import creates nothing
-// twice, then follows and the rest.
+// importArchive validates the whole archive first, streaming (nothing is
+// written for a malformed one), then streams outbox.json again and
+// imports posts a batch per transaction, each post keyed by its original
+// URI so a rerun or a resumed import creates nothing twice; replies whose
+// parent came later in the file are threaded by one SQL pass at the end,
+// and only then are the new posts published (when asked). Then follows
+// and the rest. Posts are never all in memory: only one batch, and one
+// reserved id per post (8 bytes), so that older posts get smaller ids.
 func importArchive(ctx context.Context, store *fedpg.Store, ms *media.Service, fd *fed, local *federation.Account,
 	links federation.Links, path string, publish bool, progress func(done, total int)) (*importSummary, error) {
 	f, err := os.Open(path)
@@ -159,18 +163,37 @@ func importArchive(ctx context.Context, store *fedpg.Store, ms *media.Service, f
 	sum := &importSummary{}
 	me := links.Actor(local.Username)
 	uriFor := func(id int64) string { return me + "/statuses/" + strconv.FormatInt(id, 10) }
-	for i := 0; i < len(a.Posts); i += importBatch {
-		var batch []fedpg.ImportedPost
-		posts := a.Posts[i:min(i+importBatch, len(a.Posts))]
-		uris := make([]string, len(posts))
-		for j, p := range posts {
+	ids, err := store.ReserveStatusIDs(ctx, a.NumPosts)
+	if err != nil {
+		return nil, err
+	}
+	// Mastodon's and Roost's outboxes list the newest first: the first
+	// post read gets the largest id. An oldest-first outbox keeps its order.
+	idFor := func(i int) int64 {
+		switch {
+		case i >= len(ids):
+			return 0 // not counted by Open (cannot happen): the next id
+		case a.OldestFirst:
+			return ids[i]
+		}
+		return ids[len(ids)-1-i]
+	}
+	var batch []archive.Post
+	done := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		uris := make([]string, len(batch))
+		for j, p := range batch {
 			uris[j] = p.OriginalURI
 		}
 		imported, err := store.ImportedURIs(ctx, local.ID, uris)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for _, p := range posts {
+		var posts []fedpg.ImportedPost
+		for j, p := range batch {
 			if imported[p.OriginalURI] {
 				sum.Skipped++
 				continue
@@ -178,13 +201,13 @@ func importArchive(ctx context.Context, store *fedpg.Store, ms *media.Service, f
 			st := *p.Status
 			st.Mentions = nil
 			st.To, st.Cc = addressing(st.Visibility, links.Followers(local.Username))
-			ip := fedpg.ImportedPost{OriginalURI: p.OriginalURI, Status: &st}
+			ip := fedpg.ImportedPost{ID: idFor(done + j), OriginalURI: p.OriginalURI, Status: &st, Publish: publish}
 			// Media is uploaded before the transaction: a crash leaves at
 			// worst an unattached upload, never a post without its media.
 			for _, m := range p.Media {
 				rc, err := a.OpenMedia(m.Path)
 				if err != nil {
-					return nil, err
+					return err
 				}
 				att, err := ms.Upload(ctx, media.Upload{TenantID: local.TenantID, AccountID: local.ID, File: rc, Description: m.Description})
 				rc.Close()
@@ -195,25 +218,62 @@ func importArchive(ctx context.Context, store *fedpg.Store, ms *media.Service, f
 					continue
 				}
 				if err != nil {
-					return nil, fmt.Errorf("%s: %w", m.Path, err)
+					return fmt.Errorf("%s: %w", m.Path, err)
 				}
 				ip.MediaIDs = append(ip.MediaIDs, att.ID)
 				st.Attachments = append(st.Attachments, att.Federation(links.Base))
 			}
-			batch = append(batch, ip)
+			posts = append(posts, ip)
 		}
-		created, skipped, err := store.ImportPosts(ctx, local, batch, uriFor)
+		created, skipped, err := store.ImportPosts(ctx, local, posts, uriFor)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		sum.Created += len(created)
 		sum.Skipped += skipped
-		if publish {
-			// Only posts created now are published: a rerun after a crash
-			// between the batch and its delivery leaves those undelivered,
-			// never delivered twice.
-			for _, st := range created {
-				ids, err := store.PublishImported(ctx, st, func(st *federation.Status) (string, []byte, error) {
+		done += len(batch)
+		batch = batch[:0]
+		if progress != nil {
+			progress(done, a.NumPosts)
+		}
+		return nil
+	}
+	err = a.EachPost(func(p archive.Post) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		batch = append(batch, p)
+		if len(batch) == importBatch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := store.ResolveImportedReplies(ctx, local.ID); err != nil {
+		return nil, err
+	}
+	if publish {
+		// Posts imported with publishing asked are delivered once
+		// threaded, oldest first; each is marked done in the transaction
+		// that delivers it, so a rerun after a crash delivers the rest and
+		// nothing twice.
+		after := int64(0)
+		for {
+			page, err := store.PendingPublications(ctx, local.ID, after, importBatch)
+			if err != nil {
+				return nil, err
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, st := range page {
+				after = st.ID
+				dids, err := store.PublishImported(ctx, st, func(st *federation.Status) (string, []byte, error) {
 					url := links.Profile(local.Username) + "/" + strconv.FormatInt(st.ID, 10)
 					id := st.URI + "/activity"
 					body, err := json.Marshal(ap.Wrap("Create", id, me, ap.NewNote(st, me, url), st.To, st.Cc))
@@ -222,12 +282,9 @@ func importArchive(ctx context.Context, store *fedpg.Store, ms *media.Service, f
 				if err != nil {
 					return nil, err
 				}
-				_ = fd.outbox.Dispatch.Dispatch(ctx, false, ids) // the sweeper catches up on failure
+				_ = fd.outbox.Dispatch.Dispatch(ctx, false, dids) // the sweeper catches up on failure
 				sum.Published++
 			}
-		}
-		if progress != nil {
-			progress(min(i+importBatch, len(a.Posts)), len(a.Posts))
 		}
 	}
 	for _, r := range a.Following {

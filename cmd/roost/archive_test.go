@@ -147,6 +147,9 @@ func TestArchiveExportImportRoundTrip(t *testing.T) {
 	for _, c := range []struct{ what, sql, want string }{
 		{"reply threaded to the imported parent", `select count(*) from statuses r join statuses p on p.uri = r.in_reply_to_uri and p.id = r.in_reply_to_id
 			where r.account_id = ` + dave + ` and p.account_id = ` + dave, "1"},
+		{"parent counts the reply", `select sum(st.replies_count)::bigint from status_stats st join statuses p on p.id = st.status_id where p.account_id = ` + dave, "1"},
+		{"ids follow the dates", `select count(*) from statuses x join statuses y on y.account_id = x.account_id and x.id < y.id and x.published_at > y.published_at
+			where x.account_id = ` + dave, "0"},
 		{"media attached", `select count(*) from media_attachments where account_id = ` + dave + ` and status_id is not null and description = 'a sound'`, "1"},
 		{"list", `select count(*) from list_accounts la join lists l on l.id = la.list_id where l.account_id = ` + dave + ` and l.title = 'Friends'`, "1"},
 		{"bookmark", `select count(*) from bookmarks b join statuses s on s.id = b.status_id where b.account_id = ` + dave + ` and s.account_id = (select id from accounts where username = 'bob')`, "1"},

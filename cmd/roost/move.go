@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +16,7 @@ import (
 	"github.com/roost-social/roost/api/admin"
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/federation/media"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/errs"
@@ -365,13 +369,19 @@ const deletionEvery = 5 * time.Second
 
 // runDeletions is the worker side of leaving: for each due deletion,
 // Delete(Person) of every account to every server that knows it, then,
-// when those deliveries are done or given up, the tenant's data removed.
-func runDeletions(ctx context.Context, log *slog.Logger, svc *services, fd *fed) {
+// when those deliveries are done or given up, the tenant's files (media
+// and archives), then its rows removed.
+func runDeletions(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *services, fd *fed) {
 	leave := tenantpg.NewLeaveStore(svc.db)
+	ms, err := newMedia(ctx, cfg, svc)
+	if err != nil {
+		log.Error("tenant deletions: no media store", "err", err)
+		return
+	}
 	t := time.NewTicker(deletionEvery)
 	defer t.Stop()
 	for {
-		if err := deletionPass(ctx, log, svc, fd, leave); err != nil && ctx.Err() == nil {
+		if err := deletionPass(ctx, log, svc, fd, leave, ms.Blobs); err != nil && ctx.Err() == nil {
 			log.Error("tenant deletions", "err", err)
 		}
 		select {
@@ -382,7 +392,7 @@ func runDeletions(ctx context.Context, log *slog.Logger, svc *services, fd *fed)
 	}
 }
 
-func deletionPass(ctx context.Context, log *slog.Logger, svc *services, fd *fed, leave *tenantpg.LeaveStore) error {
+func deletionPass(ctx context.Context, log *slog.Logger, svc *services, fd *fed, leave *tenantpg.LeaveStore, blobs media.Blobs) error {
 	due, err := leave.DueDeletions(ctx, time.Now())
 	if err != nil {
 		return err
@@ -410,6 +420,23 @@ func deletionPass(ctx context.Context, log *slog.Logger, svc *services, fd *fed,
 		accts, err := svc.accounts.TenantAccounts(ctx, d.TenantID)
 		if err != nil {
 			return err
+		}
+		// Files first, rows last: the rows are what finds the files, so a
+		// crash in between is finished by the next pass (deleting a
+		// missing file is not an error).
+		keys, paths, err := svc.accounts.TenantFiles(ctx, d.TenantID)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := blobs.Delete(ctx, k); err != nil {
+				return fmt.Errorf("tenant %d: media %s: %w", d.TenantID, k, err)
+			}
+		}
+		for _, p := range paths {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("tenant %d: archive %s: %w", d.TenantID, p, err)
+			}
 		}
 		hosts, err := leave.Purge(ctx, d.TenantID, fmt.Sprintf("%d accounts removed after Delete(Person) was delivered", len(accts)))
 		if err != nil {

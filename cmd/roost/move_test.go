@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mattn/go-mastodon"
 )
 
 // getAP fetches url from the node at addr under host: the ActivityPub
@@ -218,11 +224,38 @@ func TestTenantLeavesWithDeletePerson(t *testing.T) {
 	a.run(t, "account", "create", "--domain", "d.test", "--username", "dave", "--email", "dave@d.test", "--password", testPassword)
 	b.run(t, "tenant", "create", "--name", "B", "--domain", "b.test")
 	b.run(t, "account", "create", "--domain", "b.test", "--username", "bob", "--email", "bob@b.test", "--password", testPassword)
+	mediaDir := t.TempDir()
+	a.env = append(a.env, "ROOST_MEDIA_DIR="+mediaDir)
 	for _, n := range []*node{a, b} {
 		n.start(t, "serve")
 		n.start(t, "work")
 	}
 	waitHTTP(t, "http://"+addrA+"/users/dave", "d.test", 200)
+
+	// Dave has media (an image: original and thumbnail) and an archive
+	// built by the export worker, all outside the database.
+	ctx := context.Background()
+	dave := signIn(t, addrA, "http://d.test", "dave@d.test", "read write follow")
+	att, err := dave.UploadMediaFromMedia(ctx, &mastodon.Media{File: bytes.NewReader(testPNG(t, 64, 48)), Description: "a picture"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dave.PostStatus(ctx, &mastodon.Toot{Status: "with a picture", MediaIDs: []mastodon.ID{att.ID}, Visibility: "public"}); err != nil {
+		t.Fatal(err)
+	}
+	code, jb, _ := archiveCall(t, dave, "POST", "/api/v1/roost/exports", nil)
+	var job archiveJob
+	if code != 202 || json.Unmarshal(jb, &job) != nil {
+		t.Fatalf("request export: %d %s", code, jb)
+	}
+	if j := waitJob(t, dave, "/api/v1/roost/exports/"+job.ID); j.State != "done" {
+		t.Fatalf("export: %+v", j)
+	}
+	archivePath := a.query(t, `select path from archive_exports where tenant_id = $1`, tid)
+	mediaFiles := filesUnder(t, mediaDir)
+	if len(mediaFiles) != 2 || readFile(t, archivePath) == nil {
+		t.Fatalf("before leaving: media files %v, archive %s", mediaFiles, archivePath)
+	}
 	waitHTTP(t, "http://"+addrB+"/users/bob", "b.test", 200)
 	b.run(t, "follow", "--account", "bob@b.test", "--target", "dave@d.test")
 	b.eventually(t, "accepted", `select f.state from follows f join accounts r on r.id = f.followee_id where r.uri = 'http://d.test/users/dave'`)
@@ -246,6 +279,11 @@ func TestTenantLeavesWithDeletePerson(t *testing.T) {
 		t.Fatal("the export has no outbox.json")
 	}
 
+	// As if a deletion had crashed halfway: one file already gone. The
+	// deletion still finishes.
+	if err := os.Remove(mediaFiles[0]); err != nil {
+		t.Fatal(err)
+	}
 	a.run(t, "tenant", "delete", "--tenant", "d.test", "--grace", "0s")
 	b.eventually(t, "0", `select count(*) from accounts where uri = 'http://d.test/users/dave'`)
 	a.eventually(t, "0", `select count(*) from tenants where id = $1`, tid)
@@ -267,6 +305,28 @@ func TestTenantLeavesWithDeletePerson(t *testing.T) {
 		}
 	}
 	waitHTTP(t, "http://"+addrA+"/users/dave", "d.test", 404)
+	if left := filesUnder(t, mediaDir); len(left) != 0 {
+		t.Errorf("media files remain after deletion: %v", left)
+	}
+	if _, err := os.Stat(archivePath); !os.IsNotExist(err) {
+		t.Errorf("archive %s remains after deletion: %v", archivePath, err)
+	}
+}
+
+// filesUnder lists the regular files under dir.
+func filesUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }
 
 func readFile(t *testing.T, path string) []byte {
@@ -276,4 +336,64 @@ func readFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Move in: an account of node B moves between two of B's tenants; node
+// A processes the inbound Move, records where the old actor went (the
+// Account entity's moved), and A's local follower of the old actor now
+// follows the new one (A re-sends the Follow, B accepts it) and gets its
+// posts.
+func TestAccountMoveInFromOtherNode(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	addrA, addrB := freeAddr(t), freeAddr(t)
+	resolve := "a.test=" + addrA + ",x.test=" + addrB + ",y.test=" + addrB
+	a := startNode(t, "mia", addrA, resolve)
+	b := startNode(t, "mib", addrB, resolve)
+	a.run(t, "tenant", "create", "--name", "A", "--domain", "a.test")
+	a.run(t, "account", "create", "--domain", "a.test", "--username", "alice", "--email", "alice@a.test", "--password", testPassword)
+	b.run(t, "tenant", "create", "--name", "X", "--domain", "x.test")
+	b.run(t, "tenant", "create", "--name", "Y", "--domain", "y.test")
+	b.run(t, "account", "create", "--domain", "x.test", "--username", "bob", "--email", "bob@x.test", "--password", testPassword)
+	for _, n := range []*node{a, b} {
+		n.start(t, "serve")
+		n.start(t, "work")
+	}
+	waitHTTP(t, "http://"+addrA+"/users/alice", "a.test", 200)
+	waitHTTP(t, "http://"+addrB+"/users/bob", "x.test", 200)
+
+	const oldActor, newActor = "http://x.test/users/bob", "http://y.test/users/bob2"
+	a.run(t, "follow", "--account", "alice@a.test", "--target", "bob@x.test")
+	a.eventually(t, "accepted", `select f.state from follows f join accounts r on r.id = f.followee_id where r.uri = $1`, oldActor)
+
+	out := b.run(t, "account", "move", "--from", "bob@x.test", "--to", "bob2@y.test")
+	if !strings.Contains(out, "@bob@x.test -> @bob2@y.test") {
+		t.Fatalf("account move: %q", out)
+	}
+
+	// A followed the Move: alice follows the new actor (accepted by B),
+	// no longer the old one.
+	a.eventually(t, "accepted", `select f.state from follows f join accounts r on r.id = f.followee_id
+		join accounts l on l.id = f.follower_id where r.uri = $1 and l.username = 'alice'`, newActor)
+	a.eventually(t, "0", `select count(*) from follows f join accounts r on r.id = f.followee_id where r.uri = $1`, oldActor)
+	b.eventually(t, "accepted", `select f.state from follows f join accounts r on r.id = f.follower_id
+		join accounts l on l.id = f.followee_id where r.uri = 'http://a.test/users/alice' and l.username = 'bob2'`)
+	// The old remote account says where it went, in the database and in
+	// the client API's Account entity.
+	if got := a.query(t, `select coalesce(moved_to_uri, '') from accounts where uri = $1`, oldActor); got != newActor {
+		t.Fatalf("A's copy of the old actor: moved_to_uri %q, want %q", got, newActor)
+	}
+	alice := signIn(t, addrA, "http://a.test", "alice@a.test", "read write follow")
+	oldID := a.query(t, `select id from accounts where uri = $1`, oldActor)
+	acct, err := alice.GetAccount(ctx, mastodon.ID(oldID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acct.Moved == nil || acct.Moved.Acct != "bob2@y.test" {
+		t.Fatalf("old account's moved: %+v", acct.Moved)
+	}
+	// The new actor's posts reach alice.
+	post := strings.TrimSpace(b.run(t, "post", "--account", "bob2@y.test", "--text", "hello from my new home"))
+	a.eventually(t, "1", `select count(*) from home_feeds h join statuses s on s.id = h.status_id
+		join accounts l on l.id = h.account_id where l.username = 'alice' and s.uri = $1`, post)
 }

@@ -55,7 +55,7 @@ func work(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servic
 	go runPollEndings(ctx, log, svc)                 // "poll" notifications (poll_endings.go)
 	go runArchives(ctx, cfg, log, svc, fd)           // account exports and imports (archive_work.go)
 	go runBillingEnforcer(ctx, cfg, log, svc)        // grace period, suspension, reactivation (billing.go)
-	go runDeletions(ctx, log, svc, fd)               // tenants leaving: Delete(Person), then removal (move.go)
+	go runDeletions(ctx, cfg, log, svc, fd)          // tenants leaving: Delete(Person), then removal (move.go)
 	log.Info("workers running", "queues", []string{"inbox", "deliveries"})
 	done := make(chan struct{})
 	go func() {

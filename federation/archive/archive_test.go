@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,15 +87,17 @@ func TestArchiveExportThenOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.ActorURI != "https://a.example/users/alice" || len(a.Posts) != 5 {
-		t.Fatalf("actor %q, %d posts", a.ActorURI, len(a.Posts))
+	posts := allPosts(t, a)
+	if a.ActorURI != "https://a.example/users/alice" || len(posts) != 5 || a.NumPosts != 5 || a.OldestFirst {
+		t.Fatalf("actor %q, %d posts (%d counted, oldest first %v)", a.ActorURI, len(posts), a.NumPosts, a.OldestFirst)
 	}
-	for i := 1; i < len(a.Posts); i++ {
-		if a.Posts[i].Status.Published.Before(a.Posts[i-1].Status.Published) {
-			t.Fatal("posts not oldest first")
+	// Streamed in the outbox's order: newest first.
+	for i := 1; i < len(posts); i++ {
+		if posts[i].Status.Published.After(posts[i-1].Status.Published) {
+			t.Fatal("posts not in the outbox's order, newest first")
 		}
 	}
-	p2, p3 := a.Posts[1], a.Posts[2]
+	p2, p3 := posts[3], posts[2]
 	if p2.Status.Visibility != federation.Private || p2.Status.Summary != "cw" {
 		t.Errorf("private post: %+v", p2.Status)
 	}
@@ -183,5 +187,53 @@ func TestArchiveMalformedImports(t *testing.T) {
 	if _, err := Open(bytes.NewReader(bad), int64(len(bad)), DefaultLimits); err == nil ||
 		!strings.Contains(errs.MessageOf(err), "damaged") {
 		t.Errorf("damaged media: %v", err)
+	}
+}
+
+// allPosts reads every post of an archive through EachPost.
+func allPosts(t *testing.T, a *Archive) []Post {
+	t.Helper()
+	var posts []Post
+	if err := a.EachPost(func(p Post) error { posts = append(posts, p); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return posts
+}
+
+// An outbox listing its oldest post first is recognised (the importer
+// then hands out ids in file order), and EachPost reads it in that order.
+func TestArchiveOldestFirstOutbox(t *testing.T) {
+	b := testExport(t)
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outbox map[string]any
+	for _, f := range zr.File {
+		if f.Name == OutboxFile {
+			rc, _ := f.Open()
+			err = json.NewDecoder(rc).Decode(&outbox)
+			rc.Close()
+		}
+	}
+	if err != nil || outbox == nil {
+		t.Fatalf("outbox: %v", err)
+	}
+	items := outbox["orderedItems"].([]any)
+	slices.Reverse(items)
+	body, _ := json.Marshal(outbox)
+	b = rezip(t, b, OutboxFile, body)
+	a, err := Open(bytes.NewReader(b), int64(len(b)), DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	posts := allPosts(t, a)
+	if !a.OldestFirst || a.NumPosts != 5 || len(posts) != 5 {
+		t.Fatalf("oldest first %v, %d counted, %d read", a.OldestFirst, a.NumPosts, len(posts))
+	}
+	for i := 1; i < len(posts); i++ {
+		if posts[i].Status.Published.Before(posts[i-1].Status.Published) {
+			t.Fatal("posts not in the outbox's order, oldest first")
+		}
 	}
 }

@@ -68,11 +68,12 @@ func TestArchiveImportFromMastodonFixtures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.ActorURI != "https://masto.qa.urbanwildlife.biz/users/mastodon" || len(a.Posts) != 3 {
-		t.Fatalf("actor %q, %d posts (want the 3 notes, not the boost)", a.ActorURI, len(a.Posts))
+	posts := allPosts(t, a)
+	if a.ActorURI != "https://masto.qa.urbanwildlife.biz/users/mastodon" || len(posts) != 3 || a.NumPosts != 3 {
+		t.Fatalf("actor %q, %d posts (want the 3 notes, not the boost)", a.ActorURI, len(posts))
 	}
 	byURI := map[string]Post{}
-	for _, p := range a.Posts {
+	for _, p := range posts {
 		byURI[p.OriginalURI] = p
 	}
 	cw := byURI["http://mastodon.example.org/users/admin/statuses/99512778738411822"]

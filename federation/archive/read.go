@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"sort"
 	"strings"
 	"time"
 
@@ -43,18 +42,24 @@ type Media struct {
 }
 
 // Archive is a validated archive: everything parsed, every referenced
-// file present and readable.
+// file present and readable. Posts are not kept: EachPost reads
+// outbox.json again, item by item, so memory does not grow with the
+// archive.
 type Archive struct {
 	zr        *zip.Reader
+	files     map[string]*zip.File
 	ActorURI  string
 	Followers string
-	Posts     []Post // oldest first: parents before their replies
-	Likes     []string
-	Bookmarks []string // status URIs or URLs
-	Following [][]string
-	Blocks    [][]string
-	Mutes     [][]string
-	Lists     [][]string // title, address
+	NumPosts  int // posts (Creates) in outbox.json
+	// OldestFirst: outbox.json lists its oldest post first (Mastodon and
+	// Roost list the newest first).
+	OldestFirst bool
+	Likes       []string
+	Bookmarks   []string // status URIs or URLs
+	Following   [][]string
+	Blocks      [][]string
+	Mutes       [][]string
+	Lists       [][]string // title, address
 }
 
 func invalid(format string, a ...any) error { return errs.E(errs.Invalid, format, a...) }
@@ -76,7 +81,7 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Archive, error) {
 		}
 		files[strings.TrimPrefix(f.Name, "/")] = f
 	}
-	a := &Archive{zr: zr}
+	a := &Archive{zr: zr, files: files}
 	actor, err := readJSON[struct {
 		ID        string `json:"id"`
 		Followers string `json:"followers"`
@@ -231,12 +236,36 @@ func readCSV(files map[string]*zip.File, name string, cols int, header string) (
 	}
 }
 
-// readOutbox reads outbox.json item by item from the zip entry, so only
-// one item's bytes are held at a time (the posts themselves are kept). A
-// syntax error is located afterwards by reading the entry whole, which
-// names its line and column.
+// readOutbox validates outbox.json item by item from the zip entry, so
+// only one item's bytes are held at a time and no post is kept; every
+// referenced media file is read through (checksum checked). A syntax
+// error is located afterwards by reading the entry whole, which names its
+// line and column.
 func (a *Archive) readOutbox(files map[string]*zip.File, lim Limits) error {
-	f := files[OutboxFile]
+	n := 0
+	var first, last time.Time
+	err := a.eachItem(func(i int, raw json.RawMessage) error {
+		if i+1 > lim.MaxPosts {
+			return invalid("%s: more than %d items, over the limit of %d", OutboxFile, lim.MaxPosts, lim.MaxPosts)
+		}
+		p, err := a.outboxItem(i, raw, true)
+		if p != nil {
+			if n == 0 {
+				first = p.Status.Published
+			}
+			last = p.Status.Published
+			n++
+		}
+		return err
+	})
+	a.NumPosts, a.OldestFirst = n, first.Before(last)
+	return err
+}
+
+// eachItem streams the items of outbox.json, turning a decoding error
+// into an errs.Invalid one that names the file (and line and column).
+func (a *Archive) eachItem(fn func(i int, raw json.RawMessage) error) error {
+	f := a.files[OutboxFile]
 	if f == nil {
 		return invalid("%s is missing", OutboxFile)
 	}
@@ -249,28 +278,48 @@ func (a *Archive) readOutbox(files map[string]*zip.File, lim Limits) error {
 	n := 0
 	err = streamItems(dec, func(raw json.RawMessage) error {
 		n++
-		if n > lim.MaxPosts {
-			return invalid("%s: more than %d items, over the limit of %d", OutboxFile, lim.MaxPosts, lim.MaxPosts)
+		if err := fn(n-1, raw); err != nil {
+			return callbackError{err}
 		}
-		return a.outboxItem(files, n-1, raw)
+		return nil
 	})
-	if err != nil && errs.CodeOf(err) != errs.Invalid {
+	if ce, ok := err.(callbackError); ok {
+		return ce.err // the caller's own error, as it was
+	}
+	if err != nil {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &se) || errors.As(err, &te) {
 			// Read again whole, for the line and column.
 			if _, werr := readJSON[struct {
 				Items []json.RawMessage `json:"orderedItems"`
-			}](files, OutboxFile, true); werr != nil {
+			}](a.files, OutboxFile, true); werr != nil {
 				return werr
 			}
 		}
 		return invalid("%s: damaged or truncated: %v", OutboxFile, err)
 	}
-	if err != nil {
-		return err
-	}
-	return a.sortPosts()
+	return err
+}
+
+// callbackError carries an error of eachItem's fn through streamItems,
+// apart from decoding errors.
+type callbackError struct{ err error }
+
+func (e callbackError) Error() string { return e.err.Error() }
+
+// EachPost calls fn with each post of the archive, in the order of
+// outbox.json (for Mastodon and Roost, newest first: a reply usually
+// comes before its parent, so threading is resolved after the import,
+// see ResolveImportedReplies). Open validated the archive already.
+func (a *Archive) EachPost(fn func(Post) error) error {
+	return a.eachItem(func(i int, raw json.RawMessage) error {
+		p, err := a.outboxItem(i, raw, false)
+		if err != nil || p == nil {
+			return err
+		}
+		return fn(*p)
+	})
 }
 
 // streamItems calls fn with each element of the top-level object's
@@ -317,22 +366,25 @@ func streamItems(dec *json.Decoder, fn func(json.RawMessage) error) error {
 	return err
 }
 
-// outboxItem validates one outbox item (i counts from 0) and keeps it as
-// a post when it is a Create.
-func (a *Archive) outboxItem(files map[string]*zip.File, i int, raw json.RawMessage) error {
+// outboxItem validates one outbox item (i counts from 0) and returns it
+// as a post when it is a Create (nil otherwise). checkMedia reads every
+// media file through, so a damaged one is found before anything is
+// written.
+func (a *Archive) outboxItem(i int, raw json.RawMessage, checkMedia bool) (*Post, error) {
+	files := a.files
 	var act struct {
 		Type   string          `json:"type"`
 		Object json.RawMessage `json:"object"`
 	}
 	if err := json.Unmarshal(raw, &act); err != nil {
-		return invalid("%s: item %d: %v", OutboxFile, i+1, err)
+		return nil, invalid("%s: item %d: %v", OutboxFile, i+1, err)
 	}
 	if act.Type != "Create" || len(act.Object) == 0 || act.Object[0] != '{' {
-		return nil // Announces (boosts) are not the owner's posts
+		return nil, nil // Announces (boosts) are not the owner's posts
 	}
 	st, _, err := ap.ParseStatus(act.Object, a.Followers)
 	if err != nil {
-		return invalid("%s: item %d: %s", OutboxFile, i+1, errs.MessageOf(err))
+		return nil, invalid("%s: item %d: %s", OutboxFile, i+1, errs.MessageOf(err))
 	}
 	if st.Published.IsZero() {
 		st.Published = time.Now().UTC()
@@ -353,30 +405,21 @@ func (a *Archive) outboxItem(files map[string]*zip.File, i int, raw json.RawMess
 		name := strings.TrimPrefix(u, "/")
 		f := files[name]
 		if f == nil {
-			return invalid("%s: item %d: media file %s is missing from the archive", OutboxFile, i+1, name)
+			return nil, invalid("%s: item %d: media file %s is missing from the archive", OutboxFile, i+1, name)
 		}
-		rc, err := f.Open()
-		if err == nil {
-			_, err = io.Copy(io.Discard, rc)
-			rc.Close()
-		}
-		if err != nil {
-			return invalid("%s: damaged or truncated: %v", name, err)
+		if checkMedia {
+			rc, err := f.Open()
+			if err == nil {
+				_, err = io.Copy(io.Discard, rc)
+				rc.Close()
+			}
+			if err != nil {
+				return nil, invalid("%s: damaged or truncated: %v", name, err)
+			}
 		}
 		p.Media = append(p.Media, Media{Path: name, Description: att.Name, Size: int64(f.UncompressedSize64)})
 	}
-	a.Posts = append(a.Posts, p)
-	return nil
-}
-
-// sortPosts puts posts oldest first.
-func (a *Archive) sortPosts() error {
-	// Outboxes list the newest first; equal dates keep parents first.
-	for i, j := 0, len(a.Posts)-1; i < j; i, j = i+1, j-1 {
-		a.Posts[i], a.Posts[j] = a.Posts[j], a.Posts[i]
-	}
-	sort.SliceStable(a.Posts, func(i, j int) bool { return a.Posts[i].Status.Published.Before(a.Posts[j].Status.Published) })
-	return nil
+	return &p, nil
 }
 
 // OpenMedia opens a media file of the archive.

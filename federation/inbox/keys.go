@@ -318,8 +318,6 @@ func (k *Keys) Actor(ctx context.Context, uri string, refresh bool) (*federation
 	if err != nil {
 		return nil, err
 	}
-	// Not stored, but what the caller fetched afresh for.
-	saved.Remote.AlsoKnownAs, saved.Remote.MovedTo = a.Remote.AlsoKnownAs, a.Remote.MovedTo
 	return saved, nil
 }
 

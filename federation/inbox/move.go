@@ -12,9 +12,11 @@ import (
 	"github.com/roost-social/roost/internal/errs"
 )
 
-// FollowersOf lists the local accounts (of one tenant) following an actor.
+// FollowersOf lists the local accounts (of one tenant) following an actor,
+// and records a remote actor's verified move.
 type FollowersOf interface {
 	LocalFollowers(ctx context.Context, accountID, tenantID int64) ([]*federation.Account, error)
+	SetRemoteMovedTo(ctx context.Context, accountID int64, uri string) error
 }
 
 // move follows an account's move: when the new actor, fetched fresh,
@@ -33,6 +35,10 @@ func (a *activity) move(ctx context.Context) error {
 	}
 	if !slices.Contains(aka, a.actor.Remote.URI) {
 		return errs.E(errs.Forbidden, "the move target does not name %s in alsoKnownAs", a.actor.Remote.URI)
+	}
+	// The old account shows where it went (the Account entity's moved).
+	if err := a.Movers.SetRemoteMovedTo(ctx, a.actor.ID, a.env.Target); err != nil {
+		return err
 	}
 	followers, err := a.Movers.LocalFollowers(ctx, a.actor.ID, a.item.TenantID)
 	if err != nil {

@@ -278,8 +278,19 @@ func TestMoveIsFollowedWhenConfirmed(t *testing.T) {
 	if got := w.deliver(t, w.mal, map[string]any{"type": "Move", "object": w.eve.Remote.URI, "target": "http://remote.test/users/newme"}); got == "" {
 		t.Fatal("mallory moved eve")
 	}
+	if got := w.one(t, `select coalesce(moved_to_uri, '') from accounts where id = $1`, w.eve.ID); got != "" {
+		t.Fatalf("a refused Move recorded eve as moved to %q", got)
+	}
 	if got := w.deliver(t, w.eve, map[string]any{"type": "Move", "object": w.eve.Remote.URI, "target": "http://remote.test/users/newme"}); got != "" {
 		t.Fatal(got)
+	}
+	// The old account says where it went; the new one's alsoKnownAs, from
+	// its document, is stored with it.
+	if got := w.one(t, `select coalesce(moved_to_uri, '') from accounts where id = $1`, w.eve.ID); got != "http://remote.test/users/newme" {
+		t.Fatalf("eve moved_to_uri %q after her Move", got)
+	}
+	if got := w.one(t, `select array_to_string(also_known_as, ',') from accounts where uri = 'http://remote.test/users/newme'`); got != w.eve.Remote.URI {
+		t.Fatalf("new account's also_known_as %q", got)
 	}
 	if got := w.one(t, `select f.state from follows f join accounts n on n.id = f.followee_id
 		where f.follower_id = $1 and n.uri = 'http://remote.test/users/newme'`, w.alice.ID); got != "pending" {
@@ -290,5 +301,34 @@ func TestMoveIsFollowedWhenConfirmed(t *testing.T) {
 	}
 	if got := w.one(t, `select count(*) from deliveries where inbox_url = 'http://remote.test/users/newme/inbox'`); got != "1" {
 		t.Fatalf("%s Follow deliveries to the new account, want 1", got)
+	}
+}
+
+// An actor's Update of itself carries its movedTo and alsoKnownAs, which
+// are stored with it; a later Update without them clears them.
+func TestUpdatePersonStoresMovedTo(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	uri := w.mal.Remote.URI
+	person := func(extra map[string]any) map[string]any {
+		p := map[string]any{"id": uri, "type": "Person", "preferredUsername": w.mal.Username, "inbox": uri + "/inbox",
+			"publicKey": map[string]any{"id": uri + "#main-key", "owner": uri, "publicKeyPem": pemA}}
+		for k, v := range extra {
+			p[k] = v
+		}
+		return p
+	}
+	if got := w.deliver(t, w.mal, map[string]any{"type": "Update", "object": person(map[string]any{
+		"movedTo": "https://remote.test/users/mal2", "alsoKnownAs": []string{"https://older.test/users/mal"}})}); got != "" {
+		t.Fatal(got)
+	}
+	if got := w.one(t, `select coalesce(moved_to_uri, '') || ' ' || array_to_string(also_known_as, ',') from accounts where id = $1`, w.mal.ID); got != "https://remote.test/users/mal2 https://older.test/users/mal" {
+		t.Fatalf("after Update with movedTo: %q", got)
+	}
+	if got := w.deliver(t, w.mal, map[string]any{"type": "Update", "object": person(nil)}); got != "" {
+		t.Fatal(got)
+	}
+	if got := w.one(t, `select coalesce(moved_to_uri, '') || array_to_string(also_known_as, ',') from accounts where id = $1`, w.mal.ID); got != "" {
+		t.Fatalf("after Update without movedTo: %q", got)
 	}
 }

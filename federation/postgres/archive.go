@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -69,9 +70,13 @@ func (s *Store) ArchiveEach(ctx context.Context, accountID int64, kind archive.K
 
 // ImportedPost is a post to recreate, its media already uploaded.
 type ImportedPost struct {
+	ID          int64 // reserved with ReserveStatusIDs; 0: the next id
 	OriginalURI string
 	Status      *federation.Status
 	MediaIDs    []int64
+	// Publish marks the post to be delivered to followers once the
+	// import has threaded it (PendingPublications, PublishImported).
+	Publish bool
 }
 
 // ImportPosts recreates a batch of posts for a local account in one
@@ -105,9 +110,11 @@ func (s *Store) ImportPosts(ctx context.Context, local *federation.Account, post
 					return err
 				}
 			}
-			var id int64
-			if err := tx.QueryRow(ctx, `select nextval(pg_get_serial_sequence('statuses', 'id'))`).Scan(&id); err != nil {
-				return err
+			id := p.ID
+			if id == 0 {
+				if err := tx.QueryRow(ctx, `select nextval(pg_get_serial_sequence('statuses', 'id'))`).Scan(&id); err != nil {
+					return err
+				}
 			}
 			st.URI = uriFor(id)
 			args, err := statusArgs(&st)
@@ -134,8 +141,8 @@ func (s *Store) ImportPosts(ctx context.Context, local *federation.Account, post
 				local.ID, out.ID); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `insert into imported_statuses (account_id, original_uri, status_id) values ($1, $2, $3)`,
-				local.ID, p.OriginalURI, out.ID); err != nil {
+			if _, err := tx.Exec(ctx, `insert into imported_statuses (account_id, original_uri, status_id, publish_pending)
+				values ($1, $2, $3, $4)`, local.ID, p.OriginalURI, out.ID, p.Publish); err != nil {
 				return err
 			}
 			created = append(created, out)
@@ -251,6 +258,16 @@ func (s *Store) PublishImported(ctx context.Context, st *federation.Status,
 	render func(*federation.Status) (string, []byte, error)) ([]int64, error) {
 	var ids []int64
 	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		// Once: the pending mark goes in the transaction that delivers, so
+		// a rerun after a crash publishes what is left, nothing twice.
+		tag, err := tx.Exec(ctx, `update imported_statuses set publish_pending = false
+			where account_id = $1 and status_id = $2 and publish_pending`, st.AccountID, st.ID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
 		if err := localFanOut(ctx, tx, st); err != nil {
 			return err
 		}
@@ -285,4 +302,54 @@ func (s *Store) ImportedURIs(ctx context.Context, accountID int64, originalURIs 
 		done[u] = true
 	}
 	return done, nil
+}
+
+// ReserveStatusIDs takes n status ids, increasing, so an import that
+// reads its archive newest first can still give older posts smaller ids
+// (timelines are ordered by id). Concurrent inserts may interleave, so
+// the ids are returned, not just the first.
+func (s *Store) ReserveStatusIDs(ctx context.Context, n int) ([]int64, error) {
+	rows, err := s.db.Query(ctx, `select nextval(pg_get_serial_sequence('statuses', 'id')) from generate_series(1, $1::int)`, n)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// ResolveImportedReplies threads the imported replies of an account
+// whose parent was imported after them (an archive is read in its order,
+// newest first): in_reply_to points at the parent's new URI and id, and
+// the parent's replies count follows. A reply already threaded no longer
+// names an original URI, so running it again changes nothing.
+func (s *Store) ResolveImportedReplies(ctx context.Context, accountID int64) (int64, error) {
+	tag, err := s.db.Exec(ctx, `with r as (
+			update statuses s set in_reply_to_uri = p.uri, in_reply_to_id = p.id
+			from imported_statuses c, imported_statuses pi, statuses p
+			where c.account_id = $1 and s.id = c.status_id and s.account_id = $1
+				and pi.account_id = $1 and pi.original_uri = s.in_reply_to_uri and p.id = pi.status_id
+			returning p.id as parent)
+		insert into status_stats (status_id, replies_count) select parent, count(*) from r group by parent
+		on conflict (status_id) do update set replies_count = status_stats.replies_count + excluded.replies_count`, accountID)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+// PendingPublications are an account's imported posts still to be
+// delivered to followers, oldest first, after afterID.
+func (s *Store) PendingPublications(ctx context.Context, accountID, afterID int64, limit int) ([]*federation.Status, error) {
+	rows, err := s.db.Query(ctx, `select `+statusColumns+` from statuses
+		where account_id = $1 and id > $2
+			and id in (select status_id from imported_statuses where account_id = $1 and publish_pending)
+		order by id limit $3`, accountID, afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*federation.Status, error) { return scanStatus(r) })
 }

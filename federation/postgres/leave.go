@@ -108,3 +108,26 @@ func (s *Store) TenantDomains(ctx context.Context, tenantID int64) ([]TenantDoma
 		return d, err
 	})
 }
+
+// TenantFiles lists what a tenant keeps outside the database: the keys of
+// its media files (originals and thumbnails) in the media store, and the
+// archive zips (exports built, imports uploaded) on disk. A deletion
+// removes them before the rows, so a crash between the two leaves the
+// rows to find them again on the next pass.
+func (s *Store) TenantFiles(ctx context.Context, tenantID int64) (keys, paths []string, err error) {
+	rows, err := s.db.Query(ctx, `select file_key from media_attachments where tenant_id = $1
+		union all select thumb_key from media_attachments where tenant_id = $1 and thumb_key is not null`, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if keys, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		return nil, nil, err
+	}
+	rows, err = s.db.Query(ctx, `select path from archive_exports where tenant_id = $1 and path is not null
+		union all select path from archive_imports where tenant_id = $1`, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	paths, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	return keys, paths, err
+}

@@ -182,10 +182,17 @@ func (s *AdminStore) Stats(ctx context.Context, tenantID int64, now time.Time) (
 		(select min(created_at) from deliveries where state = 'pending' and ($2 = 0 or sender_id in (select id from mine))),
 		(select count(*) from inbox_items where processed_at is null and ($2 = 0 or tenant_id = $2)),
 		(select count(*) from signups g join tenants t on t.id = g.tenant_id where t.status = 'pending' and $2 = 0),
-		(select count(*) from reports where resolved_at is null and ($2 = 0 or tenant_id = $2))`, now, tenantID).Scan(
+		(select count(*) from reports where resolved_at is null and ($2 = 0 or tenant_id = $2)),
+		(select count(*) from deliveries where state = 'delivered' and delivered_at > $1::timestamptz - interval '1 minute'
+			and ($2 = 0 or sender_id in (select id from mine))),
+		(select count(*) from deliveries where state = 'failed' and next_attempt_at > $1::timestamptz - interval '1 minute'
+			and ($2 = 0 or sender_id in (select id from mine))),
+		(select count(*) from inbox_items where received_at > $1::timestamptz - interval '1 minute' and ($2 = 0 or tenant_id = $2)),
+		(select coalesce(sum(file_size), 0) from media_attachments where $2 = 0 or tenant_id = $2)`, now, tenantID).Scan(
 		&st.Accounts, &st.ActiveDay, &st.ActiveWeek, &st.ActiveMonth, &st.Posts, &st.RemoteAccounts,
 		&st.DeliveredHour, &st.FailedHour, &st.DeliveriesPending, &st.OldestPending,
-		&st.InboxPending, &st.SignupsPending, &st.OpenReports)
+		&st.InboxPending, &st.SignupsPending, &st.OpenReports,
+		&st.DeliveredMinute, &st.FailedMinute, &st.InboxMinute, &st.StorageBytes)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}

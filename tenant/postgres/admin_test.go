@@ -60,6 +60,9 @@ func TestAdminStoreStatsFromRealTables(t *testing.T) {
 	if st.DeliveriesPending != 2 || st.DeliveredHour != 1 || st.OldestPending == nil || time.Since(*st.OldestPending) < 9*time.Minute {
 		t.Errorf("deliveries %+v", st)
 	}
+	if st.DeliveredMinute != 1 || st.FailedMinute != 0 || st.InboxMinute != 0 || st.StorageBytes != 0 {
+		t.Errorf("live rates and storage %+v", st)
+	}
 	if st.OpenReports != 2 {
 		t.Errorf("open reports %d", st.OpenReports)
 	}

@@ -116,10 +116,15 @@ type Stats struct {
 	Posts, RemoteAccounts int64
 	// Deliveries in the last hour, the pending queue and its oldest item.
 	DeliveredHour, FailedHour, DeliveriesPending int64
-	OldestPending                                *time.Time
-	InboxPending                                 int64
-	SignupsPending                               int64
-	OpenReports                                  int64
+	// The last minute's deliveries (sent, given up) and inbox POSTs
+	// accepted: the live rates.
+	DeliveredMinute, FailedMinute, InboxMinute int64
+	// StorageBytes is the media stored for the scope's accounts.
+	StorageBytes   int64
+	OldestPending  *time.Time
+	InboxPending   int64
+	SignupsPending int64
+	OpenReports    int64
 	// Certificates in the shared TLS storage and the next to expire.
 	Certificates   int64
 	NextCertExpiry *time.Time

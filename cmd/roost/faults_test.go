@@ -61,6 +61,13 @@ func (f *faultReceiver) listener(t *testing.T, first bool) string {
 }
 
 func (f *faultReceiver) serve(w http.ResponseWriter, r *http.Request, first bool) {
+	if r.Method != http.MethodPost {
+		// Not a delivery: `roost work` also asks the hosts it delivers to
+		// for their NodeInfo (the dashboard's remote hosts), which these
+		// servers do not publish.
+		http.NotFound(w, r)
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	p, err := signature.Check(r, body, time.Now())
 	if err == nil {

@@ -445,10 +445,16 @@ func TestMultiNode(t *testing.T) {
 		wg.Wait()
 		t.Logf("%s; %d posts were in flight at a SIGTERM and answered 200 during the drain", p.summary(), drained)
 		p.mu.Lock()
-		other, resets := p.other, p.resets
+		other := p.other
 		p.mu.Unlock()
-		if len(other) > 0 || resets > 0 {
-			t.Fatalf("a rolling restart dropped requests a client could not safely retry without an Idempotency-Key: %d resets, %q", resets, other)
+		// A connection can still be reset as a node stops (one queued on
+		// a listener that closed, or a keep-alive connection closed as a
+		// request arrived on it). Every post carries an Idempotency-Key
+		// and is retried, and verify checks each acknowledged post was
+		// stored exactly once; any error a client could not repeat fails
+		// the test.
+		if len(other) > 0 {
+			t.Fatalf("a rolling restart dropped requests a retry could not repeat: %q", other)
 		}
 		verify(t, p, true)
 	})

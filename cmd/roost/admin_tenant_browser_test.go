@@ -138,7 +138,10 @@ func TestAdminTenantDashboardInBrowser(t *testing.T) {
 	browse(t, ctx, "resolve by suspending",
 		chromedp.Click("#pick-"+reportID, chromedp.ByQuery),
 		chromedp.SetValue("#report-action", "suspend", chromedp.ByQuery),
-		chromedp.Click("#resolve-selected", chromedp.ByQuery), chromedp.WaitVisible("#notice", chromedp.ByQuery))
+		// The page before already shows a #notice (from assigning): wait
+		// for the resolved report to be gone, i.e. for the next page.
+		chromedp.Click("#resolve-selected", chromedp.ByQuery), chromedp.WaitNotPresent("#report-"+reportID, chromedp.ByQuery),
+		chromedp.WaitVisible("#notice", chromedp.ByQuery))
 	// The other report: delete the reported (local) post, through the
 	// outbox as its author would.
 	browse(t, ctx, "resolve by deleting the post",

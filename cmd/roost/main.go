@@ -80,7 +80,7 @@ commands:
   testenv -- CMD...   run CMD with private PostgreSQL and Redis for tests
   version             print the version
 
-configuration comes from ROOST_* environment variables; see README.md.
+configuration comes from ROOST_* environment variables; see docs/configuration.md.
 `
 
 type command func(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error

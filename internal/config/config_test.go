@@ -58,9 +58,9 @@ func TestTrustedProxies(t *testing.T) {
 	}
 }
 
-// The README's configuration table lists every variable with its default.
+// docs/configuration.md lists every variable with its default.
 func TestREADMEDocumentsEveryVariable(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 			def = "`" + v.Default + "`"
 		}
 		if !strings.Contains(readme, "| `"+v.Name+"` | "+def+" |") {
-			t.Errorf("README lacks a table row for %s with default %s", v.Name, def)
+			t.Errorf("docs/configuration.md lacks a table row for %s with default %s", v.Name, def)
 		}
 	}
 }

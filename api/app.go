@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/roost-social/roost/api/activitypub"
 	"github.com/roost-social/roost/api/mastodon"
+	"github.com/roost-social/roost/api/streaming"
 	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/tenant"
@@ -34,8 +35,11 @@ type Options struct {
 	Mastodon *mastodon.Handler
 	OAuth    Router
 	// Streaming is the streaming API (/api/v1/streaming); nil leaves it
-	// unrouted.
-	Streaming Router
+	// unrouted. Unless it has a Gate, it is given one kept by Streams.
+	Streaming *streaming.Handler
+	// Streams bounds streaming connections per node, client address and
+	// token (streams.go).
+	Streams StreamLimits
 	// Portal answers every request for the signup portal's host, ahead
 	// of host routing; nil means no portal.
 	Portal Router
@@ -52,6 +56,13 @@ type Options struct {
 	// InstanceKey is the instance actor's public key PEM, served at /actor.
 	InstanceKey string
 	URL         web.URLConfig
+
+	// AuthorizedFetch requires signed GETs for ActivityPub actors, posts
+	// and collections (ROOST_AUTHORIZED_FETCH; a tenant may override it),
+	// checked by Fetches (inbox.Service).
+	AuthorizedFetch bool
+	Fetches         activitypub.FetchVerifier
+
 	// TrustedProxies are addresses or CIDRs whose X-Forwarded-* headers are
 	// believed; empty means none.
 	TrustedProxies []string
@@ -126,7 +137,8 @@ func New(o Options) *fiber.App {
 		o.TenantAdmin.Register(app)
 	}
 	(&activitypub.Handler{Accounts: o.Accounts, Inbox: o.Inbox, Statuses: o.Statuses,
-		Collections: o.Collections, Sites: o.Sites, InstanceKey: o.InstanceKey, URL: o.URL}).Register(app)
+		Collections: o.Collections, Sites: o.Sites, InstanceKey: o.InstanceKey, URL: o.URL,
+		AuthorizedFetch: o.AuthorizedFetch, Fetches: o.Fetches}).Register(app)
 	if o.Mastodon != nil || o.OAuth != nil {
 		// Browser apps (Elk, Phanpy) call the API and the token endpoint
 		// from other origins; tokens travel in headers, never cookies.
@@ -144,7 +156,11 @@ func New(o Options) *fiber.App {
 		o.OAuth.Register(app)
 	}
 	if o.Streaming != nil {
-		o.Streaming.Register(app) // before the REST API's /api middleware
+		sh := *o.Streaming
+		if sh.Gate == nil {
+			sh.Gate = newStreamGate(o.Streams, o.Metrics) // streams.go
+		}
+		sh.Register(app) // before the REST API's /api middleware
 	}
 	if o.Mastodon != nil {
 		o.Mastodon.Register(app)

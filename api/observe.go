@@ -49,16 +49,19 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// observe gives every request an id, a logger, a deadline, a recovered
-// panic, an access log line and metrics.
+// observe gives every request an id, its client's address, a logger, a
+// deadline, a recovered panic, the security headers, an access log line
+// and metrics.
 func observe(o Options) fiber.Handler {
 	var m *metrics
 	if o.Metrics != nil {
 		m = newMetrics(o.Metrics)
 	}
 	log := o.Log
+	trusted := parseProxies(o.TrustedProxies)
 	return func(c *fiber.Ctx) (err error) {
 		start := time.Now()
+		web.SetClientIP(c, trusted.clientIP(c))
 		id := c.Get(fiber.HeaderXRequestID)
 		if id == "" || len(id) > 64 || !c.IsProxyTrusted() {
 			id = idPrefix + "-" + strconv.FormatUint(idCounter.Add(1), 36)
@@ -88,6 +91,9 @@ func observe(o Options) fiber.Handler {
 				return herr
 			}
 		}
+		// Every response passes here, error pages and shed requests
+		// included: the one place the header policy is applied.
+		web.SecureHeaders(c)
 		status := c.Response().StatusCode()
 		route := routeLabel(c)
 		elapsed := time.Since(start)

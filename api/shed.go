@@ -1,7 +1,6 @@
 package api
 
 import (
-	"strings"
 	"sync/atomic"
 
 	"github.com/gofiber/fiber/v2"
@@ -28,8 +27,11 @@ const RetryAfterSeconds = "1"
 // the people using apps keep the last quarter.
 //
 // Probes and metrics are never shed (a busy node is alive and, if its
-// dependencies answer, ready), nor are streaming connections: they are
-// long-lived and cost a goroutine, not a database connection.
+// dependencies answer, ready). A streaming handshake is a request like
+// any other (it authenticates against the database); the connection it
+// opens is then counted, until it ends, against the node's stream bound
+// (streams.go), not against MaxInflight: it holds a file descriptor and
+// goroutines for hours, never a database connection.
 type shedder struct {
 	max, anonMax int64
 	inflight     atomic.Int64
@@ -66,8 +68,7 @@ const shedLocal = "roost.shed"
 
 // exempt are the paths never counted nor shed.
 func exempt(path string) bool {
-	return path == "/healthz" || path == "/readyz" || path == "/metrics" ||
-		strings.HasPrefix(path, "/api/v1/streaming")
+	return path == "/healthz" || path == "/readyz" || path == "/metrics"
 }
 
 func (s *shedder) handle(c *fiber.Ctx) error {

@@ -62,6 +62,6 @@ type TrendStore interface {
 	// TagHistory is one hashtag's last week on the tenant.
 	TagHistory(ctx context.Context, tenantID int64, name string) (TagStats, error)
 	// TrendingStatuses ranks the last week's public statuses by boosts
-	// and favourites.
-	TrendingStatuses(ctx context.Context, tenantID int64, limit, offset int) ([]int64, error)
+	// and favourites, those the viewer may see.
+	TrendingStatuses(ctx context.Context, tenantID, viewerID int64, limit, offset int) ([]int64, error)
 }

@@ -82,7 +82,8 @@ type AccountStatusesFilter struct {
 
 // ViewStore reads what the client API shows. Visibility is decided here:
 // a status the viewer may not see is never returned, whatever its id.
-// Viewer 0 is an anonymous reader (public and unlisted only).
+// Viewer 0 is an anonymous reader (public and unlisted only); SignedOut
+// gives one who reads on a tenant's domain.
 type ViewStore interface {
 	// StatusViews hydrates statuses, keeping the order of ids and leaving
 	// out those the viewer may not see.
@@ -92,10 +93,11 @@ type ViewStore interface {
 	// HomeTimeline pages the viewer's materialised home feed.
 	HomeTimeline(ctx context.Context, accountID int64, p Page) ([]int64, error)
 	// PublicTimeline pages the public statuses a tenant has seen: its own
-	// (local), received (remote), or both.
-	PublicTimeline(ctx context.Context, tenantID int64, local, remote bool, p Page) ([]int64, error)
-	// TagTimeline pages a tenant's public statuses with a hashtag.
-	TagTimeline(ctx context.Context, tenantID int64, tag string, local bool, p Page) ([]int64, error)
+	// (local), received (remote), or both; those the viewer may see.
+	PublicTimeline(ctx context.Context, tenantID, viewerID int64, local, remote bool, p Page) ([]int64, error)
+	// TagTimeline pages a tenant's public statuses with a hashtag that the
+	// viewer may see.
+	TagTimeline(ctx context.Context, tenantID, viewerID int64, tag string, local bool, p Page) ([]int64, error)
 	// AccountStatuses pages an account's statuses the viewer may see.
 	AccountStatuses(ctx context.Context, viewerID, accountID int64, f AccountStatusesFilter, p Page) ([]int64, error)
 	// Context lists a status's ancestors (oldest first) and descendants
@@ -143,8 +145,11 @@ type Preferences struct {
 
 // ClientStore is what the client API writes that does not federate
 // (bookmarks, pins, mutes, markers, notifications), plus the lists it
-// pages. Every method acts on the given account only.
+// pages. Every method acts on the given account only. A status the
+// account may not see is answered errs.NotFound exactly as one that does
+// not exist, and lists leave such statuses out before they are paged.
 type ClientStore interface {
+	// SetBookmark bookmarks (or unbookmarks) a status the account may see.
 	SetBookmark(ctx context.Context, accountID, statusID int64, on bool) error
 	// SetPin pins (or unpins) one of the account's own public or unlisted
 	// statuses; at most MaxPins are pinned.
@@ -162,9 +167,10 @@ type ClientStore interface {
 	Favourites(ctx context.Context, accountID int64, p Page) (statusIDs, cursors []int64, err error)
 	// FollowRequests pages accounts waiting for the account's approval.
 	FollowRequests(ctx context.Context, accountID int64, p Page) (accountIDs, cursors []int64, err error)
-	// FavouritedBy and RebloggedBy page who liked or boosted a status.
-	FavouritedBy(ctx context.Context, statusID int64, p Page) (accountIDs, cursors []int64, err error)
-	RebloggedBy(ctx context.Context, statusID int64, p Page) (accountIDs, cursors []int64, err error)
+	// FavouritedBy and RebloggedBy page who liked or boosted a status the
+	// viewer may see (nobody for one they may not).
+	FavouritedBy(ctx context.Context, viewerID, statusID int64, p Page) (accountIDs, cursors []int64, err error)
+	RebloggedBy(ctx context.Context, viewerID, statusID int64, p Page) (accountIDs, cursors []int64, err error)
 	Markers(ctx context.Context, accountID int64) ([]Marker, error)
 	SetMarker(ctx context.Context, accountID int64, timeline string, lastReadID int64) (*Marker, error)
 	UpdateProfile(ctx context.Context, accountID int64, u ProfileUpdate) error
@@ -173,8 +179,9 @@ type ClientStore interface {
 	// created (0 when none); RememberIdempotency records it.
 	IdempotentStatus(ctx context.Context, accountID int64, key string) (int64, error)
 	RememberIdempotency(ctx context.Context, accountID int64, key string, statusID int64) error
-	// StatusHistory lists a status's earlier versions, oldest first.
-	StatusHistory(ctx context.Context, statusID int64) ([]StatusVersion, error)
+	// StatusHistory lists the earlier versions, oldest first, of a status
+	// the viewer may see (none for one they may not).
+	StatusHistory(ctx context.Context, viewerID, statusID int64) ([]StatusVersion, error)
 	// StatusByID finds a status by id, without visibility rules (callers
 	// check them through ViewStore), or errs.NotFound.
 	StatusByID(ctx context.Context, id int64) (*Status, error)
@@ -182,3 +189,9 @@ type ClientStore interface {
 
 // MaxPins is how many statuses an account may pin, as on Mastodon.
 const MaxPins = 5
+
+// SignedOut is the viewer id of someone signed out on tenantID's domains:
+// below zero, so it is no account and sees what anonymous readers see,
+// less the remote posts that tenant's moderators hid for it
+// (tenant_hidden_statuses). Account ids are positive.
+func SignedOut(tenantID int64) int64 { return -tenantID }

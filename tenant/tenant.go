@@ -52,6 +52,9 @@ type Site struct {
 	Status        Status
 	Domain        string
 	ServiceDomain string
+	// AuthorizedFetch is the tenant's own authorized-fetch setting; nil
+	// follows the instance's ROOST_AUTHORIZED_FETCH (issue 16).
+	AuthorizedFetch *bool
 }
 
 // ActorHost is the host that actor and object URIs are issued on.

@@ -2,6 +2,7 @@ package activitypub
 
 import (
 	"html/template"
+	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -13,19 +14,23 @@ import (
 // actor serves the actor document to ActivityPub clients and the profile
 // page to everyone else, at both /users/:username and /@:username.
 func (h *Handler) actor(c *fiber.Ctx) error {
+	asAP := wantsActivityJSON(c.Get(fiber.HeaderAccept))
+	if asAP {
+		if err := h.authorize(c); err != nil {
+			return err
+		}
+	}
 	acct, err := h.account(c, c.Params("username"))
 	if err != nil {
 		return err
 	}
 	c.Vary(fiber.HeaderAccept)
-	if wantsActivityJSON(c.Get(fiber.HeaderAccept)) {
+	if asAP {
 		return sendJSON(c, ap.ContentType, ap.NewActor(acct, web.Links(c, h.URL)))
 	}
-	if acct.MovedTo != "" {
-		// People follow a moved profile to its new home; servers read
-		// movedTo in the document above.
-		return c.Redirect(acct.MovedTo, fiber.StatusPermanentRedirect)
-	}
+	// A moved profile says where it went, as Mastodon's does, rather
+	// than redirecting: movedTo is whatever the account holder set, so a
+	// redirect would make every tenant domain an open redirect.
 	return h.renderProfile(c, acct)
 }
 
@@ -54,6 +59,7 @@ body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding
 {{if .Avatar}}<img class="avatar u-photo" src="{{.Avatar}}" alt="">{{end}}
 <h1 class="p-name">{{.Name}}</h1>
 <p class="handle">@{{.Handle}}</p>
+{{if .MovedTo}}<p class="moved">This account has moved to <a href="{{.MovedTo}}" rel="nofollow noopener noreferrer">{{.MovedTo}}</a>.</p>{{end}}
 <div class="p-note">{{.Bio}}</div>
 <p>Follow this account from your own fediverse server by searching for <code>@{{.Handle}}</code>.</p>
 </main>
@@ -63,7 +69,9 @@ body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding
 
 type profileView struct {
 	Name, Handle, ActorID, Avatar string
-	Bio                           template.HTML
+	// MovedTo is the new actor of a moved account, shown as a link.
+	MovedTo string
+	Bio     template.HTML
 }
 
 func (h *Handler) renderProfile(c *fiber.Ctx, a *federation.Account) error {
@@ -78,6 +86,7 @@ func (h *Handler) renderProfile(c *fiber.Ctx, a *federation.Account) error {
 		Handle:  a.Username + "@" + a.Domain,
 		ActorID: links.Actor(a.Username),
 		Avatar:  a.AvatarURL,
+		MovedTo: movedLink(a.MovedTo),
 		// TextToHTML escapes the owner's text; nothing else reaches Bio.
 		Bio: template.HTML(ap.TextToHTML(a.Note)),
 	})
@@ -87,4 +96,14 @@ func (h *Handler) renderProfile(c *fiber.Ctx, a *federation.Account) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	c.Set("Content-Security-Policy", "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'")
 	return c.SendString(b.String())
+}
+
+// movedLink is an account's movedTo when it is an http(s) URL, the only
+// kind a page may link to ("" otherwise: never a javascript: link).
+func movedLink(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return ""
+	}
+	return u.String()
 }

@@ -50,6 +50,9 @@ func (h *Handler) collection(c *fiber.Ctx, id string, load pager) error {
 // outbox lists the account's public and unlisted posts as Create
 // activities; followers-only and direct posts never appear.
 func (h *Handler) outbox(c *fiber.Ctx) error {
+	if err := h.authorize(c); err != nil {
+		return err
+	}
 	acct, err := h.account(c, c.Params("username"))
 	if err != nil {
 		return err
@@ -72,6 +75,9 @@ func (h *Handler) outbox(c *fiber.Ctx) error {
 // featured is the account's pinned posts, embedded as Notes (Mastodon's
 // featured collection: small, not paged).
 func (h *Handler) featured(c *fiber.Ctx) error {
+	if err := h.authorize(c); err != nil {
+		return err
+	}
 	acct, err := h.account(c, c.Params("username"))
 	if err != nil {
 		return err
@@ -97,6 +103,9 @@ func (h *Handler) following(c *fiber.Ctx) error { return h.follows(c, false) }
 
 // follows lists the actor URIs of accepted followers or followees.
 func (h *Handler) follows(c *fiber.Ctx, followers bool) error {
+	if err := h.authorize(c); err != nil {
+		return err
+	}
 	acct, err := h.account(c, c.Params("username"))
 	if err != nil {
 		return err

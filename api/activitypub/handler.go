@@ -25,6 +25,11 @@ type Handler struct {
 	// /actor unrouted.
 	InstanceKey string
 	URL         web.URLConfig
+	// AuthorizedFetch requires signed GETs for actors, posts and
+	// collections (ROOST_AUTHORIZED_FETCH); a tenant's own setting
+	// overrides it. Fetches verifies those signatures.
+	AuthorizedFetch bool
+	Fetches         FetchVerifier
 }
 
 // Register mounts the routes on r, which must sit behind host routing.

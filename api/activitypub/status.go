@@ -12,6 +12,12 @@ import (
 // and direct posts are never served here: they reach their audience by
 // delivery only.
 func (h *Handler) status(c *fiber.Ctx) error {
+	asAP := wantsActivityJSON(c.Get(fiber.HeaderAccept))
+	if asAP {
+		if err := h.authorize(c); err != nil {
+			return err
+		}
+	}
 	acct, err := h.account(c, c.Params("username"))
 	if err != nil {
 		return err
@@ -36,7 +42,7 @@ func (h *Handler) status(c *fiber.Ctx) error {
 	}
 	c.Vary(fiber.HeaderAccept)
 	note := ap.NewNote(st, links.Actor(acct.Username), links.Profile(acct.Username)+"/"+id)
-	if wantsActivityJSON(c.Get(fiber.HeaderAccept)) {
+	if asAP {
 		return sendJSON(c, ap.ContentType, struct {
 			Context string `json:"@context"`
 			*ap.Note

@@ -12,6 +12,11 @@ import (
 // naming any other domain is not ours to answer: 404.
 func (h *Handler) webfinger(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
+	site := web.SiteOf(c)
+	links := web.Links(c, h.URL)
+	if h.InstanceKey != "" && c.Query("resource") == links.InstanceActor() {
+		return h.sendJRD(c, ap.NewInstanceJRD(site.ActorHost(), links))
+	}
 	res, err := ap.ParseResource(c.Query("resource"))
 	if err != nil {
 		return err
@@ -20,15 +25,28 @@ func (h *Handler) webfinger(c *fiber.Ctx) error {
 	if err != nil {
 		return errs.E(errs.NotFound, "no such account on this domain")
 	}
-	site := web.SiteOf(c)
-	if host != site.Domain && host != site.ServiceDomain {
+	if !ofSite(site, host) {
 		return errs.E(errs.NotFound, "no such account on this domain")
+	}
+	if user, err := tenant.NormalizeHost(res.Username); err == nil && h.InstanceKey != "" && ofSite(site, user) {
+		// acct:<host>@<host>, either of the site's hosts: its instance
+		// actor, whose preferredUsername is the actor host.
+		return h.sendJRD(c, ap.NewInstanceJRD(site.ActorHost(), links))
 	}
 	acct, err := h.account(c, res.Username)
 	if err != nil {
 		return err
 	}
+	return h.sendJRD(c, ap.NewJRD(acct, links))
+}
+
+// ofSite reports whether host is the site's handle or service domain.
+func ofSite(site *tenant.Site, host string) bool {
+	return host == site.Domain || (site.ServiceDomain != "" && host == site.ServiceDomain)
+}
+
+func (h *Handler) sendJRD(c *fiber.Ctx, jrd *ap.JRD) error {
 	c.Set(fiber.HeaderCacheControl, "max-age=300, public")
 	c.Set(fiber.HeaderVary, fiber.HeaderOrigin)
-	return sendJSON(c, ap.JRDContentType, ap.NewJRD(acct, web.Links(c, h.URL)))
+	return sendJSON(c, ap.JRDContentType, jrd)
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/roost-social/roost/billing"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/internal/ratelimit"
 	"github.com/roost-social/roost/tenant"
 	"github.com/roost-social/roost/tenant/verify"
 )
@@ -56,9 +57,10 @@ type Store interface {
 	// action, and returns the tenant's host names.
 	SetTenantStatus(ctx context.Context, a model.Actor, id int64, from, to, action string) ([]string, error)
 	OpenReports(ctx context.Context, tenantID int64, limit int) ([]model.Report, error)
-	// ResolveReports returns the local posts the "delete" action leaves to
-	// Handler.Posts.
-	ResolveReports(ctx context.Context, a model.Actor, tenantID int64, ids []int64, action string) (int, []model.PostRef, error)
+	// ResolveReports acts within tenantID's authority only (0: the
+	// instance's) and returns the local posts the "delete" action leaves
+	// to Handler.Posts.
+	ResolveReports(ctx context.Context, a model.Actor, tenantID int64, ids []int64, action string) (*model.Resolution, error)
 	AssignReport(ctx context.Context, a model.Actor, tenantID, reportID int64, email string) error
 	ReportForForward(ctx context.Context, tenantID, reportID int64) (*model.ForwardTarget, error)
 	MarkForwarded(ctx context.Context, a model.Actor, t *model.ForwardTarget, reportID int64) error
@@ -70,9 +72,11 @@ type Store interface {
 	RoleOn(ctx context.Context, userID, tenantID int64) (*model.RoleGrant, error)
 	GrantRole(ctx context.Context, a model.Actor, email string, tenantID int64, role string, perms uint32) (*model.RoleGrant, error)
 	RevokeRole(ctx context.Context, a model.Actor, userID, tenantID int64) error
-	Login(ctx context.Context, userID int64) (*model.Login, error)
-	ResetPassword(ctx context.Context, a model.Actor, userID int64, hash string) error
-	DisableTOTP(ctx context.Context, a model.Actor, userID int64) error
+	// Login, ResetPassword and DisableTOTP act on instance-wide logins:
+	// they refuse any tenantID but 0 (errs.Forbidden).
+	Login(ctx context.Context, tenantID, userID, accountID int64) (*model.Login, error)
+	ResetPassword(ctx context.Context, a model.Actor, tenantID, userID int64, hash string) error
+	DisableTOTP(ctx context.Context, a model.Actor, tenantID, userID int64) error
 	TOTP(ctx context.Context, userID int64) (secret, pending string, err error)
 	SetPendingTOTP(ctx context.Context, userID int64, secret string) error
 	UseTOTPStep(ctx context.Context, a model.Actor, userID, step int64, confirm bool) (bool, error)
@@ -219,6 +223,9 @@ type Handler struct {
 	Now func() time.Time
 	// Leave backs the leaving pages (leave.go); nil: not available.
 	Leave LeaveStore
+	// SignIn throttles password and code attempts at /login per client
+	// address and per login, on every node (pages.go); nil: none (tests).
+	SignIn *ratelimit.Guard
 }
 
 // Register mounts the operator dashboard on r in front of host routing.

@@ -153,9 +153,9 @@ func (f *fakeStore) OpenReports(_ context.Context, tenantID int64, _ int) ([]mod
 	f.call(fmt.Sprintf("OpenReports %d", tenantID))
 	return nil, nil
 }
-func (f *fakeStore) ResolveReports(_ context.Context, _ model.Actor, tenantID int64, ids []int64, action string) (int, []model.PostRef, error) {
+func (f *fakeStore) ResolveReports(_ context.Context, _ model.Actor, tenantID int64, ids []int64, action string) (*model.Resolution, error) {
 	f.call(fmt.Sprintf("ResolveReports %d %s", tenantID, action))
-	return len(ids), nil, nil
+	return &model.Resolution{Resolved: len(ids)}, nil
 }
 func (f *fakeStore) AssignReport(_ context.Context, _ model.Actor, tenantID, id int64, email string) error {
 	f.call(fmt.Sprintf("AssignReport %d", tenantID))
@@ -206,16 +206,16 @@ func (f *fakeStore) RevokeRole(_ context.Context, _ model.Actor, userID, tenantI
 	f.call(fmt.Sprintf("RevokeRole %d %d", userID, tenantID))
 	return nil
 }
-func (f *fakeStore) Login(_ context.Context, id int64) (*model.Login, error) {
-	f.call("Login")
+func (f *fakeStore) Login(_ context.Context, tenantID, id, _ int64) (*model.Login, error) {
+	f.call(fmt.Sprintf("Login %d", tenantID))
 	return &model.Login{ID: id, Email: "x@mail.test"}, nil
 }
-func (f *fakeStore) ResetPassword(context.Context, model.Actor, int64, string) error {
-	f.call("ResetPassword")
+func (f *fakeStore) ResetPassword(_ context.Context, _ model.Actor, tenantID, _ int64, _ string) error {
+	f.call(fmt.Sprintf("ResetPassword %d", tenantID))
 	return nil
 }
-func (f *fakeStore) DisableTOTP(_ context.Context, _ model.Actor, id int64) error {
-	f.call("DisableTOTP")
+func (f *fakeStore) DisableTOTP(_ context.Context, _ model.Actor, tenantID, id int64) error {
+	f.call(fmt.Sprintf("DisableTOTP %d", tenantID))
 	f.mu.Lock()
 	delete(f.totp, id)
 	f.mu.Unlock()

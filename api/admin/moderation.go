@@ -102,15 +102,16 @@ func (h *Handler) act(c *fiber.Ctx, s *session) error {
 	return c.Redirect(link(c, fmt.Sprintf("/account?id=%d&done=moderated", id)), fiber.StatusSeeOther)
 }
 
-// loginOf reads the login a recovery form names and checks it owns the
-// account the form came from (so the page shown after is the right one).
+// loginOf reads the login a recovery form names; the store checks it owns
+// the account the form came from (so the page shown after is the right
+// one) and refuses any scope but the instance's.
 func (h *Handler) loginOf(c *fiber.Ctx, s *session) (*model.Login, int64, error) {
 	uid, ok1 := formID(c, "user")
 	aid, ok2 := formID(c, "id")
 	if !ok1 || !ok2 {
 		return nil, 0, errs.E(errs.Invalid, "choose a login")
 	}
-	l, err := h.Store.Login(c.UserContext(), uid)
+	l, err := h.Store.Login(c.UserContext(), s.Tenant, uid, aid)
 	return l, aid, err
 }
 
@@ -128,7 +129,7 @@ func (h *Handler) resetPassword(c *fiber.Ctx, s *session) error {
 	if err != nil {
 		return h.serverError(c, s, err)
 	}
-	if err := h.Store.ResetPassword(c.UserContext(), s.actor(), l.ID, hash); err != nil {
+	if err := h.Store.ResetPassword(c.UserContext(), s.actor(), s.Tenant, l.ID, hash); err != nil {
 		return h.serverError(c, s, err)
 	}
 	return h.accountPage(c, s, aid, password)
@@ -139,7 +140,7 @@ func (h *Handler) disableTOTP(c *fiber.Ctx, s *session) error {
 	if err != nil {
 		return h.serverError(c, s, err)
 	}
-	if err := h.Store.DisableTOTP(c.UserContext(), s.actor(), l.ID); err != nil {
+	if err := h.Store.DisableTOTP(c.UserContext(), s.actor(), s.Tenant, l.ID); err != nil {
 		return h.serverError(c, s, err)
 	}
 	return c.Redirect(link(c, fmt.Sprintf("/account?id=%d&done=totp-off", aid)), fiber.StatusSeeOther)

@@ -11,8 +11,10 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/admin/model"
+	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/internal/ratelimit"
 	"github.com/roost-social/roost/tenant"
 )
 
@@ -42,15 +44,18 @@ func (h *Handler) login(c *fiber.Ctx, _ *session) error {
 	if email == "" || password == "" {
 		return fail(fiber.StatusUnauthorized, "Enter your email and password.")
 	}
-	u, hash, err := h.Store.UserByEmail(c.UserContext(), email, sc.Tenant)
-	if err != nil && !errs.Is(err, errs.NotFound) {
+	// Throttled before the password is checked, on the operator host and
+	// every tenant's /admin alike (issue 14 finding 7).
+	signedIn, err := h.SignIn.Password(c.UserContext(), web.ClientIP(c), email)
+	if err != nil {
+		return h.throttled(c, err, fail)
+	}
+	u, err := h.checkPassword(c, sc.Tenant, email, password)
+	signedIn(u != nil)
+	if err != nil {
 		return h.serverError(c, nil, err)
 	}
 	if u == nil {
-		tenant.CheckPassword(dummyHash(), password)
-		return fail(fiber.StatusUnauthorized, "Wrong email or password.")
-	}
-	if !tenant.CheckPassword(hash, password) {
 		return fail(fiber.StatusUnauthorized, "Wrong email or password.")
 	}
 	if RoleOf(u, sc.Tenant).Perms == 0 {
@@ -73,6 +78,35 @@ func (h *Handler) login(c *fiber.Ctx, _ *session) error {
 	}
 	h.record(c, model.Actor{UserID: u.ID, Email: u.Email}, ActionSignIn, u.Email, nullTenant(sc.Tenant), "")
 	return c.Redirect(link(c, "/"), fiber.StatusSeeOther)
+}
+
+// checkPassword returns the login with email and password, or nil when
+// either is wrong (as slowly for an unknown email as for a wrong password).
+func (h *Handler) checkPassword(c *fiber.Ctx, tenantID int64, email, password string) (*model.User, error) {
+	u, hash, err := h.Store.UserByEmail(c.UserContext(), email, tenantID)
+	if err != nil && !errs.Is(err, errs.NotFound) {
+		return nil, err
+	}
+	if u == nil {
+		tenant.CheckPassword(dummyHash(), password)
+		return nil, nil
+	}
+	if !tenant.CheckPassword(hash, password) {
+		return nil, nil
+	}
+	return u, nil
+}
+
+// throttled answers a sign-in the throttle refused: the form again with
+// the reason, 429 (or 503) and Retry-After; a store that is down is a
+// logged 503.
+func (h *Handler) throttled(c *fiber.Ctx, err error, form func(status int, msg string) error) error {
+	after, ok := ratelimit.RetryAfter(err)
+	if !ok {
+		return h.serverError(c, nil, err)
+	}
+	c.Set(fiber.HeaderRetryAfter, after)
+	return form(web.Status(errs.CodeOf(err)), errs.MessageOf(err))
 }
 
 // codePage asks a password sign-in for its second factor.
@@ -99,17 +133,28 @@ func (h *Handler) code(c *fiber.Ctx, _ *session) error {
 		return c.Redirect(link(c, "/login"), fiber.StatusSeeOther)
 	}
 	actor := model.Actor{UserID: ses.User.ID, Email: ses.User.Email}
+	// Six digits are guessed quickly: codes have their own, smaller budget
+	// per login, which signing in with the password again does not reset.
+	codeOK, err := h.SignIn.Code(c.UserContext(), web.ClientIP(c), ses.User.ID)
+	if err != nil {
+		return h.throttled(c, err, func(status int, msg string) error {
+			return h.render(c, nil, status, "code", &page{Title: "Authentication code", Email: ses.User.Email, Error: msg})
+		})
+	}
 	secret, _, err := h.Store.TOTP(c.UserContext(), ses.User.ID)
 	if err != nil {
+		codeOK(false)
 		return h.serverError(c, nil, err)
 	}
 	step, ok := checkCode(secret, c.FormValue("code"), h.now())
 	if ok {
 		ok, err = h.Store.UseTOTPStep(c.UserContext(), actor, ses.User.ID, step, false)
 		if err != nil {
+			codeOK(false)
 			return h.serverError(c, nil, err)
 		}
 	}
+	codeOK(ok)
 	if !ok {
 		if err := h.Store.DeleteSession(c.UserContext(), hashToken(tok)); err != nil {
 			return h.serverError(c, nil, err)
@@ -291,7 +336,7 @@ func (h *Handler) reports(c *fiber.Ctx, s *session) error {
 			d.Assignees = append(d.Assignees, r.Email)
 		}
 	}
-	return h.render(c, s, fiber.StatusOK, "reports", &page{Title: "Reports", Data: d, Notice: notices[c.Query("done")]})
+	return h.render(c, s, fiber.StatusOK, "reports", &page{Title: "Reports", Data: d, Notice: resolvedNotice(c)})
 }
 
 func formID(c *fiber.Ctx, name string) (int64, bool) {
@@ -324,12 +369,12 @@ func (h *Handler) resolve(c *fiber.Ctx, s *session) error {
 		}
 		ids = append(ids, id)
 	}
-	_, local, err := h.Store.ResolveReports(c.UserContext(), s.actor(), s.Tenant, ids, action)
+	res, err := h.Store.ResolveReports(c.UserContext(), s.actor(), s.Tenant, ids, action)
 	if err != nil {
 		return h.serverError(c, s, err)
 	}
 	failed := 0
-	for _, p := range local {
+	for _, p := range res.Delete {
 		if h.Posts == nil {
 			failed++
 			continue
@@ -343,7 +388,7 @@ func (h *Handler) resolve(c *fiber.Ctx, s *session) error {
 		return h.errorPage(c, s, fiber.StatusInternalServerError, "Posts not deleted",
 			fmt.Sprintf("The reports are resolved, but %d of their local posts could not be deleted. Delete them from the account's page or try again.", failed))
 	}
-	return c.Redirect(link(c, "/reports?done=resolved"), fiber.StatusSeeOther)
+	return c.Redirect(link(c, "/reports?done=resolved"+resolvedCounts(res)), fiber.StatusSeeOther)
 }
 
 func (h *Handler) assign(c *fiber.Ctx, s *session) error {

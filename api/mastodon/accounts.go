@@ -345,7 +345,7 @@ func (h *Handler) accountStatuses(c *fiber.Ctx) error {
 	f.OnlyMedia, _ = p.boolean("only_media")
 	f.Pinned, _ = p.boolean("pinned")
 	f.Tagged = strings.TrimPrefix(p.str("tagged"), "#")
-	ids, err := h.Views.AccountStatuses(c.UserContext(), viewer(c), id, f, page(c, 20, 40))
+	ids, err := h.Views.AccountStatuses(c.UserContext(), seer(c), id, f, page(c, 20, 40))
 	if err != nil {
 		return err
 	}
@@ -530,7 +530,7 @@ func (h *Handler) favourites(c *fiber.Ctx) error {
 // statusPageCursors is statusPage for lists paged by their own row ids.
 func (h *Handler) statusPageCursors(c *fiber.Ctx, ids, cursors []int64) error {
 	r := h.renderer(c)
-	views, err := h.Views.StatusViews(c.UserContext(), r.viewer, ids)
+	views, err := h.Views.StatusViews(c.UserContext(), r.seer, ids)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"mime/multipart"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,6 +39,16 @@ type ArchiveJSON struct {
 	FinishedAt *time.Time `json:"finished_at"`
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
 	URL        string     `json:"url,omitempty"` // exports: the download, once done
+	// Follows are an import's follows, sent over time by the worker.
+	Follows *FollowsJSON `json:"follows,omitempty"`
+}
+
+// FollowsJSON counts an import's follows: queued, and of those sent or
+// failed so far.
+type FollowsJSON struct {
+	Queued int64 `json:"queued"`
+	Sent   int64 `json:"sent"`
+	Failed int64 `json:"failed"`
 }
 
 func (h *Handler) registerArchives(v1 fiber.Router) {
@@ -56,6 +67,9 @@ func archiveJSON(c *fiber.Ctx, j *archive.Job) ArchiveJSON {
 		Error: j.Error, CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt, ExpiresAt: j.ExpiresAt}
 	if j.Result != "" {
 		out.Result = strings.Split(strings.TrimSpace(j.Result), "\n")
+	}
+	if j.Kind == archive.ImportJob && j.FollowsQueued > 0 {
+		out.Follows = &FollowsJSON{Queued: j.FollowsQueued, Sent: j.FollowsSent, Failed: j.FollowsFailed}
 	}
 	if j.Kind == archive.ExportJob && j.State == archive.Done && j.Path != "" {
 		out.URL = c.BaseURL() + "/api/v1/roost/exports/" + idStr(j.ID) + "/download"
@@ -127,8 +141,10 @@ func (h *Handler) downloadExport(c *fiber.Ctx) error {
 	return c.SendStream(f, int(fi.Size())) // fasthttp closes f
 }
 
-// requestImport keeps the upload on disk, checks the whole archive at
-// once (a malformed one is refused now, with the reason), and queues it.
+// requestImport stores the upload (bounded by MaxUpload and the body
+// limit), tells a zip from anything else by its end record alone, and
+// queues it: the worker validates and imports it. Nothing is inflated
+// here, so a hostile archive costs a request no more than its bytes.
 func (h *Handler) requestImport(c *fiber.Ctx) error {
 	me, err := h.me(c)
 	if err != nil {
@@ -141,40 +157,47 @@ func (h *Handler) requestImport(c *fiber.Ctx) error {
 	if h.Archives.MaxUpload > 0 && fh.Size > h.Archives.MaxUpload {
 		return errs.E(errs.TooLarge, "the archive is larger than %d MB", h.Archives.MaxUpload>>20)
 	}
-	src, err := fh.Open()
+	publish, _ := strconv.ParseBool(c.FormValue("publish"))
+	path, err := h.storeUpload(fh)
 	if err != nil {
 		return err
 	}
+	j, err := h.Archives.Jobs.RequestImport(c.UserContext(), me.TenantID, me.ID, path, publish)
+	if err != nil {
+		os.Remove(path)
+		return err
+	}
+	return c.Status(fiber.StatusAccepted).JSON(archiveJSON(c, j))
+}
+
+// storeUpload copies an uploaded archive into the archive directory,
+// under a name no one can guess, and checks it is a zip.
+func (h *Handler) storeUpload(fh *multipart.FileHeader) (string, error) {
+	src, err := fh.Open()
+	if err != nil {
+		return "", err
+	}
 	defer src.Close()
 	if err := os.MkdirAll(h.Archives.Dir, 0o700); err != nil {
-		return err
+		return "", err
 	}
 	var tok [12]byte
 	rand.Read(tok[:])
 	path := filepath.Join(h.Archives.Dir, "import-"+hex.EncodeToString(tok[:])+".zip")
 	dst, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
 	if err != nil {
-		return err
+		return "", err
 	}
-	keep := false
-	defer func() {
-		dst.Close()
-		if !keep {
-			os.Remove(path)
-		}
-	}()
-	n, err := io.Copy(dst, src)
+	n, err := io.Copy(dst, io.LimitReader(src, fh.Size))
+	if err == nil {
+		err = archive.Sniff(dst, n)
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
-		return err
+		os.Remove(path)
+		return "", err
 	}
-	if _, err := archive.Open(dst, n, archive.DefaultLimits); err != nil {
-		return err
-	}
-	publish, _ := strconv.ParseBool(c.FormValue("publish"))
-	j, err := h.Archives.Jobs.RequestImport(c.UserContext(), me.TenantID, me.ID, path, publish)
-	if err != nil {
-		return err
-	}
-	keep = true
-	return c.Status(fiber.StatusAccepted).JSON(archiveJSON(c, j))
+	return path, nil
 }

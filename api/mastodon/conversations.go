@@ -35,7 +35,7 @@ func (h *Handler) renderConversations(ctx context.Context, r *renderer, cs []fed
 	if err != nil {
 		return nil, err
 	}
-	views, err := h.Views.StatusViews(ctx, r.viewer, statusIDs)
+	views, err := h.Views.StatusViews(ctx, r.seer, statusIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (h *Handler) RenderAccountConversation(ctx context.Context, site *tenant.Si
 	if err != nil {
 		return nil, err
 	}
-	r := &renderer{h: h, ctx: ctx, site: site, viewer: viewerID}
+	r := &renderer{h: h, ctx: ctx, site: site, viewer: viewerID, seer: viewerID}
 	out, err := h.renderConversations(ctx, r, []federation.Conversation{*cv})
 	if err != nil {
 		return nil, err

@@ -246,8 +246,12 @@ type renderer struct {
 	ctx    context.Context
 	site   *tenant.Site
 	viewer int64
-	links  map[string]federation.Links // actor hosts by handle domain
-	extra  *renderExtra                // filters and hides (more.go); nil: none
+	// seer is the viewer statuses are shown to: viewer, or the signed-out
+	// public of the site's tenant (seer in mastodon.go); 0 only off the
+	// request path (export rendering), where no tenant's hides apply.
+	seer  int64
+	links map[string]federation.Links // actor hosts by handle domain
+	extra *renderExtra                // filters and hides (more.go); nil: none
 }
 
 // linksFor returns the URL builder of a local account's actor host.
@@ -341,7 +345,7 @@ func (r *renderer) statuses(views []*federation.StatusView) ([]*Status, error) {
 	}
 	origs := map[int64]*federation.StatusView{}
 	if len(origIDs) > 0 {
-		ov, err := r.h.Views.StatusViews(r.ctx, r.viewer, origIDs)
+		ov, err := r.h.Views.StatusViews(r.ctx, r.seer, origIDs)
 		if err != nil {
 			return nil, err
 		}

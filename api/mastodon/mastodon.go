@@ -178,6 +178,16 @@ func viewer(c *fiber.Ctx) int64 {
 	return 0
 }
 
+// seer is who status visibility is decided for: the authenticated
+// account, or the signed-out public of the request's tenant, for whom
+// the remote posts its moderators hid stay hidden.
+func seer(c *fiber.Ctx) int64 {
+	if id := viewer(c); id != 0 {
+		return id
+	}
+	return federation.SignedOut(web.SiteOf(c).TenantID)
+}
+
 // me loads the authenticated local account.
 func (h *Handler) me(c *fiber.Ctx) (*federation.Account, error) {
 	if a, ok := c.Locals(accountKey).(*federation.Account); ok {
@@ -195,7 +205,7 @@ func (h *Handler) me(c *fiber.Ctx) (*federation.Account, error) {
 }
 
 func (h *Handler) renderer(c *fiber.Ctx) *renderer {
-	return &renderer{h: h, ctx: c.UserContext(), site: web.SiteOf(c), viewer: viewer(c), extra: h.newRenderExtra(c)}
+	return &renderer{h: h, ctx: c.UserContext(), site: web.SiteOf(c), viewer: viewer(c), seer: seer(c), extra: h.newRenderExtra(c)}
 }
 
 // pathID parses an :id parameter; a malformed id is simply not found.
@@ -268,7 +278,7 @@ func (h *Handler) accountPage(c *fiber.Ctx, ids, cursors []int64) error {
 // oneStatus renders one status the viewer may see, or 404.
 func (h *Handler) oneStatus(c *fiber.Ctx, id int64) (*Status, error) {
 	r := h.renderer(c)
-	views, err := h.Views.StatusViews(c.UserContext(), r.viewer, []int64{id})
+	views, err := h.Views.StatusViews(c.UserContext(), r.seer, []int64{id})
 	if err != nil {
 		return nil, err
 	}

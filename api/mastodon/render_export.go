@@ -25,7 +25,11 @@ type Conversation struct {
 }
 
 func (h *Handler) streamRenderer(ctx context.Context, site *tenant.Site, viewerID int64) *renderer {
-	return &renderer{h: h, ctx: ctx, site: site, viewer: viewerID}
+	seer := viewerID
+	if seer == 0 && site != nil {
+		seer = federation.SignedOut(site.TenantID)
+	}
+	return &renderer{h: h, ctx: ctx, site: site, viewer: viewerID, seer: seer}
 }
 
 // streamStatus renders one status for a stream: visible to the viewer, and
@@ -38,7 +42,7 @@ func (h *Handler) streamStatus(ctx context.Context, site *tenant.Site, viewerID,
 	if renderCtx != "" {
 		r.extra = &renderExtra{context: renderCtx}
 	}
-	views, err := h.Views.StatusViews(ctx, viewerID, []int64{statusID})
+	views, err := h.Views.StatusViews(ctx, r.seer, []int64{statusID})
 	if err != nil {
 		return nil, err
 	}

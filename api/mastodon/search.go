@@ -147,7 +147,7 @@ func (h *Handler) search(c *fiber.Ctx) error {
 			return err
 		}
 		r := h.renderer(c)
-		views, err := h.Views.StatusViews(c.UserContext(), r.viewer, ids)
+		views, err := h.Views.StatusViews(c.UserContext(), r.seer, ids)
 		if err != nil {
 			return err
 		}
@@ -187,9 +187,7 @@ func (h *Handler) searchAccounts(c *fiber.Ctx, sp searchParams) ([]*Account, err
 		if m[2] != "" {
 			q.Domain = strings.ToLower(m[2])
 			if sp.offset == 0 {
-				if a, err := h.findAcct(c, m[1]+"@"+m[2], sp.resolve); err == nil {
-					first = a.ID
-				}
+				first = h.exactAccount(c, m[1], m[2], sp.resolve)
 			}
 		}
 	}
@@ -207,6 +205,41 @@ func (h *Handler) searchAccounts(c *fiber.Ctx, sp searchParams) ([]*Account, err
 		ids = rest[:min(len(rest), sp.limit)]
 	}
 	return h.accountList(c, ids)
+}
+
+// exactAccount is the account a handle names (0: none): a local one, or
+// with resolve a remote one looked up now through WebFinger. The client
+// only learns "no match" when that lookup fails, as on Mastodon, so the
+// failure is logged with the host and the reason: otherwise an operator
+// has nothing to go on (a peer down, a TLS error, a refused signature).
+func (h *Handler) exactAccount(c *fiber.Ctx, user, host string, resolve bool) int64 {
+	a, err := h.findAcct(c, user+"@"+host, false)
+	if !resolve || (err == nil && a.Remote == nil) || h.isOurHost(c, host) {
+		if err != nil {
+			return 0
+		}
+		return a.ID
+	}
+	ctx := c.UserContext()
+	found, rerr := h.Outbox.Resolve(federation.WithActingHost(ctx, web.SiteOf(c).ActorHost()), user+"@"+host)
+	if rerr != nil {
+		web.Log(c).WarnContext(ctx, "search: account not resolved", "acct", user+"@"+host, "host", strings.ToLower(host), "err", rerr)
+		if err == nil {
+			return a.ID // the copy we already knew
+		}
+		return 0
+	}
+	return found.ID
+}
+
+// isOurHost reports whether host is a domain of this instance (any tenant).
+func (h *Handler) isOurHost(c *fiber.Ctx, host string) bool {
+	norm, err := tenant.NormalizeHost(host)
+	if err != nil {
+		return false
+	}
+	_, err = h.Sites.Resolve(c.UserContext(), norm)
+	return err == nil
 }
 
 // accountList renders accounts in order.
@@ -277,7 +310,7 @@ func (h *Handler) resolveURL(c *fiber.Ctx, raw string, resolve bool) (accountID,
 	}
 	a, st, err := h.Outbox.ResolveURL(federation.WithActingHost(ctx, web.SiteOf(c).ActorHost()), raw)
 	if err != nil {
-		web.Log(c).DebugContext(ctx, "search: URL not resolved", "url", raw, "err", err)
+		web.Log(c).WarnContext(ctx, "search: URL not resolved", "url", raw, "host", strings.ToLower(u.Hostname()), "err", err)
 		return 0, 0, nil
 	}
 	if a != nil {

@@ -115,7 +115,7 @@ func (h *Handler) visibleStatus(c *fiber.Ctx, raw string) (*federation.StatusVie
 	if err != nil || id <= 0 {
 		return nil, errNotFound
 	}
-	views, err := h.Views.StatusViews(c.UserContext(), viewer(c), []int64{id})
+	views, err := h.Views.StatusViews(c.UserContext(), seer(c), []int64{id})
 	if err != nil {
 		return nil, err
 	}
@@ -220,13 +220,13 @@ func (h *Handler) statusContext(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	anc, desc, err := h.Views.Context(c.UserContext(), viewer(c), v.ID)
+	anc, desc, err := h.Views.Context(c.UserContext(), seer(c), v.ID)
 	if err != nil {
 		return err
 	}
 	r := h.renderer(c)
 	render := func(ids []int64) ([]*Status, error) {
-		views, err := h.Views.StatusViews(c.UserContext(), r.viewer, ids)
+		views, err := h.Views.StatusViews(c.UserContext(), r.seer, ids)
 		if err != nil {
 			return nil, err
 		}
@@ -252,7 +252,7 @@ func (h *Handler) favouritedBy(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ids, cursors, err := h.Client.FavouritedBy(c.UserContext(), v.ID, page(c, 40, 80))
+	ids, cursors, err := h.Client.FavouritedBy(c.UserContext(), seer(c), v.ID, page(c, 40, 80))
 	if err != nil {
 		return err
 	}
@@ -264,7 +264,7 @@ func (h *Handler) rebloggedBy(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ids, cursors, err := h.Client.RebloggedBy(c.UserContext(), v.ID, page(c, 40, 80))
+	ids, cursors, err := h.Client.RebloggedBy(c.UserContext(), seer(c), v.ID, page(c, 40, 80))
 	if err != nil {
 		return err
 	}
@@ -352,7 +352,7 @@ func (h *Handler) statusHistory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	versions, err := h.Client.StatusHistory(c.UserContext(), id)
+	versions, err := h.Client.StatusHistory(c.UserContext(), seer(c), id)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func (h *Handler) publicTimeline(c *fiber.Ctx) error {
 	if onlyMedia, _ := p.boolean("only_media"); onlyMedia {
 		return errs.E(errs.Invalid, "only_media is not supported on public timelines yet")
 	}
-	ids, err := h.Views.PublicTimeline(c.UserContext(), web.SiteOf(c).TenantID, local || !remote, remote || !local, page(c, 20, 40))
+	ids, err := h.Views.PublicTimeline(c.UserContext(), web.SiteOf(c).TenantID, seer(c), local || !remote, remote || !local, page(c, 20, 40))
 	if err != nil {
 		return err
 	}
@@ -45,7 +45,7 @@ func (h *Handler) tagTimeline(c *fiber.Ctx) error {
 	}
 	p, _ := parseParams(c)
 	local, _ := p.boolean("local")
-	ids, err := h.Views.TagTimeline(c.UserContext(), web.SiteOf(c).TenantID, tag, local, page(c, 20, 40))
+	ids, err := h.Views.TagTimeline(c.UserContext(), web.SiteOf(c).TenantID, seer(c), tag, local, page(c, 20, 40))
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func (h *Handler) renderNotifications(c *fiber.Ctx, ns []federation.Notification
 	if err != nil {
 		return nil, err
 	}
-	views, err := h.Views.StatusViews(c.UserContext(), r.viewer, statusIDs)
+	views, err := h.Views.StatusViews(c.UserContext(), r.seer, statusIDs)
 	if err != nil {
 		return nil, err
 	}

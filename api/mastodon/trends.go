@@ -44,12 +44,12 @@ func (h *Handler) trendingTags(c *fiber.Ctx) error {
 
 func (h *Handler) trendingStatuses(c *fiber.Ctx) error {
 	limit, offset := limitOffset(c, 20, 40)
-	ids, err := h.More.TrendingStatuses(c.UserContext(), web.SiteOf(c).TenantID, limit, offset)
+	ids, err := h.More.TrendingStatuses(c.UserContext(), web.SiteOf(c).TenantID, seer(c), limit, offset)
 	if err != nil {
 		return err
 	}
 	r := h.renderer(c)
-	views, err := h.Views.StatusViews(c.UserContext(), r.viewer, ids)
+	views, err := h.Views.StatusViews(c.UserContext(), r.seer, ids)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/internal/ratelimit"
 	"github.com/roost-social/roost/tenant/oauth"
 )
 
@@ -57,10 +58,18 @@ type page struct {
 // RFC 7636 §4.3).
 type authRequest struct {
 	ResponseType, ClientID, RedirectURI, Scope, State, CodeChallenge, CodeChallengeMethod string
+	// Repeated names a parameter given more than once (RFC 6749 §3.1
+	// forbids it), which is refused: which copy counts must not depend
+	// on who reads it.
+	Repeated string
 }
 
-func readAuthRequest(get func(string) string) authRequest {
-	return authRequest{
+var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"}
+
+// readAuthRequest reads the parameters through get (first value) and
+// count (how many values a name has).
+func readAuthRequest(get func(string) string, count func(string) int) authRequest {
+	r := authRequest{
 		ResponseType:        get("response_type"),
 		ClientID:            get("client_id"),
 		RedirectURI:         get("redirect_uri"),
@@ -69,6 +78,13 @@ func readAuthRequest(get func(string) string) authRequest {
 		CodeChallenge:       get("code_challenge"),
 		CodeChallengeMethod: get("code_challenge_method"),
 	}
+	for _, name := range authParams {
+		if count(name) > 1 {
+			r.Repeated = name
+			break
+		}
+	}
+	return r
 }
 
 // maxState bounds the state echoed back to the client.
@@ -78,7 +94,8 @@ const maxState = 2000
 // force_login and lang are accepted and ignored: there is no session to
 // reuse, so the login is always asked for, and the page is in English.
 func (h *Handler) authorizePage(c *fiber.Ctx) error {
-	r := readAuthRequest(func(k string) string { return c.Query(k) })
+	q := c.Request().URI().QueryArgs()
+	r := readAuthRequest(func(k string) string { return c.Query(k) }, func(k string) int { return len(q.PeekMulti(k)) })
 	app, scopes, done, err := h.check(c, r)
 	if done {
 		return err
@@ -96,7 +113,7 @@ func (h *Handler) authorizeSubmit(c *fiber.Ctx) error {
 		return h.errorPage(c, fiber.StatusForbidden, "Session expired",
 			"This form expired or was not sent from this site. Go back to the application and start again.", "")
 	}
-	r := readAuthRequest(p.get)
+	r := readAuthRequest(p.get, func(k string) int { return len(p[k]) })
 	app, scopes, done, err := h.check(c, r)
 	if done {
 		return err
@@ -106,7 +123,14 @@ func (h *Handler) authorizeSubmit(c *fiber.Ctx) error {
 	}
 	site := web.SiteOf(c)
 	email := p.get("email")
+	// Throttled before the password is checked: a refused guess costs no
+	// hashing (issue 14 finding 7).
+	signedIn, err := h.SignIn.Password(c.UserContext(), web.ClientIP(c), email)
+	if err != nil {
+		return h.refused(c, err)
+	}
 	accountID, _, err := h.Logins.Login(c.UserContext(), site.TenantID, site.Domain, email, p.get("password"))
+	signedIn(err == nil)
 	if errs.Is(err, errs.Unauthorized) {
 		return h.renderForm(c, fiber.StatusUnprocessableEntity, app, scopes, r, email, errs.MessageOf(err))
 	}
@@ -126,38 +150,59 @@ func (h *Handler) authorizeSubmit(c *fiber.Ctx) error {
 	return h.redirect(c, r, url.Values{"code": {code}})
 }
 
-// check validates the request's app and redirect URI — refusing on a page,
-// never redirecting, when either is wrong (SECURITY 26) — then the rest,
-// refusing those by redirecting to the app. done says it answered.
+// check validates an authorization request; done says it answered. An
+// invalid one — unknown client, unregistered redirect URI, unsupported
+// response type, bad scope, state or PKCE — is refused on a page of this
+// site, never by a redirect (SECURITY 26, issue 14 finding 10): anyone
+// may register an app with any redirect URI, so sending the browser there
+// without the user acting, even with RFC 6749 §4.1.2.1's error redirect
+// for a valid client and URI, makes this host an open redirector (RFC
+// 9700 §4.11.2 lets the server rely on the user instead). The browser
+// goes to the app only after the user approves or denies on the page.
 func (h *Handler) check(c *fiber.Ctx, r authRequest) (*oauth.App, oauth.Scopes, bool, error) {
+	refuse := func(title, code, message string) (*oauth.App, oauth.Scopes, bool, error) {
+		return nil, nil, true, h.errorPage(c, fiber.StatusBadRequest, title, message+" ("+code+")", "")
+	}
+	if r.Repeated != "" {
+		return refuse("Invalid request", oauth.ErrInvalidRequest, "The parameter "+r.Repeated+" is given more than once.")
+	}
 	app, err := h.OAuth.AppByClientID(c.UserContext(), web.SiteOf(c).TenantID, r.ClientID)
 	if errs.Is(err, errs.NotFound) {
-		return nil, nil, true, h.errorPage(c, fiber.StatusBadRequest, "Unknown application",
-			"The client_id is not an application registered on this site.", "")
+		return refuse("Unknown application", oauth.ErrInvalidClient, "The client_id is not an application registered on this site.")
 	}
 	if err != nil {
 		return nil, nil, true, h.serverError(c, err)
 	}
 	if !app.AllowsRedirectURI(r.RedirectURI) {
-		return nil, nil, true, h.errorPage(c, fiber.StatusBadRequest, "Invalid redirect URI",
-			"The redirect_uri is not one this application registered, so you were not sent back to it.", "")
+		return refuse("Invalid redirect URI", oauth.ErrInvalidRequest,
+			"The redirect_uri is not one this application registered, so you were not sent back to it.")
 	}
 	if len(r.State) > maxState {
-		r.State = ""
-		return nil, nil, true, h.redirectError(c, r, oauth.ErrInvalidRequest, "The state is too long.")
+		return refuse("Invalid request", oauth.ErrInvalidRequest, "The state is too long.")
 	}
 	if r.ResponseType != "code" {
-		return nil, nil, true, h.redirectError(c, r, oauth.ErrUnsupportedResponseType,
-			"The authorization server does not support this response type.")
+		return refuse("Unsupported response type", oauth.ErrUnsupportedResponseType,
+			"This server supports only response_type=code, the authorization code flow.")
 	}
 	scopes, err := h.OAuth.CheckAuthorization(app, r.RedirectURI, r.Scope, r.CodeChallenge, r.CodeChallengeMethod)
 	if e, ok := oauth.AsError(err); ok {
-		return nil, nil, true, h.redirectError(c, r, e.Code, e.Description)
+		return refuse("Invalid request", e.Code, e.Description)
 	}
 	if err != nil {
 		return nil, nil, true, h.serverError(c, err)
 	}
 	return app, scopes, false, nil
+}
+
+// refused answers a throttled sign-in: 429 (or 503) with Retry-After.
+func (h *Handler) refused(c *fiber.Ctx, err error) error {
+	if after, ok := ratelimit.RetryAfter(err); ok {
+		c.Set(fiber.HeaderRetryAfter, after)
+	}
+	if errs.Is(err, errs.TooMany) {
+		return h.errorPage(c, fiber.StatusTooManyRequests, "Too many attempts", errs.MessageOf(err), "")
+	}
+	return h.serverError(c, err)
 }
 
 func (h *Handler) renderForm(c *fiber.Ctx, status int, app *oauth.App, scopes oauth.Scopes, r authRequest, email, errMsg string) error {
@@ -171,7 +216,9 @@ func (h *Handler) renderForm(c *fiber.Ctx, status int, app *oauth.App, scopes oa
 }
 
 // redirectError sends the user back to the app with an error (RFC 6749
-// §4.1.2.1), or, for an out-of-band app, shows it.
+// §4.1.2.1), or, for an out-of-band app, shows it. Only after the user
+// acted on the page (denied, or approved a request the code then
+// refused), for a client and redirect URI already checked.
 func (h *Handler) redirectError(c *fiber.Ctx, r authRequest, code, description string) error {
 	if r.RedirectURI == oauth.OOB {
 		return h.errorPage(c, fiber.StatusBadRequest, "Authorization failed", description, "")

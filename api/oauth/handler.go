@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/internal/ratelimit"
 	"github.com/roost-social/roost/tenant/oauth"
 )
 
@@ -29,6 +30,10 @@ type Handler struct {
 	// Log records server errors on the HTML pages; nil uses the
 	// request's logger.
 	Log *slog.Logger
+	// SignIn throttles password attempts on the sign-in page per client
+	// address and per login, across every node and every sign-in form of
+	// the instance; nil throttles nothing (tests).
+	SignIn *ratelimit.Guard
 }
 
 // Register mounts the routes on r, which must sit behind host routing.

@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/internal/ratelimit"
 	"github.com/roost-social/roost/tenant"
 	"github.com/roost-social/roost/tenant/verify"
 )
@@ -49,8 +51,13 @@ func (h *Handler) startPage(c *fiber.Ctx, status int, f map[string]string, fe ve
 // email and password again signs in to the signup made the first time.
 func (h *Handler) start(c *fiber.Ctx) error {
 	f := form(c, "name", "email", "invite", "rules")
+	signedIn, err := h.SignIn.Password(c.UserContext(), web.ClientIP(c), f["email"])
+	if err != nil {
+		return h.throttled(c, err, "email", func(status int, fe verify.FieldErrors) error { return h.startPage(c, status, f, fe) })
+	}
 	sg, err := h.Signups.Start(c.UserContext(), verify.StartForm{Name: f["name"], Email: f["email"],
 		Password: c.FormValue("password"), Invite: f["invite"], AcceptRules: f["rules"] == "yes"})
+	signedIn(err == nil)
 	if fe, ok := fieldErrors(err); ok {
 		return h.startPage(c, fiber.StatusUnprocessableEntity, f, fe)
 	}
@@ -63,6 +70,17 @@ func (h *Handler) start(c *fiber.Ctx) error {
 	return seeSite(c)
 }
 
+// throttled answers a form the sign-in throttle refused: the form again
+// with the reason under its field, 429 (or 503) and Retry-After.
+func (h *Handler) throttled(c *fiber.Ctx, err error, field string, form func(status int, fe verify.FieldErrors) error) error {
+	after, ok := ratelimit.RetryAfter(err)
+	if !ok {
+		return h.serverError(c, err) // the throttle's store is down: 503, logged
+	}
+	c.Set(fiber.HeaderRetryAfter, after)
+	return form(web.Status(errs.CodeOf(err)), verify.FieldErrors{field: errs.MessageOf(err)})
+}
+
 // loginPage is GET /login.
 func (h *Handler) loginPage(c *fiber.Ctx) error {
 	return h.render(c, fiber.StatusOK, "login", &page{Title: "Sign in"})
@@ -71,9 +89,17 @@ func (h *Handler) loginPage(c *fiber.Ctx) error {
 // login is POST /login: resume a signup.
 func (h *Handler) login(c *fiber.Ctx) error {
 	f := form(c, "email")
+	loginPage := func(status int, fe verify.FieldErrors) error {
+		return h.render(c, status, "login", &page{Title: "Sign in", Form: f, Errors: fe})
+	}
+	signedIn, err := h.SignIn.Password(c.UserContext(), web.ClientIP(c), f["email"])
+	if err != nil {
+		return h.throttled(c, err, "email", loginPage)
+	}
 	sg, err := h.Signups.Login(c.UserContext(), f["email"], c.FormValue("password"))
+	signedIn(err == nil)
 	if fe, ok := fieldErrors(err); ok {
-		return h.render(c, fiber.StatusUnprocessableEntity, "login", &page{Title: "Sign in", Form: f, Errors: fe})
+		return loginPage(fiber.StatusUnprocessableEntity, fe)
 	}
 	if err != nil {
 		return h.serverError(c, err)
@@ -249,7 +275,12 @@ func (h *Handler) createAccount(c *fiber.Ctx) error {
 	if len(fe) > 0 {
 		return h.sitePage(c, fiber.StatusUnprocessableEntity, sg, f, fe)
 	}
+	signedIn, err := h.SignIn.Password(c.UserContext(), web.ClientIP(c), sg.Email)
+	if err != nil {
+		return h.throttled(c, err, "password", func(status int, fe verify.FieldErrors) error { return h.sitePage(c, status, sg, f, fe) })
+	}
 	_, err = h.Accounts.CreateAccount(c.UserContext(), sg.Claim.Domain, f["username"], sg.Email, password)
+	signedIn(err == nil) // only a created account proves the password: other errors forgive nothing
 	switch {
 	case err == nil:
 		return seeSite(c)

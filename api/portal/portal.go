@@ -28,6 +28,7 @@ import (
 	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/internal/ratelimit"
 	"github.com/roost-social/roost/tenant"
 	"github.com/roost-social/roost/tenant/verify"
 )
@@ -62,6 +63,11 @@ type Handler struct {
 	// Billing shows plans, payment, usage and the open books (plans.go);
 	// nil hides them.
 	Billing *Billing
+	// SignIn throttles every form that checks a password (start, sign
+	// in, first account) per client address and per login, on every
+	// node, before the password is checked (signin.go); nil throttles
+	// nothing (tests).
+	SignIn *ratelimit.Guard
 }
 
 // Register mounts the portal on r in front of host routing.

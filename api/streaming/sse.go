@@ -26,10 +26,17 @@ func (h *Handler) sse(c *fiber.Ctx, name string) error {
 	if err != nil {
 		return err
 	}
-	// The response head, with what the middleware set (CORS, request id).
+	t, err := h.admit(c, v)
+	if err != nil {
+		return err
+	}
+	// The response head, with what the middleware set (CORS, request id);
+	// the app's header policy (web.SecureHeaders) is applied after the
+	// handler returns, too late for a hijacked response: nosniff is here.
 	var head strings.Builder
 	head.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n" +
-		"Cache-Control: no-store\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n")
+		"Cache-Control: no-store\r\nX-Accel-Buffering: no\r\nX-Content-Type-Options: nosniff\r\n" +
+		"Transfer-Encoding: chunked\r\n")
 	c.Response().Header.VisitAll(func(k, val []byte) {
 		key := string(k)
 		if strings.HasPrefix(strings.ToLower(key), "access-control-") || strings.EqualFold(key, fiber.HeaderXRequestID) ||
@@ -40,7 +47,13 @@ func (h *Handler) sse(c *fiber.Ctx, name string) error {
 	head.WriteString("\r\n")
 	h.log().Debug("streaming: server-sent events", "stream", st.key(), "tenant", v.site.TenantID)
 	c.Context().HijackSetNoResponse(true)
-	c.Context().Hijack(func(nc net.Conn) { h.serveSSE(nc, v, st, head.String()) })
+	c.Context().Hijack(func(nc net.Conn) {
+		if !t.start() {
+			return
+		}
+		defer t.done()
+		h.serveSSE(nc, v, st, head.String())
+	})
 	return nil
 }
 

@@ -58,6 +58,9 @@ type Handler struct {
 	// Recheck is how often a connection's token is checked again, so a
 	// revoked token stops streaming (default 5 min).
 	Recheck time.Duration
+	// Gate counts connections against the node's bounds (api sets it
+	// from its StreamLimits); nil admits every connection.
+	Gate Gate
 }
 
 // maxStreams bounds the streams one WebSocket may subscribe to.

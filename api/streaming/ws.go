@@ -17,9 +17,10 @@ import (
 const wsKey = "roost.streaming.ws"
 
 type wsStart struct {
-	v     *viewer
-	first *stream // the stream named in the URL, if any
-	err   error   // why that stream was refused
+	v      *viewer
+	first  *stream // the stream named in the URL, if any
+	err    error   // why that stream was refused
+	ticket *ticket // the connection's place (gate.go)
 }
 
 // wsFrame is an event as Mastodon's WebSocket sends it.
@@ -65,19 +66,27 @@ func (h *Handler) upgrade(c *fiber.Ctx, ws fiber.Handler, name string) error {
 	if name != "" {
 		start.first, start.err = h.resolve(v, name, c.Query("tag"), c.Query("list"))
 	}
+	if start.ticket, err = h.admit(c, v); err != nil {
+		return err
+	}
 	if proto != "" {
 		c.Set("Sec-WebSocket-Protocol", proto) // echoed, as browsers require
 	}
 	web.Log(c).Debug("streaming: websocket", "tenant", v.site.TenantID)
 	c.Locals(wsKey, start)
-	return ws(c)
+	if err := ws(c); err != nil { // not a valid handshake: no connection
+		start.ticket.done()
+		return err
+	}
+	return nil
 }
 
 func (h *Handler) serveWS(conn *websocket.Conn) {
 	start, _ := conn.Locals(wsKey).(*wsStart)
-	if start == nil {
+	if start == nil || !start.ticket.start() {
 		return
 	}
+	defer start.ticket.done()
 	// The socket itself: conn is recycled by the websocket package when
 	// this function returns, so the reader uses fc and is over by then.
 	fc := conn.Conn

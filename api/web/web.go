@@ -19,6 +19,7 @@ type localKey int
 const (
 	siteKey localKey = iota
 	logKey
+	clientIPKey
 )
 
 // URLConfig says how issued URLs are formed.
@@ -79,6 +80,8 @@ func Status(code errs.Code) int {
 		return fiber.StatusGone
 	case errs.TooLarge:
 		return fiber.StatusRequestEntityTooLarge
+	case errs.TooMany:
+		return fiber.StatusTooManyRequests
 	case errs.Unavailable:
 		return fiber.StatusServiceUnavailable
 	}

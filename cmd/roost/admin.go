@@ -34,7 +34,7 @@ func runMigrate(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 
 func runTenant(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
 	if len(args) == 0 {
-		return errs.E(errs.Invalid, "usage: roost tenant create|list|approve|invite|role")
+		return errs.E(errs.Invalid, "usage: roost tenant create|list|approve|invite|role|authorized-fetch")
 	}
 	switch args[0] {
 	case "create":
@@ -47,6 +47,9 @@ func runTenant(ctx context.Context, cfg *config.Config, log *slog.Logger, args [
 		}
 		if *name == "" || *domain == "" {
 			return errs.E(errs.Invalid, "--name and --domain are required")
+		}
+		if err := checkNotReserved(cfg, *domain, *serviceDomain); err != nil {
+			return err
 		}
 		svc, err := connect(ctx, cfg, log, cfg.RedisURL != "")
 		if err != nil {
@@ -77,8 +80,10 @@ func runTenant(ctx context.Context, cfg *config.Config, log *slog.Logger, args [
 		return runTenantInvite(ctx, cfg, log, args[1:])
 	case "role":
 		return runTenantRole(ctx, cfg, log, args[1:])
+	case "authorized-fetch":
+		return runTenantAuthorizedFetch(ctx, cfg, log, args[1:]) // authfetch.go
 	}
-	return errs.E(errs.Invalid, "unknown tenant command %q; use create, list, approve, invite or role", args[0])
+	return errs.E(errs.Invalid, "unknown tenant command %q; use create, list, approve, invite, role or authorized-fetch", args[0])
 }
 
 func printTenants(w io.Writer, ts []tenant.Tenant) {
@@ -269,6 +274,7 @@ func adminHandler(cfg *config.Config, log *slog.Logger, svc *services, fd *fed) 
 		URL: web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort}, Log: log}
 	h.Billing = newBillingPages(cfg, svc)                      // billing, plans and open-books pages (billing.go)
 	h.Leave = leavePages{svc: svc, fd: fd, cfg: cfg, log: log} // leaving and changing domain (move.go)
+	h.SignIn = svc.signin                                      // throttled sign-in (signin.go)
 	if fd != nil {
 		h.Forward = fd.outbox // reports forwarded as Flags (federation/outbox ForwardReport)
 		h.Posts = localPosts{accounts: svc.accounts, outbox: fd.outbox}

@@ -2,19 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/roost-social/roost/federation"
-	ap "github.com/roost-social/roost/federation/activitypub"
 	"github.com/roost-social/roost/federation/archive"
 	"github.com/roost-social/roost/federation/media"
+	"github.com/roost-social/roost/federation/portability"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/errs"
@@ -49,17 +47,32 @@ func runAccountArchive(ctx context.Context, cfg *config.Config, log *slog.Logger
 		if *file == "" {
 			return errs.E(errs.Invalid, "--file is required")
 		}
-		sum, err := importArchive(ctx, svc.accounts, ms, fd, local, links, *file, *publish, nil)
+		return importCommand(ctx, log, svc, ms, fd, local, links, *file, *publish)
+	})
+}
+
+// importCommand is roost account import: the import at once, then the
+// queued follows due now (a few per server; roost work sends the rest as
+// they fall due).
+func importCommand(ctx context.Context, log *slog.Logger, svc *services, ms *media.Service, fd *fed,
+	local *federation.Account, links federation.Links, file string, publish bool) error {
+	sum, err := importFile(ctx, svc, ms, fd, local, links, file, publish)
+	if err != nil {
+		return err
+	}
+	fmt.Println(sum)
+	sent, fs := 0, followSender(svc, fd, log)
+	for {
+		n, err := fs.Once(ctx, 100)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("posts: %d created, %d already imported, %d published; follows: %d requested; restored: %d\n",
-			sum.Created, sum.Skipped, sum.Published, sum.Follows, sum.Restored)
-		for _, s := range sum.Notes {
-			fmt.Println("skipped:", s)
+		if sent += n; n == 0 {
+			break
 		}
-		return nil
-	})
+	}
+	fmt.Printf("follows sent now: %d; any others are sent by roost work over time\n", sent)
+	return nil
 }
 
 // withArchiveAccount is asLocal with the services at hand.
@@ -128,193 +141,40 @@ func dirOf(path string) string {
 	return "."
 }
 
-// importSummary is what an import did.
-type importSummary struct {
-	Created, Skipped, Follows, Restored, Published int
-	Notes                                          []string
+// importer wires an import: the store, the media service and delivery.
+func importer(svc *services, ms *media.Service, fd *fed) *portability.Importer {
+	return &portability.Importer{Store: svc.accounts, Media: ms, Dispatch: fd.queue}
 }
 
-// importBatch is how many posts one transaction imports.
-const importBatch = 100
-
-// importArchive validates the whole archive first, streaming (nothing is
-// written for a malformed one), then streams outbox.json again and
-// imports posts a batch per transaction, each post keyed by its original
-// URI so a rerun or a resumed import creates nothing twice; replies whose
-// parent came later in the file are threaded by one SQL pass at the end,
-// and only then are the new posts published (when asked). Then follows
-// and the rest. Posts are never all in memory: only one batch, and one
-// reserved id per post (8 bytes), so that older posts get smaller ids.
-func importArchive(ctx context.Context, store *fedpg.Store, ms *media.Service, fd *fed, local *federation.Account,
-	links federation.Links, path string, publish bool, progress func(done, total int)) (*importSummary, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	a, err := archive.Open(f, fi.Size(), archive.DefaultLimits)
-	if err != nil {
-		return nil, err
-	}
-	sum := &importSummary{}
-	me := links.Actor(local.Username)
-	uriFor := func(id int64) string { return me + "/statuses/" + strconv.FormatInt(id, 10) }
-	ids, err := store.ReserveStatusIDs(ctx, a.NumPosts)
-	if err != nil {
-		return nil, err
-	}
-	// Mastodon's and Roost's outboxes list the newest first: the first
-	// post read gets the largest id. An oldest-first outbox keeps its order.
-	idFor := func(i int) int64 {
-		switch {
-		case i >= len(ids):
-			return 0 // not counted by Open (cannot happen): the next id
-		case a.OldestFirst:
-			return ids[i]
-		}
-		return ids[len(ids)-1-i]
-	}
-	var batch []archive.Post
-	done := 0
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		uris := make([]string, len(batch))
-		for j, p := range batch {
-			uris[j] = p.OriginalURI
-		}
-		imported, err := store.ImportedURIs(ctx, local.ID, uris)
-		if err != nil {
-			return err
-		}
-		var posts []fedpg.ImportedPost
-		for j, p := range batch {
-			if imported[p.OriginalURI] {
-				sum.Skipped++
-				continue
-			}
-			st := *p.Status
-			st.Mentions = nil
-			st.To, st.Cc = addressing(st.Visibility, links.Followers(local.Username))
-			ip := fedpg.ImportedPost{ID: idFor(done + j), OriginalURI: p.OriginalURI, Status: &st, Publish: publish}
-			// Media is uploaded before the transaction: a crash leaves at
-			// worst an unattached upload, never a post without its media.
-			for _, m := range p.Media {
-				rc, err := a.OpenMedia(m.Path)
-				if err != nil {
-					return err
-				}
-				att, err := ms.Upload(ctx, media.Upload{TenantID: local.TenantID, AccountID: local.ID, File: rc, Description: m.Description})
-				rc.Close()
-				if errs.CodeOf(err) == errs.Invalid || errs.CodeOf(err) == errs.TooLarge {
-					// A file we do not take (its type, its size): the post
-					// is imported without it, and the result says so.
-					sum.Notes = append(sum.Notes, "media "+m.Path+" of "+p.OriginalURI+": "+errs.MessageOf(err))
-					continue
-				}
-				if err != nil {
-					return fmt.Errorf("%s: %w", m.Path, err)
-				}
-				ip.MediaIDs = append(ip.MediaIDs, att.ID)
-				st.Attachments = append(st.Attachments, att.Federation(links.Base))
-			}
-			posts = append(posts, ip)
-		}
-		created, skipped, err := store.ImportPosts(ctx, local, posts, uriFor)
-		if err != nil {
-			return err
-		}
-		sum.Created += len(created)
-		sum.Skipped += skipped
-		done += len(batch)
-		batch = batch[:0]
-		if progress != nil {
-			progress(done, a.NumPosts)
-		}
-		return nil
-	}
-	err = a.EachPost(func(p archive.Post) error {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		batch = append(batch, p)
-		if len(batch) == importBatch {
-			return flush()
-		}
-		return nil
-	})
-	if err == nil {
-		err = flush()
-	}
-	if err != nil {
-		return nil, err
-	}
-	if _, err := store.ResolveImportedReplies(ctx, local.ID); err != nil {
-		return nil, err
-	}
-	if publish {
-		// Posts imported with publishing asked are delivered once
-		// threaded, oldest first; each is marked done in the transaction
-		// that delivers it, so a rerun after a crash delivers the rest and
-		// nothing twice.
-		after := int64(0)
-		for {
-			page, err := store.PendingPublications(ctx, local.ID, after, importBatch)
-			if err != nil {
-				return nil, err
-			}
-			if len(page) == 0 {
-				break
-			}
-			for _, st := range page {
-				after = st.ID
-				dids, err := store.PublishImported(ctx, st, func(st *federation.Status) (string, []byte, error) {
-					url := links.Profile(local.Username) + "/" + strconv.FormatInt(st.ID, 10)
-					id := st.URI + "/activity"
-					body, err := json.Marshal(ap.Wrap("Create", id, me, ap.NewNote(st, me, url), st.To, st.Cc))
-					return id, body, err
-				})
-				if err != nil {
-					return nil, err
-				}
-				_ = fd.outbox.Dispatch.Dispatch(ctx, false, dids) // the sweeper catches up on failure
-				sum.Published++
-			}
-		}
-	}
-	for _, r := range a.Following {
-		if _, err := fd.outbox.Follow(ctx, local, r[0]); err != nil {
-			sum.Notes = append(sum.Notes, "follow "+r[0]+": "+errs.MessageOf(err))
-			continue
-		}
-		sum.Follows++
-	}
-	restored, notes, err := store.ImportRelations(ctx, local, a)
-	if err != nil {
-		return nil, err
-	}
-	sum.Restored = restored
-	sum.Notes = append(sum.Notes, notes...)
-	return sum, nil
+// followSender wires the sending of imports' queued follows.
+func followSender(svc *services, fd *fed, log *slog.Logger) *portability.FollowSender {
+	return &portability.FollowSender{Queue: svc.accounts, Follower: fd.outbox, Log: log}
 }
 
-// addressing is ap.Addressing without mentions: imported posts are
-// stored, not delivered, so they notify no one.
-func addressing(v federation.Visibility, followers string) ([]string, []string) {
-	switch v {
-	case federation.Public:
-		return []string{federation.PublicCollection}, []string{followers}
-	case federation.Unlisted:
-		return []string{followers}, []string{federation.PublicCollection}
-	case federation.Private:
-		return []string{followers}, nil
+// importFile runs an import of a zip on disk at once, recorded as an
+// import job of the account (roost account import, the benchmark). The
+// job names no file: the operator's zip is not an upload a worker may
+// take over or remove.
+func importFile(ctx context.Context, svc *services, ms *media.Service, fd *fed, local *federation.Account,
+	links federation.Links, path string, publish bool) (*portability.Summary, error) {
+	j, err := svc.accounts.StartImport(ctx, local.TenantID, local.ID, "", publish)
+	if err != nil {
+		return nil, err
 	}
-	return nil, nil
+	sum, err := importer(svc, ms, fd).Run(ctx, portability.Request{ImportID: j.ID, Local: local, Links: links,
+		Path: path, Publish: publish, Progress: func(done, total int) {
+			svc.accounts.JobProgress(ctx, archive.ImportJob, j.ID, int64(done), int64(total)) // keeps the claim fresh
+		}})
+	result, failure := "", ""
+	if err != nil {
+		failure = errs.MessageOf(err)
+	} else {
+		result = sum.String()
+	}
+	if ferr := svc.accounts.FinishJob(context.WithoutCancel(ctx), archive.ImportJob, j.ID, "", 0, result, failure); ferr != nil && err == nil {
+		err = ferr
+	}
+	return sum, err
 }
 
 // runAccountOrArchive adds export and import to roost account.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -157,7 +158,7 @@ func TestArchiveAPIExportDownloadImport(t *testing.T) {
 		t.Errorf("someone else's import: %d, want 404", code)
 	}
 	j = waitJob(t, carol, "/api/v1/roost/imports/"+req.ID)
-	if j.State != "done" || j.Progress != 3 || len(j.Result) == 0 || !strings.Contains(j.Result[0], "posts: 3 created, 0 already imported, 3 published") {
+	if j.State != "done" || j.Progress != 3 || len(j.Result) == 0 || !strings.Contains(j.Result[0], "posts: 3 created, 0 already imported, 0 refused, 3 published") {
 		t.Fatalf("import: %+v", j)
 	}
 	if got := n.query(t, `select string_agg(visibility, ',' order by published_at, id) from statuses
@@ -172,5 +173,45 @@ func TestArchiveAPIExportDownloadImport(t *testing.T) {
 	if got := n.query(t, `select string_agg(s.visibility, ',' order by s.published_at, s.id) from home_feeds h join statuses s on s.id = h.status_id
 		where h.account_id = (select id from accounts where username = 'bob') and s.account_id = (select id from accounts where username = 'carol')`); got != "public,private" {
 		t.Errorf("bob's home feed has carol's imported posts %s, want public,private", got)
+	}
+}
+
+// The attack through the API: an 8 MB CSV of one-character lines, a few
+// KB zipped. The request inflates nothing (it stores the upload and
+// queues it); the worker refuses the archive at the row limit, says why in
+// the job, and removes the upload. The job is read back bounded.
+func TestIssue14Finding4ImportValidatedInWorker(t *testing.T) {
+	t.Parallel()
+	n, addr := mediaNode(t)
+	carol := signIn(t, addr, "http://b.test", "carol@b.test", "read write follow")
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, body := range map[string]string{"actor.json": `{"id":"https://old.example/users/c"}`,
+		"outbox.json": `{"orderedItems":[]}`, "blocked_accounts.csv": strings.Repeat("a\n", 4<<20)} {
+		w, _ := zw.Create(name)
+		w.Write([]byte(body))
+	}
+	zw.Close()
+	code, b, _ := archiveCall(t, carol, "POST", "/api/v1/roost/imports", buf.Bytes())
+	var req archiveJob
+	if code != 202 || json.Unmarshal(b, &req) != nil || req.State != "pending" {
+		t.Fatalf("upload of %d bytes: %d %s", buf.Len(), code, b)
+	}
+	j := waitJob(t, carol, "/api/v1/roost/imports/"+req.ID)
+	if j.State != "failed" || !strings.Contains(j.Error, "blocked_accounts.csv: more than 20000 rows, over the limit of 20000") {
+		t.Fatalf("import: %+v", j)
+	}
+	if got := n.query(t, `select count(*) from blocks`); got != "0" {
+		t.Errorf("%s blocks from a refused archive", got)
+	}
+	var mediaDir string
+	for _, e := range n.env {
+		if v, ok := strings.CutPrefix(e, "ROOST_MEDIA_DIR="); ok {
+			mediaDir = v
+		}
+	}
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(mediaDir), "roost-archives", "import-*.zip"))
+	if len(left) != 0 {
+		t.Errorf("uploads left on disk: %v", left)
 	}
 }

@@ -8,11 +8,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/roost-social/roost/federation/archive"
 	"github.com/roost-social/roost/federation/media"
+	"github.com/roost-social/roost/federation/portability"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/errs"
 )
@@ -36,6 +36,7 @@ func runArchives(ctx context.Context, cfg *config.Config, log *slog.Logger, svc 
 		return
 	}
 	dir := archiveDir(cfg)
+	go runImportFollows(ctx, log, svc, fd)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	lastSweep := time.Time{}
@@ -55,12 +56,38 @@ func runArchives(ctx context.Context, cfg *config.Config, log *slog.Logger, svc 
 				runArchiveJob(ctx, log, svc, fd, ms, dir, j)
 			}
 		}
+
 		if time.Since(lastSweep) > time.Hour {
 			lastSweep = time.Now()
 			if paths, err := svc.accounts.ExpiredExports(ctx); err == nil {
 				for _, p := range paths {
 					os.Remove(p)
 				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// runImportFollows sends imports' queued follows as they fall due (the
+// queue spreads those of one server over time), a few per second, apart
+// from the jobs so that a slow server delays no export or import.
+func runImportFollows(ctx context.Context, log *slog.Logger, svc *services, fd *fed) {
+	fs := followSender(svc, fd, log)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		for ctx.Err() == nil {
+			n, err := fs.Once(ctx, 10)
+			if err != nil && ctx.Err() == nil {
+				log.Error("archives: import follows", "err", err)
+			}
+			if n == 0 || err != nil {
+				break
 			}
 		}
 		select {
@@ -107,25 +134,25 @@ func runArchiveJob(ctx context.Context, log *slog.Logger, svc *services, fd *fed
 			size = fi.Size()
 			return nil
 		}
-		sum, err := importArchive(ctx, svc.accounts, ms, fd, local, links, j.Path, j.Publish, func(done, total int) {
-			svc.accounts.JobProgress(ctx, j.Kind, j.ID, int64(done), int64(total))
-		})
+		// Validation happens here, in the worker: the request only stored
+		// the upload and queued it.
+		sum, err := importer(svc, ms, fd).Run(ctx, portability.Request{ImportID: j.ID, Local: local, Links: links,
+			Path: j.Path, Publish: j.Publish, Progress: func(done, total int) {
+				svc.accounts.JobProgress(ctx, j.Kind, j.ID, int64(done), int64(total))
+			}})
 		if err != nil {
 			return err
 		}
-		lines := []string{fmt.Sprintf("posts: %d created, %d already imported, %d published; follows: %d requested; restored: %d",
-			sum.Created, sum.Skipped, sum.Published, sum.Follows, sum.Restored)}
-		for _, n := range sum.Notes {
-			lines = append(lines, "skipped: "+n)
-		}
-		result = strings.Join(lines, "\n")
-		os.Remove(j.Path)
+		result = sum.String()
 		return nil
 	}()
+	if err != nil && ctx.Err() != nil {
+		return // shutting down: the job is claimed again later
+	}
+	if j.Kind == archive.ImportJob && filepath.Dir(filepath.Clean(j.Path)) == filepath.Clean(dir) {
+		os.Remove(j.Path) // done or failed, the upload is not needed again
+	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return // shutting down: the job is claimed again later
-		}
 		failure = errs.MessageOf(err)
 		if errs.CodeOf(err) == errs.Internal {
 			log.Error("archive job failed", "err", err)

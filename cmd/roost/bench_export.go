@@ -135,21 +135,27 @@ func benchExport(ctx context.Context, cfg *config.Config, log *slog.Logger, args
 	}
 	fmt.Fprintf(os.Stderr, "exported %d posts, %d MB, in %.1f s; importing...\n", *posts, fi.Size()>>20, exportSecs)
 	t0 = time.Now()
-	sum, err := importArchive(ctx, svc.accounts, mediaSv, fd, dst, dstLinks, zipPath, false, nil)
+	honest := watchMemory()
+	sum, err := importFile(ctx, svc, mediaSv, fd, dst, dstLinks, zipPath, false)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
+	importPeak := honest.stop()
 	importSecs := time.Since(t0).Seconds()
 	var imported int64
 	if err := svc.db.QueryRow(ctx, `select count(*) from statuses where account_id = $1`, dst.ID).Scan(&imported); err != nil {
 		return err
 	}
 	if imported != int64(*posts) {
-		return fmt.Errorf("import created %d posts of %d (notes: %v)", imported, *posts, firstNotes(sum.Notes))
+		return fmt.Errorf("import created %d posts of %d (%s)", imported, *posts, sum)
+	}
+	hostile, err := benchHostileImports(ctx, svc, mediaSv, fd, dir)
+	if err != nil {
+		return err
 	}
 	var ms2 runtime.MemStats
 	runtime.ReadMemStats(&ms2)
-	return printResult(map[string]any{
+	out := map[string]any{
 		"bench": "export", "posts": *posts, "media_bytes": int64(files) * *fileSize, "media_files": files,
 		"archive_mb":         fi.Size() >> 20,
 		"export_s":           round1(exportSecs),
@@ -159,7 +165,13 @@ func benchExport(ctx context.Context, cfg *config.Config, log *slog.Logger, args
 		"peak_mb":            peakRSSMB(),
 		"export_peak_mb":     exportPeak,
 		"go_heap_sys_mb":     ms2.HeapSys >> 20,
-	})
+		"import_peak_mb":     importPeak.rssMB,
+		"import_heap_mb":     importPeak.heapMB,
+	}
+	for k, v := range hostile {
+		out[k] = v
+	}
+	return printResult(out)
 }
 
 // mediaUpload is a generated Ogg "audio" file (the media service stores
@@ -208,10 +220,3 @@ func peakRSSMB() int64 {
 }
 
 func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
-
-func firstNotes(n []string) []string {
-	if len(n) > 5 {
-		return n[:5]
-	}
-	return n
-}

@@ -5,6 +5,10 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
@@ -38,7 +42,13 @@ func benchInbox(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 	n := fs.Int("requests", 5000, "number of inbox POSTs")
 	conc := fs.Int("concurrency", 32, "requests in flight")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed window here")
+	schemeName := fs.String("scheme", "cavage", "signature scheme of the deliveries: cavage or rfc9421")
+	keyType := fs.String("key", "rsa", "sender key: rsa (2048 bits) or ed25519")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	scheme, err := benchScheme(*schemeName, *keyType)
+	if err != nil {
 		return err
 	}
 	log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -50,7 +60,7 @@ func benchInbox(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 	if _, err := svc.tenantSv.CreateTenant(ctx, "Bench", "bench.test", ""); err != nil {
 		return err
 	}
-	key, err := benchSender(ctx, svc)
+	key, err := benchSenderKey(ctx, svc, *keyType)
 	if err != nil {
 		return err
 	}
@@ -71,7 +81,7 @@ func benchInbox(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 	go app.Listener(ln)
 	defer app.Shutdown()
 
-	reqs, err := presign(*n, key, ln.Addr().String())
+	reqs, err := presign(*n, key, scheme, ln.Addr().String())
 	if err != nil {
 		return err
 	}
@@ -90,17 +100,39 @@ func benchInbox(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 	var queued int
 	svc.db.QueryRow(ctx, `select count(*) from inbox_items`).Scan(&queued)
 	return printResult(map[string]any{
-		"bench": "inbox", "requests": *n, "per_second": round3(float64(*n-errors) / wall.Seconds()),
+		"bench": "inbox", "scheme": scheme.String(), "key": *keyType, "requests": *n, "per_second": round3(float64(*n-errors) / wall.Seconds()),
 		"p99_ms": round3(float64(lat[len(lat)*99/100].Microseconds()) / 1000), "errors": errors, "queued": queued,
 	})
 }
 
 const benchActor = "http://s.test/users/sender"
 
-// benchSender caches a remote actor with a fresh key, as after its first
-// delivery, and returns the private key.
+// benchScheme checks the -scheme and -key flags.
+func benchScheme(name, key string) (signature.Scheme, error) {
+	if key != "rsa" && key != "ed25519" {
+		return 0, fmt.Errorf("bench inbox: -key must be rsa or ed25519, not %q", key)
+	}
+	switch name {
+	case "cavage":
+		return signature.Cavage, nil
+	case "rfc9421":
+		return signature.RFC9421, nil
+	}
+	return 0, fmt.Errorf("bench inbox: -scheme must be cavage or rfc9421, not %q", name)
+}
+
+// benchSender caches a remote actor with a fresh RSA-2048 key, as after
+// its first delivery, and returns the private key.
 func benchSender(ctx context.Context, svc *services) (crypto.PrivateKey, error) {
+	return benchSenderKey(ctx, svc, "rsa")
+}
+
+// benchSenderKey is benchSender with an RSA-2048 or Ed25519 key.
+func benchSenderKey(ctx context.Context, svc *services, keyType string) (crypto.PrivateKey, error) {
 	kp, err := federation.GenerateKeyPair()
+	if keyType == "ed25519" {
+		kp, err = ed25519Pair()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -112,10 +144,11 @@ func benchSender(ctx context.Context, svc *services) (crypto.PrivateKey, error) 
 	return signature.ParsePrivateKeyPEM(kp.PrivatePEM)
 }
 
-// presign signs n distinct Create activities on every core (RSA signing is
-// the sender's cost, not ours: it stays outside the timed window) and
-// renders each as the HTTP/1.1 request bytes net/http would send.
-func presign(n int, key crypto.PrivateKey, host string) ([][]byte, error) {
+// presign signs n distinct Create activities in scheme on every core
+// (signing is the sender's cost, not ours: it stays outside the timed
+// window) and renders each as the HTTP/1.1 request bytes net/http would
+// send.
+func presign(n int, key crypto.PrivateKey, scheme signature.Scheme, host string) ([][]byte, error) {
 	out := make([][]byte, n)
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
@@ -129,7 +162,7 @@ func presign(n int, key crypto.PrivateKey, host string) ([][]byte, error) {
 				r, _ := http.NewRequest("POST", "http://"+host+"/inbox", bytes.NewReader(body))
 				r.Host = "bench.test"
 				r.Header.Set("Content-Type", "application/activity+json")
-				if err := signature.Sign(r, body, benchActor+"#main-key", key, time.Now()); err != nil {
+				if err := signature.SignWith(scheme, r, body, benchActor+"#main-key", key, time.Now()); err != nil {
 					firstErr.Store(err)
 					return
 				}
@@ -285,4 +318,25 @@ func (c *benchConn) exchange(req []byte) (status int, keep bool, err error) {
 		return 0, false, err
 	}
 	return status, keep, nil
+}
+
+// ed25519Pair is a fresh Ed25519 key pair as PKIX/PKCS#8 PEM, the form
+// actors publish it in.
+func ed25519Pair() (federation.KeyPair, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return federation.KeyPair{}, err
+	}
+	pubDER, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return federation.KeyPair{}, err
+	}
+	privDER, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return federation.KeyPair{}, err
+	}
+	return federation.KeyPair{
+		PublicPEM:  string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})),
+		PrivatePEM: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER})),
+	}, nil
 }

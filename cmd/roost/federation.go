@@ -47,7 +47,7 @@ func newFed(cfg *config.Config, log *slog.Logger, svc *services, sites tenant.Re
 		return nil, fmt.Errorf("invalid ROOST_FEDERATION_RESOLVE: %w", err)
 	}
 	if len(resolve) > 0 {
-		log.Warn("ROOST_FEDERATION_RESOLVE is set: federation traffic for these hosts goes to these addresses over plain HTTP; never use this in production", "resolve", resolve)
+		log.Warn("ROOST_FEDERATION_RESOLVE is set: federation traffic for these hosts goes to these addresses (over the scheme each entry names; a bare ip:port is plain HTTP); never use this in production", "resolve", resolve)
 	}
 	f := &fed{fetch: fetch.New(fetch.Config{Resolve: resolve}), claimIdle: cfg.DeliveryClaimIdle, sweepEvery: cfg.DeliverySweepEvery}
 	sign, pub, err := instanceSigner(context.Background(), cfg, svc)
@@ -71,12 +71,12 @@ func newFed(cfg *config.Config, log *slog.Logger, svc *services, sites tenant.Re
 	f.keys = &inbox.Keys{Store: svc.accounts, Fetch: f.fetch, Sign: sign, Ours: ours}
 	f.locals = &inbox.SiteLocals{Sites: sites, Accounts: svc.accounts, Scheme: cfg.URLScheme, Port: cfg.PublicPort}
 	f.queue = &delivery.Queue{Store: svc.accounts, Redis: svc.redis, Prefix: cfg.RedisPrefix, Log: log}
-	f.inbox = &inbox.Service{Keys: f.keys, Store: svc.accounts, Ours: ours, Blocks: f.blocks}
+	f.inbox = &inbox.Service{Keys: f.keys, Store: svc.accounts, Ours: ours, Blocks: f.blocks, Scheme: cfg.URLScheme}
 	f.outbox = &outbox.Service{Keys: f.keys, Fetch: f.fetch, Follows: svc.accounts, Locals: f.locals, Send: f.queue,
 		Publisher: svc.accounts, Dispatch: f.queue, Mover: svc.accounts, Store: svc.accounts, Scheme: cfg.URLScheme}
 	f.process = &inbox.Processor{Items: svc.accounts, Follows: svc.accounts, Actors: svc.accounts, Statuses: svc.accounts,
 		Social: svc.accounts, Movers: svc.accounts, Keys: f.keys, Locals: f.locals, Send: f.queue, Log: log,
-		Blocks: f.blocks}
+		Blocks: f.blocks, ActingHost: tenantActingHost(cfg, svc, sites)}
 	return f, nil
 }
 
@@ -118,12 +118,16 @@ func instanceSigner(ctx context.Context, cfg *config.Config, svc *services) (fet
 	if err != nil {
 		return nil, "", err
 	}
+	// Signed in the scheme each host accepts (fetch.Knocking: cavage
+	// first, RFC 9421 after a refusal, remembered per host).
+	knock := fetch.Knocking(func(s signature.Scheme, r *http.Request, body []byte) error {
+		keyID := federation.NewLinks(cfg.URLScheme, federation.ActingHost(r.Context()), 0).InstanceActor() + "#main-key"
+		return signature.SignWith(s, r, body, keyID, key, time.Now())
+	})
 	return func(r *http.Request, body []byte) error {
-		host := federation.ActingHost(r.Context())
-		if host == "" {
+		if federation.ActingHost(r.Context()) == "" {
 			return nil
 		}
-		keyID := federation.NewLinks(cfg.URLScheme, host, 0).InstanceActor() + "#main-key"
-		return signature.Sign(r, body, keyID, key, time.Now())
+		return knock(r, body)
 	}, kp.PublicPEM, nil
 }

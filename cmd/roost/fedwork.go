@@ -9,6 +9,7 @@ import (
 
 	ap "github.com/roost-social/roost/federation/activitypub"
 	"github.com/roost-social/roost/federation/domainblock"
+	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/internal/errs"
 )
 
@@ -20,9 +21,10 @@ import (
 // answers; failures back off from a minute up to a day.
 const nodeInfoEvery = 24 * time.Hour
 
-// scheme is ROOST_URL_SCHEME, as for WebFinger lookups: https in
-// production, http only for test and development hosts.
-func runNodeInfo(ctx context.Context, scheme string, log *slog.Logger, svc *services, fd *fed) {
+// NodeInfo goes out over the peer's scheme (fetch.DiscoveryURL: https, or
+// what ROOST_FEDERATION_RESOLVE fixes for a test host), not this
+// instance's ROOST_URL_SCHEME; the parameter is kept for the caller.
+func runNodeInfo(ctx context.Context, _ string, log *slog.Logger, svc *services, fd *fed) {
 	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
 	for {
@@ -34,13 +36,11 @@ func runNodeInfo(ctx context.Context, scheme string, log *slog.Logger, svc *serv
 			if ctx.Err() != nil {
 				return
 			}
-			sw, ver, ferr := fetchNodeInfo(ctx, fd, scheme, h)
+			sw, ver, ferr := fetchNodeInfo(ctx, fd, h)
 			now, next, msg := time.Now(), time.Now().Add(nodeInfoEvery), ""
 			if ferr != nil {
-				msg = errs.MessageOf(ferr)
-				if errs.CodeOf(ferr) == errs.Internal {
-					msg = ferr.Error()
-				}
+				msg = fetch.Reason(ferr) // tenants see it: no addresses (issue 14, finding 6)
+				log.Debug("NodeInfo fetch failed", "host", h, "err", ferr)
 				fails, _ := svc.accounts.NodeInfoFailures(ctx, h)
 				next = now.Add(min(time.Minute<<min(fails, 10), 24*time.Hour))
 			}
@@ -58,8 +58,8 @@ func runNodeInfo(ctx context.Context, scheme string, log *slog.Logger, svc *serv
 
 // fetchNodeInfo reads a host's discovery document, then the newest
 // NodeInfo it links, and returns the software's name and version.
-func fetchNodeInfo(ctx context.Context, fd *fed, scheme, host string) (string, string, error) {
-	body, err := fd.fetch.GetJSON(ctx, scheme+"://"+host+"/.well-known/nodeinfo", "application/json",
+func fetchNodeInfo(ctx context.Context, fd *fed, host string) (string, string, error) {
+	body, err := fd.fetch.GetJSON(ctx, fd.fetch.DiscoveryURL(host, "/.well-known/nodeinfo"), "application/json",
 		[]string{"application/json", "application/jrd+json"})
 	if err != nil {
 		return "", "", err
@@ -115,10 +115,7 @@ func runBlocklistSubscriptions(ctx context.Context, log *slog.Logger, svc *servi
 			importID, ferr := refreshSubscription(ctx, svc, fd, sub)
 			msg := ""
 			if ferr != nil {
-				msg = truncateStr(errs.MessageOf(ferr), 500)
-				if errs.CodeOf(ferr) == errs.Internal {
-					msg = truncateStr(ferr.Error(), 500)
-				}
+				msg = fetch.Reason(ferr) // tenants see it: no addresses (issue 14, finding 6)
 				log.Warn("block-list subscription refresh failed", "url", sub.URL, "err", ferr)
 			}
 			now := time.Now()

@@ -39,6 +39,8 @@ commands:
   account create      --domain DOMAIN --username USER --email EMAIL --password PASS|-
   tenant role         grant|revoke --tenant DOMAIN --email EMAIL --role admin|moderator:
                       a login's role on that tenant's /admin dashboard
+  tenant authorized-fetch --tenant DOMAIN on|off|default: the tenant's own
+                      ROOST_AUTHORIZED_FETCH (signed GETs required)
   operator grant      --email EMAIL [--revoke]: let a login use the operator
                       dashboard (ROOST_OPERATOR_HOST)
   billing mark-paid   --tenant ID --until YYYY-MM-DD: paid by bank transfer,

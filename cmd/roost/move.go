@@ -75,6 +75,9 @@ func runTenantAddDomain(ctx context.Context, cfg *config.Config, log *slog.Logge
 			return err
 		}
 	}
+	if err := checkNotReserved(cfg, d, sd); err != nil { // the instance's own names (signin.go)
+		return err
+	}
 	svc, err := connect(ctx, cfg, log, cfg.RedisURL != "")
 	if err != nil {
 		return err
@@ -165,6 +168,9 @@ func runAccountMove(ctx context.Context, cfg *config.Config, log *slog.Logger, a
 		if err != nil {
 			return err
 		}
+		if err := checkNotReserved(m.cfg, toSite.Domain); err != nil { // signin.go
+			return err
+		}
 		acct, err := m.svc.accounts.AccountByUsername(ctx, fromSite.TenantID, fromSite.Domain, fu)
 		if err != nil {
 			return err
@@ -228,6 +234,9 @@ func (m *mover) moveDomain(ctx context.Context, tenantID int64, old, to, by stri
 	}
 	if fromSite.Domain == toSite.Domain {
 		return nil, errs.E(errs.Invalid, "the account already lives on %s", toSite.Domain)
+	}
+	if err := checkNotReserved(m.cfg, toSite.Domain); err != nil { // a name claimed before it was reserved (signin.go)
+		return nil, err
 	}
 	accts, err := m.svc.accounts.LocalAccountsOn(ctx, tenantID, fromSite.Domain)
 	if err != nil {

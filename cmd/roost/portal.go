@@ -53,12 +53,14 @@ func newPortal(cfg *config.Config, log *slog.Logger, svc *services, redirects ve
 	log.Info("signup portal enabled", "host", cfg.PortalHost, "signups", cfg.Signups, "base_domain", cfg.BaseDomain)
 	return &portal.Handler{
 		Signups: &verify.Signups{Store: store, Checker: newChecker(cfg, log, svc, store, redirects), Notify: svc.tenantSv.Notify,
-			Mode: verify.Mode(cfg.Signups), BaseDomain: cfg.BaseDomain, PortalHost: cfg.PortalHost, Log: log},
+			Mode: verify.Mode(cfg.Signups), BaseDomain: cfg.BaseDomain, PortalHost: cfg.PortalHost, Log: log,
+			Reserved: reservedHosts(cfg)}, // the instance's own names (signin.go)
 		Accounts: portalAccounts{svc},
 		Host:     cfg.PortalHost,
 		URL:      web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort},
 		Log:      log,
 		Billing:  newPortalBilling(cfg, svc), // plans, payment, usage, open books (billing.go)
+		SignIn:   svc.signin,                 // throttled password checks (signin.go)
 	}
 }
 

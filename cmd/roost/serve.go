@@ -70,7 +70,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	go hub.Run(ctx)
 	go runRelay(ctx, cfg, log, svc)
 	app := api.New(api.Options{
-		OAuth:          &apioauth.Handler{OAuth: oauthSvc, Logins: oauthStore, URL: urls, Log: log},
+		OAuth:          &apioauth.Handler{OAuth: oauthSvc, Logins: oauthStore, URL: urls, Log: log, SignIn: svc.signin},
 		Portal:         newPortal(cfg, log, svc, fd.fetch), // signup portal on ROOST_PORTAL_HOST (portal.go)
 		Operator:       newOperator(cfg, log, svc, fd),     // operator dashboard on ROOST_OPERATOR_HOST (admin.go)
 		TenantAdmin:    newTenantAdmin(cfg, log, svc, fd),  // the same dashboard under /admin on tenant domains (admin.go)
@@ -91,6 +91,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 		Gatherer:       reg,
 		ServeMetrics:   cfg.MetricsAddr == "",
 		MaxInflight:    maxInflight(cfg, svc), // load shedding (api/shed.go)
+		Streams: api.StreamLimits{Node: cfg.StreamingMax, PerIP: cfg.StreamingMaxPerIP, // api/streams.go
+			PerToken: cfg.StreamingMaxPerToken},
+		// signed GETs (ROOST_AUTHORIZED_FETCH) are verified as inbox POSTs are
+		AuthorizedFetch: cfg.AuthorizedFetch,
+		Fetches:         fd.inbox,
 	})
 
 	errc := make(chan error, 2)

@@ -12,6 +12,7 @@ import (
 	ap "github.com/roost-social/roost/federation/activitypub"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/internal/config"
+	"github.com/roost-social/roost/internal/ratelimit"
 	"github.com/roost-social/roost/migrations"
 	"github.com/roost-social/roost/tenant"
 	tenantpg "github.com/roost-social/roost/tenant/postgres"
@@ -27,6 +28,8 @@ type services struct {
 	tenants  *tenantpg.Store
 	accounts *fedpg.Store
 	tenantSv *tenant.Service
+	// signin throttles sign-in attempts (signin.go); nil without Redis.
+	signin *ratelimit.Guard
 }
 
 // connect opens PostgreSQL and, when withRedis, Redis, failing within
@@ -69,6 +72,7 @@ func connect(ctx context.Context, cfg *config.Config, log *slog.Logger, withRedi
 			return nil, fmt.Errorf("cannot reach Redis at ROOST_REDIS_URL: %w", err)
 		}
 		s.tenantSv.Notify = &tenantredis.Notifier{Client: s.redis, Channel: tenantredis.Channel(cfg.RedisPrefix)}
+		s.signin = newSignInGuard(cfg, s.redis)
 	}
 	return s, nil
 }

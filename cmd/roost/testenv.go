@@ -59,6 +59,13 @@ func runTestenv(ctx context.Context, _ *config.Config, log *slog.Logger, args []
 	if _, err := devenv.Helm(devenv.Options{Install: true, Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }}); err != nil {
 		log.Warn("the Helm chart tests will fail", "err", err)
 	}
+	// The interop test (internal/interop) runs a real GoToSocial, kept
+	// beside the checkout as a static build and unpacked the same way.
+	if src, err := devenv.GoToSocialSource(); err != nil {
+		log.Warn("the GoToSocial interop test will fail", "err", err)
+	} else if _, err := devenv.GoToSocial(devenv.Options{Install: true, Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }}, src); err != nil {
+		log.Warn("the GoToSocial interop test will fail", "err", err)
+	}
 	cmd := exec.Command(fs.Arg(0), fs.Args()[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), "ROOST_TEST_DATABASE_URL="+env.AdminURL, "ROOST_TEST_REDIS_URL="+env.RedisURL)

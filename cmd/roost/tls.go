@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/tenant"
 	"github.com/roost-social/roost/tenant/certs"
@@ -44,7 +45,7 @@ func listenTLS(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *s
 	}
 	reg.MustRegister(tlsCollector{m})
 	redirect := &http.Server{
-		Handler:           m.HTTPHandler(),
+		Handler:           withHeaderPolicy(m.HTTPHandler()), // redirects and ACME answers, on every tenant domain
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,
@@ -176,4 +177,16 @@ func (c tlsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(tlsOrders, s.IssueRateLimited, "rate_limited")
 	counter(tlsOrders, s.Obtained, "obtained")
 	counter(tlsOrders, s.Failed, "failed")
+}
+
+// withHeaderPolicy gives the plain-HTTP listener's answers (redirects to
+// HTTPS, ACME challenges, 404s) the app's policy for what is not a page
+// (api/web SecureHeaders): they are served on tenant domains too.
+func withHeaderPolicy(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Content-Security-Policy", web.DefaultResourceCSP)
+		h.ServeHTTP(w, r)
+	})
 }

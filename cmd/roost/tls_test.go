@@ -415,6 +415,9 @@ func TestTLSAcmeTwoNodesPebble(t *testing.T) {
 	if want := fmt.Sprintf("https://a.test:%d/users/alice?x=1", tlsPort); resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != want {
 		t.Fatalf("redirect: %d %q, want 308 %q", resp.StatusCode, resp.Header.Get("Location"), want)
 	}
+	if resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("redirect without the header policy (issue 14 finding 12): %v", resp.Header)
+	}
 
 	// 4. Refused names: no order, one lookup each, none when asked again.
 	lookups := n1.metric(t, "roost_tls_decision_lookups_total")

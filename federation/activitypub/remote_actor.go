@@ -13,8 +13,17 @@ var actorTypes = []string{"Person", "Service", "Application", "Group", "Organiza
 
 // ParseActor reads a remote actor document into an Account (TenantID zero).
 // It requires an absolute id, an inbox, and a public key owned by the actor
-// on the actor's own host; remote HTML is sanitised. now stamps FetchedAt.
+// on the actor's own host (its publicKey, else a FEP-521a multikey);
+// remote HTML is sanitised. now stamps FetchedAt.
 func ParseActor(doc []byte, now time.Time) (*federation.Account, error) {
+	return ParseActorKey(doc, "", now)
+}
+
+// ParseActorKey is ParseActor for the owner of a signing key: the Account
+// carries keyID (found under publicKey or assertionMethod, owned by the
+// actor, on its origin) rather than the actor's first key. keyID "" picks
+// the first key.
+func ParseActorKey(doc []byte, keyID string, now time.Time) (*federation.Account, error) {
 	m, err := decodeObject(doc)
 	if err != nil {
 		return nil, err
@@ -31,7 +40,7 @@ func ParseActor(doc []byte, now time.Time) (*federation.Account, error) {
 	if absURL(inbox) == nil {
 		return nil, errs.E(errs.Invalid, "actor has no valid inbox")
 	}
-	keyID, keyPEM, err := actorKey(m, id)
+	key, err := pickKey(m, id, keyID)
 	if err != nil {
 		return nil, err
 	}
@@ -57,10 +66,10 @@ func ParseActor(doc []byte, now time.Time) (*federation.Account, error) {
 		Locked:       boolean(m, "manuallyApprovesFollowers"),
 		Discoverable: boolean(m, "discoverable"),
 		Bot:          hasType(m, "Service", "Application"),
-		PublicKeyPEM: keyPEM,
+		PublicKeyPEM: key.PEM,
 		Remote: &federation.RemoteInfo{
 			URI:         id,
-			KeyID:       keyID,
+			KeyID:       key.ID,
 			URL:         validURL(idOf(m["url"])),
 			Inbox:       inbox,
 			SharedInbox: shared,
@@ -74,33 +83,6 @@ func ParseActor(doc []byte, now time.Time) (*federation.Account, error) {
 		},
 	}
 	return a, nil
-}
-
-// actorKey picks the actor's key: publicKey may be an object or an array;
-// its owner must be the actor and its id must live on the actor's host.
-func actorKey(m map[string]any, actorID string) (string, string, error) {
-	var keys []map[string]any
-	switch k := m["publicKey"].(type) {
-	case map[string]any:
-		keys = append(keys, k)
-	case []any:
-		for _, item := range k {
-			if km, ok := item.(map[string]any); ok {
-				keys = append(keys, km)
-			}
-		}
-	}
-	for _, k := range keys {
-		kid, owner, pem := str(k, "id"), idOf(k["owner"]), str(k, "publicKeyPem")
-		if owner == "" {
-			owner = actorID // some servers omit owner on an embedded key
-		}
-		if kid == "" || pem == "" || owner != actorID || !SameOrigin(kid, actorID) {
-			continue
-		}
-		return kid, pem, nil
-	}
-	return "", "", errs.E(errs.Invalid, "actor has no public key of its own")
 }
 
 func validURL(s string) string {
@@ -119,17 +101,4 @@ func truncate(s string, n int) string {
 		cut-- // do not split a UTF-8 sequence
 	}
 	return s[:cut]
-}
-
-// KeyOwner returns the owner of a standalone key document (a
-// CryptographicKey with owner and publicKeyPem), or "" when doc is not one.
-func KeyOwner(doc []byte) string {
-	m, err := decodeObject(doc)
-	if err != nil || m["inbox"] != nil {
-		return ""
-	}
-	if str(m, "publicKeyPem") == "" {
-		return ""
-	}
-	return idOf(m["owner"])
 }

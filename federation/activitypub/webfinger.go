@@ -107,3 +107,21 @@ func NewJRD(a *federation.Account, links federation.Links) *JRD {
 		},
 	}
 }
+
+// NewInstanceJRD describes the site's instance actor, named as Mastodon
+// names its own (acct:<host>@<host>): servers that check a signer by
+// WebFinger before trusting its signature (GoToSocial, Mastodon) look up
+// preferredUsername@host of the key's owner, and the instance actor signs
+// every fetch made on the site's behalf. host is the actor host, the
+// instance actor's preferredUsername.
+func NewInstanceJRD(host string, links federation.Links) *JRD {
+	actor := links.InstanceActor()
+	return &JRD{
+		Subject: "acct:" + host + "@" + host,
+		Aliases: []string{actor},
+		Links: []Link{
+			{Rel: "http://webfinger.net/rel/profile-page", Type: "text/html", Href: links.Base},
+			{Rel: "self", Type: ContentType, Href: actor},
+		},
+	}
+}

@@ -112,10 +112,30 @@ func TestArchiveExportThenOpen(t *testing.T) {
 	if string(data) != "OggS sound bytes" {
 		t.Errorf("media %q", data)
 	}
-	if len(a.Likes) != 1 || len(a.Bookmarks) != 1 || len(a.Following) != 1 || a.Following[0][0] != "bob@b.example" ||
-		len(a.Blocks) != 1 || len(a.Mutes) != 1 || len(a.Lists) != 1 || a.Lists[0][1] != "bob@b.example" {
-		t.Errorf("rows: %+v", a)
+	for _, k := range []Kind{Bookmarks, Following, Blocks, Mutes, Lists} {
+		if a.Rows[k] != 1 {
+			t.Errorf("%s: %d rows, want 1", k, a.Rows[k])
+		}
 	}
+	if r := rowsOf(t, a, Following); r[0][0] != "bob@b.example" {
+		t.Errorf("following %v", r)
+	}
+	if r := rowsOf(t, a, Lists); r[0][0] != "Friends" || r[0][1] != "bob@b.example" {
+		t.Errorf("lists %v", r)
+	}
+	if r := rowsOf(t, a, Bookmarks); r[0][0] != "https://b.example/notes/2" {
+		t.Errorf("bookmarks %v", r)
+	}
+}
+
+// rowsOf reads every row of a list.
+func rowsOf(t *testing.T, a *Archive, k Kind) [][]string {
+	t.Helper()
+	var rows [][]string
+	if err := a.EachRow(k, func(r []string) error { rows = append(rows, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }
 
 // rezip copies an archive, changing one entry (nil: dropping it).
@@ -165,8 +185,13 @@ func TestArchiveMalformedImports(t *testing.T) {
 		{"bad CSV", rezip(t, good, ListsCSV, []byte("Friends,bob@b.example\n\"unterminated\n")), DefaultLimits, []string{"lists.csv", "line 2"}},
 		{"missing actor", rezip(t, good, ActorFile, nil), DefaultLimits, []string{"actor.json is missing"}},
 		{"missing media", rezip(t, good, mediaName, nil), DefaultLimits, []string{"outbox.json: item", mediaName, "missing"}},
-		{"too large", good, Limits{MaxFile: 10, MaxPosts: 10}, []string{"declared size", "over the limit of 10"}},
-		{"too many posts", good, Limits{MaxFile: 1 << 20, MaxPosts: 2}, []string{"outbox.json: more than 2 items, over the limit of 2"}},
+		{"too large", good, Limits{MaxOutbox: 10}, []string{"outbox.json: declared size", "over the limit of 10"}},
+		{"too many posts", good, Limits{MaxPosts: 2}, []string{"outbox.json: more than 2 posts, over the limit of 2"}},
+		{"long CSV record", rezip(t, good, ListsCSV, []byte("Friends,"+strings.Repeat("b", 10_000)+"@b.example\n")), DefaultLimits,
+			[]string{"lists.csv: a record longer than 4096 bytes"}},
+		{"too many rows", rezip(t, good, MutesCSV, []byte("a@b.example\nc@d.example\n")), Limits{MaxRows: 1},
+			[]string{"muted_accounts.csv: more than 1 rows, over the limit of 1"}},
+		{"too many rows in all", good, Limits{MaxTotalRows: 3}, []string{"more than 3 rows in the archive's lists"}},
 	} {
 		_, err := Open(bytes.NewReader(c.data), int64(len(c.data)), c.lim)
 		if err == nil || errs.CodeOf(err) != errs.Invalid {
@@ -179,13 +204,21 @@ func TestArchiveMalformedImports(t *testing.T) {
 			}
 		}
 	}
-	// A damaged entry (bytes flipped inside the stored media) fails its
-	// checksum.
+	// A damaged media file (bytes flipped inside it) fails its checksum
+	// when read, once, by the import (which then skips it).
 	i := bytes.Index(good, []byte("OggS sound bytes"))
 	bad := bytes.Clone(good)
 	bad[i+5] ^= 0xff
-	if _, err := Open(bytes.NewReader(bad), int64(len(bad)), DefaultLimits); err == nil ||
-		!strings.Contains(errs.MessageOf(err), "damaged") {
+	a, err := Open(bytes.NewReader(bad), int64(len(bad)), DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := a.OpenMedia(mediaName)
+	if err == nil {
+		_, err = io.ReadAll(rc)
+		rc.Close()
+	}
+	if errs.CodeOf(err) != errs.Invalid || !strings.Contains(errs.MessageOf(err), "damaged") {
 		t.Errorf("damaged media: %v", err)
 	}
 }

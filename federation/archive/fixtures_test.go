@@ -88,7 +88,7 @@ func TestArchiveImportFromMastodonFixtures(t *testing.T) {
 	if len(withMedia.Media) != 1 || withMedia.Media[0].Path != image {
 		t.Errorf("media: %+v", withMedia.Media)
 	}
-	if len(a.Likes) != 1 || len(a.Following) != 1 || a.Following[0][0] != "retiolus@mamot.fr" {
-		t.Errorf("likes %v, following %v", a.Likes, a.Following)
+	if f := rowsOf(t, a, Following); len(f) != 1 || f[0][0] != "retiolus@mamot.fr" {
+		t.Errorf("following %v", f)
 	}
 }

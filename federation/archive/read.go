@@ -2,14 +2,8 @@ package archive
 
 import (
 	"archive/zip"
-	"bufio"
-	"bytes"
-	"encoding/csv"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
-	"reflect"
 	"strings"
 	"time"
 
@@ -18,303 +12,193 @@ import (
 	"github.com/roost-social/roost/internal/errs"
 )
 
-// Limits bound what an import accepts.
-type Limits struct {
-	MaxFile  int64 // declared uncompressed size of any one entry
-	MaxPosts int
-}
-
-// DefaultLimits are generous for a person's archive and small for a bomb.
-var DefaultLimits = Limits{MaxFile: 256 << 20, MaxPosts: 200_000}
-
 // Post is one post of an archive, ready to recreate.
 type Post struct {
 	OriginalURI string
-	Status      *federation.Status // Content, Summary, Sensitive, Visibility, Language, Tags, Published, InReplyToURI
-	Media       []Media
+	Status      *federation.Status // Content, Summary, Sensitive, Visibility, Language, Tags, Poll, Published, InReplyToURI; remote Attachments
+	// Media are the post's files in the archive, each named once, at most
+	// maxMediaRefs of them; MediaRefs counts every distinct one it names.
+	Media     []Media
+	MediaRefs int
 }
+
+// maxMediaRefs bounds the files kept per post: more than the client API
+// allows, so the importer can tell how many there were and refuse.
+const maxMediaRefs = 16
 
 // Media is an attachment's file inside the archive.
 type Media struct {
 	Path        string
 	Description string
-	Size        int64
+	Size        int64 // as the zip declares it
 }
 
-// Archive is a validated archive: everything parsed, every referenced
-// file present and readable. Posts are not kept: EachPost reads
-// outbox.json again, item by item, so memory does not grow with the
-// archive.
+// Archive is a validated archive: its structure parsed, its lists
+// counted, every referenced file present. Nothing is kept: EachPost and
+// EachRow read the entries again, item by item, so memory does not grow
+// with the archive, and every byte inflated counts against one budget.
 type Archive struct {
-	zr        *zip.Reader
 	files     map[string]*zip.File
+	lim       Limits
+	budget    int64
+	inflated  int64
 	ActorURI  string
 	Followers string
 	NumPosts  int // posts (Creates) in outbox.json
 	// OldestFirst: outbox.json lists its oldest post first (Mastodon and
 	// Roost list the newest first).
 	OldestFirst bool
-	Likes       []string
-	Bookmarks   []string // status URIs or URLs
-	Following   [][]string
-	Blocks      [][]string
-	Mutes       [][]string
-	Lists       [][]string // title, address
+	// Rows counts the rows of each list.
+	Rows map[Kind]int
+	// bookmarksJSON: bookmarks come from bookmarks.json, else bookmarks.csv.
+	bookmarksJSON bool
 }
 
 func invalid(format string, a ...any) error { return errs.E(errs.Invalid, format, a...) }
 
-// Open validates a whole archive; any problem is an errs.Invalid error
-// naming the file (and line or item) at fault.
+// Open validates a whole archive, reading each list and outbox.json once
+// (media files are only looked up, not read); any problem is an
+// errs.Invalid error naming the file (and line or item) at fault. It
+// refuses an archive whose import would inflate more than its budget.
 func Open(r io.ReaderAt, size int64, lim Limits) (*Archive, error) {
-	if lim.MaxFile == 0 {
-		lim = DefaultLimits
-	}
+	lim = lim.orDefault()
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, invalid("not a zip archive, or a truncated one: %v", err)
 	}
-	files := map[string]*zip.File{}
-	for _, f := range zr.File {
-		if f.UncompressedSize64 > uint64(lim.MaxFile) {
-			return nil, invalid("%s: declared size %d bytes is over the limit of %d", f.Name, f.UncompressedSize64, lim.MaxFile)
-		}
-		files[strings.TrimPrefix(f.Name, "/")] = f
+	if len(zr.File) > lim.MaxEntries {
+		return nil, invalid("the archive holds %d files, over the limit of %d", len(zr.File), lim.MaxEntries)
 	}
-	a := &Archive{zr: zr, files: files}
-	actor, err := readJSON[struct {
-		ID        string `json:"id"`
-		Followers string `json:"followers"`
-	}](files, ActorFile, true)
+	a := &Archive{files: make(map[string]*zip.File, len(zr.File)), lim: lim, budget: lim.budgetFor(size), Rows: map[Kind]int{}}
+	for _, f := range zr.File {
+		if cap := a.capOf(f.Name); cap > 0 && f.UncompressedSize64 > uint64(cap) {
+			return nil, invalid("%s: declared size %d bytes is over the limit of %d", clip(f.Name), f.UncompressedSize64, cap)
+		}
+		a.files[strings.TrimPrefix(f.Name, "/")] = f
+	}
+	if err := a.readActor(); err != nil {
+		return nil, err
+	}
+	actorBytes := a.inflated
+	media, err := a.readOutbox()
 	if err != nil {
 		return nil, err
 	}
-	a.ActorURI, a.Followers = actor.ID, actor.Followers
-	if err := a.readOutbox(files, lim); err != nil {
+	if err := a.countRows(); err != nil {
 		return nil, err
 	}
-	for _, c := range []struct {
-		name string
-		into *[]string
-	}{{LikesFile, &a.Likes}, {BookmarksFile, &a.Bookmarks}} {
-		col, err := readJSON[struct {
-			Items []json.RawMessage `json:"orderedItems"`
-		}](files, c.name, false)
-		if err != nil {
-			return nil, err
-		}
-		for i, raw := range col.Items {
-			var s string
-			if json.Unmarshal(raw, &s) != nil {
-				var o struct {
-					ID string `json:"id"`
-				}
-				if json.Unmarshal(raw, &o) != nil || o.ID == "" {
-					return nil, invalid("%s: item %d is neither a URI nor an object with an id", c.name, i+1)
-				}
-				s = o.ID
-			}
-			*c.into = append(*c.into, s)
-		}
-	}
-	if len(a.Bookmarks) == 0 {
-		rows, err := readCSV(files, BookmarksCSV, 1, "")
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			a.Bookmarks = append(a.Bookmarks, r[0])
-		}
-	}
-	for _, c := range []struct {
-		name   string
-		cols   int
-		header string
-		into   *[][]string
-	}{
-		{FollowingCSV, 1, "Account address", &a.Following},
-		{BlocksCSV, 1, "", &a.Blocks},
-		{MutesCSV, 1, "Account address", &a.Mutes},
-		{ListsCSV, 2, "", &a.Lists},
-	} {
-		rows, err := readCSV(files, c.name, c.cols, c.header)
-		if err != nil {
-			return nil, err
-		}
-		*c.into = rows
+	// The import reads outbox.json and the lists again, and each media
+	// file once: refuse now what would run out of budget half-way.
+	if need := a.inflated + (a.inflated - actorBytes) + media; need > a.budget {
+		return nil, invalid("the archive would inflate to %s in all, over its limit of %s", mb(need), mb(a.budget))
 	}
 	return a, nil
 }
 
-// readBytes reads an entry whole (it is under the size limit), checking
-// its checksum: a damaged or truncated entry is an error.
-func readBytes(f *zip.File) ([]byte, error) {
-	rc, err := f.Open()
-	if err != nil {
-		return nil, invalid("%s: %v", f.Name, err)
+// capOf is the inflated size allowed for a named entry (0: not read as a
+// whole; media are bounded when opened).
+func (a *Archive) capOf(name string) int64 {
+	switch strings.TrimPrefix(name, "/") {
+	case ActorFile:
+		return a.lim.MaxActor
+	case OutboxFile:
+		return a.lim.MaxOutbox
+	case BookmarksFile, FollowingCSV, BlocksCSV, MutesCSV, ListsCSV, BookmarksCSV:
+		return a.lim.MaxList
 	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, int64(f.UncompressedSize64)+1))
-	if err != nil {
-		return nil, invalid("%s: damaged or truncated: %v", f.Name, err)
-	}
-	return b, nil
+	return 0
 }
 
-// jsonError names the line and column of a decoding error.
-func jsonError(name string, b []byte, err error) error {
-	var off int64 = -1
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		off = se.Offset
-	case errors.As(err, &te):
-		off = te.Offset
-	}
-	if off < 0 {
-		return invalid("%s: %v", name, err)
-	}
-	off = min(off, int64(len(b)))
-	line := bytes.Count(b[:off], []byte{'\n'}) + 1
-	col := off - int64(bytes.LastIndexByte(b[:off], '\n'))
-	return invalid("%s: line %d, column %d (offset %d): %v", name, line, col, off, err)
-}
-
-func readJSON[T any](files map[string]*zip.File, name string, required bool) (*T, error) {
-	v := new(T)
-	f := files[name]
+// readActor reads actor.json, at most MaxActor bytes.
+func (a *Archive) readActor() error {
+	f := a.files[ActorFile]
 	if f == nil {
-		if required {
-			return nil, invalid("%s is missing", name)
-		}
-		return v, nil
+		return invalid("%s is missing", ActorFile)
 	}
-	b, err := readBytes(f)
+	m, c, err := a.open(f)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return nil, jsonError(name, b, err)
+	defer c.Close()
+	m.limit = a.lim.MaxActor
+	b, err := io.ReadAll(m)
+	if err != nil {
+		return readError(ActorFile, err)
 	}
-	return v, nil
+	var actor struct {
+		ID        string `json:"id"`
+		Followers string `json:"followers"`
+	}
+	if err := json.Unmarshal(b, &actor); err != nil {
+		return invalid("%s: %v", ActorFile, err)
+	}
+	a.ActorURI, a.Followers = actor.ID, actor.Followers
+	return nil
 }
 
-// readCSV reads rows of at least cols fields, skipping a header row
-// whose first field is header.
-func readCSV(files map[string]*zip.File, name string, cols int, header string) ([][]string, error) {
-	f := files[name]
-	if f == nil {
-		return nil, nil
+// readError passes on the errors of this package (budget, item size) and
+// calls any other a damaged entry.
+func readError(name string, err error) error {
+	if errs.CodeOf(err) == errs.Invalid {
+		return err
 	}
-	b, err := readBytes(f)
-	if err != nil {
-		return nil, err
-	}
-	cr := csv.NewReader(bytes.NewReader(b))
-	cr.FieldsPerRecord = -1
-	var rows [][]string
-	for line := 1; ; line++ {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return rows, nil
-		}
-		if err != nil {
-			return nil, invalid("%s: %v", name, err)
-		}
-		if line == 1 && header != "" && strings.EqualFold(strings.TrimSpace(rec[0]), header) {
-			continue
-		}
-		if len(rec) < cols || strings.TrimSpace(rec[0]) == "" {
-			row, _ := cr.FieldPos(0)
-			return nil, invalid("%s: line %d: expected %d fields", name, row, cols)
-		}
-		for i := range rec {
-			rec[i] = strings.TrimSpace(rec[i])
-		}
-		rows = append(rows, rec)
-	}
+	return invalid("%s: damaged or truncated: %v", clip(name), err)
 }
 
-// readOutbox validates outbox.json item by item from the zip entry, so
-// only one item's bytes are held at a time and no post is kept; every
-// referenced media file is read through (checksum checked). A syntax
-// error is located afterwards by reading the entry whole, which names its
-// line and column.
-func (a *Archive) readOutbox(files map[string]*zip.File, lim Limits) error {
+// readOutbox validates outbox.json item by item, keeping no post: only
+// their count, the order of their dates, and the declared bytes of the
+// distinct media files they name (what the import will inflate for them).
+func (a *Archive) readOutbox() (int64, error) {
 	n := 0
 	var first, last time.Time
+	seen := map[*zip.File]bool{}
+	var media int64
 	err := a.eachItem(func(i int, raw json.RawMessage) error {
-		if i+1 > lim.MaxPosts {
-			return invalid("%s: more than %d items, over the limit of %d", OutboxFile, lim.MaxPosts, lim.MaxPosts)
+		if n >= a.lim.MaxPosts {
+			return invalid("%s: more than %d posts, over the limit of %d", OutboxFile, a.lim.MaxPosts, a.lim.MaxPosts)
 		}
-		p, err := a.outboxItem(i, raw, true)
-		if p != nil {
-			if n == 0 {
-				first = p.Status.Published
-			}
-			last = p.Status.Published
-			n++
+		p, err := a.outboxItem(i, raw)
+		if err != nil || p == nil {
+			return err
 		}
-		return err
-	})
-	a.NumPosts, a.OldestFirst = n, first.Before(last)
-	return err
-}
-
-// eachItem streams the items of outbox.json, turning a decoding error
-// into an errs.Invalid one that names the file (and line and column).
-func (a *Archive) eachItem(fn func(i int, raw json.RawMessage) error) error {
-	f := a.files[OutboxFile]
-	if f == nil {
-		return invalid("%s is missing", OutboxFile)
-	}
-	rc, err := f.Open()
-	if err != nil {
-		return invalid("%s: %v", OutboxFile, err)
-	}
-	defer rc.Close()
-	dec := json.NewDecoder(bufio.NewReaderSize(rc, 64<<10))
-	n := 0
-	err = streamItems(dec, func(raw json.RawMessage) error {
+		if n == 0 {
+			first = p.Status.Published
+		}
+		last = p.Status.Published
 		n++
-		if err := fn(n-1, raw); err != nil {
-			return callbackError{err}
+		for _, m := range p.Media {
+			if f := a.files[m.Path]; !seen[f] {
+				seen[f] = true
+				media += a.mediaCost(f)
+			}
 		}
 		return nil
 	})
-	if ce, ok := err.(callbackError); ok {
-		return ce.err // the caller's own error, as it was
-	}
-	if err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &se) || errors.As(err, &te) {
-			// Read again whole, for the line and column.
-			if _, werr := readJSON[struct {
-				Items []json.RawMessage `json:"orderedItems"`
-			}](a.files, OutboxFile, true); werr != nil {
-				return werr
-			}
-		}
-		return invalid("%s: damaged or truncated: %v", OutboxFile, err)
-	}
-	return err
+	a.NumPosts, a.OldestFirst = n, first.Before(last)
+	return media, err
 }
 
-// callbackError carries an error of eachItem's fn through streamItems,
-// apart from decoding errors.
-type callbackError struct{ err error }
+// mediaCost is the most the import may inflate for a media file.
+func (a *Archive) mediaCost(f *zip.File) int64 {
+	if f.UncompressedSize64 > uint64(a.lim.MaxMedia) {
+		return 0 // skipped unread
+	}
+	return min(int64(f.UncompressedSize64), a.mediaLimit(f))
+}
 
-func (e callbackError) Error() string { return e.err.Error() }
+// mediaLimit is how far a media file may inflate: MediaRatio times its
+// compressed size, plus 64 KB for headers of small files.
+func (a *Archive) mediaLimit(f *zip.File) int64 {
+	return min(a.lim.MaxMedia+1, 64<<10+a.lim.MediaRatio*int64(min(f.CompressedSize64, 1<<40)))
+}
 
 // EachPost calls fn with each post of the archive, in the order of
 // outbox.json (for Mastodon and Roost, newest first: a reply usually
-// comes before its parent, so threading is resolved after the import,
-// see ResolveImportedReplies). Open validated the archive already.
+// comes before its parent, so threading is resolved after the import).
+// Open validated the archive already.
 func (a *Archive) EachPost(fn func(Post) error) error {
 	return a.eachItem(func(i int, raw json.RawMessage) error {
-		p, err := a.outboxItem(i, raw, false)
+		p, err := a.outboxItem(i, raw)
 		if err != nil || p == nil {
 			return err
 		}
@@ -322,56 +206,9 @@ func (a *Archive) EachPost(fn func(Post) error) error {
 	})
 }
 
-// streamItems calls fn with each element of the top-level object's
-// orderedItems array; other members are skipped.
-func streamItems(dec *json.Decoder, fn func(json.RawMessage) error) error {
-	if tok, err := dec.Token(); err != nil {
-		return err
-	} else if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return &json.UnmarshalTypeError{Value: fmt.Sprint(tok), Type: reflect.TypeOf(map[string]any{}), Offset: dec.InputOffset()}
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		if key, _ := tok.(string); key != "orderedItems" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return err
-			}
-			continue
-		}
-		tok, err = dec.Token()
-		if err != nil {
-			return err
-		}
-		if d, ok := tok.(json.Delim); !ok || d != '[' {
-			return &json.UnmarshalTypeError{Value: fmt.Sprint(tok), Type: reflect.TypeOf([]any{}), Offset: dec.InputOffset()}
-		}
-		for dec.More() {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return err
-			}
-			if err := fn(raw); err != nil {
-				return err
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return err
-		}
-	}
-	_, err := dec.Token()
-	return err
-}
-
 // outboxItem validates one outbox item (i counts from 0) and returns it
-// as a post when it is a Create (nil otherwise). checkMedia reads every
-// media file through, so a damaged one is found before anything is
-// written.
-func (a *Archive) outboxItem(i int, raw json.RawMessage, checkMedia bool) (*Post, error) {
-	files := a.files
+// as a post when it is a Create (nil otherwise).
+func (a *Archive) outboxItem(i int, raw json.RawMessage) (*Post, error) {
 	var act struct {
 		Type   string          `json:"type"`
 		Object json.RawMessage `json:"object"`
@@ -389,44 +226,63 @@ func (a *Archive) outboxItem(i int, raw json.RawMessage, checkMedia bool) (*Post
 	if st.Published.IsZero() {
 		st.Published = time.Now().UTC()
 	}
+	p := &Post{OriginalURI: st.URI, Status: st}
+	return p, a.postMedia(i, act.Object, p)
+}
+
+// postMedia collects the archive files a post's attachments name, each
+// once: a file named twice by one post is one attachment.
+func (a *Archive) postMedia(i int, object json.RawMessage, p *Post) error {
 	var note struct {
 		Attachment []struct {
 			URL  any    `json:"url"`
 			Name string `json:"name"`
 		} `json:"attachment"`
 	}
-	_ = json.Unmarshal(act.Object, &note)
-	p := Post{OriginalURI: st.URI, Status: st}
+	_ = json.Unmarshal(object, &note)
+	seen := map[string]bool{}
 	for _, att := range note.Attachment {
 		u, _ := att.URL.(string)
 		if u == "" || strings.Contains(u, "://") {
-			continue // remote media stays where it is
+			continue // remote media stays where it is (Status.Attachments)
 		}
 		name := strings.TrimPrefix(u, "/")
-		f := files[name]
+		f := a.files[name]
 		if f == nil {
-			return nil, invalid("%s: item %d: media file %s is missing from the archive", OutboxFile, i+1, name)
+			return invalid("%s: item %d: media file %s is missing from the archive", OutboxFile, i+1, clip(name))
 		}
-		if checkMedia {
-			rc, err := f.Open()
-			if err == nil {
-				_, err = io.Copy(io.Discard, rc)
-				rc.Close()
-			}
-			if err != nil {
-				return nil, invalid("%s: damaged or truncated: %v", name, err)
-			}
+		if seen[name] {
+			continue
 		}
-		p.Media = append(p.Media, Media{Path: name, Description: att.Name, Size: int64(f.UncompressedSize64)})
+		seen[name] = true
+		p.MediaRefs++
+		if len(p.Media) < maxMediaRefs {
+			p.Media = append(p.Media, Media{Path: name, Description: att.Name, Size: int64(f.UncompressedSize64)})
+		}
 	}
-	return &p, nil
+	return nil
 }
 
-// OpenMedia opens a media file of the archive.
+// OpenMedia opens a media file of the archive for one read: a file over
+// MaxMedia is refused unread (errs.TooLarge), and one inflating past
+// MediaRatio times its compressed size fails while it is read.
 func (a *Archive) OpenMedia(name string) (io.ReadCloser, error) {
-	f, err := a.zr.Open(name)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	f := a.files[name]
+	if f == nil {
+		return nil, errs.E(errs.NotFound, "%s is missing from the archive", clip(name))
 	}
-	return f, nil
+	if f.UncompressedSize64 > uint64(a.lim.MaxMedia) {
+		return nil, errs.E(errs.TooLarge, "%s is larger than %s", clip(name), mb(a.lim.MaxMedia))
+	}
+	m, c, err := a.open(f)
+	if err != nil {
+		return nil, err
+	}
+	m.limit = a.mediaLimit(f)
+	m.over = invalid("%s inflates to more than %d times its compressed size, which media files do not: refused",
+		clip(name), a.lim.MediaRatio)
+	return struct {
+		io.Reader
+		io.Closer
+	}{m, c}, nil
 }

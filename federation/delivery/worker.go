@@ -398,10 +398,17 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 	case err == nil && permanent(status):
 		w.breakers.success(d.Host) // the host answered; it is alive
 		w.Queue.Store.MarkFailed(ctx, d.ID, status, "refused by the receiver", time.Time{})
+	case fetch.Permanent(err):
+		// The address guard refused the inbox's address (or the URL is
+		// unusable): no retry can change that. The reason names no
+		// address, since tenants read it on their federation page.
+		w.Log.Info("delivery refused before sending", "id", d.ID, "host", d.Host, "err", err)
+		w.observe(ctx, d.Host, false, fetch.Reason(err))
+		w.Queue.Store.MarkFailed(ctx, d.ID, 0, fetch.Reason(err), time.Time{})
 	default:
 		reason := fmt.Sprintf("status %d", status)
 		if err != nil {
-			reason = err.Error()
+			reason = fetch.Reason(err)
 		}
 		w.breakers.failure(d.Host, now)
 		w.observe(ctx, d.Host, false, reason)
@@ -442,13 +449,17 @@ func (w *Worker) fail(ctx context.Context, d *federation.Delivery, status int, r
 	}
 }
 
-// permanent reports statuses that retrying cannot fix.
+// permanent reports statuses that retrying cannot fix. A 401 is retried,
+// as Mastodon does: the receiver may have failed to fetch our key (its own
+// key-fetch budget, a slow moment) and will verify the next attempt.
 func permanent(status int) bool {
-	return status >= 400 && status < 500 && status != http.StatusTooManyRequests && status != http.StatusRequestTimeout
+	return status >= 400 && status < 500 && status != http.StatusTooManyRequests && status != http.StatusRequestTimeout &&
+		status != http.StatusUnauthorized
 }
 
-// attempt signs the request afresh (new Date) and POSTs it; the caller
-// holds one of the host's slots.
+// attempt signs the request afresh (new Date) and POSTs it, in RFC 9421
+// or draft-cavage as the host accepts; the caller holds one of the host's
+// slots.
 func (w *Worker) attempt(ctx context.Context, d *federation.Delivery, sender *federation.Account) (int, error) {
 	keyID, err := w.KeyID(ctx, sender)
 	if err != nil {
@@ -458,9 +469,12 @@ func (w *Worker) attempt(ctx context.Context, d *federation.Delivery, sender *fe
 	if err != nil {
 		return 0, err
 	}
-	return w.Fetch.Post(ctx, d.Inbox, d.Body, func(r *http.Request, body []byte) error {
-		return signature.Sign(r, body, keyID, key, w.Now())
-	})
+	// Double-knocking (fetch.Knocking): the inbox's host gets the scheme
+	// it last accepted, cavage when unknown, and a 401/403 is retried
+	// once in the other scheme before the answer counts.
+	return w.Fetch.Post(ctx, d.Inbox, d.Body, fetch.Knocking(func(s signature.Scheme, r *http.Request, body []byte) error {
+		return signature.SignWith(s, r, body, keyID, key, w.Now())
+	}))
 }
 
 // maxCachedKeys bounds the parsed-key cache (one key per local sender).

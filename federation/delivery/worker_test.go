@@ -34,6 +34,10 @@ type receiver struct {
 	verified map[string]int
 	status   int
 	pub      crypto.PublicKey
+	// rfcOnly refuses draft-cavage signatures (issue 16); schemes counts
+	// the attempts per signature scheme.
+	rfcOnly bool
+	schemes map[signature.Scheme]int
 }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -41,6 +45,19 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	p, err := signature.Check(req, body, time.Now())
 	if err == nil {
 		err = signature.Verify(req, p, r.pub)
+	}
+	if err == nil {
+		r.mu.Lock()
+		if r.schemes == nil { // receivers built elsewhere do not count
+			r.schemes = map[signature.Scheme]int{}
+		}
+		r.schemes[p.Scheme]++
+		rfcOnly := r.rfcOnly
+		r.mu.Unlock()
+		if rfcOnly && p.Scheme != signature.RFC9421 {
+			http.Error(w, "RFC 9421 signatures only", http.StatusUnauthorized)
+			return
+		}
 	}
 	if err != nil || p.KeyID != keyID {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
@@ -86,7 +103,7 @@ func newRig(t *testing.T, status int) *rig {
 		t.Fatal(err)
 	}
 	pub, _ := signature.ParsePublicKeyPEM(keys.PublicPEM)
-	recv := &receiver{verified: map[string]int{}, status: status, pub: pub}
+	recv := &receiver{verified: map[string]int{}, status: status, pub: pub, schemes: map[signature.Scheme]int{}}
 	srv := httptest.NewServer(recv)
 	t.Cleanup(srv.Close)
 	client, prefix := testenv.Redis(t)

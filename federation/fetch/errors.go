@@ -37,3 +37,27 @@ func statusError(host string, status int) error {
 	}
 	return errs.E(errs.Unavailable, "%s answered status %d", host, status)
 }
+
+// Permanent reports whether a failed request cannot succeed however often
+// it is retried: the address guard refused the host's address, or plain
+// http to it (errs.Forbidden), or the URL itself is unusable (errs.Invalid:
+// malformed, no host, credentials). Callers fail such work at once rather
+// than retrying it for days (issue 14, finding 6); unreachable hosts and
+// timeouts (errs.Unavailable) are worth retrying.
+func Permanent(err error) bool {
+	c := errs.CodeOf(err)
+	return err != nil && (c == errs.Forbidden || c == errs.Invalid)
+}
+
+// Reason is what may be stored or shown about a failed outbound request
+// (delivery rows, host health, NodeInfo and block-list fetches, domain
+// checks): the error's client-safe message, which names at most the host
+// that was asked for. The cause — the address it resolved to, the
+// dialer's or resolver's text — is for logs only. Errors without a safe
+// message read "internal error".
+func Reason(err error) string {
+	if err == nil {
+		return ""
+	}
+	return clip(errs.MessageOf(err), 300)
+}

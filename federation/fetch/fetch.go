@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/roost-social/roost/federation/signature"
 )
 
 // DefaultUserAgent names Roost to peers; GoToSocial answers 418 without one.
@@ -30,9 +32,13 @@ const maxHeaderBytes = 64 << 10
 
 // Config configures a Client.
 type Config struct {
-	// Resolve maps hostnames to "ip:port" for tests and local development
-	// (ROOST_FEDERATION_RESOLVE). Only these hosts may be reached over plain
-	// http, and only these may resolve to loopback/private addresses.
+	// Resolve maps hostnames to addresses for tests and local development
+	// (ROOST_FEDERATION_RESOLVE, see ParseResolve): "https://ip:port" or
+	// "http://ip:port" fix the scheme used for that host; a bare "ip:port"
+	// (the older syntax) lets URLs of either scheme through and sends
+	// discovery over plain http, as that syntax was documented. Only these
+	// hosts may be reached over plain http, and only these may resolve to
+	// loopback/private addresses.
 	Resolve map[string]string
 	// UserAgent defaults to DefaultUserAgent.
 	UserAgent string
@@ -56,26 +62,38 @@ type Config struct {
 // Client makes outbound requests under the rules of this package. It is safe
 // for concurrent use and should be shared: it holds the keep-alive pool.
 type Client struct {
-	resolve      map[string]string
+	resolve map[string]string
+	// schemes holds the scheme an override fixes for its host; "" for the
+	// older bare ip:port syntax.
+	schemes      map[string]string
 	userAgent    string
 	maxBody      int64
 	timeout      time.Duration
 	maxRedirects int
 	http         *http.Client
 	transport    *http.Transport
+	// knocks remembers which signature scheme each host accepted, for
+	// Knocking signers.
+	knocks signature.Schemes
 }
 
 // New returns a Client for cfg, filling defaults.
 func New(cfg Config) *Client {
 	c := &Client{
 		resolve:      make(map[string]string, len(cfg.Resolve)),
+		schemes:      make(map[string]string, len(cfg.Resolve)),
 		userAgent:    cfg.UserAgent,
 		maxBody:      cfg.MaxBody,
 		timeout:      cfg.Timeout,
 		maxRedirects: cfg.MaxRedirects,
 	}
 	for host, addr := range cfg.Resolve {
-		c.resolve[strings.ToLower(host)] = addr
+		host = strings.ToLower(host)
+		scheme, rest, explicit := strings.Cut(addr, "://")
+		if explicit {
+			c.schemes[host], addr = strings.ToLower(scheme), rest
+		}
+		c.resolve[host] = addr
 	}
 	if c.userAgent == "" {
 		c.userAgent = DefaultUserAgent

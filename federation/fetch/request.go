@@ -3,10 +3,13 @@ package fetch
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+
+	"github.com/roost-social/roost/internal/errs"
 )
 
 // Signer signs an outgoing request (authorized fetch); body is nil for GET.
@@ -18,16 +21,16 @@ type Signer func(r *http.Request, body []byte) error
 // the connection be reused for small answers, no more.
 const drainLimit = 64 << 10
 
-// send makes one request to u without following redirects. body is nil
-// for GET.
-func (c *Client) send(ctx context.Context, method string, u *url.URL, accept string, body []byte, sign Signer) (*http.Response, error) {
+// sendOnce makes one request to u without following redirects. body is
+// nil for GET.
+func (c *Client) sendOnce(ctx context.Context, method string, u *url.URL, accept string, body []byte, sign Signer) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
-		return nil, fmt.Errorf("build request to %s: %w", u.Host, err)
+		return nil, errs.Wrap(errs.Invalid, err, "the request to "+u.Hostname()+" could not be built")
 	}
 	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set("Accept", accept)
@@ -36,7 +39,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, accept str
 	}
 	if sign != nil {
 		if err := sign(req, body); err != nil {
-			return nil, fmt.Errorf("sign request to %s: %w", u.Host, err)
+			return nil, signError(u.Hostname(), err)
 		}
 	}
 	resp, err := c.http.Do(req)
@@ -51,4 +54,14 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, accept str
 func discard(resp *http.Response) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
 	_ = resp.Body.Close()
+}
+
+// signError keeps a signer's own coded error (its code and safe message
+// stand); any other failure gets a message naming only the host.
+func signError(host string, err error) error {
+	var coded *errs.Error
+	if errors.As(err, &coded) {
+		return fmt.Errorf("sign request to %s: %w", host, err)
+	}
+	return errs.Wrap(errs.Internal, err, "the request to "+host+" could not be signed")
 }

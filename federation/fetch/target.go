@@ -42,6 +42,10 @@ func (c *Client) checkTarget(u *url.URL) error {
 	case u.Scheme == "http" && !c.resolved(u.Hostname()):
 		return errs.E(errs.Forbidden, "plain http is refused for %s; use https", u.Hostname())
 	}
+	if fixed := c.schemes[strings.ToLower(u.Hostname())]; fixed != "" && fixed != u.Scheme {
+		return errs.E(errs.Invalid, "ROOST_FEDERATION_RESOLVE sends %s to %s://%s; a %s URL of it cannot be fetched there",
+			u.Hostname(), fixed, c.resolve[strings.ToLower(u.Hostname())], u.Scheme)
+	}
 	return nil
 }
 

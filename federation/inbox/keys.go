@@ -20,11 +20,12 @@ import (
 )
 
 // Keys finds the actor that owns a signing key: from the shared cache of
-// remote actors, or by fetching the key's document through the safe client.
-// Fetches are bounded so that forged signatures naming keys on a victim
-// host cannot turn us into a traffic amplifier (SECURITY 14): failed keys
-// are remembered for a while, each key is refreshed at most once per
-// RefreshEvery, and each host gets a small fetch budget.
+// remote actors, or by fetching the key's document through the safe client
+// and, when that is not the whole actor (a GoToSocial stub, a standalone
+// key), the owner it names. Fetches are bounded so that forged signatures
+// naming keys on a victim host cannot turn us into a traffic amplifier
+// (SECURITY 14) nor shut that host's genuine new actors out (issue 14,
+// finding 5): see budget.go.
 type Keys struct {
 	Store federation.RemoteActorStore
 	Fetch *fetch.Client
@@ -36,23 +37,29 @@ type Keys struct {
 	Now  func() time.Time
 
 	// FailureTTL is how long a key that could not be fetched is refused
-	// without fetching again (default 10 minutes).
+	// without fetching again (default 10 minutes; at most a minute when
+	// the host was unreachable or answered 5xx).
 	FailureTTL time.Duration
 	// RefreshEvery bounds refetches of a cached key whose signature failed
 	// (default 10 minutes).
 	RefreshEvery time.Duration
-	// HostRate and HostBurst bound fetches per remote host (default one
-	// per 6 s, burst 10).
+	// HostRate and HostBurst are each remote host's failure budget: key
+	// fetches that fail (or whose key does not verify the request) spend
+	// it; genuine keys do not (default one per 6 s, burst 10).
 	HostRate  rate.Limit
 	HostBurst int
+	// TrialEvery paces the fetches of new keys of a host whose failure
+	// budget is spent: one at a time, at most this often (default 1 s).
+	TrialEvery time.Duration
 
 	mu        sync.Mutex
 	failed    map[string]time.Time // keyID → refused until
 	refreshed map[string]time.Time // keyID → last refresh
-	hosts     map[string]*rate.Limiter
+	hosts     map[string]*hostBudget
 	owners    map[string]cachedOwner      // keyID → owner, in front of the store
 	pubs      map[string]crypto.PublicKey // publicKeyPem → parsed key
 	loads     singleflight.Group          // store reads by keyID
+	fetches   singleflight.Group          // key fetches by keyID
 }
 
 // cachedOwner is an owner remembered in process for ownerTTL; a signature
@@ -77,22 +84,56 @@ func (k *Keys) now() time.Time {
 
 // Lookup returns the actor owning keyID, fetching it when not cached.
 func (k *Keys) Lookup(ctx context.Context, keyID string) (*federation.Account, error) {
+	a, _, err := k.lookup(ctx, keyID)
+	return a, err
+}
+
+// Verify finds keyID's owner and checks a request's signature with it
+// (check; either signature scheme: check decides), refetching the key once when the cached one fails (it may have
+// rotated). A request whose freshly fetched key does not verify it is
+// charged to the key host's failure budget, as a failed fetch is.
+func (k *Keys) Verify(ctx context.Context, keyID string, check func(*federation.Account) error) (*federation.Account, error) {
+	owner, fetched, err := k.lookup(ctx, keyID)
+	if err != nil {
+		return nil, err
+	}
+	if err = check(owner); err == nil {
+		return owner, nil
+	}
+	if fetched { // just fetched: refetching cannot change the answer
+		k.charge(ap.HostOf(keyID))
+		return nil, err
+	}
+	if owner, err = k.Refresh(ctx, keyID); err != nil {
+		return nil, err
+	}
+	if err = check(owner); err != nil {
+		k.charge(ap.HostOf(keyID))
+		return nil, err
+	}
+	return owner, nil
+}
+
+// lookup is Lookup, also reporting whether the owner was fetched for it.
+func (k *Keys) lookup(ctx context.Context, keyID string) (*federation.Account, bool, error) {
 	k.mu.Lock()
 	k.init()
 	c, ok := k.owners[keyID]
 	k.mu.Unlock()
 	if ok && k.now().Before(c.expires) {
-		return c.actor, nil
+		return c.actor, false, nil
 	}
 	a, err := k.load(ctx, keyID)
+	fetched := false
 	if errs.Is(err, errs.NotFound) {
-		a, err = k.fetch(ctx, keyID)
+		a, err = k.fetchShared(ctx, keyID)
+		fetched = true
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	k.remember(keyID, a)
-	return a, nil
+	return a, fetched, nil
 }
 
 // loadTimeout bounds a shared store read, which runs detached from the
@@ -181,7 +222,7 @@ func (k *Keys) init() {
 	if k.failed == nil {
 		k.failed = map[string]time.Time{}
 		k.refreshed = map[string]time.Time{}
-		k.hosts = map[string]*rate.Limiter{}
+		k.hosts = map[string]*hostBudget{}
 		k.owners = map[string]cachedOwner{}
 		k.pubs = map[string]crypto.PublicKey{}
 	}
@@ -192,102 +233,6 @@ func (k *Keys) refreshEvery() time.Duration {
 		return k.RefreshEvery
 	}
 	return 10 * time.Minute
-}
-
-// admit decides whether a fetch of keyID may go out now.
-func (k *Keys) admit(keyID, host string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.init()
-	now := k.now()
-	if until, ok := k.failed[keyID]; ok && now.Before(until) {
-		return errs.E(errs.Unauthorized, "the signing key could not be fetched recently; try later")
-	}
-	lim, ok := k.hosts[host]
-	if !ok {
-		r, b := k.HostRate, k.HostBurst
-		if r == 0 {
-			r, b = rate.Every(6*time.Second), 10
-		}
-		lim = rate.NewLimiter(r, b)
-		if len(k.hosts) >= maxTracked {
-			clear(k.hosts)
-		}
-		k.hosts[host] = lim
-	}
-	if !lim.AllowN(now, 1) {
-		return errs.E(errs.Unauthorized, "too many key fetches for %s; try later", host)
-	}
-	return nil
-}
-
-func (k *Keys) fail(keyID string) {
-	ttl := k.FailureTTL
-	if ttl == 0 {
-		ttl = 10 * time.Minute
-	}
-	k.mu.Lock()
-	k.init()
-	track(k.failed, keyID, k.now().Add(ttl))
-	k.mu.Unlock()
-}
-
-func track(m map[string]time.Time, key string, v time.Time) {
-	if len(m) >= maxTracked {
-		n := 0
-		for kk := range m {
-			delete(m, kk)
-			if n++; n >= maxTracked/2 {
-				break
-			}
-		}
-	}
-	m[key] = v
-}
-
-// fetch loads keyID's document: an actor whose key it is, or a key object
-// whose owner is then fetched. Either way the actor's own key id must be
-// keyID, so a key document cannot vouch for someone else's actor.
-func (k *Keys) fetch(ctx context.Context, keyID string) (*federation.Account, error) {
-	host := ap.HostOf(keyID)
-	if host == "" {
-		return nil, errs.E(errs.Unauthorized, "keyId is not an absolute URL")
-	}
-	if k.ours(ctx, keyID) {
-		return nil, errs.E(errs.Unauthorized, "keys of local accounts are not fetched")
-	}
-	if err := k.admit(keyID, host); err != nil {
-		return nil, err
-	}
-	actor, err := k.fetchOwner(ctx, keyID)
-	if err != nil {
-		k.fail(keyID)
-		return nil, errs.Wrap(errs.Unauthorized, err, "the signing key could not be fetched or does not belong to an actor")
-	}
-	return k.Store.UpsertRemoteActor(ctx, actor)
-}
-
-func (k *Keys) fetchOwner(ctx context.Context, keyID string) (*federation.Account, error) {
-	doc, _, err := k.Fetch.GetActivity(ctx, keyID, k.Sign)
-	if err != nil {
-		return nil, err
-	}
-	if owner := ap.KeyOwner(doc); owner != "" {
-		if !ap.SameOrigin(owner, keyID) {
-			return nil, errs.E(errs.Invalid, "key owner is on another host")
-		}
-		if doc, _, err = k.Fetch.GetActivity(ctx, owner, k.Sign); err != nil {
-			return nil, err
-		}
-	}
-	actor, err := ap.ParseActor(doc, k.now())
-	if err != nil {
-		return nil, err
-	}
-	if actor.Remote.KeyID != keyID {
-		return nil, errs.E(errs.Invalid, "the actor's key is not %s", keyID)
-	}
-	return actor, nil
 }
 
 // Actor returns the remote actor with this URI, from the cache or fetched

@@ -50,6 +50,12 @@ type Processor struct {
 	// since they were queued are dropped, Flags from one rejecting reports
 	// ignored, and media of one rejecting media not kept.
 	Blocks Policy
+	// ActingHost names the host whose instance actor signs the fetches
+	// made while applying a tenant's items (objects an Announce names, a
+	// Move's target): servers with authorized fetch (GoToSocial,
+	// Mastodon's secure mode) answer unsigned GETs with 401. "" or nil
+	// leaves fetches unsigned.
+	ActingHost func(ctx context.Context, tenantID int64) string
 }
 
 // Run processes items until ctx ends, polling when the queue is empty.
@@ -77,7 +83,14 @@ func (p *Processor) Once(ctx context.Context, limit int) (int, error) {
 		case err == nil:
 			p.Items.FinishInboxItem(ctx, it.ID, "")
 		case errs.CodeOf(err) != errs.Internal:
-			// Not applicable (unknown target, unsupported type): done.
+			// Not applicable (unknown target, unsupported type): done. An
+			// unknown target is everyday traffic (Deletes of accounts never
+			// seen here); anything else is worth an operator's eye.
+			level := slog.LevelInfo
+			if errs.CodeOf(err) == errs.NotFound {
+				level = slog.LevelDebug
+			}
+			p.Log.Log(ctx, level, "inbox item not applied", "id", it.ID, "activity", it.ActivityID, "reason", errs.MessageOf(err))
 			p.Items.FinishInboxItem(ctx, it.ID, errs.MessageOf(err))
 		case it.Attempts >= p.maxAttempts():
 			p.Log.Warn("inbox item failed for good", "id", it.ID, "activity", it.ActivityID, "err", err)
@@ -109,6 +122,11 @@ func (p *Processor) apply(ctx context.Context, it federation.InboxItem) error {
 	actor, err := p.Actors.RemoteActorByURI(ctx, it.ActorURI)
 	if err != nil {
 		return err
+	}
+	if p.ActingHost != nil && federation.ActingHost(ctx) == "" {
+		if host := p.ActingHost(ctx, it.TenantID); host != "" {
+			ctx = federation.WithActingHost(ctx, host)
+		}
 	}
 	a := &activity{Processor: p, item: it, doc: m, env: env, actor: actor}
 	if p.Blocks != nil {

@@ -27,6 +27,10 @@ type Service struct {
 	// suspended domain's POSTs are refused before any key is fetched.
 	Blocks Policy
 	Now    func() time.Time
+	// Scheme is the URL scheme peers reach this server with ("https", or
+	// "http" in local development): an RFC 9421 signature covering
+	// @target-uri signs it. Empty: both are tried, https first.
+	Scheme string
 }
 
 // Policy is the domain blocks in force (domainblock.Cache).
@@ -102,23 +106,20 @@ func (s *Service) Receive(ctx context.Context, in federation.InboxRequest) error
 	return err
 }
 
-// verify checks the signature with the cached key, refetching it once
-// when it fails (rotation), and returns the key's owner.
+// verify checks the signature (draft-cavage or RFC 9421: Check decided
+// which, and Verify follows it) with the sender's key (refetched once when
+// the cached one fails: rotation) and returns the key's owner.
 func (s *Service) verify(ctx context.Context, r *http.Request, p *signature.Params) (*federation.Account, error) {
-	owner, err := s.Keys.Lookup(ctx, p.KeyID)
-	if err != nil {
-		return nil, err
+	if s.Scheme != "" && r.URL != nil && r.URL.Scheme == "" {
+		u := *r.URL
+		u.Scheme = s.Scheme
+		shadow := *r
+		shadow.URL = &u
+		r = &shadow
 	}
-	if err := s.verifyWith(r, p, owner); err == nil {
-		return owner, nil
-	}
-	if owner, err = s.Keys.Refresh(ctx, p.KeyID); err != nil {
-		return nil, err
-	}
-	if err := s.verifyWith(r, p, owner); err != nil {
-		return nil, err
-	}
-	return owner, nil
+	return s.Keys.Verify(ctx, p.KeyID, func(owner *federation.Account) error {
+		return s.verifyWith(r, p, owner)
+	})
 }
 
 func (s *Service) verifyWith(r *http.Request, p *signature.Params, owner *federation.Account) error {

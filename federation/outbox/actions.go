@@ -19,6 +19,9 @@ type Store interface {
 	DeleteStatusByURI(ctx context.Context, uri string, accountID int64) (bool, error)
 	EditLocalStatus(ctx context.Context, uri string, accountID int64, e federation.StatusEdit) (*federation.Status, error)
 	AccountByID(ctx context.Context, id int64) (*federation.Account, error)
+	// CanSee reports whether an account may see a status (false when
+	// there is no such status).
+	CanSee(ctx context.Context, viewerID, statusID int64) (bool, error)
 	// RemoteActorByHandle finds a cached remote actor by user and host.
 	RemoteActorByHandle(ctx context.Context, user, host string) (*federation.Account, error)
 	federation.SocialStore
@@ -68,7 +71,7 @@ func (s *Service) Like(ctx context.Context, local *federation.Account, statusURI
 	if err != nil {
 		return err
 	}
-	st, err := s.Store.StatusByURI(ctx, statusURI)
+	st, err := s.seenStatus(ctx, local, statusURI)
 	if err != nil {
 		return err
 	}
@@ -97,7 +100,7 @@ func (s *Service) Boost(ctx context.Context, local *federation.Account, statusUR
 	if err != nil {
 		return err
 	}
-	st, err := s.Store.StatusByURI(ctx, statusURI)
+	st, err := s.seenStatus(ctx, local, statusURI)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ package outbox
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -29,8 +30,8 @@ type Service struct {
 	Mover Mover
 	// Store backs likes, boosts, edits, deletes and blocks.
 	Store Store
-	// Scheme is the scheme WebFinger is queried over (https; http only in
-	// development, where the resolve overrides allow it).
+	// Scheme is this instance's URL scheme, for the URLs of its own actors
+	// (WebFinger goes out over the peer's scheme: fetch.DiscoveryURL).
 	Scheme string
 }
 
@@ -44,15 +45,13 @@ func (s *Service) Resolve(ctx context.Context, handle string) (*federation.Accou
 	if err != nil {
 		return nil, err
 	}
-	scheme := s.Scheme
-	if scheme == "" {
-		scheme = "https"
-	}
 	q := url.Values{"resource": {"acct:" + res.Username + "@" + res.Host}}
-	doc, err := s.Fetch.GetJSON(ctx, scheme+"://"+res.Host+"/.well-known/webfinger?"+q.Encode(),
+	// The scheme is the peer's (https, or what a resolve override fixes
+	// for it), never this instance's own URL scheme.
+	doc, err := s.Fetch.GetJSON(ctx, s.Fetch.DiscoveryURL(res.Host, "/.well-known/webfinger?"+q.Encode()),
 		"application/jrd+json", []string{"application/jrd+json", "application/json"})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("WebFinger %s@%s: %w", res.Username, res.Host, err)
 	}
 	var jrd ap.JRD
 	if err := json.Unmarshal(doc, &jrd); err != nil {

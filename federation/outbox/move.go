@@ -41,6 +41,10 @@ func (s *Service) Move(ctx context.Context, local *federation.Account, target st
 		return "", err
 	}
 	me := links.Actor(local.Username)
+	// The target's actor is fetched afresh, signed as this site's instance
+	// actor: servers with authorized fetch (GoToSocial, Mastodon's secure
+	// mode) answer an unsigned GET with 401.
+	ctx = federation.WithActingHost(ctx, hostOf(links.Base))
 	newURI, aka, err := s.moveTarget(ctx, local, target)
 	if err != nil {
 		return "", err

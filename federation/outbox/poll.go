@@ -75,7 +75,7 @@ func (s *Service) Vote(ctx context.Context, local *federation.Account, statusURI
 	if err != nil {
 		return err
 	}
-	st, err := s.Store.StatusByURI(ctx, statusURI)
+	st, err := s.seenStatus(ctx, local, statusURI)
 	if err != nil {
 		return err
 	}

@@ -87,8 +87,9 @@ func (s *Service) Post(ctx context.Context, local *federation.Account, p NewPost
 		MentionIDs: mentionIDs, Text: text, ApplicationID: p.ApplicationID, Attachments: p.Media, Poll: poll,
 	}
 	if p.InReplyToURI != "" {
-		// A reply mentions the author of the post it answers, who gets it.
-		parent, err := s.Store.StatusByURI(ctx, p.InReplyToURI)
+		// A reply mentions the author of the post it answers, who gets it;
+		// one can only answer a post one may see.
+		parent, err := s.seenStatus(ctx, local, p.InReplyToURI)
 		if err != nil {
 			return nil, err
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/roost-social/roost/federation"
@@ -68,23 +67,12 @@ func (s *Store) ArchiveEach(ctx context.Context, accountID int64, kind archive.K
 	return rows.Err()
 }
 
-// ImportedPost is a post to recreate, its media already uploaded.
-type ImportedPost struct {
-	ID          int64 // reserved with ReserveStatusIDs; 0: the next id
-	OriginalURI string
-	Status      *federation.Status
-	MediaIDs    []int64
-	// Publish marks the post to be delivered to followers once the
-	// import has threaded it (PendingPublications, PublishImported).
-	Publish bool
-}
-
 // ImportPosts recreates a batch of posts for a local account in one
 // transaction, each once: a post whose original URI is already recorded
 // for the account is skipped. A reply whose parent was imported points at
 // the parent's new URI. uriFor gives a new post its URI from its id. It
 // returns the posts created (for publishing) and how many were skipped.
-func (s *Store) ImportPosts(ctx context.Context, local *federation.Account, posts []ImportedPost,
+func (s *Store) ImportPosts(ctx context.Context, local *federation.Account, posts []archive.ImportedPost,
 	uriFor func(id int64) string) (created []*federation.Status, skipped int, err error) {
 	err = pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		created, skipped = nil, 0
@@ -161,93 +149,6 @@ func (s *Store) ImportedStatus(ctx context.Context, accountID int64, originalURI
 		return 0, false, nil
 	}
 	return id, err == nil, err
-}
-
-// ImportRelations restores blocks, mutes, lists and bookmarks of an
-// archive in one transaction, idempotently. Accounts are found by
-// user@domain among known accounts, statuses by URI or URL (or by the
-// original URI of an imported post); what is unknown is returned, one
-// line per item, and skipped.
-func (s *Store) ImportRelations(ctx context.Context, local *federation.Account, a *archive.Archive) (restored int, skipped []string, err error) {
-	err = pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		restored, skipped = 0, nil
-		accountID := func(addr string) (int64, bool, error) {
-			user, domain, ok := strings.Cut(strings.TrimPrefix(addr, "@"), "@")
-			if !ok {
-				return 0, false, nil
-			}
-			var id int64
-			err := tx.QueryRow(ctx, `select id from accounts where lower(username) = lower($1) and lower(domain) = lower($2)
-				order by tenant_id nulls last limit 1`, user, domain).Scan(&id)
-			if err == pgx.ErrNoRows {
-				return 0, false, nil
-			}
-			return id, err == nil, err
-		}
-		apply := func(what, addr, q string, extra ...any) error {
-			id, ok, err := accountID(addr)
-			if err != nil {
-				return err
-			}
-			if !ok || id == local.ID {
-				skipped = append(skipped, what+" "+addr+": unknown account")
-				return nil
-			}
-			if _, err := tx.Exec(ctx, q, append([]any{local.ID, id}, extra...)...); err != nil {
-				return fmt.Errorf("%s %s: %w", what, addr, err)
-			}
-			restored++
-			return nil
-		}
-		for _, r := range a.Blocks {
-			if err := apply("block", r[0], `insert into blocks (account_id, target_id) values ($1, $2) on conflict do nothing`); err != nil {
-				return err
-			}
-		}
-		for _, r := range a.Mutes {
-			notify := len(r) < 2 || !strings.EqualFold(r[1], "false")
-			if err := apply("mute", r[0], `insert into mutes (account_id, target_id, notifications) values ($1, $2, $3)
-				on conflict do nothing`, notify); err != nil {
-				return err
-			}
-		}
-		for _, r := range a.Lists {
-			var listID int64
-			err := tx.QueryRow(ctx, `select id from lists where account_id = $1 and title = $2 order by id limit 1`, local.ID, r[0]).Scan(&listID)
-			if err == pgx.ErrNoRows {
-				err = tx.QueryRow(ctx, `insert into lists (account_id, title) values ($1, $2) returning id`, local.ID, r[0]).Scan(&listID)
-			}
-			if err != nil {
-				return fmt.Errorf("list %q: %w", r[0], err)
-			}
-			if err := apply("list "+r[0], r[1], `insert into list_accounts (list_id, account_id) select $3, $2 where $1::bigint > 0 on conflict do nothing`, listID); err != nil {
-				return err
-			}
-		}
-		for _, u := range a.Bookmarks {
-			tag, err := tx.Exec(ctx, `insert into bookmarks (account_id, status_id)
-				select $1::bigint, id from statuses where uri = $2::text or url = $2::text
-				union select $1::bigint, status_id from imported_statuses where account_id = $1::bigint and original_uri = $2::text
-				limit 1 on conflict do nothing`, local.ID, u)
-			if err != nil {
-				return fmt.Errorf("bookmark %s: %w", u, err)
-			}
-			if tag.RowsAffected() == 0 {
-				var exists bool
-				if err := tx.QueryRow(ctx, `select exists (select 1 from bookmarks b join statuses s on s.id = b.status_id
-					where b.account_id = $1 and (s.uri = $2 or s.url = $2))`, local.ID, u).Scan(&exists); err != nil {
-					return err
-				}
-				if !exists {
-					skipped = append(skipped, "bookmark "+u+": unknown status")
-					continue
-				}
-			}
-			restored++
-		}
-		return nil
-	})
-	return restored, skipped, err
 }
 
 // PublishImported delivers an imported post as a new one would be: into

@@ -14,14 +14,22 @@ import (
 
 var _ federation.ClientStore = (*Store)(nil)
 
-// SetBookmark adds or removes a bookmark (idempotent).
+// SetBookmark adds or removes a bookmark (idempotent). Only a status the
+// account may see can be bookmarked; any other, existing or not, is
+// errs.NotFound alike. Removing one's own bookmark needs no check.
 func (s *Store) SetBookmark(ctx context.Context, accountID, statusID int64, on bool) error {
-	q := `delete from bookmarks where account_id = $1 and status_id = $2`
-	if on {
-		q = `insert into bookmarks (account_id, status_id) values ($1, $2) on conflict do nothing`
+	if !on {
+		_, err := s.db.Exec(ctx, `delete from bookmarks where account_id = $1 and status_id = $2`, accountID, statusID)
+		return err
 	}
-	_, err := s.db.Exec(ctx, q, accountID, statusID)
-	return err
+	return pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := mustSee(ctx, tx, accountID, statusID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `insert into bookmarks (account_id, status_id) values ($1, $2) on conflict do nothing`,
+			accountID, statusID)
+		return err
+	})
 }
 
 // SetPin pins or unpins one of the account's own statuses. Only public and
@@ -127,16 +135,20 @@ func (s *Store) pairs(ctx context.Context, p federation.Page, query string, args
 	return items, cursors, rows.Err()
 }
 
-// Bookmarks pages the account's bookmarks, newest first.
+// Bookmarks pages the account's bookmarks of statuses it may still see,
+// newest first.
 func (s *Store) Bookmarks(ctx context.Context, accountID int64, p federation.Page) ([]int64, []int64, error) {
-	q, args := pageSQL("id", p, 2, []any{accountID})
-	return s.pairs(ctx, p, `select status_id, id from bookmarks where account_id = $1`+q, args...)
+	q, args := pageSQL("bm.id", p, 2, []any{accountID})
+	return s.pairs(ctx, p, `select bm.status_id, bm.id from bookmarks bm where bm.account_id = $1
+		and `+visibleStatus("bm.status_id")+q, args...)
 }
 
-// Favourites pages the account's likes, newest first.
+// Favourites pages the account's likes of statuses it may still see,
+// newest first.
 func (s *Store) Favourites(ctx context.Context, accountID int64, p federation.Page) ([]int64, []int64, error) {
-	q, args := pageSQL("id", p, 2, []any{accountID})
-	return s.pairs(ctx, p, `select status_id, id from favourites where account_id = $1`+q, args...)
+	q, args := pageSQL("fv.id", p, 2, []any{accountID})
+	return s.pairs(ctx, p, `select fv.status_id, fv.id from favourites fv where fv.account_id = $1
+		and `+visibleStatus("fv.status_id")+q, args...)
 }
 
 // FollowRequests pages pending follows of the account.
@@ -145,16 +157,20 @@ func (s *Store) FollowRequests(ctx context.Context, accountID int64, p federatio
 	return s.pairs(ctx, p, `select follower_id, id from follows where followee_id = $1 and state = 'pending'`+q, args...)
 }
 
-// FavouritedBy pages who liked a status.
-func (s *Store) FavouritedBy(ctx context.Context, statusID int64, p federation.Page) ([]int64, []int64, error) {
-	q, args := pageSQL("id", p, 2, []any{statusID})
-	return s.pairs(ctx, p, `select account_id, id from favourites where status_id = $1`+q, args...)
+// FavouritedBy pages who liked a status the viewer may see (none for
+// one they may not).
+func (s *Store) FavouritedBy(ctx context.Context, viewerID, statusID int64, p federation.Page) ([]int64, []int64, error) {
+	q, args := pageSQL("fv.id", p, 3, []any{viewerID, statusID})
+	return s.pairs(ctx, p, `select fv.account_id, fv.id from favourites fv where fv.status_id = $2
+		and `+visibleStatus("$2")+q, args...)
 }
 
-// RebloggedBy pages who boosted a status (publicly addressed boosts).
-func (s *Store) RebloggedBy(ctx context.Context, statusID int64, p federation.Page) ([]int64, []int64, error) {
-	q, args := pageSQL("id", p, 2, []any{statusID})
-	return s.pairs(ctx, p, `select account_id, id from statuses where reblog_of_id = $1 and visibility in ('public', 'unlisted')`+q, args...)
+// RebloggedBy pages who boosted a status the viewer may see (publicly
+// addressed boosts).
+func (s *Store) RebloggedBy(ctx context.Context, viewerID, statusID int64, p federation.Page) ([]int64, []int64, error) {
+	q, args := pageSQL("r.id", p, 3, []any{viewerID, statusID})
+	return s.pairs(ctx, p, `select r.account_id, r.id from statuses r where r.reblog_of_id = $2
+		and r.visibility in ('public', 'unlisted') and `+visibleStatus("$2")+q, args...)
 }
 
 // Markers returns the account's reading positions.

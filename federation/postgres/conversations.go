@@ -18,11 +18,12 @@ func scanConversation(r pgx.Row) (federation.Conversation, error) {
 	return c, err
 }
 
-// Conversations pages the account's conversations by their last status.
+// Conversations pages the account's conversations by their last status,
+// leaving out (before paging) those whose last status it may not see.
 func (s *Store) Conversations(ctx context.Context, accountID int64, p federation.Page) ([]federation.Conversation, error) {
-	q, args := pageSQL("last_status_id", p, 2, []any{accountID})
-	rows, err := s.db.Query(ctx, `select id, participant_ids, last_status_id, unread from account_conversations
-		where account_id = $1`+q, args...)
+	q, args := pageSQL("c.last_status_id", p, 2, []any{accountID})
+	rows, err := s.db.Query(ctx, `select c.id, c.participant_ids, c.last_status_id, c.unread from account_conversations c
+		where c.account_id = $1 and `+visibleStatus("c.last_status_id")+q, args...)
 	if err != nil {
 		return nil, err
 	}

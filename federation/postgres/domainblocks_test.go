@@ -213,7 +213,7 @@ func TestSilencedDomainLeavesPublicTimeline(t *testing.T) {
 	stA := w.remotePost(dave, w.ta, "hello A", "")
 	stB := w.remotePost(dave, w.tb, "hello B", "")
 	public := func(tenant int64) []int64 {
-		ids, err := w.s.PublicTimeline(ctx, tenant, true, true, federation.Page{Limit: 20})
+		ids, err := w.s.PublicTimeline(ctx, tenant, 0, true, true, federation.Page{Limit: 20})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -190,7 +190,8 @@ func (s *Store) DeleteFilterKeyword(ctx context.Context, ownerID, keywordID int6
 	return nil
 }
 
-// AddFilterStatus adds a status to one of the owner's filters (once).
+// AddFilterStatus adds a status the owner may see to one of the owner's
+// filters (once); any other status, existing or not, is errs.NotFound.
 func (s *Store) AddFilterStatus(ctx context.Context, ownerID, filterID, statusID int64) (*federation.FilterStatus, error) {
 	fs := &federation.FilterStatus{FilterID: filterID, StatusID: statusID}
 	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
@@ -199,6 +200,9 @@ func (s *Store) AddFilterStatus(ctx context.Context, ownerID, filterID, statusID
 			where f.id = $1 and f.account_id = $2 for update`, filterID, ownerID).Scan(&n)
 		if err != nil {
 			return pgutil.NotFound(err, "Record not found")
+		}
+		if err := mustSee(ctx, tx, ownerID, statusID); err != nil {
+			return err
 		}
 		if n >= federation.MaxFilterStatuses {
 			return errs.E(errs.Invalid, "Validation failed: a filter has at most %d statuses", federation.MaxFilterStatuses)

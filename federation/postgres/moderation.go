@@ -84,8 +84,9 @@ func (s *Store) FileReport(ctx context.Context, r *federation.UserReport) error 
 	return pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var ids []int64
 		var uris []string
-		rows, err := tx.Query(ctx, `select id, uri from statuses where id = any($1) and account_id = $2 order by id`,
-			r.StatusIDs, r.TargetID)
+		// Only the target's statuses the reporter may see can be attached.
+		rows, err := tx.Query(ctx, `select s.id, s.uri from statuses s where s.id = any($2) and s.account_id = $3
+			and `+visible+` order by s.id`, r.ReporterID, r.StatusIDs, r.TargetID)
 		if err != nil {
 			return err
 		}

@@ -16,13 +16,15 @@ import (
 var _ federation.PollStore = (*Store)(nil)
 
 // Vote records a vote and the poll's new counts in one transaction, the
-// status row locked so concurrent votes count one after the other.
+// status row locked so concurrent votes count one after the other. A poll
+// the voter may not see is answered as one that does not exist.
 func (s *Store) Vote(ctx context.Context, v federation.Vote) (*federation.Poll, error) {
 	var out *federation.Poll
 	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var raw []byte
 		var authorID int64
-		err := tx.QueryRow(ctx, `select poll, account_id from statuses where id = $1 for update`, v.StatusID).Scan(&raw, &authorID)
+		err := tx.QueryRow(ctx, `select s.poll, s.account_id from statuses s where s.id = $2 and `+visible+`
+			for update of s`, v.AccountID, v.StatusID).Scan(&raw, &authorID)
 		if err == pgx.ErrNoRows || (err == nil && raw == nil) {
 			return errs.E(errs.NotFound, "this post has no poll")
 		}

@@ -25,6 +25,13 @@ func (s *Store) Publish(ctx context.Context, st *federation.Status, uriFor func(
 	var out *federation.Status
 	var ids []int64
 	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		// A reply links its author to the post it answers: only to one
+		// they may see, and one they may not is answered as missing.
+		if st.InReplyToURI != "" {
+			if _, err := mustSeeURI(ctx, tx, st.AccountID, st.InReplyToURI); err != nil {
+				return err
+			}
+		}
 		var id int64
 		if err := tx.QueryRow(ctx, `select nextval(pg_get_serial_sequence('statuses', 'id'))`).Scan(&id); err != nil {
 			return err

@@ -51,7 +51,10 @@ func (s *Store) SearchAccounts(ctx context.Context, q federation.AccountQuery) (
 }
 
 // SearchStatuses searches, by full text (the statuses_search index), the
-// statuses the viewer wrote, favourited, bookmarked or was mentioned in.
+// statuses the viewer wrote, favourited, bookmarked or was mentioned in
+// and may see. Visibility is decided before the page is cut: a hidden
+// status never takes a place in it, so neither the page's contents nor
+// its size tell whether a hidden status matched (issue 14, finding 3).
 func (s *Store) SearchStatuses(ctx context.Context, q federation.StatusQuery) ([]int64, error) {
 	if q.ViewerID == 0 {
 		return nil, nil
@@ -78,7 +81,8 @@ func (s *Store) SearchStatuses(ctx context.Context, q federation.StatusQuery) ([
 			union select status_id from status_mentions where account_id = $1)
 		select s.id from statuses s
 		where s.id in (select id from mine) and s.reblog_of_id is null
-			and to_tsvector('simple', s.summary || ' ' || s.content) @@ websearch_to_tsquery('simple', $2)`+cond+`
+			and to_tsvector('simple', s.summary || ' ' || s.content) @@ websearch_to_tsquery('simple', $2)
+			and `+visible+cond+`
 		order by s.id desc limit $`+strconv.Itoa(len(args)-1)+` offset $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search statuses: %w", err)
@@ -114,9 +118,14 @@ func (s *Store) FamiliarFollowers(ctx context.Context, viewerID, accountID int64
 // trendWindow bounds the statuses trends look at: the tenant's newest
 // public statuses (its timeline's primary key, read backwards) from the
 // last week. A busy tenant's trends then cost the same as a quiet one's.
-const trendWindow = `(select status_id from tenant_timeline where tenant_id = $1 order by status_id desc limit 20000) t
+var trendWindow = trendWindowFor("$1")
+
+// trendWindowFor is trendWindow with the tenant id as parameter param.
+func trendWindowFor(param string) string {
+	return `(select status_id from tenant_timeline where tenant_id = ` + param + ` order by status_id desc limit 20000) t
 	join statuses s on s.id = t.status_id
 	where s.published_at > now() - interval '7 days' and s.published_at <= now() + interval '5 minutes'`
+}
 
 // tagStats runs a per-tag, per-day count query and assembles histories
 // in rank order.
@@ -186,13 +195,14 @@ func (s *Store) TagHistory(ctx context.Context, tenantID int64, name string) (fe
 }
 
 // TrendingStatuses ranks the week's public statuses on the tenant by
-// boosts and favourites; statuses nobody interacted with do not trend.
-func (s *Store) TrendingStatuses(ctx context.Context, tenantID int64, limit, offset int) ([]int64, error) {
-	rows, err := s.db.Query(ctx, `select s.id from `+trendWindow+`
-			and s.visibility = 'public' and s.reblog_of_id is null
+// boosts and favourites, those the viewer may see; statuses nobody
+// interacted with do not trend.
+func (s *Store) TrendingStatuses(ctx context.Context, tenantID, viewerID int64, limit, offset int) ([]int64, error) {
+	rows, err := s.db.Query(ctx, `select s.id from `+trendWindowFor("$2")+`
+			and s.visibility = 'public' and s.reblog_of_id is null and `+visible+`
 			and exists (select 1 from status_stats st where st.status_id = s.id and st.reblogs_count + st.favourites_count > 0)
 		order by (select st.reblogs_count + st.favourites_count from status_stats st where st.status_id = s.id) desc, s.id desc
-		limit $2 offset $3`, tenantID, max(limit, 1), max(offset, 0))
+		limit $3 offset $4`, viewerID, tenantID, max(limit, 1), max(offset, 0))
 	if err != nil {
 		return nil, fmt.Errorf("trending statuses: %w", err)
 	}

@@ -43,11 +43,17 @@ func (s *Store) AddMentions(ctx context.Context, statusID int64, accountIDs []in
 	return addMentions(ctx, s.db, statusID, accountIDs)
 }
 
-// Favourite records a like once.
+// Favourite records a like once, of a status the account may see; any
+// other, existing or not, is errs.NotFound alike.
 func (s *Store) Favourite(ctx context.Context, accountID, statusID int64, uri string) error {
-	_, err := s.db.Exec(ctx, `insert into favourites (account_id, status_id, uri) values ($1, $2, nullif($3, ''))
-		on conflict do nothing`, accountID, statusID, uri)
-	return err
+	return pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := mustSee(ctx, tx, accountID, statusID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `insert into favourites (account_id, status_id, uri) values ($1, $2, nullif($3, ''))
+			on conflict do nothing`, accountID, statusID, uri)
+		return err
+	})
 }
 
 // Unfavourite removes the account's like given by URI or by status.
@@ -60,7 +66,9 @@ func (s *Store) Unfavourite(ctx context.Context, accountID int64, uri string, st
 	return tag.RowsAffected() > 0, nil
 }
 
-// Reblog stores an Announce as a status row pointing at the original.
+// Reblog stores an Announce as a status row pointing at the original,
+// which the booster must be able to see (errs.NotFound otherwise, as for
+// one that does not exist).
 func (s *Store) Reblog(ctx context.Context, r *federation.Status, ofID int64) (*federation.Status, error) {
 	args, err := statusArgs(r)
 	if err != nil {
@@ -68,6 +76,9 @@ func (s *Store) Reblog(ctx context.Context, r *federation.Status, ofID int64) (*
 	}
 	var out *federation.Status
 	err = pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := mustSee(ctx, tx, r.AccountID, ofID); err != nil {
+			return err
+		}
 		var id int64
 		// reblog_of_id is set by the insert itself: triggers count and
 		// notify on insert.

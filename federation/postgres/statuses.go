@@ -193,10 +193,11 @@ func editedMedia(ctx context.Context, tx pgx.Tx, statusID int64, oldPoll []byte,
 	return att, poll, nil
 }
 
-// StatusHistory lists a status's earlier versions, oldest first.
-func (s *Store) StatusHistory(ctx context.Context, statusID int64) ([]federation.StatusVersion, error) {
+// StatusHistory lists the earlier versions, oldest first, of a status the
+// viewer may see; none of one they may not.
+func (s *Store) StatusHistory(ctx context.Context, viewerID, statusID int64) ([]federation.StatusVersion, error) {
 	rows, err := s.db.Query(ctx, `select content, summary, sensitive, created_at from status_edits
-		where status_id = $1 order by id`, statusID)
+		where status_id = $2 and `+visibleStatus("$2")+` order by id`, viewerID, statusID)
 	if err != nil {
 		return nil, err
 	}

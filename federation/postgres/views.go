@@ -14,16 +14,25 @@ import (
 var _ federation.ViewStore = (*Store)(nil)
 
 // visible is the one rule of who may see a status s, for viewer $1 (0 is
-// anonymous): public and unlisted posts anyone (unless the author blocks
+// anonymous, below zero someone signed out on a tenant's domains:
+// federation.SignedOut): public and unlisted posts anyone (unless the author blocks
 // the viewer), others their author, the accounts they mention, and for
 // followers-only posts the author's accepted followers — whatever tenant
-// each is on.
+// each is on; never a remote post the viewer's tenant's moderators hid
+// (tenant_hidden_statuses: a tenant hides, only operators delete).
 const visible = `(s.account_id = $1 or (
-	not exists (select 1 from blocks b where b.account_id = s.account_id and b.target_id = $1) and (
+	not exists (select 1 from blocks b where b.account_id = s.account_id and b.target_id = $1) and
+	not exists (select 1 from tenant_hidden_statuses th where th.status_id = s.id
+		and th.tenant_id = coalesce((select va.tenant_id from accounts va where va.id = $1), -$1)) and (
 		s.visibility in ('public', 'unlisted')
 		or exists (select 1 from status_mentions m where m.status_id = s.id and m.account_id = $1)
 		or (s.visibility = 'private' and exists (select 1 from follows f
 			where f.follower_id = $1 and f.followee_id = s.account_id and f.state = 'accepted')))))`
+
+// hiddenOnTimeline drops from a tenant's ($2) timeline t the remote posts
+// its moderators hid for it (tenant_hidden_statuses).
+const hiddenOnTimeline = ` and not exists (select 1 from tenant_hidden_statuses th
+	where th.status_id = t.status_id and th.tenant_id = $2)`
 
 // hidden drops statuses by accounts the viewer ($1) blocks or mutes.
 const hidden = `exists (select 1 from blocks b where b.account_id = $1 and b.target_id = s.account_id)
@@ -146,9 +155,12 @@ func (s *Store) AccountViews(ctx context.Context, ids []int64) (map[int64]*feder
 }
 
 // HomeTimeline pages the materialised home feed, without statuses of
-// accounts the viewer blocks or mutes. The feed is read in its own index
-// order; an entry's author is looked up (by primary key) only when the
-// viewer blocks or mutes anyone. Joined with statuses instead, the planner
+// accounts the viewer blocks or mutes, nor those the viewer may no longer
+// see (a follow since removed, a block by the author): each entry is
+// checked by primary key in a correlated exists, before the LIMIT. The
+// feed is read in its own index order; an entry's author is looked up
+// for mutes only when the viewer blocks or mutes anyone. Joined with
+// statuses instead, the planner
 // may walk statuses from the newest down to the feed's entries: everything
 // newer than the feed, seconds for a feed of old posts (roost bench
 // timeline, docs/benchmarks.md).
@@ -159,11 +171,13 @@ func (s *Store) HomeTimeline(ctx context.Context, accountID int64, p federation.
 			union all
 			select target_id from mutes where account_id = $1 and (expires_at is null or expires_at > now())) as ids) hidden
 		where h.account_id = $1 and (cardinality(hidden.ids) = 0
-			or (select s.account_id from statuses s where s.id = h.status_id) <> all (hidden.ids))`+q, args...)
+			or (select s.account_id from statuses s where s.id = h.status_id) <> all (hidden.ids))
+			and `+visibleStatus("h.status_id")+q, args...)
 }
 
-// PublicTimeline pages the public statuses a tenant has seen.
-func (s *Store) PublicTimeline(ctx context.Context, tenantID int64, local, remote bool, p federation.Page) ([]int64, error) {
+// PublicTimeline pages the public statuses a tenant has seen that the
+// viewer may see.
+func (s *Store) PublicTimeline(ctx context.Context, tenantID, viewerID int64, local, remote bool, p federation.Page) ([]int64, error) {
 	cond := ""
 	switch {
 	case local && !remote:
@@ -175,25 +189,31 @@ func (s *Store) PublicTimeline(ctx context.Context, tenantID int64, local, remot
 	// instance (account_limits, the dashboard) stay out of it.
 	cond += ` and not exists (select 1 from statuses ls join account_limits l on l.account_id = ls.account_id
 		where ls.id = t.status_id and (l.silenced_at is not null or l.suspended_at is not null)
-		and (l.tenant_id is null or l.tenant_id = $1))`
+		and (l.tenant_id is null or l.tenant_id = $2))`
 	// So do remote posts from a domain silenced (or suspended) for this
 	// tenant or the instance, subdomains included (domain_blocks).
 	cond += ` and (t.local or not exists (select 1 from statuses ds join accounts da on da.id = ds.account_id
 		join domain_blocks b on b.domain = da.domain or right(da.domain, length(b.domain) + 1) = '.' || b.domain
-		where ds.id = t.status_id and b.severity in ('silence', 'suspend') and (b.tenant_id is null or b.tenant_id = $1)))`
-	q, args := pageSQL("t.status_id", p, 2, []any{tenantID})
-	return s.ids(ctx, p, `select t.status_id from tenant_timeline t where t.tenant_id = $1`+cond+q, args...)
+		where ds.id = t.status_id and b.severity in ('silence', 'suspend') and (b.tenant_id is null or b.tenant_id = $2)))`
+	// And remote posts this tenant's moderators hid (a report resolved
+	// with "delete" on its /admin): visibleStatus covers signed-in viewers,
+	// this anonymous ones.
+	cond += hiddenOnTimeline
+	q, args := pageSQL("t.status_id", p, 3, []any{viewerID, tenantID})
+	return s.ids(ctx, p, `select t.status_id from tenant_timeline t where t.tenant_id = $2`+cond+`
+		and `+visibleStatus("t.status_id")+q, args...)
 }
 
-// TagTimeline pages a tenant's public statuses carrying a hashtag.
-func (s *Store) TagTimeline(ctx context.Context, tenantID int64, tag string, local bool, p federation.Page) ([]int64, error) {
+// TagTimeline pages a tenant's public statuses carrying a hashtag that
+// the viewer may see.
+func (s *Store) TagTimeline(ctx context.Context, tenantID, viewerID int64, tag string, local bool, p federation.Page) ([]int64, error) {
 	cond := ""
 	if local {
 		cond = " and t.local"
 	}
-	q, args := pageSQL("t.status_id", p, 3, []any{tenantID, strings.ToLower(tag)})
+	q, args := pageSQL("t.status_id", p, 4, []any{viewerID, tenantID, strings.ToLower(tag)})
 	return s.ids(ctx, p, `select t.status_id from tenant_timeline t join statuses s on s.id = t.status_id
-		where t.tenant_id = $1 and $2 = any(s.tags)`+cond+q, args...)
+		where t.tenant_id = $2 and $3 = any(s.tags) and `+visible+cond+hiddenOnTimeline+q, args...)
 }
 
 // AccountStatuses pages an account's statuses the viewer may see.
@@ -223,8 +243,12 @@ func (s *Store) AccountStatuses(ctx context.Context, viewerID, accountID int64, 
 
 // Context walks a thread: ancestors through in_reply_to_id (at most 40,
 // oldest first), descendants depth-first in reply order (at most 4,096),
-// each filtered by what the viewer may see.
+// each filtered by what the viewer may see. The thread of a status the
+// viewer may not see is errs.NotFound, as one that does not exist.
 func (s *Store) Context(ctx context.Context, viewerID, statusID int64) ([]int64, []int64, error) {
+	if err := mustSee(ctx, s.db, viewerID, statusID); err != nil {
+		return nil, nil, err
+	}
 	anc, err := s.ids(ctx, federation.Page{}, `
 		with recursive up (id, parent, depth) as (
 			select id, in_reply_to_id, 0 from statuses where id = $2
@@ -320,15 +344,18 @@ func (s *Store) Notifications(ctx context.Context, accountID int64, types, exclu
 	cond := ""
 	if len(types) > 0 {
 		args = append(args, types)
-		cond += " and type = any($2)"
+		cond += " and n.type = any($2)"
 	}
 	if len(exclude) > 0 {
 		args = append(args, exclude)
-		cond += " and type <> all($" + strconv.Itoa(len(args)) + ")"
+		cond += " and n.type <> all($" + strconv.Itoa(len(args)) + ")"
 	}
-	q, args := pageSQL("id", p, len(args)+1, args)
-	rows, err := s.db.Query(ctx, `select id, type, created_at, from_account_id, coalesce(status_id, 0)
-		from notifications where account_id = $1`+cond+q, args...)
+	// A notification about a status the account may no longer see is
+	// left out before paging, not after.
+	cond += " and (n.status_id is null or " + visibleStatus("n.status_id") + ")"
+	q, args := pageSQL("n.id", p, len(args)+1, args)
+	rows, err := s.db.Query(ctx, `select n.id, n.type, n.created_at, n.from_account_id, coalesce(n.status_id, 0)
+		from notifications n where n.account_id = $1`+cond+q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("notifications: %w", err)
 	}

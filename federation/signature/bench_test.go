@@ -2,6 +2,9 @@ package signature
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
 	"net/http"
 	"testing"
 )
@@ -39,5 +42,44 @@ func BenchmarkSign(b *testing.B) {
 		if err := Sign(r, body2K, testKeyID, key, t0); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkVerifyScheme is an inbox's verification cost per delivery by
+// scheme and key (issue 16): Check and Verify of a 2 KB POST signed in
+// draft-cavage or RFC 9421, with RSA-2048 or Ed25519.
+func BenchmarkVerifyScheme(b *testing.B) {
+	edPub, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		scheme Scheme
+		key    crypto.PrivateKey
+		pub    crypto.PublicKey
+	}{
+		{"cavage-rsa", Cavage, testKey(), &testKey().PublicKey},
+		{"cavage-ed25519", Cavage, edKey, edPub},
+		{"rfc9421-rsa", RFC9421, testKey(), &testKey().PublicKey},
+		{"rfc9421-ed25519", RFC9421, edKey, edPub},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			cr := newPost(b)
+			if err := SignWith(c.scheme, cr, body2K, testKeyID, c.key, t0); err != nil {
+				b.Fatal(err)
+			}
+			r := toServer(b, cr, body2K)
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := Check(r, body2K, t0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := Verify(r, p, c.pub); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

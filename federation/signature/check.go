@@ -32,7 +32,14 @@ const maxSignatureLen = 1024
 // whose SHA-256 equals body's. The host signed is r.Host, which the caller
 // sets from the real request. All failures are errs.Unauthorized with a
 // client-safe message.
+//
+// A request carrying Signature-Input is an RFC 9421 signature and is held
+// to the same rules in that scheme's terms (see check9421): the returned
+// Params then has Scheme RFC9421, and Verify checks it accordingly.
 func Check(r *http.Request, body []byte, now time.Time) (*Params, error) {
+	if len(r.Header.Values("Signature-Input")) > 0 {
+		return check9421(r, body, now)
+	}
 	raw, err := signatureValue(r.Header)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 // Package signature signs and checks draft-cavage HTTP Signatures, the
-// scheme every fediverse server speaks. It is the only importer of
-// github.com/go-fed/httpsig.
+// scheme every fediverse server speaks, and RFC 9421 HTTP Message
+// Signatures, its successor (rfc9421.go). It is the only importer of
+// github.com/go-fed/httpsig, which is used for cavage only.
 //
 // httpsig verifies the signature over the headers a request lists and
 // nothing else: it never recomputes the body's Digest, never looks at Date,
@@ -38,6 +39,11 @@ type Params struct {
 	Signature string   // base64, as sent
 	Created   int64    // unix seconds; zero when absent
 	Expires   int64    // unix seconds; zero when absent
+	// Scheme is Cavage for a Signature header, RFC9421 for a request
+	// carrying Signature-Input; Headers is nil for RFC9421.
+	Scheme Scheme
+
+	rfc *rfcSig // the RFC 9421 signature, when Scheme is RFC9421
 }
 
 // ParseHeader parses the parameters of a Signature header (without the

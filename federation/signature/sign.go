@@ -30,6 +30,9 @@ func Sign(r *http.Request, body []byte, keyID string, key crypto.PrivateKey, now
 	if r.Host == "" {
 		r.Host = r.URL.Host
 	}
+	// A request re-signed after an RFC 9421 attempt must not keep its
+	// Signature-Input: receivers would read the cavage Signature as 9421.
+	r.Header.Del("Signature-Input")
 	r.Header.Set("Date", now.UTC().Format(http.TimeFormat))
 	headers := []string{RequestTarget, "host", "date"}
 	if body != nil {

@@ -27,7 +27,13 @@ import (
 // escaped path that went over the wire. It also compares a signed
 // (created) and (expires) with the wall clock (10 s of skew), on top of
 // Check's window.
+//
+// An RFC 9421 Params (from Check) is verified over its signature base
+// instead, without httpsig.
 func Verify(r *http.Request, p *Params, pub crypto.PublicKey) error {
+	if p != nil && p.Scheme == RFC9421 {
+		return verify9421(r, p, pub)
+	}
 	if p == nil || r.URL == nil || r.Host == "" || !wellFormed(p) {
 		return errs.E(errs.Unauthorized, "signature does not verify")
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/roost-social/roost/internal/ratelimit"
 )
 
 // Config is the validated configuration of one Roost process.
@@ -23,6 +25,12 @@ type Config struct {
 	URLScheme      string
 	PublicPort     int
 	TrustedProxies []netip.Prefix
+	// SignInPerIP and SignInPerLogin throttle password attempts on every
+	// sign-in form, SignInCodes one-time codes per login; SignInSlots
+	// bounds the password checks a web node runs at once (0: auto).
+	SignInPerIP, SignInPerLogin, SignInCodes ratelimit.Limit
+	SignInSlots                              int
+
 	LogLevel       string
 	LogFormat      string
 	DomainCacheTTL time.Duration
@@ -36,6 +44,11 @@ type Config struct {
 	// wait for a pooled connection.
 	MaxInflight      int
 	DBAcquireTimeout time.Duration
+	// StreamingMax, StreamingMaxPerIP and StreamingMaxPerToken bound a
+	// web node's streaming connections (api.StreamLimits); 0: no bound.
+	StreamingMax         int
+	StreamingMaxPerIP    int
+	StreamingMaxPerToken int
 
 	// TLS is ROOST_TLS: off, acme or self-signed (see tenant/certs); the
 	// fields below it apply when it is not off.
@@ -49,6 +62,9 @@ type Config struct {
 	// FederationResolve is the raw ROOST_FEDERATION_RESOLVE; parsed by
 	// federation/fetch, which owns its rules.
 	FederationResolve string
+	// AuthorizedFetch requires signed GETs for ActivityPub actors, posts
+	// and collections (Mastodon's secure mode); tenants may override it.
+	AuthorizedFetch bool
 	// DeliveryClaimIdle and DeliverySweepEvery tune the delivery workers
 	// (delivery.Worker's ClaimIdle and SweepEvery).
 	DeliveryClaimIdle  time.Duration
@@ -185,6 +201,27 @@ var Vars = []Var{
 		c.TrustedProxies = ps
 		return err
 	}},
+	{"ROOST_SIGNIN_PER_IP", "30/5m", "Password attempts one client address (an IPv6 /64) may make, counted over every sign-in form (client sign-in page, /admin on every host, portal start and sign-in) and every node (kept in Redis): `attempts/period`, a burst refilled evenly over the period. Past it: 429 with Retry-After, before any password is checked. Behind a proxy, set ROOST_TRUSTED_PROXIES so the client's address is used.", func(c *Config, v string) error {
+		return setLimit(&c.SignInPerIP, v)
+	}},
+	{"ROOST_SIGNIN_PER_LOGIN", "10/1h", "Password attempts per login (email), from any address, on any form and node: `attempts/period`. A right password forgives the login's earlier typos.", func(c *Config, v string) error {
+		return setLimit(&c.SignInPerLogin, v)
+	}},
+	{"ROOST_SIGNIN_CODES_PER_LOGIN", "5/1h", "Two-factor code attempts per login at /admin/login/code (six digits are guessed far sooner than a password): `attempts/period`.", func(c *Config, v string) error {
+		return setLimit(&c.SignInCodes, v)
+	}},
+	{"ROOST_SIGNIN_CONCURRENCY", "auto", "Most password checks (bcrypt, about 50 ms of a core each) a web node runs at once; more wait up to 3 s, then get 503 with Retry-After. `auto`: half the cores, at least one.", func(c *Config, v string) error {
+		if v == "auto" {
+			c.SignInSlots = 0
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1024 {
+			return fmt.Errorf("must be auto or a number from 1 to 1024")
+		}
+		c.SignInSlots = n
+		return nil
+	}},
 	{"ROOST_LOG_LEVEL", "info", "debug, info, warn or error.", func(c *Config, v string) error {
 		switch v {
 		case "debug", "info", "warn", "error":
@@ -214,7 +251,7 @@ var Vars = []Var{
 	{"ROOST_SHUTDOWN_GRACE", "20s", "How long a stopping node waits for in-flight requests.", func(c *Config, v string) error {
 		return setDuration(&c.ShutdownGrace, v)
 	}},
-	{"ROOST_MAX_INFLIGHT", "auto", "Most requests a web node works on at once; past it requests are answered 503 with `Retry-After: 1` at once instead of queueing (anonymous GETs already at three quarters of it; probes, /metrics and streaming are never refused). `auto`: four per PostgreSQL pool connection (80 with the default pool of 20); `off`: no bound.", func(c *Config, v string) error {
+	{"ROOST_MAX_INFLIGHT", "auto", "Most requests a web node works on at once; past it requests are answered 503 with `Retry-After: 1` at once instead of queueing (anonymous GETs already at three quarters of it; probes and /metrics are never refused; streaming handshakes count, open streaming connections are bounded by ROOST_STREAMING_MAX). `auto`: four per PostgreSQL pool connection (80 with the default pool of 20); `off`: no bound.", func(c *Config, v string) error {
 		switch v {
 		case "auto":
 			c.MaxInflight = 0
@@ -232,17 +269,41 @@ var Vars = []Var{
 	{"ROOST_DB_ACQUIRE_TIMEOUT", "5s", "How long a request waits for a pooled PostgreSQL connection before it is answered 503 with Retry-After.", func(c *Config, v string) error {
 		return setDuration(&c.DBAcquireTimeout, v)
 	}},
-	{"ROOST_FEDERATION_RESOLVE", "", "Tests and local development only: `host=ip:port,...` sends federation traffic for these hosts to these loopback addresses over plain HTTP. Off by default; logged loudly when on.", func(c *Config, v string) error {
+	{"ROOST_STREAMING_MAX", "10000", "Most streaming connections (server-sent events and WebSockets) a web node keeps open at once; past it a new one is answered 503 with Retry-After. Each holds a file descriptor, two goroutines and about 30 KB. 0: no bound.", func(c *Config, v string) error {
+		return setCount(&c.StreamingMax, v)
+	}},
+	{"ROOST_STREAMING_MAX_PER_IP", "100", "Most streaming connections one client address (an IPv6 /64) keeps open on a web node; past it 429 with Retry-After. Behind a proxy, set ROOST_TRUSTED_PROXIES so the client's address is used. 0: no bound.", func(c *Config, v string) error {
+		return setCount(&c.StreamingMaxPerIP, v)
+	}},
+	{"ROOST_STREAMING_MAX_PER_TOKEN", "20", "Most streaming connections one access token keeps open on a web node (a tab or device each); past it 429 with Retry-After. 0: no bound.", func(c *Config, v string) error {
+		return setCount(&c.StreamingMaxPerToken, v)
+	}},
+	{"ROOST_FEDERATION_RESOLVE", "", "Tests and local development only: `host=https://ip:port,host=http://ip:port,...` sends federation traffic for these hosts to these (loopback) addresses, over the scheme given; WebFinger and NodeInfo requests to the host use that scheme. The older `host=ip:port` means plain HTTP. Off by default; logged loudly when on.", func(c *Config, v string) error {
 		for _, pair := range strings.Split(v, ",") {
 			if pair = strings.TrimSpace(pair); pair == "" {
 				continue
 			}
 			host, addr, ok := strings.Cut(pair, "=")
+			addr = strings.TrimSpace(addr)
+			if scheme, rest, found := strings.Cut(addr, "://"); found {
+				if s := strings.ToLower(scheme); s != "https" && s != "http" {
+					return fmt.Errorf("entry %q: the scheme must be https:// or http://", pair)
+				}
+				addr = rest
+			}
 			if _, _, err := net.SplitHostPort(addr); !ok || host == "" || err != nil {
-				return fmt.Errorf("each entry must be host=ip:port")
+				return fmt.Errorf("each entry must be host=https://ip:port or host=http://ip:port (host=ip:port means plain HTTP)")
 			}
 		}
 		c.FederationResolve = v
+		return nil
+	}},
+	{"ROOST_AUTHORIZED_FETCH", "false", "Authorized fetch (Mastodon's secure mode): `true` makes actor documents, posts and collections (outbox, followers, following, featured) answer only GETs signed by a server that is not suspended here (unsigned: 401; suspended: 403). The instance actor (`/actor`), WebFinger, host-meta, NodeInfo and the HTML pages for browsers stay public. The instance-wide default; each tenant may turn it on or off for itself (`roost tenant authorized-fetch`).", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("must be true or false")
+		}
+		c.AuthorizedFetch = b
 		return nil
 	}},
 	{"ROOST_DELIVERY_CLAIM_IDLE", "1m", "How long a delivery taken by a worker may stay unacknowledged before another worker takes it over (XAUTOCLAIM), e.g. after the first was killed. Keep it well above the 10 s a delivery attempt may take.", func(c *Config, v string) error {
@@ -442,12 +503,31 @@ func setIP(dst *netip.Addr, v string, v4 bool) error {
 	return nil
 }
 
+func setLimit(dst *ratelimit.Limit, v string) error {
+	l, err := ratelimit.ParseLimit(v)
+	if err != nil {
+		return err
+	}
+	*dst = l
+	return nil
+}
+
 func setDuration(dst *time.Duration, v string) error {
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
 		return fmt.Errorf("must be a positive duration such as 30s or 5m")
 	}
 	*dst = d
+	return nil
+}
+
+// setCount reads a bound: a whole number, 0 for none.
+func setCount(dst *int, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 10_000_000 {
+		return fmt.Errorf("must be a whole number from 0 (no bound) to 10000000")
+	}
+	*dst = n
 	return nil
 }
 

@@ -20,6 +20,7 @@ const (
 	Forbidden    Code = "forbidden"    // 403
 	Gone         Code = "gone"         // 410
 	TooLarge     Code = "too_large"    // 413
+	TooMany      Code = "too_many"     // 429: slow down (with Retry-After)
 	Unavailable  Code = "unavailable"  // 503
 	Internal     Code = "internal"     // 500
 )

@@ -13,13 +13,16 @@ import (
 
 // inScope is the SQL condition that account a is visible to the dashboard
 // of tenant $n (0: the instance, every account): the tenant's own local
-// accounts, and the remote accounts its accounts follow or are followed
-// by or that were reported on it. Local accounts of other tenants are
-// never in a tenant's scope, even when reported there.
+// accounts, the remote accounts its accounts follow or are followed by,
+// and any account reported on it. Another tenant's local account is in
+// scope only when reported there, so the tenant's moderators can limit it
+// on their own timelines and undo that; they see of it what the tenant
+// could see anyway (seenBy), never its logins.
 func inScope(n int) string {
-	return fmt.Sprintf(`($%[1]d = 0 or a.tenant_id = $%[1]d or (a.tenant_id is null and (
-		exists (select 1 from reports rp where rp.tenant_id = $%[1]d and rp.target_account_id = a.id)
-		or exists (select 1 from follows f join accounts m on m.id = f.follower_id where f.followee_id = a.id and m.tenant_id = $%[1]d)
+	return fmt.Sprintf(`($%[1]d = 0 or a.tenant_id = $%[1]d
+		or exists (select 1 from reports rp where rp.tenant_id = $%[1]d and rp.target_account_id = a.id)
+		or (a.tenant_id is null and (
+		exists (select 1 from follows f join accounts m on m.id = f.follower_id where f.followee_id = a.id and m.tenant_id = $%[1]d)
 		or exists (select 1 from follows f join accounts m on m.id = f.followee_id where f.follower_id = a.id and m.tenant_id = $%[1]d))))`, n)
 }
 
@@ -64,28 +67,29 @@ func (s *AdminStore) Accounts(ctx context.Context, f model.AccountFilter) ([]mod
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.AccountRow, error) { return scanAccountRow(r) })
 }
 
-// Account returns one account in tenantID's scope with its recent posts,
-// reports against it, moderation history and owning logins, or
-// errs.NotFound (also for an account outside the scope).
+// Account returns one account in tenantID's scope with its recent posts
+// (those the tenant may see: seenBy), reports against it, moderation
+// history and owning logins, or errs.NotFound (also for an account
+// outside the scope).
 func (s *AdminStore) Account(ctx context.Context, tenantID, id int64) (*model.AccountDetail, error) {
 	var d model.AccountDetail
 	var err error
 	d.AccountRow, err = scanAccountRow(s.db.QueryRow(ctx, `select `+accountRowSelect+limitsOf(1)+`, a.note,
 		(select count(*) from follows where followee_id = a.id and state = 'accepted'),
 		(select count(*) from follows where follower_id = a.id and state = 'accepted'),
-		(select count(*) from statuses where account_id = a.id)
+		(select count(*) from statuses s where s.account_id = a.id and `+seenBy("$1")+`)
 		from accounts a where a.id = $2 and `+inScope(1), tenantID, id), &d.Note, &d.Followers, &d.Following, &d.StatusCount)
 	if err != nil {
 		return nil, pgutil.NotFound(err, fmt.Sprintf("no account %d here", id))
 	}
-	rows, err := s.db.Query(ctx, `select id, coalesce(uri, ''), content, summary, published_at from statuses
-		where account_id = $1 order by published_at desc limit 20`, id)
+	rows, err := s.db.Query(ctx, `select s.id, coalesce(s.uri, ''), s.content, s.summary, s.published_at, `+hiddenFor("$2")+`
+		from statuses s where s.account_id = $1 and `+seenBy("$2")+` order by s.published_at desc limit 20`, id, tenantID)
 	if err != nil {
 		return nil, err
 	}
 	if d.Posts, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.Post, error) {
 		var p model.Post
-		err := r.Scan(&p.ID, &p.URI, &p.Content, &p.Summary, &p.PublishedAt)
+		err := r.Scan(&p.ID, &p.URI, &p.Content, &p.Summary, &p.PublishedAt, &p.Hidden)
 		return p, err
 	}); err != nil {
 		return nil, err
@@ -116,8 +120,11 @@ func (s *AdminStore) Account(ctx context.Context, tenantID, id int64) (*model.Ac
 	}); err != nil {
 		return nil, err
 	}
+	// Logins only of the tenant's own accounts: another tenant's users are
+	// not its to know.
 	rows, err = s.db.Query(ctx, `select u.id, u.email, u.is_operator, u.totp_secret is not null from users u
-		join user_accounts ua on ua.user_id = u.id where ua.account_id = $1 order by u.id`, id)
+		join user_accounts ua on ua.user_id = u.id join accounts a on a.id = ua.account_id
+		where ua.account_id = $1 and ($2 = 0 or a.tenant_id = $2) order by u.id`, id, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -268,21 +275,42 @@ func (s *AdminStore) RevokeRole(ctx context.Context, a model.Actor, userID, tena
 	})
 }
 
-// Login returns a login by id, or errs.NotFound.
-func (s *AdminStore) Login(ctx context.Context, userID int64) (*model.Login, error) {
+// instanceOnly refuses recovering a login (password, second factor) for
+// a tenant's dashboard. Logins are instance-wide: one may own accounts on
+// several tenants and hold roles or be an operator, so a tenant's
+// moderators resetting one would take over what it holds elsewhere. The
+// handler never offers it to a tenant; the store refuses it too.
+func instanceOnly(tenantID int64) error {
+	if tenantID != 0 {
+		return errs.E(errs.Forbidden, "logins span tenants: only an operator, on the operator host, recovers them")
+	}
+	return nil
+}
+
+// Login returns the login userID owning account accountID, for the
+// dashboard of tenantID (0 only: instanceOnly), or errs.NotFound.
+func (s *AdminStore) Login(ctx context.Context, tenantID, userID, accountID int64) (*model.Login, error) {
+	if err := instanceOnly(tenantID); err != nil {
+		return nil, err
+	}
 	var l model.Login
-	err := s.db.QueryRow(ctx, `select id, email, is_operator, totp_secret is not null from users where id = $1`, userID).
+	err := s.db.QueryRow(ctx, `select u.id, u.email, u.is_operator, u.totp_secret is not null from users u
+		where u.id = $1 and exists (select 1 from user_accounts ua where ua.user_id = u.id and ua.account_id = $2)`, userID, accountID).
 		Scan(&l.ID, &l.Email, &l.IsOperator, &l.TOTPEnabled)
 	if err != nil {
-		return nil, pgutil.NotFound(err, fmt.Sprintf("no login %d", userID))
+		return nil, pgutil.NotFound(err, fmt.Sprintf("no login %d of account %d", userID, accountID))
 	}
 	return &l, nil
 }
 
 // ResetPassword replaces a login's password hash, ends its dashboard
 // sessions and revokes the OAuth tokens of its accounts: whoever knew the
-// old password is signed out everywhere.
-func (s *AdminStore) ResetPassword(ctx context.Context, a model.Actor, userID int64, hash string) error {
+// old password is signed out everywhere. For the instance only
+// (instanceOnly).
+func (s *AdminStore) ResetPassword(ctx context.Context, a model.Actor, tenantID, userID int64, hash string) error {
+	if err := instanceOnly(tenantID); err != nil {
+		return err
+	}
 	return pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var email string
 		if err := tx.QueryRow(ctx, `update users set password_hash = $2 where id = $1 returning email`, userID, hash).Scan(&email); err != nil {
@@ -299,8 +327,12 @@ func (s *AdminStore) ResetPassword(ctx context.Context, a model.Actor, userID in
 	})
 }
 
-// DisableTOTP turns a login's second factor off (its owner lost it).
-func (s *AdminStore) DisableTOTP(ctx context.Context, a model.Actor, userID int64) error {
+// DisableTOTP turns a login's second factor off (its owner lost it); for
+// the instance only (instanceOnly).
+func (s *AdminStore) DisableTOTP(ctx context.Context, a model.Actor, tenantID, userID int64) error {
+	if err := instanceOnly(tenantID); err != nil {
+		return err
+	}
 	return pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var email string
 		if err := tx.QueryRow(ctx, `update users set totp_secret = null, totp_pending_secret = null where id = $1 returning email`, userID).

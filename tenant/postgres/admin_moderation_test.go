@@ -92,27 +92,30 @@ func TestAdminStoreTenantScoping(t *testing.T) {
 	if len(ra) != 1 || len(rb) != 1 || ra[0].TenantID != a || rb[0].TenantID != b {
 		t.Fatalf("reports A %+v B %+v", ra, rb)
 	}
-	if n, _, err := as.ResolveReports(ctx, op, a, []int64{rb[0].ID}, "suspend"); err != nil || n != 0 {
-		t.Errorf("A resolved B's report: %d %v", n, err)
+	if res, err := as.ResolveReports(ctx, op, a, []int64{rb[0].ID}, "suspend"); err != nil || res.Resolved != 0 {
+		t.Errorf("A resolved B's report: %+v %v", res, err)
 	}
 	if err := as.AssignReport(ctx, op, a, rb[0].ID, ""); !errs.Is(err, errs.NotFound) {
 		t.Errorf("A assigned B's report: %v", err)
 	}
-	if _, _, err := as.ResolveReports(ctx, op, a, []int64{ra[0].ID}, "explode"); !errs.Is(err, errs.Invalid) {
+	if _, err := as.ResolveReports(ctx, op, a, []int64{ra[0].ID}, "explode"); !errs.Is(err, errs.Invalid) {
 		t.Errorf("unknown report action: %v", err)
 	}
-	// Resolving with "delete" removes the reported post; with "suspend"
-	// suspends at the report's tenant.
-	if n, local, err := as.ResolveReports(ctx, op, a, []int64{ra[0].ID}, "delete"); err != nil || n != 1 || len(local) != 0 {
-		t.Fatalf("resolve with delete: %d %v", n, err)
+	// Resolving with "delete" on a tenant hides the reported remote post
+	// from that tenant's viewers (the row is every tenant's); with
+	// "suspend" suspends at the report's tenant.
+	if res, err := as.ResolveReports(ctx, op, a, []int64{ra[0].ID}, "delete"); err != nil || res.Resolved != 1 || len(res.Delete) != 0 ||
+		res.Hidden != 1 || res.Deleted != 0 {
+		t.Fatalf("resolve with delete: %+v %v", res, err)
 	}
-	var left int
+	var left, hidden int
 	as.db.QueryRow(ctx, `select count(*) from statuses where uri = 'https://remote.test/s/9'`).Scan(&left)
-	if left != 0 {
-		t.Errorf("reported post still there")
+	as.db.QueryRow(ctx, `select count(*) from tenant_hidden_statuses where tenant_id = $1`, a).Scan(&hidden)
+	if left != 1 || hidden != 1 {
+		t.Errorf("tenant's delete of a remote post: %d left, %d hidden", left, hidden)
 	}
-	if n, _, err := as.ResolveReports(ctx, model.Actor{Email: "op@mail.test"}, 0, []int64{rb[0].ID}, "suspend"); err != nil || n != 1 {
-		t.Fatalf("operator resolves B's report: %d %v", n, err)
+	if res, err := as.ResolveReports(ctx, model.Actor{Email: "op@mail.test"}, 0, []int64{rb[0].ID}, "suspend"); err != nil || res.Resolved != 1 {
+		t.Fatalf("operator resolves B's report: %+v %v", res, err)
 	}
 	if d, _ := as.Account(ctx, b, troll); d.SuspendedAt == nil {
 		t.Errorf("not suspended at B")
@@ -232,7 +235,10 @@ func TestAdminStoreRolesSessionsTOTP(t *testing.T) {
 	if ok, _ := as.UseTOTPStep(ctx, cli, u.ID, 101, false); !ok {
 		t.Errorf("next step refused")
 	}
-	if err := as.DisableTOTP(ctx, model.Actor{Email: "op@mail.test"}, u.ID); err != nil {
+	if err := as.DisableTOTP(ctx, model.Actor{Email: "op@mail.test"}, 7, u.ID); !errs.Is(err, errs.Forbidden) {
+		t.Errorf("a tenant's dashboard disables a login's TOTP: %v", err)
+	}
+	if err := as.DisableTOTP(ctx, model.Actor{Email: "op@mail.test"}, 0, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	if u, _, _ := as.UserByEmail(ctx, "op@mail.test", 0); u.TOTPEnabled {

@@ -161,12 +161,12 @@ func TestAdminStoreReportsResolvedInBulk(t *testing.T) {
 		rs[1].Target.Username != "troll" || rs[1].Target.Local || len(rs[1].Posts) != 1 || rs[1].Posts[0].Content != "bad post" {
 		t.Errorf("reports %+v", rs)
 	}
-	n, _, err := as.ResolveReports(ctx, model.Actor{Email: "op@mail.test"}, 0, []int64{rs[0].ID, rs[1].ID, 424242}, "none")
-	if err != nil || n != 2 {
-		t.Fatalf("resolved %d %v", n, err)
+	res, err := as.ResolveReports(ctx, model.Actor{Email: "op@mail.test"}, 0, []int64{rs[0].ID, rs[1].ID, 424242}, "none")
+	if err != nil || res.Resolved != 2 {
+		t.Fatalf("resolved %+v %v", res, err)
 	}
-	if n, _, _ := as.ResolveReports(ctx, model.Actor{}, 0, []int64{rs[0].ID}, "none"); n != 0 {
-		t.Errorf("resolved again: %d", n)
+	if res, _ := as.ResolveReports(ctx, model.Actor{}, 0, []int64{rs[0].ID}, "none"); res.Resolved != 0 {
+		t.Errorf("resolved again: %d", res.Resolved)
 	}
 	if rs, _ := as.OpenReports(ctx, 0, 0); len(rs) != 0 {
 		t.Errorf("still open %+v", rs)

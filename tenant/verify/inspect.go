@@ -2,12 +2,16 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/roost-social/roost/internal/errs"
 )
 
 // Redirects asks a URL once, without following a redirect, and returns
@@ -43,8 +47,23 @@ func (k *Checker) inspect(ctx context.Context, c *Claim, r Record) Check {
 	return Check{Status: "Unknown record type " + r.Type}
 }
 
+// lookupFailed tells the tenant which lookup failed and how, never the
+// resolver's own text: that names the DNS server asked and this node's
+// address (issue 14, finding 6).
 func lookupFailed(what string, err error) Check {
-	return Check{Transient: true, Status: fmt.Sprintf("Could not look up %s: %v. This is checked again later.", what, err)}
+	return Check{Transient: true, Status: fmt.Sprintf("Could not look up %s: %s. This is checked again later.", what, lookupReason(err))}
+}
+
+func lookupReason(err error) string {
+	var rc *rcodeError
+	var ne net.Error
+	switch {
+	case errors.As(err, &rc):
+		return "the DNS server answered " + rc.rcode
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "the DNS query timed out"
+	}
+	return "the DNS query failed"
 }
 
 func (k *Checker) inspectTXT(ctx context.Context, r Record) Check {
@@ -154,7 +173,9 @@ func (k *Checker) inspectRedirect(ctx context.Context, c *Claim, r Record) Check
 	asked := probe(c, r)
 	status, loc, err := k.Web.Redirect(ctx, asked)
 	if err != nil {
-		return Check{Transient: true, Status: fmt.Sprintf("Could not fetch %s: %v", r.Name, clip(err.Error(), 200))}
+		// The fetch client's safe message names at most the host asked
+		// for, never the address it resolved to.
+		return Check{Transient: true, Status: fmt.Sprintf("Could not fetch %s: %s", r.Name, clip(errs.MessageOf(err), 200))}
 	}
 	switch status {
 	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:

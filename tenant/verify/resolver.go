@@ -119,7 +119,15 @@ func (s *Server) exchange(ctx context.Context, name string, qtype uint16) ([]dns
 	case dns.RcodeNameError: // NXDOMAIN
 		return nil, nil
 	}
-	return nil, fmt.Errorf("DNS server %s answered %s for %s", s.Addr, dns.RcodeToString[r.Rcode], name)
+	return nil, &rcodeError{server: s.Addr, rcode: dns.RcodeToString[r.Rcode], name: name}
+}
+
+// rcodeError is a DNS server's failure answer (SERVFAIL, REFUSED): the
+// code may be shown to tenants, the server's address only logged.
+type rcodeError struct{ server, rcode, name string }
+
+func (e *rcodeError) Error() string {
+	return fmt.Sprintf("DNS server %s answered %s for %s", e.server, e.rcode, e.name)
 }
 
 // TXT implements Resolver.

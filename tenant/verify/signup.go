@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"log/slog"
 	"strings"
 	"time"
@@ -129,8 +130,12 @@ type Signups struct {
 	Mode   Mode
 	// BaseDomain offers subdomains (alice.roost.example); empty offers none.
 	BaseDomain string
-	// PortalHost is the portal's own name, never claimable.
+	// PortalHost is the portal's own name, never claimable, nor any name
+	// under it.
 	PortalHost string
+	// Reserved are every other host the instance serves or calls (the
+	// operator host, the public host name...), never claimable either.
+	Reserved Reserved
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -186,16 +191,48 @@ func (s *Signups) Start(ctx context.Context, f StartForm) (*Signup, error) {
 	if len(fe) > 0 {
 		return nil, fe
 	}
-	hash, err := tenant.HashPassword(f.Password)
+	hash, err := s.startHash(ctx, email, f.Password)
 	if err != nil {
-		return nil, fieldError("password", "%s", errs.MessageOf(err))
+		return nil, err
 	}
 	status := tenant.Active
 	if s.Mode == Approval {
 		status = tenant.Pending
 	}
-	return s.Store.CreateSignup(ctx, NewSignup{Name: name, Email: email, Password: f.Password, PasswordHash: hash,
+	sg, err := s.Store.CreateSignup(ctx, NewSignup{Name: name, Email: email, Password: f.Password, PasswordHash: hash,
 		InviteHash: invite, Status: status, Now: s.now()})
+	if fe := (FieldErrors{}); errors.As(err, &fe) && fe["email"] != "" {
+		return nil, errBadStart // a login made at the same moment, with another password
+	}
+	return sg, err
+}
+
+// errBadStart answers a start with the email of a login whose password
+// is another. It neither says that the login exists nor how the password
+// differs (issue 14 finding 8), and like the sign-in form it is reached
+// only through the portal's throttle, so the start form is no quicker a
+// way to test passwords, or which emails have logins, than signing in.
+var errBadStart = fieldError("email", "This email and password cannot start a site. If you signed up before, sign in with the password you chose then; otherwise use another email.")
+
+// startHash checks the password of an existing login with email (its
+// hash is kept) or hashes the new login's password: one bcrypt either
+// way, so the two take as long.
+func (s *Signups) startHash(ctx context.Context, email, password string) (string, error) {
+	_, hash, err := s.Store.Login(ctx, email)
+	switch {
+	case err == nil:
+		if !tenant.CheckPassword(hash, password) {
+			return "", errBadStart
+		}
+		return hash, nil
+	case !errs.Is(err, errs.NotFound):
+		return "", err
+	}
+	hash, err = tenant.HashPassword(password)
+	if err != nil {
+		return "", fieldError("password", "%s", errs.MessageOf(err))
+	}
+	return hash, nil
 }
 
 // dummyHash is compared against when no login has the email, so a
@@ -269,14 +306,25 @@ func (s *Signups) checkOwn(field, raw string) (string, FieldErrors) {
 	if err != nil || !strings.Contains(name, ".") {
 		return "", fieldError(field, "%q is not a domain name; enter one such as alice.example.", clip(raw, 100))
 	}
-	switch {
-	case name == s.PortalHost || under(name, s.BaseDomain):
+	if h := s.reservedOf(name); h != "" {
+		return "", fieldError(field, "%s belongs to this server (%s); use a domain of your own.", name, h)
+	}
+	if under(name, s.BaseDomain) {
 		return "", fieldError(field, "%s belongs to this server; choose a subdomain of %s instead, or a domain of your own.", name, s.BaseDomain)
 	}
 	if ps, _ := publicsuffix.PublicSuffix(name); ps == name {
 		return "", fieldError(field, "%s is a public suffix that nobody owns; enter your domain under it.", name)
 	}
 	return name, nil
+}
+
+// reservedOf returns the host of the instance's own that name is or is
+// under (the portal host, or one of Reserved), or "".
+func (s *Signups) reservedOf(name string) string {
+	if h := s.Reserved.Of(name); h != "" {
+		return h
+	}
+	return NewReserved(s.BaseDomain, s.PortalHost).Of(name)
 }
 
 // ChooseSubdomain claims label.BaseDomain, active at once.
@@ -289,7 +337,7 @@ func (s *Signups) ChooseSubdomain(ctx context.Context, sg *Signup, label string)
 	if label == "" || strings.Contains(label, ".") || err != nil {
 		return nil, fieldError("label", "Use 1 to 63 letters, digits and inner hyphens, such as alice.")
 	}
-	if reservedLabels[label] || name == s.PortalHost {
+	if reservedLabels[label] || s.reservedOf(name) != "" {
 		return nil, fieldError("label", "%s is reserved; choose another name.", name)
 	}
 	c, err := s.Store.ClaimDomain(ctx, sg.TenantID, NewClaim{Kind: Subdomain, Domain: name, Now: s.now()})

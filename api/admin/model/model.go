@@ -51,8 +51,9 @@ type Limits struct {
 }
 
 // AccountFilter narrows the account search. TenantID 0 is the instance:
-// every account; otherwise the tenant's local accounts and the remote
-// accounts its accounts follow, are followed by, or were reported there.
+// every account; otherwise the tenant's local accounts, the remote
+// accounts its accounts follow or are followed by, and any account
+// reported there.
 type AccountFilter struct {
 	TenantID int64
 	Query    string
@@ -193,13 +194,16 @@ type Account struct {
 	Local       bool
 }
 
-// Post is a reported post, its content as stored (HTML).
+// Post is a reported post, its content as stored (HTML). The store hands
+// a tenant's dashboard only posts that tenant may see.
 type Post struct {
 	ID          int64
 	URI         string
 	Content     string
 	Summary     string
 	PublishedAt time.Time
+	// Hidden: the tenant's moderators hid this remote post from its viewers.
+	Hidden bool
 }
 
 // Report is an open report with what it is about.
@@ -237,6 +241,24 @@ type AuditEntry struct {
 type PostRef struct {
 	AccountID int64
 	URI       string
+}
+
+// Resolution is what resolving reports did. A tenant's moderators act
+// within their tenant's authority only: its own accounts' posts are
+// deleted, remote posts (rows shared by every tenant) are hidden from its
+// viewers, and other tenants' posts are left alone. Operators, acting for
+// the instance, delete any.
+type Resolution struct {
+	// Resolved counts the reports closed.
+	Resolved int
+	// Delete are the local posts the caller deletes through the outbox.
+	Delete []PostRef
+	// Deleted counts the remote posts removed for everyone (operators);
+	// Hidden those hidden from the acting tenant's viewers alone.
+	Deleted, Hidden int
+	// Kept counts the reported posts of another tenant's accounts that a
+	// tenant's moderators asked to delete: left alone.
+	Kept int
 }
 
 // ForwardTarget is what forwarding a report to a remote server needs.

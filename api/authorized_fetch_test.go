@@ -93,14 +93,17 @@ type signer struct {
 	name  string
 	actor string // keyId's actor; "" leaves the request unsigned
 	key   string // whose private key signs: actor's own, or another's (bad)
+	rfc   bool   // RFC 9421 rather than draft-cavage
 }
 
 var (
 	unsigned   = signer{name: "unsigned"}
-	validPeer  = signer{"signed by a valid remote", "http://remote.test/users/eve", "http://remote.test/users/eve"}
-	blockedSig = signer{"signed by an instance-suspended domain", "http://blocked.test/users/eve", "http://blocked.test/users/eve"}
-	badSig     = signer{"bad signature", "http://remote.test/users/eve", "http://rude.test/users/eve"}
-	tenantSig  = signer{"signed by a domain tenant A suspends", "http://rude.test/users/eve", "http://rude.test/users/eve"}
+	validPeer  = signer{"signed by a valid remote", "http://remote.test/users/eve", "http://remote.test/users/eve", false}
+	blockedSig = signer{"signed by an instance-suspended domain", "http://blocked.test/users/eve", "http://blocked.test/users/eve", false}
+	badSig     = signer{"bad signature", "http://remote.test/users/eve", "http://rude.test/users/eve", false}
+	tenantSig  = signer{"signed by a domain tenant A suspends", "http://rude.test/users/eve", "http://rude.test/users/eve", false}
+	valid9421  = signer{"signed by a valid remote (RFC 9421)", "http://remote.test/users/eve", "http://remote.test/users/eve", true}
+	bad9421    = signer{"bad signature (RFC 9421)", "http://remote.test/users/eve", "http://rude.test/users/eve", true}
 )
 
 // get sends a GET as the peer would, Accept as given.
@@ -111,10 +114,18 @@ func (p *fetchPeer) get(t *testing.T, w *world, s signer, host, target, accept s
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
+	scheme := signature.Cavage
+	if s.rfc {
+		scheme = signature.RFC9421
+	}
 	if s.actor != "" {
-		if err := signature.Sign(req, nil, s.actor+"#main-key", p.keys[s.key], time.Now()); err != nil {
+		// Signed as the peer sees it (RFC 9421 signs @target-uri), sent in
+		// origin form as it arrives.
+		req.URL.Scheme, req.URL.Host = "https", host
+		if err := signature.SignWith(scheme, req, nil, s.actor+"#main-key", p.keys[s.key], time.Now()); err != nil {
 			t.Fatal(err)
 		}
+		req.URL.Scheme, req.URL.Host = "", ""
 	}
 	resp, err := w.app.Test(req, -1)
 	if err != nil {
@@ -224,7 +235,7 @@ func TestIssue16AuthorizedFetchInstanceWide(t *testing.T) {
 		for _, c := range []struct {
 			s      signer
 			status int
-		}{{unsigned, 401}, {validPeer, 200}, {blockedSig, 403}, {badSig, 401}, {tenantSig, 403}} {
+		}{{unsigned, 401}, {validPeer, 200}, {blockedSig, 403}, {badSig, 401}, {tenantSig, 403}, {valid9421, 200}, {bad9421, 401}} {
 			wantAF(t, w, peer, c.s, route, posts[w.tenantA.ID], c.status)
 		}
 	}

@@ -38,7 +38,7 @@ func (h *Handler) authorize(c *fiber.Ctx) error {
 	if !h.authorizedFetch(site) {
 		return nil
 	}
-	c.Vary(fiber.HeaderAccept, "Signature", fiber.HeaderAuthorization)
+	c.Vary(fiber.HeaderAccept, "Signature", "Signature-Input", fiber.HeaderAuthorization)
 	c.Set(fiber.HeaderCacheControl, "private, no-store")
 	if h.Fetches == nil { // misconfigured: refuse rather than serve unchecked
 		return errs.E(errs.Unauthorized, "this server requires signed fetches")

@@ -2,7 +2,7 @@ package portability
 
 import (
 	"fmt"
-	"html"
+	"github.com/roost-social/roost/federation"
 	"strings"
 	"unicode/utf8"
 
@@ -40,26 +40,7 @@ func checkPost(p archive.Post) string {
 	return ""
 }
 
-// plainText is the text of sanitised HTML: tags dropped, entities
-// decoded. Its length is what the client API counts of a post's text
-// (links and hashtags as written; mentions and line breaks count less).
-func plainText(s string) string {
-	var b strings.Builder
-	in := false
-	for _, r := range s {
-		switch {
-		case r == '<':
-			in = true
-		case r == '>':
-			in = false
-		case !in:
-			b.WriteRune(r)
-		}
-	}
-	return html.UnescapeString(b.String())
-}
-
-func textLength(s string) int { return utf8.RuneCountInString(plainText(s)) }
+func textLength(s string) int { return utf8.RuneCountInString(federation.PlainText(s)) }
 
 // tagsInText keeps the hashtags a post's text shows: an archive may list
 // hundreds of tags on a one-word post, each a row to store, where a post
@@ -68,7 +49,7 @@ func tagsInText(content string, tags []string) []string {
 	if len(tags) == 0 {
 		return nil
 	}
-	text := strings.ToLower(plainText(content))
+	text := strings.ToLower(federation.PlainText(content))
 	var out []string
 	for _, t := range tags {
 		if strings.Contains(text, "#"+t) {

@@ -163,10 +163,12 @@ func hostnameOnly(h string) string {
 // adding hosts of remote accounts not seen before, and pushes their next
 // fetch out by lease.
 func (s *Store) DueNodeInfo(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]string, error) {
-	if _, err := s.db.Exec(ctx, `insert into remote_hosts (host)
-		select distinct domain from accounts a where tenant_id is null
+	// A new host is due at the caller's now, not the database's: with the
+	// column's default (a later now()) it would wait for the next pass.
+	if _, err := s.db.Exec(ctx, `insert into remote_hosts (host, nodeinfo_next_at)
+		select distinct domain, $1::timestamptz from accounts a where tenant_id is null
 			and not exists (select 1 from remote_hosts r where r.host = a.domain)
-		on conflict do nothing`); err != nil {
+		on conflict do nothing`, now); err != nil {
 		return nil, err
 	}
 	rows, err := s.db.Query(ctx, `update remote_hosts set nodeinfo_next_at = $1::timestamptz + $2::interval

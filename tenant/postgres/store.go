@@ -119,12 +119,12 @@ func (s *Store) Tenants(ctx context.Context) ([]tenant.Tenant, error) {
 func (s *Store) SiteByHost(ctx context.Context, host string) (*tenant.Site, error) {
 	site := &tenant.Site{}
 	err := s.db.QueryRow(ctx, `
-		select t.id, t.name, t.status, d.domain, coalesce(d.service_domain, '')
+		select t.id, t.name, t.status, d.domain, coalesce(d.service_domain, ''), t.authorized_fetch
 		from hostnames h
 		join domains d on d.domain = h.domain
 		join tenants t on t.id = d.tenant_id
 		where h.name = $1 and d.verified_at is not null and t.status in ('active', 'suspended')`, host).
-		Scan(&site.TenantID, &site.TenantName, &site.Status, &site.Domain, &site.ServiceDomain)
+		Scan(&site.TenantID, &site.TenantName, &site.Status, &site.Domain, &site.ServiceDomain, &site.AuthorizedFetch)
 	if err != nil {
 		return nil, pgutil.NotFound(err, "unknown host")
 	}

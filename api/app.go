@@ -12,9 +12,9 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/roost-social/roost/api/activitypub"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/api/mastodon"
 	"github.com/roost-social/roost/api/streaming"
-	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/tenant"
 )
@@ -55,7 +55,7 @@ type Options struct {
 	TenantAdmin Router
 	// InstanceKey is the instance actor's public key PEM, served at /actor.
 	InstanceKey string
-	URL         web.URLConfig
+	URL         httpx.URLConfig
 
 	// AuthorizedFetch requires signed GETs for ActivityPub actors, posts
 	// and collections (ROOST_AUTHORIZED_FETCH; a tenant may override it),
@@ -115,7 +115,7 @@ func New(o Options) *fiber.App {
 		TrustedProxies:          o.TrustedProxies,
 		ProxyHeader:             fiber.HeaderXForwardedFor,
 		DisableStartupMessage:   true,
-		ErrorHandler:            web.ErrorHandler,
+		ErrorHandler:            httpx.ErrorHandler,
 	})
 	app.Use(observe(o))
 	if o.MaxInflight > 0 {
@@ -150,7 +150,7 @@ func New(o Options) *fiber.App {
 			MaxAge:        86400,
 		})
 		app.Use("/api", c) // api/oauth sets its own for /oauth/*
-		web.RegisterDefaultImages(app)
+		httpx.RegisterDefaultImages(app)
 	}
 	if o.OAuth != nil {
 		o.OAuth.Register(app)

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 )
 
 // proxies are the trusted proxies (Options.TrustedProxies) as prefixes.
@@ -40,7 +40,7 @@ func (ps proxies) trusted(a netip.Addr) bool {
 // of that one are the client's own words and never believed: a client
 // rotating a fake first entry stays one client to per-address limits.
 func (ps proxies) clientIP(c *fiber.Ctx) netip.Addr {
-	hop := web.PeerIP(c)
+	hop := httpx.PeerIP(c)
 	if !ps.trusted(hop) {
 		return hop
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 )
 
 // The client address every per-address limit uses (streaming caps,
@@ -21,7 +21,7 @@ func TestIssue14Finding11ClientAddressBehindTrustedProxies(t *testing.T) {
 		o := w.opts
 		o.Metrics, o.TrustedProxies = nil, trusted
 		w.app = api.New(o)
-		w.app.Get("/ip", func(c *fiber.Ctx) error { return c.SendString(web.ClientIP(c).String()) })
+		w.app.Get("/ip", func(c *fiber.Ctx) error { return c.SendString(httpx.ClientIP(c).String()) })
 		return w.listen(t)
 	}
 	direct, proxied := serve(), serve("127.0.0.1", "10.0.0.0/8")

@@ -4,7 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
 )
@@ -33,8 +33,8 @@ func hostRouting(sites tenant.Resolver) fiber.Handler {
 		if site.Status == tenant.Suspended {
 			return errSuspended
 		}
-		web.SetSite(c, site)
-		web.SetLogger(c, web.Log(c).With(slog.Int64("tenant", site.TenantID)))
+		httpx.SetSite(c, site)
+		httpx.SetLogger(c, httpx.Log(c).With(slog.Int64("tenant", site.TenantID)))
 		return c.Next()
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/roost-social/roost/api"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/internal/testenv"
@@ -79,7 +79,7 @@ func newWorld(t *testing.T, opts ...option) *world {
 	o := api.Options{
 		Sites:        tenant.NewHostCache(w.tenants, time.Minute, 1000),
 		Accounts:     w.accounts,
-		URL:          web.URLConfig{Scheme: "https"},
+		URL:          httpx.URLConfig{Scheme: "https"},
 		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics:      w.reg,
 		Gatherer:     w.reg,

@@ -12,7 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 )
 
 // requestIDs are a per-process random prefix and a counter: unique,
@@ -61,7 +61,7 @@ func observe(o Options) fiber.Handler {
 	trusted := parseProxies(o.TrustedProxies)
 	return func(c *fiber.Ctx) (err error) {
 		start := time.Now()
-		web.SetClientIP(c, trusted.clientIP(c))
+		httpx.SetClientIP(c, trusted.clientIP(c))
 		id := c.Get(fiber.HeaderXRequestID)
 		if id == "" || len(id) > 64 || !c.IsProxyTrusted() {
 			id = idPrefix + "-" + strconv.FormatUint(idCounter.Add(1), 36)
@@ -70,7 +70,7 @@ func observe(o Options) fiber.Handler {
 		}
 		c.Set(fiber.HeaderXRequestID, id)
 		reqLog := log.With(slog.String("request_id", id))
-		web.SetLogger(c, reqLog)
+		httpx.SetLogger(c, reqLog)
 		ctx, cancel := context.WithTimeout(context.Background(), o.RequestTimeout)
 		defer cancel()
 		c.SetUserContext(ctx)
@@ -93,7 +93,7 @@ func observe(o Options) fiber.Handler {
 		}
 		// Every response passes here, error pages and shed requests
 		// included: the one place the header policy is applied.
-		web.SecureHeaders(c)
+		httpx.SecureHeaders(c)
 		status := c.Response().StatusCode()
 		route := routeLabel(c)
 		elapsed := time.Since(start)
@@ -108,7 +108,7 @@ func observe(o Options) fiber.Handler {
 			// line for each would add to the overload it answers.
 			level = slog.LevelDebug
 		}
-		web.Log(c).LogAttrs(ctx, level, "request",
+		httpx.Log(c).LogAttrs(ctx, level, "request",
 			slog.String("method", c.Method()), slog.String("path", c.Path()), slog.String("route", route),
 			slog.Int("status", status), slog.Duration("duration", elapsed))
 		return nil

@@ -5,7 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 )
 
 // RetryAfterSeconds is what a shed request is told to wait (Retry-After).
@@ -87,7 +87,7 @@ func (s *shedder) handle(c *fiber.Ctx) error {
 		c.Locals(shedLocal, true)
 		c.Set(fiber.HeaderRetryAfter, RetryAfterSeconds)
 		c.Set(fiber.HeaderCacheControl, "no-store")
-		return c.Status(fiber.StatusServiceUnavailable).JSON(web.ErrorBody{Error: "the server is busy; try again"})
+		return c.Status(fiber.StatusServiceUnavailable).JSON(httpx.ErrorBody{Error: "the server is busy; try again"})
 	}
 	defer s.inflight.Add(-1)
 	err := c.Next()

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
 )
@@ -26,7 +26,7 @@ func (h *Handler) actor(c *fiber.Ctx) error {
 	}
 	c.Vary(fiber.HeaderAccept)
 	if asAP {
-		return sendJSON(c, ap.ContentType, ap.NewActor(acct, web.Links(c, h.URL)))
+		return sendJSON(c, ap.ContentType, ap.NewActor(acct, httpx.Links(c, h.URL)))
 	}
 	// A moved profile says where it went, as Mastodon's does, rather
 	// than redirecting: movedTo is whatever the account holder set, so a
@@ -38,8 +38,8 @@ func (h *Handler) actor(c *fiber.Ctx) error {
 // fetches made on the site's behalf (servers with authorized fetch check
 // them).
 func (h *Handler) instanceActor(c *fiber.Ctx) error {
-	host := web.SiteOf(c).ActorHost()
-	return sendJSON(c, ap.ContentType, ap.NewInstanceActor(host, h.InstanceKey, web.Links(c, h.URL)))
+	host := httpx.SiteOf(c).ActorHost()
+	return sendJSON(c, ap.ContentType, ap.NewInstanceActor(host, h.InstanceKey, httpx.Links(c, h.URL)))
 }
 
 var profilePage = template.Must(template.New("profile").Parse(`<!doctype html>
@@ -75,7 +75,7 @@ type profileView struct {
 }
 
 func (h *Handler) renderProfile(c *fiber.Ctx, a *federation.Account) error {
-	links := web.Links(c, h.URL)
+	links := httpx.Links(c, h.URL)
 	name := a.DisplayName
 	if strings.TrimSpace(name) == "" {
 		name = a.Username

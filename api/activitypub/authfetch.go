@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
@@ -34,7 +34,7 @@ func (h *Handler) authorizedFetch(site *tenant.Site) bool {
 // private to its signer, so caches must neither share it nor serve it to
 // an unsigned request.
 func (h *Handler) authorize(c *fiber.Ctx) error {
-	site := web.SiteOf(c)
+	site := httpx.SiteOf(c)
 	if !h.authorizedFetch(site) {
 		return nil
 	}

@@ -4,7 +4,7 @@ import (
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
 )
@@ -57,7 +57,7 @@ func (h *Handler) outbox(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	links := web.Links(c, h.URL)
+	links := httpx.Links(c, h.URL)
 	me := links.Actor(acct.Username)
 	return h.collection(c, links.Outbox(acct.Username), func(maxID int64, limit int) ([]any, int64, int64, error) {
 		sts, total, err := h.Collections.OutboxPage(c.UserContext(), acct.ID, maxID, limit)
@@ -86,7 +86,7 @@ func (h *Handler) featured(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	links := web.Links(c, h.URL)
+	links := httpx.Links(c, h.URL)
 	me := links.Actor(acct.Username)
 	items := make([]any, 0, len(sts))
 	for _, st := range sts {
@@ -110,7 +110,7 @@ func (h *Handler) follows(c *fiber.Ctx, followers bool) error {
 	if err != nil {
 		return err
 	}
-	links := web.Links(c, h.URL)
+	links := httpx.Links(c, h.URL)
 	page, id := h.Collections.FollowingPage, links.Following(acct.Username)
 	if followers {
 		page, id = h.Collections.FollowersPage, links.Followers(acct.Username)

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
@@ -24,7 +24,7 @@ type Handler struct {
 	// InstanceKey is the instance actor's public key PEM; empty leaves
 	// /actor unrouted.
 	InstanceKey string
-	URL         web.URLConfig
+	URL         httpx.URLConfig
 	// AuthorizedFetch requires signed GETs for actors, posts and
 	// collections (ROOST_AUTHORIZED_FETCH); a tenant's own setting
 	// overrides it. Fetches verifies those signatures.
@@ -65,7 +65,7 @@ func (h *Handler) account(c *fiber.Ctx, username string) (*federation.Account, e
 	if !federation.ValidUsername(username) {
 		return nil, errs.E(errs.NotFound, "no such account")
 	}
-	site := web.SiteOf(c)
+	site := httpx.SiteOf(c)
 	return h.Accounts.AccountByUsername(c.UserContext(), site.TenantID, site.Domain, username)
 }
 

@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
 )
@@ -15,9 +15,9 @@ import (
 // service's: 202 once the activity is durably queued.
 func (h *Handler) inbox(c *fiber.Ctx) error {
 	if enc := c.Get(fiber.HeaderContentEncoding); enc != "" && enc != "identity" {
-		return c.Status(fiber.StatusUnsupportedMediaType).JSON(web.ErrorBody{Error: "compressed request bodies are not accepted"})
+		return c.Status(fiber.StatusUnsupportedMediaType).JSON(httpx.ErrorBody{Error: "compressed request bodies are not accepted"})
 	}
-	site := web.SiteOf(c)
+	site := httpx.SiteOf(c)
 	req := federation.InboxRequest{
 		Method:    c.Method(),
 		Target:    string(c.Request().RequestURI()),

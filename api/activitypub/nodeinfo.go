@@ -4,13 +4,13 @@ import (
 	"encoding/xml"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	ap "github.com/roost-social/roost/federation/activitypub"
 )
 
 func (h *Handler) hostMeta(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
-	doc := ap.NewHostMeta(web.Links(c, h.URL).Base)
+	doc := ap.NewHostMeta(httpx.Links(c, h.URL).Base)
 	if c.Query("format") == "json" || c.Accepts("application/xrd+xml", "application/json") == "application/json" {
 		return sendJSON(c, "application/json", doc)
 	}
@@ -24,12 +24,12 @@ func (h *Handler) hostMeta(c *fiber.Ctx) error {
 
 func (h *Handler) hostMetaJSON(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
-	return sendJSON(c, "application/json", ap.NewHostMeta(web.Links(c, h.URL).Base))
+	return sendJSON(c, "application/json", ap.NewHostMeta(httpx.Links(c, h.URL).Base))
 }
 
 func (h *Handler) nodeInfoLinks(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
-	return sendJSON(c, "application/json", ap.NewNodeInfoLinks(web.Links(c, h.URL).Base))
+	return sendJSON(c, "application/json", ap.NewNodeInfoLinks(httpx.Links(c, h.URL).Base))
 }
 
 // nodeInfo describes this tenant only: its name and its own user count.
@@ -41,7 +41,7 @@ func (h *Handler) nodeInfo(version string) fiber.Handler {
 	contentType := `application/json; profile="` + schema + `#"`
 	return func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
-		site := web.SiteOf(c)
+		site := httpx.SiteOf(c)
 		usage, err := h.Accounts.Usage(c.UserContext(), site.TenantID)
 		if err != nil {
 			return err

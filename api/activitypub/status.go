@@ -2,7 +2,7 @@ package activitypub
 
 import (
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
 	"github.com/roost-social/roost/internal/errs"
@@ -28,7 +28,7 @@ func (h *Handler) status(c *fiber.Ctx) error {
 			return errs.E(errs.NotFound, "no such post")
 		}
 	}
-	links := web.Links(c, h.URL)
+	links := httpx.Links(c, h.URL)
 	st, err := h.Statuses.StatusByURI(c.UserContext(), links.Actor(acct.Username)+"/statuses/"+id)
 	if err != nil {
 		return err

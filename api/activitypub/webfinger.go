@@ -2,7 +2,7 @@ package activitypub
 
 import (
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	ap "github.com/roost-social/roost/federation/activitypub"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
@@ -12,8 +12,8 @@ import (
 // naming any other domain is not ours to answer: 404.
 func (h *Handler) webfinger(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
-	site := web.SiteOf(c)
-	links := web.Links(c, h.URL)
+	site := httpx.SiteOf(c)
+	links := httpx.Links(c, h.URL)
 	if h.InstanceKey != "" && c.Query("resource") == links.InstanceActor() {
 		return h.sendJRD(c, ap.NewInstanceJRD(site.ActorHost(), links))
 	}

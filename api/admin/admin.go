@@ -27,7 +27,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/admin/model"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/billing"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
@@ -217,7 +217,7 @@ type Handler struct {
 	// report is still resolved, and the page says so).
 	Posts PostDeleter
 	// URL says whether cookies are Secure (Scheme https).
-	URL web.URLConfig
+	URL httpx.URLConfig
 	Log *slog.Logger
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
@@ -252,7 +252,7 @@ func (h *Handler) tenantRoute(c *fiber.Ctx) error {
 	if rest == "" {
 		rest = "/"
 	}
-	return h.serve(c, scope{Prefix: TenantPrefix, Tenant: web.SiteOf(c).TenantID, Host: web.SiteOf(c).Domain}, rest)
+	return h.serve(c, scope{Prefix: TenantPrefix, Tenant: httpx.SiteOf(c).TenantID, Host: httpx.SiteOf(c).Domain}, rest)
 }
 
 // scope is where a request arrived: the operator host (Tenant 0, no
@@ -392,7 +392,7 @@ func (h *Handler) log(c *fiber.Ctx) *slog.Logger {
 	if h.Log != nil {
 		return h.Log
 	}
-	return web.Log(c)
+	return httpx.Log(c)
 }
 
 // pageCSS is the pages' only style, allowed by hash in the CSP.
@@ -504,7 +504,7 @@ func (h *Handler) serverError(c *fiber.Ctx, s *session, err error) error {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		status, msg = fiber.StatusServiceUnavailable, "The server is busy. Try again."
 	case errs.CodeOf(err) != errs.Internal:
-		status, msg = web.Status(errs.CodeOf(err)), errs.MessageOf(err)
+		status, msg = httpx.Status(errs.CodeOf(err)), errs.MessageOf(err)
 	}
 	if status >= 500 {
 		h.log(c).ErrorContext(c.UserContext(), "operator dashboard request failed", "err", err)

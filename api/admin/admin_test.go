@@ -17,7 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/pquerna/otp/totp"
 	"github.com/roost-social/roost/api/admin/model"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
@@ -266,16 +266,16 @@ const (
 // for host routing (t1.test is tenant 1, t2.test tenant 2), under /admin
 // on the tenant hosts.
 func testApp(f *fakeStore, n tenant.Notifier) *fiber.App {
-	h := &Handler{Store: f, Notify: n, Host: testHost, URL: web.URLConfig{Scheme: "https"}, Forward: fakeForward{}}
+	h := &Handler{Store: f, Notify: n, Host: testHost, URL: httpx.URLConfig{Scheme: "https"}, Forward: fakeForward{}}
 	app := fiber.New()
 	app.Use(recover.New()) // other areas' handlers may lack their stores here
 	h.Register(app)
 	app.Use(func(c *fiber.Ctx) error {
 		switch c.Hostname() {
 		case tenantHost:
-			web.SetSite(c, &tenant.Site{TenantID: tenant1, Domain: tenantHost, Status: tenant.Active})
+			httpx.SetSite(c, &tenant.Site{TenantID: tenant1, Domain: tenantHost, Status: tenant.Active})
 		case "t2.test":
-			web.SetSite(c, &tenant.Site{TenantID: tenant2, Domain: "t2.test", Status: tenant.Active})
+			httpx.SetSite(c, &tenant.Site{TenantID: tenant2, Domain: "t2.test", Status: tenant.Active})
 		}
 		return c.Next()
 	})
@@ -547,7 +547,7 @@ func TestAdminTenantHostSignInScopeAndCookies(t *testing.T) {
 func TestAdminTOTPEnrolAndSignIn(t *testing.T) {
 	f := newFake(t)
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	h := &Handler{Store: f, Host: testHost, URL: web.URLConfig{Scheme: "https"}, Now: func() time.Time { return now }}
+	h := &Handler{Store: f, Host: testHost, URL: httpx.URLConfig{Scheme: "https"}, Now: func() time.Time { return now }}
 	app := fiber.New()
 	h.Register(app)
 	tok := newSession(f, "op@mail.test")
@@ -704,7 +704,7 @@ func TestAdminSuspendNotifiesHosts(t *testing.T) {
 func TestAdminReportActionsAndForward(t *testing.T) {
 	f := newFake(t)
 	var sent []string
-	h := &Handler{Store: f, Host: testHost, URL: web.URLConfig{Scheme: "https"}, Forward: fakeForward{&sent}}
+	h := &Handler{Store: f, Host: testHost, URL: httpx.URLConfig{Scheme: "https"}, Forward: fakeForward{&sent}}
 	app := fiber.New()
 	h.Register(app)
 	op := newSession(f, "op@mail.test")

@@ -18,7 +18,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/roost-social/roost/api"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	billingpg "github.com/roost-social/roost/billing/postgres"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/domainblock"
@@ -189,13 +189,13 @@ func newAuthWorld(t *testing.T) *authWorld {
 	w.seedModeration(t)
 	w.seedFederation(t)
 
-	h := &Handler{Store: w.admin, Host: authOperatorHost, URL: web.URLConfig{Scheme: "https"},
+	h := &Handler{Store: w.admin, Host: authOperatorHost, URL: httpx.URLConfig{Scheme: "https"},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Forward: w.out, Posts: w.out,
 		Federation: fedStore{Store: w.views, rec: w.out}, Leave: leaveStore{leave: tenantpg.NewLeaveStore(db), fed: w.views}}
 	bs := billingpg.NewStore(db)
 	h.Billing = &BillingPages{Plans: bs, Records: bs, Usage: bs, Books: bs, Currency: "eur"}
 	w.app = api.New(api.Options{Sites: tenant.NewHostCache(tenants, time.Minute, 100), Accounts: w.views,
-		URL: web.URLConfig{Scheme: "https"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		URL: httpx.URLConfig{Scheme: "https"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Operator: h, TenantAdmin: TenantRoutes{h}})
 	return w
 }

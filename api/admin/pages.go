@@ -11,7 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/admin/model"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/ratelimit"
@@ -46,7 +46,7 @@ func (h *Handler) login(c *fiber.Ctx, _ *session) error {
 	}
 	// Throttled before the password is checked, on the operator host and
 	// every tenant's /admin alike (issue 14 finding 7).
-	signedIn, err := h.SignIn.Password(c.UserContext(), web.ClientIP(c), email)
+	signedIn, err := h.SignIn.Password(c.UserContext(), httpx.ClientIP(c), email)
 	if err != nil {
 		return h.throttled(c, err, fail)
 	}
@@ -106,7 +106,7 @@ func (h *Handler) throttled(c *fiber.Ctx, err error, form func(status int, msg s
 		return h.serverError(c, nil, err)
 	}
 	c.Set(fiber.HeaderRetryAfter, after)
-	return form(web.Status(errs.CodeOf(err)), errs.MessageOf(err))
+	return form(httpx.Status(errs.CodeOf(err)), errs.MessageOf(err))
 }
 
 // codePage asks a password sign-in for its second factor.
@@ -135,7 +135,7 @@ func (h *Handler) code(c *fiber.Ctx, _ *session) error {
 	actor := model.Actor{UserID: ses.User.ID, Email: ses.User.Email}
 	// Six digits are guessed quickly: codes have their own, smaller budget
 	// per login, which signing in with the password again does not reset.
-	codeOK, err := h.SignIn.Code(c.UserContext(), web.ClientIP(c), ses.User.ID)
+	codeOK, err := h.SignIn.Code(c.UserContext(), httpx.ClientIP(c), ses.User.ID)
 	if err != nil {
 		return h.throttled(c, err, func(status int, msg string) error {
 			return h.render(c, nil, status, "code", &page{Title: "Authentication code", Email: ses.User.Email, Error: msg})

@@ -15,7 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/pquerna/otp/totp"
 	"github.com/roost-social/roost/api/admin/model"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/internal/ratelimit"
 	ratelimitredis "github.com/roost-social/roost/internal/ratelimit/redis"
 	"github.com/roost-social/roost/internal/testenv"
@@ -30,18 +30,18 @@ const signInTenantHost = "a.signin.test"
 func signInNode(t *testing.T, store Store, tenantID int64, prefix string, pw, codes ratelimit.Policy, now time.Time) *fiber.App {
 	t.Helper()
 	rdb, _ := testenv.Redis(t)
-	h := &Handler{Store: store, Host: testHost, URL: web.URLConfig{Scheme: "https"}, Now: func() time.Time { return now },
+	h := &Handler{Store: store, Host: testHost, URL: httpx.URLConfig{Scheme: "https"}, Now: func() time.Time { return now },
 		SignIn: ratelimit.NewGuard(ratelimitredis.New(rdb), prefix, pw, codes, 2)}
 	app := fiber.New()
 	app.Use(func(c *fiber.Ctx) error {
 		if ip, err := netip.ParseAddr(c.Get("X-Test-Client")); err == nil {
-			web.SetClientIP(c, ip) // as api's observe computes it
+			httpx.SetClientIP(c, ip) // as api's observe computes it
 		}
 		return c.Next()
 	})
 	h.Register(app)
 	app.Use(func(c *fiber.Ctx) error {
-		web.SetSite(c, &tenant.Site{TenantID: tenantID, Domain: signInTenantHost, Status: tenant.Active})
+		httpx.SetSite(c, &tenant.Site{TenantID: tenantID, Domain: signInTenantHost, Status: tenant.Active})
 		return c.Next()
 	})
 	TenantRoutes{h}.Register(app)

@@ -9,9 +9,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
-	"github.com/roost-social/roost/federation/media"
+	"github.com/roost-social/roost/federation/social/media"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
 )
@@ -164,7 +164,7 @@ func (h *Handler) updateCredentials(c *fiber.Ctx) error {
 		// Followers' servers learn of the change (Update(Person)); a failed
 		// send is not the user's problem: the profile is saved.
 		if err := h.Outbox.UpdateProfile(c.UserContext(), updated); err != nil {
-			web.Log(c).WarnContext(c.UserContext(), "profile update not sent", "err", err)
+			httpx.Log(c).WarnContext(c.UserContext(), "profile update not sent", "err", err)
 		}
 	}
 	return h.credentialAccount(c)
@@ -285,7 +285,7 @@ func (h *Handler) lookup(c *fiber.Ctx) error {
 // findAcct resolves user or user@host: local accounts of any tenant here,
 // then remote ones (through WebFinger when resolve is set).
 func (h *Handler) findAcct(c *fiber.Ctx, acct string, resolve bool) (*federation.Account, error) {
-	site := web.SiteOf(c)
+	site := httpx.SiteOf(c)
 	user, host, _ := strings.Cut(acct, "@")
 	if host == "" {
 		host = site.Domain

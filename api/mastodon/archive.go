@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/federation/archive"
+	"github.com/roost-social/roost/federation/portability/archive"
 	"github.com/roost-social/roost/internal/errs"
 )
 

@@ -4,7 +4,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 )
 
@@ -33,11 +33,11 @@ func emojiEntity(base string, e federation.CustomEmoji) Emoji {
 
 // customEmojis lists the request's tenant's emojis: this site's only.
 func (h *Handler) customEmojis(c *fiber.Ctx) error {
-	es, err := h.More.CustomEmojis(c.UserContext(), web.SiteOf(c).TenantID)
+	es, err := h.More.CustomEmojis(c.UserContext(), httpx.SiteOf(c).TenantID)
 	if err != nil {
 		return err
 	}
-	base := web.SiteBase(c, h.URL)
+	base := httpx.SiteBase(c, h.URL)
 	out := make([]Emoji, 0, len(es))
 	for _, e := range es {
 		out = append(out, emojiEntity(base, e))
@@ -58,7 +58,7 @@ func (h *Handler) emojiImage(c *fiber.Ctx) error {
 	if !federation.ValidShortcode(code) {
 		return errNotFound
 	}
-	e, err := h.More.EmojiImage(c.UserContext(), web.SiteOf(c).TenantID, code)
+	e, err := h.More.EmojiImage(c.UserContext(), httpx.SiteOf(c).TenantID, code)
 	if err != nil {
 		return err
 	}

@@ -331,7 +331,7 @@ func (r *renderer) rejectsMedia(v *federation.StatusView) bool {
 
 // base is the viewing site's own URL base.
 func (r *renderer) base() string {
-	return federation.NewLinks(r.h.URL.Scheme, r.site.Domain, r.h.URL.Port).Base // = web.SiteBase
+	return federation.NewLinks(r.h.URL.Scheme, r.site.Domain, r.h.URL.Port).Base // = httpx.SiteBase
 }
 
 // statuses renders hydrated statuses with their accounts and reblogged

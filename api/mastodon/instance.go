@@ -4,8 +4,8 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
-	"github.com/roost-social/roost/federation/media"
+	"github.com/roost-social/roost/api/httpx"
+	"github.com/roost-social/roost/federation/social/media"
 	"github.com/roost-social/roost/federation/outbox"
 )
 
@@ -45,7 +45,7 @@ func (h *Handler) version() string {
 
 // instanceBase is the tenant site's own base URL and websocket URL.
 func (h *Handler) instanceBase(c *fiber.Ctx) (string, string) {
-	base := web.SiteBase(c, h.URL)
+	base := httpx.SiteBase(c, h.URL)
 	ws := "wss" + strings.TrimPrefix(base, "https")
 	if strings.HasPrefix(base, "http://") {
 		ws = "ws" + strings.TrimPrefix(base, "http")
@@ -54,7 +54,7 @@ func (h *Handler) instanceBase(c *fiber.Ctx) (string, string) {
 }
 
 func (h *Handler) instanceV1(c *fiber.Ctx) error {
-	site := web.SiteOf(c)
+	site := httpx.SiteOf(c)
 	usage, err := h.Accounts.Usage(c.UserContext(), site.TenantID)
 	if err != nil {
 		return err
@@ -77,7 +77,7 @@ func (h *Handler) instanceV1(c *fiber.Ctx) error {
 }
 
 func (h *Handler) instanceV2(c *fiber.Ctx) error {
-	site := web.SiteOf(c)
+	site := httpx.SiteOf(c)
 	usage, err := h.Accounts.Usage(c.UserContext(), site.TenantID)
 	if err != nil {
 		return err

@@ -11,9 +11,9 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
-	"github.com/roost-social/roost/federation/media"
+	"github.com/roost-social/roost/federation/social/media"
 	"github.com/roost-social/roost/federation/outbox"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
@@ -41,7 +41,7 @@ type Handler struct {
 	Accounts Accounts
 	Outbox   *outbox.Service
 	Sites    tenant.Resolver
-	URL      web.URLConfig
+	URL      httpx.URLConfig
 	Instance InstanceInfo
 	// ForYou ranks the "For you" feed; nil leaves it unavailable (404).
 	ForYou federation.ForYouStore
@@ -93,7 +93,7 @@ func mastodonErrors(c *fiber.Ctx) error {
 	err := c.Next()
 	if err != nil && errs.CodeOf(err) == errs.Invalid {
 		c.Set(fiber.HeaderCacheControl, "no-store")
-		return c.Status(fiber.StatusUnprocessableEntity).JSON(web.ErrorBody{Error: errs.MessageOf(err)})
+		return c.Status(fiber.StatusUnprocessableEntity).JSON(httpx.ErrorBody{Error: errs.MessageOf(err)})
 	}
 	return err
 }
@@ -127,7 +127,7 @@ func (h *Handler) authenticate(c *fiber.Ctx) error {
 		}
 		return c.Next()
 	}
-	tok, err := h.Auth.Authenticate(c.UserContext(), web.SiteOf(c).TenantID, b)
+	tok, err := h.Auth.Authenticate(c.UserContext(), httpx.SiteOf(c).TenantID, b)
 	if err != nil {
 		if errs.CodeOf(err) == errs.Unauthorized || errs.CodeOf(err) == errs.NotFound {
 			return errInvalidToken
@@ -185,7 +185,7 @@ func seer(c *fiber.Ctx) int64 {
 	if id := viewer(c); id != 0 {
 		return id
 	}
-	return federation.SignedOut(web.SiteOf(c).TenantID)
+	return federation.SignedOut(httpx.SiteOf(c).TenantID)
 }
 
 // me loads the authenticated local account.
@@ -197,7 +197,7 @@ func (h *Handler) me(c *fiber.Ctx) (*federation.Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.TenantID != web.SiteOf(c).TenantID {
+	if a.TenantID != httpx.SiteOf(c).TenantID {
 		return nil, errInvalidToken
 	}
 	c.Locals(accountKey, a)
@@ -205,7 +205,7 @@ func (h *Handler) me(c *fiber.Ctx) (*federation.Account, error) {
 }
 
 func (h *Handler) renderer(c *fiber.Ctx) *renderer {
-	return &renderer{h: h, ctx: c.UserContext(), site: web.SiteOf(c), viewer: viewer(c), seer: seer(c), extra: h.newRenderExtra(c)}
+	return &renderer{h: h, ctx: c.UserContext(), site: httpx.SiteOf(c), viewer: viewer(c), seer: seer(c), extra: h.newRenderExtra(c)}
 }
 
 // pathID parses an :id parameter; a malformed id is simply not found.
@@ -236,7 +236,7 @@ func (h *Handler) linkHeader(c *fiber.Ctx, cursors []int64) {
 	if len(cursors) == 0 {
 		return
 	}
-	base := web.SiteBase(c, h.URL)
+	base := httpx.SiteBase(c, h.URL)
 	q, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
 	for _, k := range []string{"max_id", "min_id", "since_id", "access_token"} {
 		q.Del(k)

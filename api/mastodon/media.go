@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
-	"github.com/roost-social/roost/federation/media"
+	"github.com/roost-social/roost/federation/social/media"
 	"github.com/roost-social/roost/internal/errs"
 )
 
@@ -117,7 +117,7 @@ func (h *Handler) sendMedia(c *fiber.Ctx, me *federation.Account, a *media.Attac
 // a browser from running or sniffing it (SECURITY 10).
 func (h *Handler) serveMedia(c *fiber.Ctx) error {
 	key := strings.Clone(c.Params("*"))
-	f, err := h.Media.Open(c.UserContext(), web.SiteOf(c).TenantID, key)
+	f, err := h.Media.Open(c.UserContext(), httpx.SiteOf(c).TenantID, key)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
@@ -200,8 +200,8 @@ func (h *Handler) report(c *fiber.Ctx) error {
 // background, retrying a few times: the report is filed here already,
 // and the reporter need not wait on another server.
 func (h *Handler) forwardReport(c *fiber.Ctx, target *federation.Account, uris []string, comment string) {
-	host := web.SiteOf(c).ActorHost()
-	log := web.Log(c)
+	host := httpx.SiteOf(c).ActorHost()
+	log := httpx.Log(c)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
@@ -48,7 +48,7 @@ type TagDayJSON struct {
 }
 
 func (h *Handler) tagEntity(c *fiber.Ctx, st federation.TagStats) *TagJSON {
-	t := &TagJSON{Name: st.Name, URL: web.SiteBase(c, h.URL) + "/tags/" + url.PathEscape(st.Name), History: []TagDayJSON{}}
+	t := &TagJSON{Name: st.Name, URL: httpx.SiteBase(c, h.URL) + "/tags/" + url.PathEscape(st.Name), History: []TagDayJSON{}}
 	for _, d := range st.History {
 		t.History = append(t.History, TagDayJSON{Day: strconv.FormatInt(d.Day.Unix(), 10),
 			Uses: strconv.FormatInt(d.Uses, 10), Accounts: strconv.FormatInt(d.Accounts, 10)})
@@ -221,9 +221,9 @@ func (h *Handler) exactAccount(c *fiber.Ctx, user, host string, resolve bool) in
 		return a.ID
 	}
 	ctx := c.UserContext()
-	found, rerr := h.Outbox.Resolve(federation.WithActingHost(ctx, web.SiteOf(c).ActorHost()), user+"@"+host)
+	found, rerr := h.Outbox.Resolve(federation.WithActingHost(ctx, httpx.SiteOf(c).ActorHost()), user+"@"+host)
 	if rerr != nil {
-		web.Log(c).WarnContext(ctx, "search: account not resolved", "acct", user+"@"+host, "host", strings.ToLower(host), "err", rerr)
+		httpx.Log(c).WarnContext(ctx, "search: account not resolved", "acct", user+"@"+host, "host", strings.ToLower(host), "err", rerr)
 		if err == nil {
 			return a.ID // the copy we already knew
 		}
@@ -265,7 +265,7 @@ func (h *Handler) searchTags(c *fiber.Ctx, sp searchParams) ([]*TagJSON, error) 
 	if !tagNameRE.MatchString(name) {
 		return []*TagJSON{}, nil
 	}
-	names, err := h.More.SearchTags(c.UserContext(), web.SiteOf(c).TenantID, name, sp.limit, sp.offset)
+	names, err := h.More.SearchTags(c.UserContext(), httpx.SiteOf(c).TenantID, name, sp.limit, sp.offset)
 	if err != nil {
 		return nil, err
 	}
@@ -308,9 +308,9 @@ func (h *Handler) resolveURL(c *fiber.Ctx, raw string, resolve bool) (accountID,
 	if !resolve {
 		return 0, 0, nil
 	}
-	a, st, err := h.Outbox.ResolveURL(federation.WithActingHost(ctx, web.SiteOf(c).ActorHost()), raw)
+	a, st, err := h.Outbox.ResolveURL(federation.WithActingHost(ctx, httpx.SiteOf(c).ActorHost()), raw)
 	if err != nil {
-		web.Log(c).WarnContext(ctx, "search: URL not resolved", "url", raw, "host", strings.ToLower(u.Hostname()), "err", err)
+		httpx.Log(c).WarnContext(ctx, "search: URL not resolved", "url", raw, "host", strings.ToLower(u.Hostname()), "err", err)
 		return 0, 0, nil
 	}
 	if a != nil {

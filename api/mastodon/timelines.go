@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
 )
@@ -31,7 +31,7 @@ func (h *Handler) publicTimeline(c *fiber.Ctx) error {
 	if onlyMedia, _ := p.boolean("only_media"); onlyMedia {
 		return errs.E(errs.Invalid, "only_media is not supported on public timelines yet")
 	}
-	ids, err := h.Views.PublicTimeline(c.UserContext(), web.SiteOf(c).TenantID, seer(c), local || !remote, remote || !local, page(c, 20, 40))
+	ids, err := h.Views.PublicTimeline(c.UserContext(), httpx.SiteOf(c).TenantID, seer(c), local || !remote, remote || !local, page(c, 20, 40))
 	if err != nil {
 		return err
 	}
@@ -45,7 +45,7 @@ func (h *Handler) tagTimeline(c *fiber.Ctx) error {
 	}
 	p, _ := parseParams(c)
 	local, _ := p.boolean("local")
-	ids, err := h.Views.TagTimeline(c.UserContext(), web.SiteOf(c).TenantID, seer(c), tag, local, page(c, 20, 40))
+	ids, err := h.Views.TagTimeline(c.UserContext(), httpx.SiteOf(c).TenantID, seer(c), tag, local, page(c, 20, 40))
 	if err != nil {
 		return err
 	}

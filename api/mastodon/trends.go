@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 )
 
 func (h *Handler) registerTrends(v1 fiber.Router) {
@@ -31,7 +31,7 @@ func limitOffset(c *fiber.Ctx, def, maxLimit int) (int, int) {
 // accounts posted and what reached it, never another tenant's.
 func (h *Handler) trendingTags(c *fiber.Ctx) error {
 	limit, offset := limitOffset(c, 10, 20)
-	stats, err := h.More.TrendingTags(c.UserContext(), web.SiteOf(c).TenantID, limit, offset)
+	stats, err := h.More.TrendingTags(c.UserContext(), httpx.SiteOf(c).TenantID, limit, offset)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (h *Handler) trendingTags(c *fiber.Ctx) error {
 
 func (h *Handler) trendingStatuses(c *fiber.Ctx) error {
 	limit, offset := limitOffset(c, 20, 40)
-	ids, err := h.More.TrendingStatuses(c.UserContext(), web.SiteOf(c).TenantID, seer(c), limit, offset)
+	ids, err := h.More.TrendingStatuses(c.UserContext(), httpx.SiteOf(c).TenantID, seer(c), limit, offset)
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (h *Handler) tag(c *fiber.Ctx) error {
 	if !tagNameRE.MatchString(name) {
 		return errNotFound
 	}
-	st, err := h.More.TagHistory(c.UserContext(), web.SiteOf(c).TenantID, name)
+	st, err := h.More.TagHistory(c.UserContext(), httpx.SiteOf(c).TenantID, name)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant/oauth"
 )
@@ -53,7 +53,7 @@ func (h *Handler) createApp(c *fiber.Ctx) error {
 	if err != nil {
 		return unprocessable(c, err)
 	}
-	site := web.SiteOf(c)
+	site := httpx.SiteOf(c)
 	app, secret, err := h.OAuth.RegisterApp(c.UserContext(), site.TenantID, p.get("client_name"), p.get("website"),
 		strings.Join(p["redirect_uris"], "\n"), strings.Join(p["scopes"], " "))
 	if err != nil {
@@ -65,19 +65,19 @@ func (h *Handler) createApp(c *fiber.Ctx) error {
 // unprocessable answers a validation error with 422, as Mastodon does.
 func unprocessable(c *fiber.Ctx, err error) error {
 	if errs.Is(err, errs.Invalid) {
-		return c.Status(fiber.StatusUnprocessableEntity).JSON(web.ErrorBody{Error: errs.MessageOf(err)})
+		return c.Status(fiber.StatusUnprocessableEntity).JSON(httpx.ErrorBody{Error: errs.MessageOf(err)})
 	}
 	return err
 }
 
-var errTokenInvalid = web.ErrorBody{Error: "The access token is invalid"}
+var errTokenInvalid = httpx.ErrorBody{Error: "The access token is invalid"}
 
 // verifyApp is GET /api/v1/apps/verify_credentials: the app of the bearer
 // token, without its credentials.
 func (h *Handler) verifyApp(c *fiber.Ctx) error {
 	cors(c)
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	site := web.SiteOf(c)
+	site := httpx.SiteOf(c)
 	tok, err := h.OAuth.Authenticate(c.UserContext(), site.TenantID, bearer(c))
 	if errs.Is(err, errs.Unauthorized) {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer error="invalid_token", error_description="The access token is invalid"`)

@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/ratelimit"
 	"github.com/roost-social/roost/tenant/oauth"
@@ -121,11 +121,11 @@ func (h *Handler) authorizeSubmit(c *fiber.Ctx) error {
 	if p.get("decision") != "approve" {
 		return h.redirectError(c, r, oauth.ErrAccessDenied, "The resource owner or authorization server denied the request.")
 	}
-	site := web.SiteOf(c)
+	site := httpx.SiteOf(c)
 	email := p.get("email")
 	// Throttled before the password is checked: a refused guess costs no
 	// hashing (issue 14 finding 7).
-	signedIn, err := h.SignIn.Password(c.UserContext(), web.ClientIP(c), email)
+	signedIn, err := h.SignIn.Password(c.UserContext(), httpx.ClientIP(c), email)
 	if err != nil {
 		return h.refused(c, err)
 	}
@@ -166,7 +166,7 @@ func (h *Handler) check(c *fiber.Ctx, r authRequest) (*oauth.App, oauth.Scopes, 
 	if r.Repeated != "" {
 		return refuse("Invalid request", oauth.ErrInvalidRequest, "The parameter "+r.Repeated+" is given more than once.")
 	}
-	app, err := h.OAuth.AppByClientID(c.UserContext(), web.SiteOf(c).TenantID, r.ClientID)
+	app, err := h.OAuth.AppByClientID(c.UserContext(), httpx.SiteOf(c).TenantID, r.ClientID)
 	if errs.Is(err, errs.NotFound) {
 		return refuse("Unknown application", oauth.ErrInvalidClient, "The client_id is not an application registered on this site.")
 	}
@@ -252,7 +252,7 @@ func (h *Handler) serverError(c *fiber.Ctx, err error) error {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		status, msg = fiber.StatusServiceUnavailable, "The server is busy. Try again."
 	case errs.CodeOf(err) != errs.Internal:
-		status, msg = web.Status(errs.CodeOf(err)), errs.MessageOf(err)
+		status, msg = httpx.Status(errs.CodeOf(err)), errs.MessageOf(err)
 	}
 	if status >= 500 {
 		h.log(c).ErrorContext(c.UserContext(), "oauth authorization failed", "err", err)
@@ -265,7 +265,7 @@ func (h *Handler) serverError(c *fiber.Ctx, err error) error {
 // own style and form posts to itself (and to formAction, the redirect
 // target: browsers apply form-action to the redirect a form post gets).
 func (h *Handler) render(c *fiber.Ctx, status int, name string, p *page, formAction string) error {
-	p.Domain = web.SiteOf(c).Domain
+	p.Domain = httpx.SiteOf(c).Domain
 	p.CSS = template.CSS(pageCSS)
 	var b bytes.Buffer
 	if err := pages.ExecuteTemplate(&b, name, p); err != nil {

@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/ratelimit"
 	"github.com/roost-social/roost/tenant/oauth"
@@ -26,7 +26,7 @@ type Handler struct {
 	Logins oauth.Logins
 	// URL forms the metadata's endpoint URLs and says whether cookies
 	// are Secure (Scheme https).
-	URL web.URLConfig
+	URL httpx.URLConfig
 	// Log records server errors on the HTML pages; nil uses the
 	// request's logger.
 	Log *slog.Logger
@@ -56,7 +56,7 @@ func (h *Handler) log(c *fiber.Ctx) *slog.Logger {
 	if h.Log != nil {
 		return h.Log
 	}
-	return web.Log(c)
+	return httpx.Log(c)
 }
 
 func cors(c *fiber.Ctx) { c.Set(fiber.HeaderAccessControlAllowOrigin, "*") }

@@ -14,8 +14,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api"
+	"github.com/roost-social/roost/api/httpx"
 	apioauth "github.com/roost-social/roost/api/oauth"
-	"github.com/roost-social/roost/api/web"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/ratelimit"
@@ -46,10 +46,10 @@ func (w *world) node(t *testing.T, prefix string, pw ratelimit.Policy, logins oa
 	rdb, _ := testenv.Redis(t)
 	guard := ratelimit.NewGuard(ratelimitredis.New(rdb), prefix, pw, ratelimit.DefaultCodes, 2)
 	sites := tenant.NewHostCache(tenantpg.New(w.db), time.Minute, 100)
-	app := fiber.New(fiber.Config{ErrorHandler: web.ErrorHandler})
+	app := fiber.New(fiber.Config{ErrorHandler: httpx.ErrorHandler})
 	app.Use(func(c *fiber.Ctx) error {
 		if ip, err := netip.ParseAddr(c.Get("X-Test-Client")); err == nil {
-			web.SetClientIP(c, ip)
+			httpx.SetClientIP(c, ip)
 		}
 		host, err := tenant.NormalizeHost(c.Hostname())
 		if err != nil {
@@ -59,10 +59,10 @@ func (w *world) node(t *testing.T, prefix string, pw ratelimit.Policy, logins oa
 		if err != nil {
 			return err
 		}
-		web.SetSite(c, site)
+		httpx.SetSite(c, site)
 		return c.Next()
 	})
-	(&apioauth.Handler{OAuth: w.svc, Logins: logins, URL: web.URLConfig{Scheme: "https"}, SignIn: guard}).Register(app)
+	(&apioauth.Handler{OAuth: w.svc, Logins: logins, URL: httpx.URLConfig{Scheme: "https"}, SignIn: guard}).Register(app)
 	return app
 }
 
@@ -192,9 +192,9 @@ func TestIssue14Finding7AddressIsTheClientBehindTrustedProxies(t *testing.T) {
 	policy := ratelimit.Policy{PerIP: ratelimit.Limit{Attempts: 3, Per: time.Hour}, PerLogin: ratelimit.Limit{Attempts: 100, Per: time.Hour}}
 	guard := ratelimit.NewGuard(ratelimitredis.New(rdb), prefix, policy, ratelimit.DefaultCodes, 2)
 	w.app = api.New(api.Options{Sites: tenant.NewHostCache(tenantpg.New(w.db), time.Minute, 100), Accounts: fedpg.New(w.db),
-		OAuth:          &apioauth.Handler{OAuth: w.svc, Logins: tenantpg.NewOAuthStore(w.db), URL: web.URLConfig{Scheme: "https"}, SignIn: guard},
+		OAuth:          &apioauth.Handler{OAuth: w.svc, Logins: tenantpg.NewOAuthStore(w.db), URL: httpx.URLConfig{Scheme: "https"}, SignIn: guard},
 		TrustedProxies: []string{"0.0.0.0/32", "10.0.0.0/8"}, // app.Test's peer is 0.0.0.0: the proxy
-		URL:            web.URLConfig{Scheme: "https"}, Log: slog.New(slog.DiscardHandler)})
+		URL:            httpx.URLConfig{Scheme: "https"}, Log: slog.New(slog.DiscardHandler)})
 	q := authQuery(w.register(t, "a.example", cb, "read"), cb, "read", "s")
 	try := func(xff string) response {
 		f := w.openAuthorize(t, "a.example", q)

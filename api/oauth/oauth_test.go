@@ -17,8 +17,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/roost-social/roost/api/httpx"
 	apioauth "github.com/roost-social/roost/api/oauth"
-	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/federation"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/internal/errs"
@@ -82,7 +82,7 @@ func newWorld(t *testing.T) *world {
 	mk(w.tenantA, "a.example", "bob", "bob@mail.example")
 
 	sites := tenant.NewHostCache(tenants, time.Minute, 100)
-	w.app = fiber.New(fiber.Config{ErrorHandler: web.ErrorHandler})
+	w.app = fiber.New(fiber.Config{ErrorHandler: httpx.ErrorHandler})
 	w.app.Use(func(c *fiber.Ctx) error { // as api's host routing
 		host, err := tenant.NormalizeHost(c.Hostname())
 		if err != nil {
@@ -92,10 +92,10 @@ func newWorld(t *testing.T) *world {
 		if err != nil {
 			return err
 		}
-		web.SetSite(c, site)
+		httpx.SetSite(c, site)
 		return c.Next()
 	})
-	(&apioauth.Handler{OAuth: w.svc, Logins: store, URL: web.URLConfig{Scheme: "https"}}).Register(w.app)
+	(&apioauth.Handler{OAuth: w.svc, Logins: store, URL: httpx.URLConfig{Scheme: "https"}}).Register(w.app)
 	return w
 }
 

@@ -4,7 +4,7 @@ import (
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant/oauth"
 )
@@ -53,7 +53,7 @@ func (h *Handler) token(c *fiber.Ctx) error {
 	if err != nil {
 		return oauthError(c, err, basic)
 	}
-	g, err := h.OAuth.Exchange(c.UserContext(), web.SiteOf(c).TenantID, oauth.TokenRequest{
+	g, err := h.OAuth.Exchange(c.UserContext(), httpx.SiteOf(c).TenantID, oauth.TokenRequest{
 		GrantType:    p.get("grant_type"),
 		ClientID:     id,
 		ClientSecret: secret,
@@ -88,7 +88,7 @@ func (h *Handler) revoke(c *fiber.Ctx) error {
 	if err != nil {
 		return oauthError(c, err, basic)
 	}
-	if err := h.OAuth.Revoke(c.UserContext(), web.SiteOf(c).TenantID, id, secret, p.get("token")); err != nil {
+	if err := h.OAuth.Revoke(c.UserContext(), httpx.SiteOf(c).TenantID, id, secret, p.get("token")); err != nil {
 		return oauthError(c, err, basic)
 	}
 	return c.JSON(fiber.Map{})
@@ -102,7 +102,7 @@ func oauthError(c *fiber.Ctx, err error, basic bool) error {
 		return err
 	}
 	if e.Code == oauth.ErrInvalidClient && basic {
-		c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="`+web.SiteOf(c).Domain+`"`)
+		c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="`+httpx.SiteOf(c).Domain+`"`)
 	}
 	return c.Status(e.Status()).JSON(oauthErrorBody{Error: e.Code, Description: e.Description})
 }
@@ -116,7 +116,7 @@ func noStore(c *fiber.Ctx) {
 // Mastodon serves it.
 func (h *Handler) metadata(c *fiber.Ctx) error {
 	cors(c)
-	base := web.SiteBase(c, h.URL)
+	base := httpx.SiteBase(c, h.URL)
 	return c.JSON(fiber.Map{
 		"issuer":                                base + "/",
 		"service_documentation":                 "https://docs.joinmastodon.org/",

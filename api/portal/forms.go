@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/ratelimit"
@@ -51,7 +51,7 @@ func (h *Handler) startPage(c *fiber.Ctx, status int, f map[string]string, fe ve
 // email and password again signs in to the signup made the first time.
 func (h *Handler) start(c *fiber.Ctx) error {
 	f := form(c, "name", "email", "invite", "rules")
-	signedIn, err := h.SignIn.Password(c.UserContext(), web.ClientIP(c), f["email"])
+	signedIn, err := h.SignIn.Password(c.UserContext(), httpx.ClientIP(c), f["email"])
 	if err != nil {
 		return h.throttled(c, err, "email", func(status int, fe verify.FieldErrors) error { return h.startPage(c, status, f, fe) })
 	}
@@ -78,7 +78,7 @@ func (h *Handler) throttled(c *fiber.Ctx, err error, field string, form func(sta
 		return h.serverError(c, err) // the throttle's store is down: 503, logged
 	}
 	c.Set(fiber.HeaderRetryAfter, after)
-	return form(web.Status(errs.CodeOf(err)), verify.FieldErrors{field: errs.MessageOf(err)})
+	return form(httpx.Status(errs.CodeOf(err)), verify.FieldErrors{field: errs.MessageOf(err)})
 }
 
 // loginPage is GET /login.
@@ -92,7 +92,7 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	loginPage := func(status int, fe verify.FieldErrors) error {
 		return h.render(c, status, "login", &page{Title: "Sign in", Form: f, Errors: fe})
 	}
-	signedIn, err := h.SignIn.Password(c.UserContext(), web.ClientIP(c), f["email"])
+	signedIn, err := h.SignIn.Password(c.UserContext(), httpx.ClientIP(c), f["email"])
 	if err != nil {
 		return h.throttled(c, err, "email", loginPage)
 	}
@@ -275,7 +275,7 @@ func (h *Handler) createAccount(c *fiber.Ctx) error {
 	if len(fe) > 0 {
 		return h.sitePage(c, fiber.StatusUnprocessableEntity, sg, f, fe)
 	}
-	signedIn, err := h.SignIn.Password(c.UserContext(), web.ClientIP(c), sg.Email)
+	signedIn, err := h.SignIn.Password(c.UserContext(), httpx.ClientIP(c), sg.Email)
 	if err != nil {
 		return h.throttled(c, err, "password", func(status int, fe verify.FieldErrors) error { return h.sitePage(c, status, sg, f, fe) })
 	}

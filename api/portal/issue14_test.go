@@ -16,7 +16,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/internal/ratelimit"
@@ -69,14 +69,14 @@ func newPortalWorld(t *testing.T, pw ratelimit.Policy) *portalWorld {
 	rdb, prefix := testenv.Redis(t)
 	w := &portalWorld{db: db, accounts: &firstAccounts{sites: tenantpg.New(db), accounts: fedpg.New(db)}}
 	store := tenantpg.NewSignupStore(db)
-	h := &Handler{Host: portalHost, URL: web.URLConfig{Scheme: "http"}, Accounts: w.accounts,
+	h := &Handler{Host: portalHost, URL: httpx.URLConfig{Scheme: "http"}, Accounts: w.accounts,
 		Signups: &verify.Signups{Store: store, Mode: verify.Open, BaseDomain: "roost.test", PortalHost: portalHost,
 			Checker: &verify.Checker{Store: store, Target: verify.Target{Hostname: "roost.test", Scheme: "http"}}},
 		SignIn: ratelimit.NewGuard(ratelimitredis.New(rdb), prefix, pw, ratelimit.DefaultCodes, 2)}
-	w.app = fiber.New(fiber.Config{ErrorHandler: web.ErrorHandler})
+	w.app = fiber.New(fiber.Config{ErrorHandler: httpx.ErrorHandler})
 	w.app.Use(func(c *fiber.Ctx) error {
 		if ip, err := netip.ParseAddr(c.Get("X-Test-Client")); err == nil {
-			web.SetClientIP(c, ip)
+			httpx.SetClientIP(c, ip)
 		}
 		return c.Next()
 	})

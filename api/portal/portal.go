@@ -25,7 +25,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/ratelimit"
@@ -57,7 +57,7 @@ type Handler struct {
 	// Host pass through to host routing.
 	Host string
 	// URL says whether cookies are Secure (Scheme https).
-	URL   web.URLConfig
+	URL   httpx.URLConfig
 	Rules []string
 	Log   *slog.Logger
 	// Billing shows plans, payment, usage and the open books (plans.go);
@@ -115,7 +115,7 @@ func (h *Handler) log(c *fiber.Ctx) *slog.Logger {
 	if h.Log != nil {
 		return h.Log
 	}
-	return web.Log(c)
+	return httpx.Log(c)
 }
 
 // pageCSS is the pages' only style; the CSP allows it by hash, so no
@@ -236,7 +236,7 @@ func (h *Handler) serverError(c *fiber.Ctx, err error) error {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		status, msg = fiber.StatusServiceUnavailable, "The server is busy. Try again."
 	case errs.CodeOf(err) != errs.Internal:
-		status, msg = web.Status(errs.CodeOf(err)), errs.MessageOf(err)
+		status, msg = httpx.Status(errs.CodeOf(err)), errs.MessageOf(err)
 	}
 	if status >= 500 {
 		h.log(c).ErrorContext(c.UserContext(), "portal request failed", "err", err)

@@ -9,13 +9,13 @@ import (
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/tenant/verify"
 )
 
 func testApp() *fiber.App {
 	h := &Handler{Signups: &verify.Signups{Mode: verify.Invite, BaseDomain: "roost.test"}, Host: "portal.roost.test",
-		URL: web.URLConfig{Scheme: "https"}}
+		URL: httpx.URLConfig{Scheme: "https"}}
 	app := fiber.New()
 	h.Register(app)
 	app.Use(func(c *fiber.Ctx) error { return c.SendString("tenant routes") })

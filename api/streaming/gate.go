@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 )
 
 // Gate admits streaming connections: the node's bound and the caps per
@@ -50,7 +50,7 @@ func (h *Handler) admit(c *fiber.Ctx, v *viewer) (*ticket, error) {
 	release := func() {}
 	if h.Gate != nil {
 		var err error
-		if release, err = h.Gate.Admit(web.ClientIP(c), v.token); err != nil {
+		if release, err = h.Gate.Admit(httpx.ClientIP(c), v.token); err != nil {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(RetryAfterSeconds))
 			return nil, err
 		}

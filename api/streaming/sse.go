@@ -31,7 +31,7 @@ func (h *Handler) sse(c *fiber.Ctx, name string) error {
 		return err
 	}
 	// The response head, with what the middleware set (CORS, request id);
-	// the app's header policy (web.SecureHeaders) is applied after the
+	// the app's header policy (httpx.SecureHeaders) is applied after the
 	// handler returns, too late for a hijacked response: nosniff is here.
 	var head strings.Builder
 	head.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n" +

@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
 	"github.com/roost-social/roost/tenant/oauth"
@@ -177,7 +177,7 @@ type viewer struct {
 // authenticate resolves the request's token on its own tenant: a token of
 // another tenant is invalid here, as on the REST API.
 func (h *Handler) authenticate(c *fiber.Ctx) (*viewer, string, error) {
-	v := &viewer{site: web.SiteOf(c)}
+	v := &viewer{site: httpx.SiteOf(c)}
 	b, proto, err := bearer(c)
 	if err != nil || b == "" {
 		return v, "", err

@@ -15,7 +15,7 @@ import (
 	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
 	goredis "github.com/redis/go-redis/v9"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/testenv"
 	"github.com/roost-social/roost/tenant"
@@ -96,14 +96,14 @@ func startNode(t *testing.T, client goredis.UniversalClient, prefix string, h *H
 		close(done)
 	}()
 	h.Auth, h.Render, h.Hub = fakeAuth{}, fakeRender{}, hub
-	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: web.ErrorHandler,
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: httpx.ErrorHandler,
 		ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second})
 	app.Use(func(c *fiber.Ctx) error {
 		site, ok := sites[c.Hostname()]
 		if !ok {
 			return errs.E(errs.NotFound, "unknown host")
 		}
-		web.SetSite(c, site)
+		httpx.SetSite(c, site)
 		return c.Next()
 	})
 	h.Register(app)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/internal/errs"
 )
 
@@ -72,7 +72,7 @@ func (h *Handler) upgrade(c *fiber.Ctx, ws fiber.Handler, name string) error {
 	if proto != "" {
 		c.Set("Sec-WebSocket-Protocol", proto) // echoed, as browsers require
 	}
-	web.Log(c).Debug("streaming: websocket", "tenant", v.site.TenantID)
+	httpx.Log(c).Debug("streaming: websocket", "tenant", v.site.TenantID)
 	c.Locals(wsKey, start)
 	if err := ws(c); err != nil { // not a valid handshake: no connection
 		start.ticket.done()
@@ -103,7 +103,7 @@ func (h *Handler) serveWS(conn *websocket.Conn) {
 		}
 	}
 	refuse := func(err error) {
-		reply(wsError{Error: errs.MessageOf(err), Status: web.Status(errs.CodeOf(err))})
+		reply(wsError{Error: errs.MessageOf(err), Status: httpx.Status(errs.CodeOf(err))})
 	}
 
 	fc.SetReadLimit(16 << 10)

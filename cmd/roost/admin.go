@@ -14,7 +14,7 @@ import (
 	"github.com/roost-social/roost/api"
 	"github.com/roost-social/roost/api/admin"
 	"github.com/roost-social/roost/api/admin/model"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/errs"
@@ -271,7 +271,7 @@ func runOperator(ctx context.Context, cfg *config.Config, log *slog.Logger, args
 // every tenant's /admin.
 func adminHandler(cfg *config.Config, log *slog.Logger, svc *services, fd *fed) *admin.Handler {
 	h := &admin.Handler{Store: tenantpg.NewAdminStore(svc.db), Notify: svc.tenantSv.Notify, Host: cfg.OperatorHost,
-		URL: web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort}, Log: log}
+		URL: httpx.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort}, Log: log}
 	h.Billing = newBillingPages(cfg, svc)                      // billing, plans and open-books pages (billing.go)
 	h.Leave = leavePages{svc: svc, fd: fd, cfg: cfg, log: log} // leaving and changing domain (move.go)
 	h.SignIn = svc.signin                                      // throttled sign-in (signin.go)

@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/roost-social/roost/federation"
-	"github.com/roost-social/roost/federation/archive"
-	"github.com/roost-social/roost/federation/media"
+	"github.com/roost-social/roost/federation/portability/archive"
+	"github.com/roost-social/roost/federation/social/media"
 	"github.com/roost-social/roost/federation/portability"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/internal/config"

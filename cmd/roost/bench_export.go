@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/roost-social/roost/federation"
-	"github.com/roost-social/roost/federation/media"
+	"github.com/roost-social/roost/federation/social/media"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/errs"
 )

@@ -15,8 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/roost-social/roost/federation/archive"
-	"github.com/roost-social/roost/federation/media"
+	"github.com/roost-social/roost/federation/portability/archive"
+	"github.com/roost-social/roost/federation/social/media"
 )
 
 // memWatch samples the Go heap while something runs, and the process's

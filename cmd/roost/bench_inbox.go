@@ -26,7 +26,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/roost-social/roost/api"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/signature"
 	"github.com/roost-social/roost/internal/config"
@@ -73,7 +73,7 @@ func benchInbox(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 	defer batcher.Close()
 	fd.inbox.Store = batcher
 	app := api.New(api.Options{Sites: cache, Accounts: svc.accounts, Inbox: fd.inbox, Log: log,
-		URL: web.URLConfig{Scheme: "http"}, Metrics: prometheus.NewRegistry()})
+		URL: httpx.URLConfig{Scheme: "http"}, Metrics: prometheus.NewRegistry()})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

@@ -24,9 +24,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/roost-social/roost/api"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/api/mastodon"
 	apioauth "github.com/roost-social/roost/api/oauth"
-	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/federation"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/internal/config"
@@ -325,7 +325,7 @@ func startBenchAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, sv
 	}
 	store := tenantpg.NewOAuthStore(svc.db)
 	o := &oauth.Service{Store: store}
-	urls := web.URLConfig{Scheme: "http"}
+	urls := httpx.URLConfig{Scheme: "http"}
 	app := api.New(api.Options{
 		OAuth: &apioauth.Handler{OAuth: o, Logins: store, URL: urls, Log: log},
 		Mastodon: &mastodon.Handler{Auth: o, Views: svc.accounts, Client: svc.accounts, Accounts: svc.accounts,

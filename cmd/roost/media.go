@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/roost-social/roost/federation/media"
-	mediapg "github.com/roost-social/roost/federation/media/postgres"
-	"github.com/roost-social/roost/federation/media/s3"
+	"github.com/roost-social/roost/federation/social/media"
+	mediapg "github.com/roost-social/roost/federation/social/media/postgres"
+	"github.com/roost-social/roost/federation/social/media/s3"
 	"github.com/roost-social/roost/internal/config"
 )
 

@@ -16,7 +16,7 @@ import (
 	"github.com/roost-social/roost/api/admin"
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
-	"github.com/roost-social/roost/federation/media"
+	"github.com/roost-social/roost/federation/social/media"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/errs"

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/roost-social/roost/api"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/api/portal"
-	"github.com/roost-social/roost/api/web"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/errs"
@@ -57,7 +57,7 @@ func newPortal(cfg *config.Config, log *slog.Logger, svc *services, redirects ve
 			Reserved: reservedHosts(cfg)}, // the instance's own names (signin.go)
 		Accounts: portalAccounts{svc},
 		Host:     cfg.PortalHost,
-		URL:      web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort},
+		URL:      httpx.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort},
 		Log:      log,
 		Billing:  newPortalBilling(cfg, svc), // plans, payment, usage, open books (billing.go)
 		SignIn:   svc.signin,                 // throttled password checks (signin.go)

@@ -9,10 +9,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/roost-social/roost/api"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/api/mastodon"
 	apioauth "github.com/roost-social/roost/api/oauth"
 	"github.com/roost-social/roost/api/streaming"
-	"github.com/roost-social/roost/api/web"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/federation/relme"
 	"github.com/roost-social/roost/internal/config"
@@ -54,7 +54,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	}
 	oauthStore := tenantpg.NewOAuthStore(svc.db)
 	oauthSvc := &oauth.Service{Store: oauthStore}
-	urls := web.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort}
+	urls := httpx.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort}
 	mastodonAPI := &mastodon.Handler{Auth: oauthSvc, Views: svc.accounts, Client: svc.accounts, Accounts: svc.accounts,
 		Outbox: fd.outbox, Sites: cache, URL: urls, Instance: mastodon.InstanceInfo{Version: version},
 		ForYou: svc.accounts, Blocks: fd.blocks}

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/roost-social/roost/api/web"
+	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/tenant"
 	"github.com/roost-social/roost/tenant/certs"
@@ -181,12 +181,12 @@ func (c tlsCollector) Collect(ch chan<- prometheus.Metric) {
 
 // withHeaderPolicy gives the plain-HTTP listener's answers (redirects to
 // HTTPS, ACME challenges, 404s) the app's policy for what is not a page
-// (api/web SecureHeaders): they are served on tenant domains too.
+// (api/httpx SecureHeaders): they are served on tenant domains too.
 func withHeaderPolicy(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("X-Frame-Options", "DENY")
-		w.Header().Set("Content-Security-Policy", web.DefaultResourceCSP)
+		w.Header().Set("Content-Security-Policy", httpx.DefaultResourceCSP)
 		h.ServeHTTP(w, r)
 	})
 }

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/roost-social/roost/federation/archive"
-	"github.com/roost-social/roost/federation/media"
+	"github.com/roost-social/roost/federation/portability/archive"
+	"github.com/roost-social/roost/federation/social/media"
 	"github.com/roost-social/roost/federation/outbox"
 )
 

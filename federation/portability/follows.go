@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/roost-social/roost/federation"
-	"github.com/roost-social/roost/federation/archive"
+	"github.com/roost-social/roost/federation/portability/archive"
 	"github.com/roost-social/roost/internal/errs"
 )
 

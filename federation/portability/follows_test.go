@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/roost-social/roost/federation"
-	"github.com/roost-social/roost/federation/archive"
+	"github.com/roost-social/roost/federation/portability/archive"
 	"github.com/roost-social/roost/federation/delivery"
 	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/federation/inbox"

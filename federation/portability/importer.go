@@ -1,4 +1,4 @@
-// Package portability imports account archives (federation/archive reads
+// Package portability imports account archives (federation/portability/archive reads
 // them): posts with their media, blocks, mutes, lists and bookmarks, and
 // follows queued to be sent over time. Every cost an archive can cause is
 // bounded: rows and inflated bytes by archive.Limits, each post by the
@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/roost-social/roost/federation"
-	"github.com/roost-social/roost/federation/archive"
-	"github.com/roost-social/roost/federation/media"
+	"github.com/roost-social/roost/federation/portability/archive"
+	"github.com/roost-social/roost/federation/social/media"
 )
 
 // Store is what an import writes to.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/roost-social/roost/federation/archive"
+	"github.com/roost-social/roost/federation/portability/archive"
 	"github.com/roost-social/roost/federation/portability"
 	"github.com/roost-social/roost/internal/errs"
 )

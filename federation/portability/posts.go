@@ -9,8 +9,8 @@ import (
 
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
-	"github.com/roost-social/roost/federation/archive"
-	"github.com/roost-social/roost/federation/media"
+	"github.com/roost-social/roost/federation/portability/archive"
+	"github.com/roost-social/roost/federation/social/media"
 	"github.com/roost-social/roost/internal/errs"
 )
 

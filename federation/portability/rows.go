@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	ap "github.com/roost-social/roost/federation/activitypub"
-	"github.com/roost-social/roost/federation/archive"
+	"github.com/roost-social/roost/federation/portability/archive"
 )
 
 // rowBatch is how many rows one transaction restores or queues.

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/roost-social/roost/federation/archive"
+	"github.com/roost-social/roost/federation/portability/archive"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/pgutil"
 )

@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/roost-social/roost/federation"
-	"github.com/roost-social/roost/federation/archive"
+	"github.com/roost-social/roost/federation/portability/archive"
 	"github.com/roost-social/roost/internal/pgutil"
 )
 

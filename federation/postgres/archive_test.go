@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/roost-social/roost/federation"
-	"github.com/roost-social/roost/federation/archive"
+	"github.com/roost-social/roost/federation/portability/archive"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/testenv"

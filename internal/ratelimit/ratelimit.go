@@ -76,7 +76,7 @@ type Limited struct {
 
 func (e *Limited) Error() string { return e.err.Error() }
 
-// Unwrap gives the code and message that api/web maps to a status.
+// Unwrap gives the code and message that api/httpx maps to a status.
 func (e *Limited) Unwrap() error { return e.err }
 
 func tooMany(wait time.Duration) *Limited {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
-	"github.com/roost-social/roost/federation/media"
-	"github.com/roost-social/roost/federation/media/s3"
+	"github.com/roost-social/roost/federation/social/media"
+	"github.com/roost-social/roost/federation/social/media/s3"
 	"github.com/roost-social/roost/internal/errs"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/roost-social/roost/federation/media"
+	"github.com/roost-social/roost/federation/social/media"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/pgutil"
 )

@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/roost-social/roost/federation"
-	"github.com/roost-social/roost/federation/media"
-	mediapg "github.com/roost-social/roost/federation/media/postgres"
+	"github.com/roost-social/roost/federation/social/media"
+	mediapg "github.com/roost-social/roost/federation/social/media/postgres"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/testenv"

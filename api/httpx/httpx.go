@@ -1,7 +1,7 @@
-// Package web holds what every Roost HTTP handler shares: the request's
+// Package httpx is the request plumbing every Roost HTTP handler shares: the request's
 // Site and logger, the URL builder for its host, and the one mapping from
 // error codes to HTTP statuses.
-package web
+package httpx
 
 import (
 	"context"

@@ -13,7 +13,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
-	"github.com/roost-social/roost/federation/media"
+	"github.com/roost-social/roost/federation/social/media"
 	"github.com/roost-social/roost/internal/errs"
 )
 

@@ -5,8 +5,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
-	"github.com/roost-social/roost/federation/social/media"
 	"github.com/roost-social/roost/federation/outbox"
+	"github.com/roost-social/roost/federation/social/media"
 )
 
 // Limits apps read from the instance configuration.

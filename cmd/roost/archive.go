@@ -10,10 +10,10 @@ import (
 	"strings"
 
 	"github.com/roost-social/roost/federation"
-	"github.com/roost-social/roost/federation/portability/archive"
-	"github.com/roost-social/roost/federation/social/media"
 	"github.com/roost-social/roost/federation/portability"
+	"github.com/roost-social/roost/federation/portability/archive"
 	fedpg "github.com/roost-social/roost/federation/postgres"
+	"github.com/roost-social/roost/federation/social/media"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"

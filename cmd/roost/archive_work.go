@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/roost-social/roost/federation/portability"
 	"github.com/roost-social/roost/federation/portability/archive"
 	"github.com/roost-social/roost/federation/social/media"
-	"github.com/roost-social/roost/federation/portability"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/errs"
 )

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/roost-social/roost/federation/outbox"
 	"github.com/roost-social/roost/federation/portability/archive"
 	"github.com/roost-social/roost/federation/social/media"
-	"github.com/roost-social/roost/federation/outbox"
 )
 
 // checkPost says why the client API would refuse a post (its length, its

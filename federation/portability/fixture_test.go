@@ -15,11 +15,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/portability"
 	"github.com/roost-social/roost/federation/portability/archive"
+	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/federation/social/media"
 	mediapg "github.com/roost-social/roost/federation/social/media/postgres"
-	"github.com/roost-social/roost/federation/portability"
-	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/internal/testenv"
 	"github.com/roost-social/roost/tenant"
 	tenantpg "github.com/roost-social/roost/tenant/postgres"

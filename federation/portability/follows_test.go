@@ -15,12 +15,12 @@ import (
 	"time"
 
 	"github.com/roost-social/roost/federation"
-	"github.com/roost-social/roost/federation/portability/archive"
 	"github.com/roost-social/roost/federation/delivery"
 	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/federation/inbox"
 	"github.com/roost-social/roost/federation/outbox"
 	"github.com/roost-social/roost/federation/portability"
+	"github.com/roost-social/roost/federation/portability/archive"
 	"github.com/roost-social/roost/internal/testenv"
 	"github.com/roost-social/roost/tenant"
 )

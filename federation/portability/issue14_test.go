@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/roost-social/roost/federation/portability/archive"
 	"github.com/roost-social/roost/federation/portability"
+	"github.com/roost-social/roost/federation/portability/archive"
 	"github.com/roost-social/roost/internal/errs"
 )
 

@@ -9,9 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/roost-social/roost/federation"
+	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/federation/social/media"
 	mediapg "github.com/roost-social/roost/federation/social/media/postgres"
-	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/testenv"
 	"github.com/roost-social/roost/tenant"

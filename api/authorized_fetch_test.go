@@ -13,6 +13,7 @@ import (
 
 	"github.com/roost-social/roost/api"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/actors"
 	"github.com/roost-social/roost/federation/domainblock"
 	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/federation/inbox"
@@ -79,7 +80,7 @@ func (p *fetchPeer) verifier(w *world) *inbox.Service {
 	client := fetch.New(fetch.Config{Resolve: resolve})
 	return &inbox.Service{
 		// A generous failure budget: the bad-signature cases are many.
-		Keys:  &inbox.Keys{Store: w.accounts, Fetch: client, HostRate: rate.Inf, HostBurst: 1000},
+		Keys:  &actors.Keys{Store: w.accounts, Fetch: client, HostRate: rate.Inf, HostBurst: 1000},
 		Store: w.accounts,
 		Blocks: domainblock.NewPolicy([]domainblock.Block{
 			{Domain: "blocked.test", Severity: domainblock.Suspend},

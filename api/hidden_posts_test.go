@@ -14,6 +14,7 @@ import (
 	"github.com/roost-social/roost/api"
 	"github.com/roost-social/roost/api/mastodon"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/actors"
 	"github.com/roost-social/roost/federation/delivery"
 	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/federation/inbox"
@@ -54,13 +55,14 @@ func newHiddenWorld(t *testing.T) *hiddenWorld {
 	svc := &oauth.Service{Store: store}
 	rdb, prefix := testenv.Redis(t)
 	queue := &delivery.Queue{Store: w.accounts, Redis: rdb, Prefix: prefix}
-	ob := &outbox.Service{Keys: &inbox.Keys{Store: w.accounts, Fetch: fetch.New(fetch.Config{})},
+	ob := &outbox.Service{Keys: &actors.Keys{Store: w.accounts, Fetch: fetch.New(fetch.Config{})},
 		Follows: w.accounts, Locals: &inbox.SiteLocals{Sites: w.opts.Sites, Accounts: w.accounts, Scheme: "https"},
 		Send: queue, Publisher: w.accounts, Dispatch: queue, Mover: w.accounts, Store: w.accounts}
 	o := w.opts
 	o.Metrics = nil
 	o.Mastodon = &mastodon.Handler{Auth: svc, Views: w.accounts, Client: w.accounts, Accounts: w.accounts,
-		Outbox: ob, Sites: o.Sites, URL: o.URL, More: w.accounts, Polls: w.accounts, ForYou: w.accounts}
+		Outbox: ob, Sites: o.Sites, URL: o.URL, Polls: w.accounts, ForYou: w.accounts}
+	o.Mastodon.UseSocialStore(w.accounts, ob)
 	w.app = api.New(o)
 	var err error
 	if w.bob, err = w.accounts.AccountByUsername(ctx, w.tenantA.ID, "a.example", "bob"); err != nil {

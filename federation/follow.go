@@ -50,6 +50,10 @@ type Delivery struct {
 	CreatedAt     time.Time
 	// Leased is set by LoadDeliveries when this caller holds the row.
 	Leased bool
+	// ActingHost, when set, names the site whose instance actor signs
+	// this delivery instead of the sender (a forwarded report's Flag:
+	// the remote moderators learn what was reported, not who reported).
+	ActingHost string
 }
 
 // DeliveryStore is the durable side of the delivery pipeline.

@@ -57,6 +57,30 @@ type UserReport struct {
 	RuleIDs          []int64
 	Forwarded        bool
 	CreatedAt        time.Time
+	// Forward, when set, is the Flag to deliver to the reported remote
+	// account's server, queued with the report in one transaction.
+	Forward *ReportForward
+}
+
+// ReportForward is a report's Flag activity on its way to the reported
+// account's server. It is signed by the instance actor of ActingHost (the
+// reporter's site), never by the reporter: the remote moderators learn
+// what was reported, not who reported it.
+type ReportForward struct {
+	ActingHost string
+	ActivityID string
+	Inbox      string
+	Body       []byte
+	// DeliveryID is the queued delivery's row, set by FileReport (zero
+	// when the inbox's domain is suspended for the reporter's tenant:
+	// nothing is queued for it).
+	DeliveryID int64
+}
+
+// FlagBuilder writes the Flag that forwards a report of a remote account
+// (and some of its posts, by URI) to its server.
+type FlagBuilder interface {
+	Flag(actingHost string, target *Account, statusURIs []string, comment string) (*ReportForward, error)
 }
 
 // ReportStore files reports.
@@ -65,6 +89,9 @@ type ReportStore interface {
 	// account's tenant and, when that is another tenant or the account is
 	// remote, a copy for the reporter's tenant. Another tenant's copy does
 	// not name the reporter. Status ids not of the target are dropped.
-	// It sets r.ID (the reporter's tenant's copy) and r.CreatedAt.
+	// It sets r.ID (the reporter's tenant's copy) and r.CreatedAt. When
+	// r.Forward is set, its delivery is queued in the same transaction
+	// (and r.Forward.DeliveryID set), so the report and its forwarding
+	// are stored together or not at all.
 	FileReport(ctx context.Context, r *UserReport) error
 }

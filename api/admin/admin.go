@@ -3,37 +3,31 @@
 // operators see its numbers, approve, suspend and unsuspend tenants,
 // work the reports queue and read the audit log of what they did.
 //
-// It follows api/portal: plain forms and no script, a double-submitted
-// CSRF token on every form, a strict hash-based CSP, and a server-side
-// session (stored hashed) behind an HttpOnly, SameSite=Strict cookie,
-// Secure and __Host- with https. Every route names the permission it
-// needs; a login's role is a set of permissions, so roles other than
-// operator (tenant admin, moderator) plug in by granting fewer.
+// It follows api/portal, through api/page: plain forms and no script, a
+// double-submitted CSRF token on every form, a strict hash-based CSP, and
+// a server-side session (stored hashed) behind an HttpOnly,
+// SameSite=Strict cookie, Secure and __Host- with https. Every route
+// names the permission it needs; a login's role is a set of permissions,
+// so roles other than operator (tenant admin, moderator) plug in by
+// granting fewer.
 package admin
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"embed"
-	"encoding/base64"
-	"errors"
 	"html/template"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/api/httpx"
+	"github.com/roost-social/roost/api/page"
 	"github.com/roost-social/roost/billing"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/ratelimit"
 	"github.com/roost-social/roost/tenant"
-	"github.com/roost-social/roost/tenant/verify"
 )
 
 // Store is the dashboard's storage (tenant/postgres AdminStore). A
@@ -42,44 +36,41 @@ import (
 type Store interface {
 	// UserByEmail returns a login, with its role on tenantID, and its
 	// password hash, or errs.NotFound.
-	UserByEmail(ctx context.Context, email string, tenantID int64) (*model.User, string, error)
+	UserByEmail(ctx context.Context, email string, tenantID int64) (*tenant.DashboardUser, string, error)
 	CreateSession(ctx context.Context, userID, tenantID int64, tokenHash []byte, expires time.Time, pending bool) error
 	// SessionUser returns an unexpired session made for tenantID, with the
 	// login's role there, or errs.NotFound.
-	SessionUser(ctx context.Context, tokenHash []byte, tenantID int64, now time.Time) (*model.Session, error)
+	SessionUser(ctx context.Context, tokenHash []byte, tenantID int64, now time.Time) (*tenant.DashboardSession, error)
 	CompleteSession(ctx context.Context, tokenHash []byte, expires time.Time) error
 	DeleteSession(ctx context.Context, tokenHash []byte) error
-	Record(ctx context.Context, a model.Actor, action, target string, tenantID *int64, detail string) error
-	Stats(ctx context.Context, tenantID int64, now time.Time) (*model.Stats, error)
-	Tenants(ctx context.Context, f model.TenantFilter) ([]model.TenantRow, error)
-	Tenant(ctx context.Context, id int64) (*model.TenantDetail, error)
-	// SetTenantStatus moves a tenant in status from to status to, records
-	// action, and returns the tenant's host names.
-	SetTenantStatus(ctx context.Context, a model.Actor, id int64, from, to, action string) ([]string, error)
-	OpenReports(ctx context.Context, tenantID int64, limit int) ([]model.Report, error)
+	Record(ctx context.Context, a tenant.Actor, action, target string, tenantID *int64, detail string) error
+	Stats(ctx context.Context, tenantID int64, now time.Time) (*tenant.Stats, error)
+	Tenants(ctx context.Context, f tenant.TenantFilter) ([]tenant.TenantRow, error)
+	Tenant(ctx context.Context, id int64) (*tenant.TenantDetail, error)
+	OpenReports(ctx context.Context, tenantID int64, limit int) ([]tenant.Report, error)
 	// ResolveReports acts within tenantID's authority only (0: the
 	// instance's) and returns the local posts the "delete" action leaves
 	// to Handler.Posts.
-	ResolveReports(ctx context.Context, a model.Actor, tenantID int64, ids []int64, action string) (*model.Resolution, error)
-	AssignReport(ctx context.Context, a model.Actor, tenantID, reportID int64, email string) error
-	ReportForForward(ctx context.Context, tenantID, reportID int64) (*model.ForwardTarget, error)
-	MarkForwarded(ctx context.Context, a model.Actor, t *model.ForwardTarget, reportID int64) error
-	Audit(ctx context.Context, f model.AuditFilter) ([]model.AuditEntry, error)
-	Accounts(ctx context.Context, f model.AccountFilter) ([]model.AccountRow, error)
-	Account(ctx context.Context, tenantID, id int64) (*model.AccountDetail, error)
-	ModerateAccount(ctx context.Context, a model.Actor, tenantID, accountID int64, action, why string) error
-	Roles(ctx context.Context, tenantID int64) ([]model.RoleGrant, error)
-	RoleOn(ctx context.Context, userID, tenantID int64) (*model.RoleGrant, error)
-	GrantRole(ctx context.Context, a model.Actor, email string, tenantID int64, role string, perms uint32) (*model.RoleGrant, error)
-	RevokeRole(ctx context.Context, a model.Actor, userID, tenantID int64) error
+	ResolveReports(ctx context.Context, a tenant.Actor, tenantID int64, ids []int64, action string) (*tenant.Resolution, error)
+	AssignReport(ctx context.Context, a tenant.Actor, tenantID, reportID int64, email string) error
+	ReportForForward(ctx context.Context, tenantID, reportID int64) (*tenant.ForwardTarget, error)
+	MarkForwarded(ctx context.Context, a tenant.Actor, t *tenant.ForwardTarget, reportID int64) error
+	Audit(ctx context.Context, f tenant.AuditFilter) ([]tenant.AuditEntry, error)
+	Accounts(ctx context.Context, f tenant.AccountFilter) ([]tenant.AccountRow, error)
+	Account(ctx context.Context, tenantID, id int64) (*tenant.AccountDetail, error)
+	ModerateAccount(ctx context.Context, a tenant.Actor, tenantID, accountID int64, action, why string) error
+	Roles(ctx context.Context, tenantID int64) ([]tenant.RoleGrant, error)
+	RoleOn(ctx context.Context, userID, tenantID int64) (*tenant.RoleGrant, error)
+	GrantRole(ctx context.Context, a tenant.Actor, email string, tenantID int64, role string, perms uint32) (*tenant.RoleGrant, error)
+	RevokeRole(ctx context.Context, a tenant.Actor, userID, tenantID int64) error
 	// Login, ResetPassword and DisableTOTP act on instance-wide logins:
 	// they refuse any tenantID but 0 (errs.Forbidden).
-	Login(ctx context.Context, tenantID, userID, accountID int64) (*model.Login, error)
-	ResetPassword(ctx context.Context, a model.Actor, tenantID, userID int64, hash string) error
-	DisableTOTP(ctx context.Context, a model.Actor, tenantID, userID int64) error
+	Login(ctx context.Context, tenantID, userID, accountID int64) (*tenant.Login, error)
+	ResetPassword(ctx context.Context, a tenant.Actor, tenantID, userID int64, hash string) error
+	DisableTOTP(ctx context.Context, a tenant.Actor, tenantID, userID int64) error
 	TOTP(ctx context.Context, userID int64) (secret, pending string, err error)
 	SetPendingTOTP(ctx context.Context, userID int64, secret string) error
-	UseTOTPStep(ctx context.Context, a model.Actor, userID, step int64, confirm bool) (bool, error)
+	UseTOTPStep(ctx context.Context, a tenant.Actor, userID, step int64, confirm bool) (bool, error)
 }
 
 // PostDeleter deletes a local account's post and tells the servers that
@@ -144,7 +135,7 @@ var TenantRoles = map[string]Role{TenantAdmin.Name: TenantAdmin, Moderator.Name:
 // tenant's /admin, the role granted on that tenant (stored with its
 // permission set), or for an operator every permission but the
 // instance-wide ones. Nothing on a tenant host includes InstancePerms.
-func RoleOf(u *model.User, tenantID int64) Role {
+func RoleOf(u *tenant.DashboardUser, tenantID int64) Role {
 	switch {
 	case u == nil:
 		return Role{Name: "none"}
@@ -194,6 +185,12 @@ var Actions = []string{ActionSignIn, ActionSignOut, ActionApprove, ActionSuspend
 	"account.silence", "account.unsilence", "account.suspend", "account.unsuspend", "account.sensitive", "account.unsensitive",
 	"login.reset_password", "login.disable_totp", "login.enable_totp"}
 
+// TenantStates changes a tenant's standing from one status to another,
+// recorded as action by the acting login (tenant.Service SetStatus).
+type TenantStates interface {
+	SetStatus(ctx context.Context, by tenant.Actor, id int64, from, to tenant.Status, action string) error
+}
+
 // SessionLifetime is how long an operator sign-in lasts.
 const SessionLifetime = 12 * time.Hour
 
@@ -205,9 +202,9 @@ type Handler struct {
 	// Billing backs the billing, plans and open-books pages (books.go);
 	// nil: not available.
 	Billing *BillingPages
-	// Notify tells every node a tenant's hosts changed (suspension,
-	// approval), so host caches drop their answers at once.
-	Notify tenant.Notifier
+	// Tenants changes a tenant's standing (approve, suspend, unsuspend):
+	// tenant.Service, which records it and tells every node's host cache.
+	Tenants TenantStates
 	// Host is the operator dashboard's normalised host name; requests
 	// for any other Host pass through (to TenantRoutes' /admin).
 	Host string
@@ -275,7 +272,7 @@ func link(c *fiber.Ctx, path string) string { return scopeOf(c).Prefix + path }
 
 // session is a signed-in request's login and role.
 type session struct {
-	User *model.User
+	User *tenant.DashboardUser
 	Role Role
 	// Tenant is the tenant this session acts for: 0 for the instance
 	// (operators on the operator host), otherwise the tenant whose domain
@@ -285,7 +282,7 @@ type session struct {
 	Token string
 }
 
-func (s *session) actor() model.Actor { return model.Actor{UserID: s.User.ID, Email: s.User.Email} }
+func (s *session) actor() tenant.Actor { return tenant.Actor{UserID: s.User.ID, Email: s.User.Email} }
 
 // route is one dashboard page or form; Perm 0 is open to anyone.
 type route struct {
@@ -366,9 +363,8 @@ func (h *Handler) serve(c *fiber.Ctx, sc scope, path string) error {
 	if !ok {
 		return h.errorPage(c, nil, fiber.StatusNotFound, "Not found", "There is no such page.")
 	}
-	if method == fiber.MethodPost && !h.checkCSRF(c) {
-		return h.errorPage(c, nil, fiber.StatusForbidden, "Form expired",
-			"This form expired or was not sent from this site. Go back, reload the page and try again.")
+	if method == fiber.MethodPost && !h.cookies(c).CheckForm(c) {
+		return h.errorPage(c, nil, fiber.StatusForbidden, page.ExpiredTitle, page.ExpiredMessage)
 	}
 	s, err := h.session(c)
 	if err != nil {
@@ -414,101 +410,60 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;
 .report{border:1px solid #e4e4ea;border-radius:8px;padding:.6rem .8rem;margin:.6rem 0}.post{background:#f7f7fa;padding:.4rem .6rem;margin:.3rem 0;border-radius:6px}
 .chart{width:100%;height:auto}`
 
-var cssHash = func() string {
-	sum := sha256.Sum256([]byte(pageCSS))
-	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-}()
-
 //go:embed templates/*.html
 var templateFS embed.FS
 
-var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"when":      when,
+var pages = page.NewRenderer(pageCSS, template.FuncMap{
 	"text":      plainText,
 	"statusCSS": func(s string) string { return "status-" + s },
 	"bytes":     billing.Bytes,
-}).ParseFS(templateFS, "templates/*.html"))
+}, templateFS, "templates/*.html")
 
-// when formats a time for people, in UTC.
-func when(v any) string {
-	switch t := v.(type) {
-	case time.Time:
-		return t.UTC().Format("2 Jan 2006 15:04 UTC")
-	case *time.Time:
-		if t != nil {
-			return t.UTC().Format("2 Jan 2006 15:04 UTC")
-		}
-	}
-	return "—"
-}
-
-// page is what the templates render.
-type page struct {
-	Title, Host string
+// view is what the templates render: the fields every page has and the
+// dashboard's own.
+type view struct {
+	page.Page
 	// Prefix is where the dashboard's paths start ("" on the operator
 	// host, /admin on a tenant's domain): every link and form uses it.
-	Prefix  string
-	Nav     []navLink
-	CSS     template.CSS
-	CSRF    string
-	User    *model.User
-	Role    string
-	Message string
-	Notice  string
-	Email   string
-	Error   string
-	Data    any
+	Prefix string
+	Nav    []navLink
+	User   *tenant.DashboardUser
+	Role   string
+	Notice string
+	Email  string
+	Error  string
+	Data   any
 }
 
-// render writes a page with headers that keep it from being framed,
-// sniffed, cached or leaking its URL, and a CSP allowing nothing but its
-// own style and form posts to itself.
-func (h *Handler) render(c *fiber.Ctx, s *session, status int, name string, p *page) error {
+// titled is a view's common part with its title.
+func titled(title string) page.Page { return page.Page{Title: title} }
+
+// render writes a page (page.Renderer: its headers and CSP) with the
+// session's navigation.
+func (h *Handler) render(c *fiber.Ctx, s *session, status int, name string, v *view) error {
 	sc := scopeOf(c)
-	p.Host, p.Prefix = sc.Host, sc.Prefix
-	p.CSS = template.CSS(pageCSS)
-	p.CSRF = h.csrfToken(c)
+	v.Host, v.Prefix = sc.Host, sc.Prefix
+	v.CSRF = h.cookies(c).CSRFToken(c)
 	if s != nil {
-		p.User, p.Role = s.User, s.Role.Name
+		v.User, v.Role = s.User, s.Role.Name
 		for _, l := range navLinks {
 			// "Move or leave" is a tenant's own page; operators reach it
 			// from a tenant's detail page.
 			if s.Role.Has(l.Perm) && (sc.Tenant == 0 || l.Perm&InstancePerms == 0) && (sc.Tenant != 0 || l.Perm != ManageSite) {
-				p.Nav = append(p.Nav, navLink{Path: sc.Prefix + l.Path, Label: l.Label, ID: l.ID})
+				v.Nav = append(v.Nav, navLink{Path: sc.Prefix + l.Path, Label: l.Label, ID: l.ID})
 			}
 		}
 	}
-	var b bytes.Buffer
-	if err := pages.ExecuteTemplate(&b, name, p); err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src "+cssHash+
-		"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	c.Set(fiber.HeaderXFrameOptions, "DENY")
-	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set("Cross-Origin-Opener-Policy", "same-origin")
-	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-	return c.Status(status).Send(b.Bytes())
+	return pages.Render(c, status, name, v)
 }
 
 func (h *Handler) errorPage(c *fiber.Ctx, s *session, status int, title, message string) error {
-	return h.render(c, s, status, "error", &page{Title: title, Message: message})
+	return h.render(c, s, status, "error", &view{Page: page.Page{Title: title, Message: message}})
 }
 
 // serverError logs err and shows a page for it.
 func (h *Handler) serverError(c *fiber.Ctx, s *session, err error) error {
-	status, msg := fiber.StatusInternalServerError, "Something went wrong. Try again later."
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		status, msg = fiber.StatusServiceUnavailable, "The server is busy. Try again."
-	case errs.CodeOf(err) != errs.Internal:
-		status, msg = httpx.Status(errs.CodeOf(err)), errs.MessageOf(err)
-	}
-	if status >= 500 {
-		h.log(c).ErrorContext(c.UserContext(), "operator dashboard request failed", "err", err)
-	}
+	status, msg := page.Failure(c, h.log(c), "operator dashboard request failed", err)
 	return h.errorPage(c, s, status, "Error", msg)
 }
 
@@ -531,61 +486,24 @@ var navLinks = []navLink{
 	{"/tenant/leave", "Move or leave", "nav-leave", ManageSite},
 }
 
-// Cookies: __Host- with https on the operator host, so no subdomain can
-// set them; on a tenant's domain they are __Secure- and Path=/admin, so
-// nothing else the domain serves ever receives them (a __Host- cookie
-// must have Path=/).
-func (h *Handler) cookieName(c *fiber.Ctx, base string) string {
-	switch {
-	case h.URL.Scheme != "https":
-		return base
-	case scopeOf(c).Prefix != "":
-		return "__Secure-" + base
-	}
-	return "__Host-" + base
+// cookies is the dashboard's cookie policy (page.Cookies): SameSite=
+// Strict; __Host- with https on the operator host, so no subdomain can
+// set them; on a tenant's domain __Secure- and Path=/admin, so nothing
+// else the domain serves ever receives them (a __Host- cookie must have
+// Path=/).
+func (h *Handler) cookies(c *fiber.Ctx) page.Cookies {
+	return page.Cookies{Area: "admin", Secure: h.URL.Scheme == "https", Path: scopeOf(c).Prefix}
 }
 
-func (h *Handler) setCookie(c *fiber.Ctx, name, value string, maxAge int) {
-	path := scopeOf(c).Prefix
-	if path == "" {
-		path = "/"
-	}
-	c.Cookie(&fiber.Cookie{
-		Name: h.cookieName(c, name), Value: value, Path: path, MaxAge: maxAge,
-		Secure: h.URL.Scheme == "https", HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
-	})
-}
-
-const (
-	csrfCookie    = "roost_admin_csrf"
-	sessionCookie = "roost_admin_session"
+// The cookies' names before their https prefix.
+var (
+	csrfCookie    = page.BaseName("admin", page.CSRF)
+	sessionCookie = page.BaseName("admin", page.Session)
 )
 
-func validToken(v string) bool {
-	b, err := base64.RawURLEncoding.DecodeString(v)
-	return err == nil && len(b) == 32
-}
-
-func newToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// The CSRF token is double-submitted, as on the portal.
-func (h *Handler) csrfToken(c *fiber.Ctx) string {
-	v := c.Cookies(h.cookieName(c, csrfCookie))
-	if !validToken(v) {
-		v = newToken()
-	}
-	h.setCookie(c, csrfCookie, v, int(SessionLifetime/time.Second))
-	return v
-}
-
-func (h *Handler) checkCSRF(c *fiber.Ctx) bool {
-	cookie, field := c.Cookies(h.cookieName(c, csrfCookie)), c.FormValue("csrf")
-	return validToken(cookie) && validToken(field) && subtle.ConstantTimeCompare([]byte(cookie), []byte(field)) == 1
-}
+// newToken is a new random token (page.NewToken): sessions' and the
+// generated passwords'.
+func newToken() string { return page.NewToken() }
 
 // session returns the signed-in login, or nil; a session made for
 // another tenant, or still waiting for its second factor, is none.
@@ -599,9 +517,9 @@ func (h *Handler) session(c *fiber.Ctx) (*session, error) {
 }
 
 // storedSession returns the session the cookie names, pending or not.
-func (h *Handler) storedSession(c *fiber.Ctx) (*model.Session, string, error) {
-	tok := c.Cookies(h.cookieName(c, sessionCookie))
-	if !validToken(tok) {
+func (h *Handler) storedSession(c *fiber.Ctx) (*tenant.DashboardSession, string, error) {
+	tok := h.cookies(c).SessionToken(c)
+	if tok == "" {
 		return nil, "", nil
 	}
 	ses, err := h.Store.SessionUser(c.UserContext(), hashToken(tok), scopeOf(c).Tenant, h.now())
@@ -614,5 +532,5 @@ func (h *Handler) storedSession(c *fiber.Ctx) (*model.Session, string, error) {
 	return ses, tok, nil
 }
 
-// hashToken is what the store keeps of a session token (as the portal).
-func hashToken(tok string) []byte { return verify.HashCode(tok) }
+// hashToken is what the store keeps of a session token (page.HashToken).
+func hashToken(tok string) []byte { return page.HashToken(tok) }

@@ -16,7 +16,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/pquerna/otp/totp"
-	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
@@ -27,7 +26,7 @@ import (
 // and records what the handlers asked for.
 type fakeStore struct {
 	mu       sync.Mutex
-	users    map[string]*model.User
+	users    map[string]*tenant.DashboardUser
 	hashes   map[string]string
 	roles    map[int64]map[int64]Role // user id → tenant → role
 	sessions map[string]*fakeSession
@@ -37,7 +36,7 @@ type fakeStore struct {
 }
 
 type fakeSession struct {
-	user    *model.User
+	user    *tenant.DashboardUser
 	tenant  int64
 	pending bool
 }
@@ -53,7 +52,7 @@ func newFake(t *testing.T) *fakeStore {
 		t.Fatal(err)
 	}
 	f := &fakeStore{
-		users: map[string]*model.User{
+		users: map[string]*tenant.DashboardUser{
 			"op@mail.test":     {ID: 1, Email: "op@mail.test", IsOperator: true},
 			"user@mail.test":   {ID: 2, Email: "user@mail.test"},
 			"mod1@mail.test":   {ID: 3, Email: "mod1@mail.test"},
@@ -74,7 +73,7 @@ func newFake(t *testing.T) *fakeStore {
 func (f *fakeStore) call(s string) { f.mu.Lock(); f.calls = append(f.calls, s); f.mu.Unlock() }
 
 // withRole is a copy of u with its role on tenantID, as the store reads it.
-func (f *fakeStore) withRole(u *model.User, tenantID int64) *model.User {
+func (f *fakeStore) withRole(u *tenant.DashboardUser, tenantID int64) *tenant.DashboardUser {
 	c := *u
 	c.Role, c.Perms = "", 0
 	if r, ok := f.roles[u.ID][tenantID]; ok {
@@ -84,7 +83,7 @@ func (f *fakeStore) withRole(u *model.User, tenantID int64) *model.User {
 	return &c
 }
 
-func (f *fakeStore) UserByEmail(_ context.Context, email string, tenantID int64) (*model.User, string, error) {
+func (f *fakeStore) UserByEmail(_ context.Context, email string, tenantID int64) (*tenant.DashboardUser, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	u, ok := f.users[strings.ToLower(email)]
@@ -103,11 +102,11 @@ func (f *fakeStore) CreateSession(_ context.Context, id, tenantID int64, h []byt
 	}
 	return nil
 }
-func (f *fakeStore) SessionUser(_ context.Context, h []byte, tenantID int64, _ time.Time) (*model.Session, error) {
+func (f *fakeStore) SessionUser(_ context.Context, h []byte, tenantID int64, _ time.Time) (*tenant.DashboardSession, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if s, ok := f.sessions[string(h)]; ok && s.tenant == tenantID {
-		return &model.Session{User: *f.withRole(s.user, tenantID), Pending: s.pending}, nil
+		return &tenant.DashboardSession{User: *f.withRole(s.user, tenantID), Pending: s.pending}, nil
 	}
 	return nil, errs.E(errs.NotFound, "no such session")
 }
@@ -123,98 +122,98 @@ func (f *fakeStore) DeleteSession(_ context.Context, h []byte) error {
 	f.mu.Unlock()
 	return nil
 }
-func (f *fakeStore) Record(_ context.Context, a model.Actor, action, target string, _ *int64, _ string) error {
+func (f *fakeStore) Record(_ context.Context, a tenant.Actor, action, target string, _ *int64, _ string) error {
 	f.mu.Lock()
 	f.audit = append(f.audit, action+" "+a.Email)
 	f.mu.Unlock()
 	return nil
 }
-func (f *fakeStore) Stats(_ context.Context, tenantID int64, _ time.Time) (*model.Stats, error) {
+func (f *fakeStore) Stats(_ context.Context, tenantID int64, _ time.Time) (*tenant.Stats, error) {
 	f.call(fmt.Sprintf("Stats %d", tenantID))
-	days := make([]model.DayCount, 30)
+	days := make([]tenant.DayCount, 30)
 	for i := range days {
-		days[i] = model.DayCount{Day: time.Date(2026, 1, 1+i, 0, 0, 0, 0, time.UTC), N: int64(i % 5)}
+		days[i] = tenant.DayCount{Day: time.Date(2026, 1, 1+i, 0, 0, 0, 0, time.UTC), N: int64(i % 5)}
 	}
-	return &model.Stats{TenantsByStatus: map[string]int64{"active": 3}, PostsPerDay: days}, nil
+	return &tenant.Stats{TenantsByStatus: map[string]int64{"active": 3}, PostsPerDay: days}, nil
 }
-func (f *fakeStore) Tenants(context.Context, model.TenantFilter) ([]model.TenantRow, error) {
+func (f *fakeStore) Tenants(context.Context, tenant.TenantFilter) ([]tenant.TenantRow, error) {
 	f.call("Tenants")
 	return nil, nil
 }
-func (f *fakeStore) Tenant(_ context.Context, id int64) (*model.TenantDetail, error) {
+func (f *fakeStore) Tenant(_ context.Context, id int64) (*tenant.TenantDetail, error) {
 	f.call("Tenant")
-	return &model.TenantDetail{TenantRow: model.TenantRow{ID: id, Name: "T", Status: "active"}}, nil
+	return &tenant.TenantDetail{TenantRow: tenant.TenantRow{ID: id, Name: "T", Status: "active"}}, nil
 }
-func (f *fakeStore) SetTenantStatus(_ context.Context, a model.Actor, id int64, from, to, action string) ([]string, error) {
+func (f *fakeStore) SetTenantStatus(_ context.Context, a tenant.Actor, id int64, from, to, action string) ([]string, error) {
 	f.call("SetTenantStatus " + action)
 	return []string{"t.test"}, nil
 }
-func (f *fakeStore) OpenReports(_ context.Context, tenantID int64, _ int) ([]model.Report, error) {
+func (f *fakeStore) OpenReports(_ context.Context, tenantID int64, _ int) ([]tenant.Report, error) {
 	f.call(fmt.Sprintf("OpenReports %d", tenantID))
 	return nil, nil
 }
-func (f *fakeStore) ResolveReports(_ context.Context, _ model.Actor, tenantID int64, ids []int64, action string) (*model.Resolution, error) {
+func (f *fakeStore) ResolveReports(_ context.Context, _ tenant.Actor, tenantID int64, ids []int64, action string) (*tenant.Resolution, error) {
 	f.call(fmt.Sprintf("ResolveReports %d %s", tenantID, action))
-	return &model.Resolution{Resolved: len(ids)}, nil
+	return &tenant.Resolution{Resolved: len(ids)}, nil
 }
-func (f *fakeStore) AssignReport(_ context.Context, _ model.Actor, tenantID, id int64, email string) error {
+func (f *fakeStore) AssignReport(_ context.Context, _ tenant.Actor, tenantID, id int64, email string) error {
 	f.call(fmt.Sprintf("AssignReport %d", tenantID))
 	return nil
 }
-func (f *fakeStore) ReportForForward(_ context.Context, tenantID, id int64) (*model.ForwardTarget, error) {
+func (f *fakeStore) ReportForForward(_ context.Context, tenantID, id int64) (*tenant.ForwardTarget, error) {
 	f.call(fmt.Sprintf("ReportForForward %d", tenantID))
-	return &model.ForwardTarget{TenantID: tenantID, Host: "t1.test", AccountURI: "https://remote.test/u/x", Inbox: "https://remote.test/inbox"}, nil
+	return &tenant.ForwardTarget{TenantID: tenantID, Host: "t1.test", AccountURI: "https://remote.test/u/x", Inbox: "https://remote.test/inbox"}, nil
 }
-func (f *fakeStore) MarkForwarded(context.Context, model.Actor, *model.ForwardTarget, int64) error {
+func (f *fakeStore) MarkForwarded(context.Context, tenant.Actor, *tenant.ForwardTarget, int64) error {
 	f.call("MarkForwarded")
 	return nil
 }
-func (f *fakeStore) Audit(_ context.Context, af model.AuditFilter) ([]model.AuditEntry, error) {
+func (f *fakeStore) Audit(_ context.Context, af tenant.AuditFilter) ([]tenant.AuditEntry, error) {
 	f.call(fmt.Sprintf("Audit %d", af.TenantID))
 	return nil, nil
 }
-func (f *fakeStore) Accounts(_ context.Context, af model.AccountFilter) ([]model.AccountRow, error) {
+func (f *fakeStore) Accounts(_ context.Context, af tenant.AccountFilter) ([]tenant.AccountRow, error) {
 	f.call(fmt.Sprintf("Accounts %d", af.TenantID))
 	return nil, nil
 }
-func (f *fakeStore) Account(_ context.Context, tenantID, id int64) (*model.AccountDetail, error) {
+func (f *fakeStore) Account(_ context.Context, tenantID, id int64) (*tenant.AccountDetail, error) {
 	f.call(fmt.Sprintf("Account %d", tenantID))
-	return &model.AccountDetail{AccountRow: model.AccountRow{Account: model.Account{ID: id, Username: "u", Domain: "t1.test", Local: true}}}, nil
+	return &tenant.AccountDetail{AccountRow: tenant.AccountRow{Account: tenant.Account{ID: id, Username: "u", Domain: "t1.test", Local: true}}}, nil
 }
-func (f *fakeStore) ModerateAccount(_ context.Context, _ model.Actor, tenantID, id int64, action, _ string) error {
+func (f *fakeStore) ModerateAccount(_ context.Context, _ tenant.Actor, tenantID, id int64, action, _ string) error {
 	f.call(fmt.Sprintf("ModerateAccount %d %s", tenantID, action))
 	return nil
 }
-func (f *fakeStore) Roles(_ context.Context, tenantID int64) ([]model.RoleGrant, error) {
+func (f *fakeStore) Roles(_ context.Context, tenantID int64) ([]tenant.RoleGrant, error) {
 	f.call(fmt.Sprintf("Roles %d", tenantID))
 	return nil, nil
 }
-func (f *fakeStore) RoleOn(_ context.Context, userID, tenantID int64) (*model.RoleGrant, error) {
+func (f *fakeStore) RoleOn(_ context.Context, userID, tenantID int64) (*tenant.RoleGrant, error) {
 	f.call("RoleOn")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if r, ok := f.roles[userID][tenantID]; ok {
-		return &model.RoleGrant{UserID: userID, TenantID: tenantID, Role: r.Name, Perms: uint32(r.Perms)}, nil
+		return &tenant.RoleGrant{UserID: userID, TenantID: tenantID, Role: r.Name, Perms: uint32(r.Perms)}, nil
 	}
 	return nil, errs.E(errs.NotFound, "no such role")
 }
-func (f *fakeStore) GrantRole(_ context.Context, _ model.Actor, email string, tenantID int64, role string, perms uint32) (*model.RoleGrant, error) {
+func (f *fakeStore) GrantRole(_ context.Context, _ tenant.Actor, email string, tenantID int64, role string, perms uint32) (*tenant.RoleGrant, error) {
 	f.call(fmt.Sprintf("GrantRole %s %d %s", email, tenantID, role))
-	return &model.RoleGrant{}, nil
+	return &tenant.RoleGrant{}, nil
 }
-func (f *fakeStore) RevokeRole(_ context.Context, _ model.Actor, userID, tenantID int64) error {
+func (f *fakeStore) RevokeRole(_ context.Context, _ tenant.Actor, userID, tenantID int64) error {
 	f.call(fmt.Sprintf("RevokeRole %d %d", userID, tenantID))
 	return nil
 }
-func (f *fakeStore) Login(_ context.Context, tenantID, id, _ int64) (*model.Login, error) {
+func (f *fakeStore) Login(_ context.Context, tenantID, id, _ int64) (*tenant.Login, error) {
 	f.call(fmt.Sprintf("Login %d", tenantID))
-	return &model.Login{ID: id, Email: "x@mail.test"}, nil
+	return &tenant.Login{ID: id, Email: "x@mail.test"}, nil
 }
-func (f *fakeStore) ResetPassword(_ context.Context, _ model.Actor, tenantID, _ int64, _ string) error {
+func (f *fakeStore) ResetPassword(_ context.Context, _ tenant.Actor, tenantID, _ int64, _ string) error {
 	f.call(fmt.Sprintf("ResetPassword %d", tenantID))
 	return nil
 }
-func (f *fakeStore) DisableTOTP(_ context.Context, _ model.Actor, tenantID, id int64) error {
+func (f *fakeStore) DisableTOTP(_ context.Context, _ tenant.Actor, tenantID, id int64) error {
 	f.call(fmt.Sprintf("DisableTOTP %d", tenantID))
 	f.mu.Lock()
 	delete(f.totp, id)
@@ -234,7 +233,7 @@ func (f *fakeStore) SetPendingTOTP(_ context.Context, id int64, secret string) e
 	f.totp[id] = t
 	return nil
 }
-func (f *fakeStore) UseTOTPStep(_ context.Context, _ model.Actor, id, step int64, confirm bool) (bool, error) {
+func (f *fakeStore) UseTOTPStep(_ context.Context, _ tenant.Actor, id, step int64, confirm bool) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	t := f.totp[id]
@@ -266,7 +265,7 @@ const (
 // for host routing (t1.test is tenant 1, t2.test tenant 2), under /admin
 // on the tenant hosts.
 func testApp(f *fakeStore, n tenant.Notifier) *fiber.App {
-	h := &Handler{Store: f, Notify: n, Host: testHost, URL: httpx.URLConfig{Scheme: "https"}, Forward: fakeForward{}}
+	h := &Handler{Store: f, Tenants: &tenant.Service{Statuses: f, Notify: n}, Host: testHost, URL: httpx.URLConfig{Scheme: "https"}, Forward: fakeForward{}}
 	app := fiber.New()
 	app.Use(recover.New()) // other areas' handlers may lack their stores here
 	h.Register(app)
@@ -438,7 +437,7 @@ func TestAdminNobodyGrantsMoreThanTheyHold(t *testing.T) {
 		role  Role
 		scope int64
 	}{
-		{Operator, 0}, {RoleOf(&model.User{IsOperator: true}, tenant1), tenant1}, {TenantAdmin, tenant1}, {Moderator, tenant1},
+		{Operator, 0}, {RoleOf(&tenant.DashboardUser{IsOperator: true}, tenant1), tenant1}, {TenantAdmin, tenant1}, {Moderator, tenant1},
 		{Role{Name: "none"}, tenant1}, {Role{Name: "roles-only", Perms: ViewDashboard | ManageRoles}, tenant1},
 	}
 	for _, g := range granters {
@@ -614,7 +613,7 @@ func TestAdminOperatorRoleCoversEveryRoute(t *testing.T) {
 		if rt.Perm != 0 && !Operator.Has(rt.Perm) {
 			t.Errorf("operator lacks the permission of %s %s", rt.Method, rt.Path)
 		}
-		if rt.Perm != 0 && RoleOf(&model.User{}, 0).Has(rt.Perm) {
+		if rt.Perm != 0 && RoleOf(&tenant.DashboardUser{}, 0).Has(rt.Perm) {
 			t.Errorf("a plain login may use %s %s", rt.Method, rt.Path)
 		}
 	}

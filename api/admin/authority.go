@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/admin/model"
+	"github.com/roost-social/roost/tenant"
 )
 
 // A tenant's dashboard acts within its tenant's authority only (issue 14,
@@ -19,7 +19,7 @@ import (
 // resolvedCounts is the query string telling the reports page what a
 // "delete" resolution did besides deleting: posts hidden here only, and
 // other tenants' posts left alone.
-func resolvedCounts(res *model.Resolution) string {
+func resolvedCounts(res *tenant.Resolution) string {
 	q := ""
 	if res.Hidden > 0 {
 		q += fmt.Sprintf("&hidden=%d", res.Hidden)

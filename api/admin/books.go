@@ -112,7 +112,7 @@ func (h *Handler) billingUsage(c *fiber.Ctx, s *session) error {
 		for _, tu := range latest {
 			d.Rows = append(d.Rows, newUsageRow(tu))
 		}
-		return h.render(c, s, fiber.StatusOK, "billing", &page{Title: "Billing", Data: d})
+		return h.render(c, s, fiber.StatusOK, "billing", &view{Page: titled("Billing"), Data: d})
 	}
 	plan, err := h.Billing.Plans.TenantPlan(ctx, s.Tenant)
 	if err != nil {
@@ -140,7 +140,7 @@ func (h *Handler) billingUsage(c *fiber.Ctx, s *session) error {
 			d.Warnings = billing.Warnings(plan, &u)
 		}
 	}
-	return h.render(c, s, fiber.StatusOK, "billing", &page{Title: "Billing", Data: d})
+	return h.render(c, s, fiber.StatusOK, "billing", &view{Page: titled("Billing"), Data: d})
 }
 
 type plansData struct {
@@ -178,7 +178,7 @@ func (h *Handler) renderPlans(c *fiber.Ctx, s *session, status int, form map[str
 	for _, p := range plans {
 		d.Plans = append(d.Plans, planRow{Plan: p, PriceText: p.Price(), Includes: p.Includes()})
 	}
-	return h.render(c, s, status, "plans", &page{Title: "Plans", Data: d, Error: msg, Notice: billingNotices[c.Query("done")]})
+	return h.render(c, s, status, "plans", &view{Page: titled("Plans"), Data: d, Error: msg, Notice: billingNotices[c.Query("done")]})
 }
 
 func formValues(c *fiber.Ctx, names ...string) map[string]string {
@@ -276,7 +276,7 @@ func (h *Handler) renderBooks(c *fiber.Ctx, s *session, status int, form map[str
 	for _, ct := range costs {
 		d.Costs = append(d.Costs, costRow{Cost: ct, MonthText: ct.Month.Format("2006-01"), Amount: billing.Money(ct.AmountMinor, ct.Currency)})
 	}
-	return h.render(c, s, status, "books", &page{Title: "Open books", Data: d, Error: msg, Notice: billingNotices[c.Query("done")]})
+	return h.render(c, s, status, "books", &view{Page: titled("Open books"), Data: d, Error: msg, Notice: billingNotices[c.Query("done")]})
 }
 
 // addCost is POST /books/cost.

@@ -170,7 +170,7 @@ func (h *Handler) hosts(c *fiber.Ctx, s *session) error {
 	for _, x := range hs {
 		d.Hosts = append(d.Hosts, h.hostRow(verdict, x))
 	}
-	return h.render(c, s, fiber.StatusOK, "federation", &page{Title: "Federation", Data: d})
+	return h.render(c, s, fiber.StatusOK, "federation", &view{Page: titled("Federation"), Data: d})
 }
 
 type hostData struct {
@@ -212,7 +212,7 @@ func (h *Handler) hostPage(c *fiber.Ctx, s *session) error {
 			}
 		}
 	}
-	return h.render(c, s, fiber.StatusOK, "federation_host", &page{Title: name, Data: d})
+	return h.render(c, s, fiber.StatusOK, "federation_host", &view{Page: titled(name), Data: d})
 }
 
 type blocksData struct {
@@ -244,7 +244,7 @@ func (h *Handler) blocks(c *fiber.Ctx, s *session) error {
 	if d.Subscriptions, err = h.Federation.Subscriptions(ctx, s.Tenant); err != nil {
 		return h.serverError(c, s, err)
 	}
-	return h.render(c, s, fiber.StatusOK, "blocks", &page{Title: "Domain blocks", Data: d, Notice: h.fedNotice(c)})
+	return h.render(c, s, fiber.StatusOK, "blocks", &view{Page: titled("Domain blocks"), Data: d, Notice: h.fedNotice(c)})
 }
 
 func (h *Handler) blockPage(c *fiber.Ctx, s *session) error {
@@ -257,7 +257,7 @@ func (h *Handler) blockPage(c *fiber.Ctx, s *session) error {
 		return h.serverError(c, s, err)
 	}
 	d := &blocksData{Instance: s.Tenant == 0, Severities: severities, Edit: b}
-	return h.render(c, s, fiber.StatusOK, "block_edit", &page{Title: "Block " + b.Domain, Data: d})
+	return h.render(c, s, fiber.StatusOK, "block_edit", &view{Page: titled("Block " + b.Domain), Data: d})
 }
 
 func checked(c *fiber.Ctx, name string) bool {
@@ -404,7 +404,7 @@ func (h *Handler) previewImport(c *fiber.Ctx, s *session) error {
 			d.Unchanged++
 		}
 	}
-	return h.render(c, s, fiber.StatusOK, "import_preview", &page{Title: "Import preview", Data: d})
+	return h.render(c, s, fiber.StatusOK, "import_preview", &view{Page: titled("Import preview"), Data: d})
 }
 
 func (h *Handler) confirmImport(c *fiber.Ctx, s *session) error {

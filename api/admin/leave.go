@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/tenant"
 )
 
 // LeaveStore is what the leaving page reads and changes (tenant/postgres
@@ -33,27 +35,14 @@ type LeaveStore interface {
 }
 
 // MoveDomain is one of a tenant's verified domains.
-type MoveDomain struct {
-	Domain          string
-	Accounts, Moved int64
-}
+type MoveDomain = federation.TenantDomain
 
-// Deletion is a tenant's scheduled deletion.
-type Deletion struct {
-	RequestedBy string
-	RequestedAt time.Time
-	DueAt       time.Time
-	Announced   *time.Time // Delete(Person) sent; no cancelling any more
-}
+// Deletion is a tenant's scheduled deletion (Announced: Delete(Person)
+// sent; no cancelling any more).
+type Deletion = tenant.Deletion
 
 // LeaveExport is one account archive offered to a leaving tenant.
-type LeaveExport struct {
-	ID      int64
-	Account string // user@domain
-	State   string
-	Size    int64
-	Expires time.Time
-}
+type LeaveExport = federation.TenantExport
 
 // Leaving audit actions (written by the store).
 const (
@@ -138,7 +127,7 @@ func (h *Handler) renderLeave(c *fiber.Ctx, s *session, id int64, status int, no
 	if d.Exports, err = h.Leave.Exports(ctx, id); err != nil {
 		return h.serverError(c, s, err)
 	}
-	return h.render(c, s, status, "leave", &page{Title: "Leaving", Data: d, Notice: notice, Error: msg})
+	return h.render(c, s, status, "leave", &view{Page: titled("Leaving"), Data: d, Notice: notice, Error: msg})
 }
 
 // scheduleLeave schedules the deletion after grace_days (0: at once).
@@ -208,7 +197,7 @@ func (h *Handler) renderDomainMove(c *fiber.Ctx, s *session, id int64, status in
 	if moved != nil {
 		notice = fmt.Sprintf("%d accounts moved; their followers' servers were sent a Move.", len(moved))
 	}
-	return h.render(c, s, status, "domainmove", &page{Title: "Change of domain", Notice: notice, Error: msg,
+	return h.render(c, s, status, "domainmove", &view{Page: titled("Change of domain"), Notice: notice, Error: msg,
 		Data: &domainMoveData{ID: id, Domains: ds, Moved: moved}})
 }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
-	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
 )
@@ -39,7 +38,7 @@ var moderationRoutes = []route{
 
 type accountsData struct {
 	Query, Origin string
-	Accounts      []model.AccountRow
+	Accounts      []tenant.AccountRow
 }
 
 func (h *Handler) accounts(c *fiber.Ctx, s *session) error {
@@ -47,16 +46,16 @@ func (h *Handler) accounts(c *fiber.Ctx, s *session) error {
 	if (d.Origin != "" && d.Origin != "local" && d.Origin != "remote") || len(d.Query) > 300 {
 		return h.errorPage(c, s, fiber.StatusBadRequest, "Bad filter", "Choose local, remote or both.")
 	}
-	as, err := h.Store.Accounts(c.UserContext(), model.AccountFilter{TenantID: s.Tenant, Query: d.Query, Origin: d.Origin})
+	as, err := h.Store.Accounts(c.UserContext(), tenant.AccountFilter{TenantID: s.Tenant, Query: d.Query, Origin: d.Origin})
 	if err != nil {
 		return h.serverError(c, s, err)
 	}
 	d.Accounts = as
-	return h.render(c, s, fiber.StatusOK, "accounts", &page{Title: "Accounts", Data: d})
+	return h.render(c, s, fiber.StatusOK, "accounts", &view{Page: titled("Accounts"), Data: d})
 }
 
 type accountData struct {
-	*model.AccountDetail
+	*tenant.AccountDetail
 	// Instance: the session may reset passwords and disable 2FA.
 	Instance bool
 	Password string
@@ -75,7 +74,7 @@ func (h *Handler) accountPage(c *fiber.Ctx, s *session, id int64, password strin
 	if err != nil {
 		return h.serverError(c, s, err)
 	}
-	return h.render(c, s, fiber.StatusOK, "account", &page{Title: "@" + a.Username + "@" + a.Domain,
+	return h.render(c, s, fiber.StatusOK, "account", &view{Page: titled("@" + a.Username + "@" + a.Domain),
 		Data: &accountData{AccountDetail: a, Instance: s.Tenant == 0, Password: password}, Notice: notices[c.Query("done")]})
 }
 
@@ -105,7 +104,7 @@ func (h *Handler) act(c *fiber.Ctx, s *session) error {
 // loginOf reads the login a recovery form names; the store checks it owns
 // the account the form came from (so the page shown after is the right
 // one) and refuses any scope but the instance's.
-func (h *Handler) loginOf(c *fiber.Ctx, s *session) (*model.Login, int64, error) {
+func (h *Handler) loginOf(c *fiber.Ctx, s *session) (*tenant.Login, int64, error) {
 	uid, ok1 := formID(c, "user")
 	aid, ok2 := formID(c, "id")
 	if !ok1 || !ok2 {
@@ -147,7 +146,7 @@ func (h *Handler) disableTOTP(c *fiber.Ctx, s *session) error {
 }
 
 type rolesData struct {
-	Roles []model.RoleGrant
+	Roles []tenant.RoleGrant
 	// Grantable are the roles this session may grant.
 	Grantable []string
 	Instance  bool
@@ -164,7 +163,7 @@ func (h *Handler) roles(c *fiber.Ctx, s *session) error {
 			d.Grantable = append(d.Grantable, name)
 		}
 	}
-	return h.render(c, s, fiber.StatusOK, "roles", &page{Title: "Roles", Data: d, Notice: notices[c.Query("done")]})
+	return h.render(c, s, fiber.StatusOK, "roles", &view{Page: titled("Roles"), Data: d, Notice: notices[c.Query("done")]})
 }
 
 // roleTarget is the tenant a roles form acts on: the session's own on a
@@ -264,7 +263,7 @@ func (h *Handler) showTOTP(c *fiber.Ctx, s *session, status int, msg string) err
 		}
 		d.URI, d.QR = key.URL(), qrSVG(key.URL())
 	}
-	return h.render(c, s, status, "totp", &page{Title: "Two-factor sign-in", Data: d, Notice: notices[c.Query("done")]})
+	return h.render(c, s, status, "totp", &view{Page: titled("Two-factor sign-in"), Data: d, Notice: notices[c.Query("done")]})
 }
 
 // totpURI is the key's otpauth URI (Google Authenticator's key URI

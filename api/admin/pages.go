@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
@@ -29,7 +28,7 @@ func (h *Handler) loginPage(c *fiber.Ctx, s *session) error {
 	if s != nil && s.Role.Perms != 0 {
 		return c.Redirect(link(c, "/"), fiber.StatusSeeOther)
 	}
-	return h.render(c, nil, fiber.StatusOK, "login", &page{Title: "Sign in"})
+	return h.render(c, nil, fiber.StatusOK, "login", &view{Page: titled("Sign in")})
 }
 
 // pendingLifetime is how long a password sign-in waits for its code.
@@ -39,7 +38,7 @@ func (h *Handler) login(c *fiber.Ctx, _ *session) error {
 	sc := scopeOf(c)
 	email, password := strings.TrimSpace(c.FormValue("email")), c.FormValue("password")
 	fail := func(status int, msg string) error {
-		return h.render(c, nil, status, "login", &page{Title: "Sign in", Email: email, Error: msg})
+		return h.render(c, nil, status, "login", &view{Page: titled("Sign in"), Email: email, Error: msg})
 	}
 	if email == "" || password == "" {
 		return fail(fiber.StatusUnauthorized, "Enter your email and password.")
@@ -72,17 +71,17 @@ func (h *Handler) login(c *fiber.Ctx, _ *session) error {
 	if err := h.Store.CreateSession(c.UserContext(), u.ID, sc.Tenant, hashToken(tok), h.now().Add(lifetime), u.TOTPEnabled); err != nil {
 		return h.serverError(c, nil, err)
 	}
-	h.setCookie(c, sessionCookie, tok, int(lifetime/time.Second))
+	h.cookies(c).StartSession(c, tok, lifetime)
 	if u.TOTPEnabled {
 		return c.Redirect(link(c, "/login/code"), fiber.StatusSeeOther)
 	}
-	h.record(c, model.Actor{UserID: u.ID, Email: u.Email}, ActionSignIn, u.Email, nullTenant(sc.Tenant), "")
+	h.record(c, tenant.Actor{UserID: u.ID, Email: u.Email}, ActionSignIn, u.Email, nullTenant(sc.Tenant), "")
 	return c.Redirect(link(c, "/"), fiber.StatusSeeOther)
 }
 
 // checkPassword returns the login with email and password, or nil when
 // either is wrong (as slowly for an unknown email as for a wrong password).
-func (h *Handler) checkPassword(c *fiber.Ctx, tenantID int64, email, password string) (*model.User, error) {
+func (h *Handler) checkPassword(c *fiber.Ctx, tenantID int64, email, password string) (*tenant.DashboardUser, error) {
 	u, hash, err := h.Store.UserByEmail(c.UserContext(), email, tenantID)
 	if err != nil && !errs.Is(err, errs.NotFound) {
 		return nil, err
@@ -118,7 +117,7 @@ func (h *Handler) codePage(c *fiber.Ctx, _ *session) error {
 	if ses == nil || !ses.Pending {
 		return c.Redirect(link(c, "/login"), fiber.StatusSeeOther)
 	}
-	return h.render(c, nil, fiber.StatusOK, "code", &page{Title: "Authentication code", Email: ses.User.Email})
+	return h.render(c, nil, fiber.StatusOK, "code", &view{Page: titled("Authentication code"), Email: ses.User.Email})
 }
 
 // code checks the second factor of a pending sign-in. A wrong code ends
@@ -132,13 +131,13 @@ func (h *Handler) code(c *fiber.Ctx, _ *session) error {
 	if ses == nil || !ses.Pending {
 		return c.Redirect(link(c, "/login"), fiber.StatusSeeOther)
 	}
-	actor := model.Actor{UserID: ses.User.ID, Email: ses.User.Email}
+	actor := tenant.Actor{UserID: ses.User.ID, Email: ses.User.Email}
 	// Six digits are guessed quickly: codes have their own, smaller budget
 	// per login, which signing in with the password again does not reset.
 	codeOK, err := h.SignIn.Code(c.UserContext(), httpx.ClientIP(c), ses.User.ID)
 	if err != nil {
 		return h.throttled(c, err, func(status int, msg string) error {
-			return h.render(c, nil, status, "code", &page{Title: "Authentication code", Email: ses.User.Email, Error: msg})
+			return h.render(c, nil, status, "code", &view{Page: titled("Authentication code"), Email: ses.User.Email, Error: msg})
 		})
 	}
 	secret, _, err := h.Store.TOTP(c.UserContext(), ses.User.ID)
@@ -159,14 +158,14 @@ func (h *Handler) code(c *fiber.Ctx, _ *session) error {
 		if err := h.Store.DeleteSession(c.UserContext(), hashToken(tok)); err != nil {
 			return h.serverError(c, nil, err)
 		}
-		h.setCookie(c, sessionCookie, "", -1)
-		return h.render(c, nil, fiber.StatusUnauthorized, "login", &page{Title: "Sign in", Email: ses.User.Email,
+		h.cookies(c).EndSession(c)
+		return h.render(c, nil, fiber.StatusUnauthorized, "login", &view{Page: titled("Sign in"), Email: ses.User.Email,
 			Error: "Wrong or already used authentication code. Sign in again."})
 	}
 	if err := h.Store.CompleteSession(c.UserContext(), hashToken(tok), h.now().Add(SessionLifetime)); err != nil {
 		return h.serverError(c, nil, err)
 	}
-	h.setCookie(c, sessionCookie, tok, int(SessionLifetime/time.Second))
+	h.cookies(c).StartSession(c, tok, SessionLifetime)
 	h.record(c, actor, ActionSignIn, ses.User.Email, nullTenant(sc.Tenant), "with an authentication code")
 	return c.Redirect(link(c, "/"), fiber.StatusSeeOther)
 }
@@ -179,7 +178,7 @@ func nullTenant(id int64) *int64 {
 }
 
 func (h *Handler) logout(c *fiber.Ctx, s *session) error {
-	if tok := c.Cookies(h.cookieName(c, sessionCookie)); validToken(tok) {
+	if tok := h.cookies(c).SessionToken(c); tok != "" {
 		if err := h.Store.DeleteSession(c.UserContext(), hashToken(tok)); err != nil {
 			return h.serverError(c, s, err)
 		}
@@ -187,13 +186,13 @@ func (h *Handler) logout(c *fiber.Ctx, s *session) error {
 	if s != nil {
 		h.record(c, s.actor(), ActionSignOut, s.User.Email, nullTenant(s.Tenant), "")
 	}
-	h.setCookie(c, sessionCookie, "", -1)
+	h.cookies(c).EndSession(c)
 	return c.Redirect(link(c, "/login"), fiber.StatusSeeOther)
 }
 
 // record writes an audit entry for actions outside a store transaction;
 // a failure is logged (the action itself happened).
-func (h *Handler) record(c *fiber.Ctx, a model.Actor, action, target string, tenantID *int64, detail string) {
+func (h *Handler) record(c *fiber.Ctx, a tenant.Actor, action, target string, tenantID *int64, detail string) {
 	if err := h.Store.Record(c.UserContext(), a, action, target, tenantID, detail); err != nil {
 		h.log(c).ErrorContext(c.UserContext(), "audit entry not written", "action", action, "err", err)
 	}
@@ -202,7 +201,7 @@ func (h *Handler) record(c *fiber.Ctx, a model.Actor, action, target string, ten
 type dashboardData struct {
 	// Tenant is set on a tenant's /admin: its numbers alone.
 	Tenant   bool
-	Stats    *model.Stats
+	Stats    *tenant.Stats
 	Statuses []statusCount
 	Chart    template.HTML
 	Now      time.Time
@@ -223,13 +222,13 @@ func (h *Handler) dashboard(c *fiber.Ctx, s *session) error {
 	for _, k := range []tenant.Status{tenant.Active, tenant.Pending, tenant.Suspended, tenant.Deleted} {
 		d.Statuses = append(d.Statuses, statusCount{string(k), st.TenantsByStatus[string(k)]})
 	}
-	return h.render(c, s, fiber.StatusOK, "dashboard", &page{Title: "Dashboard", Data: d})
+	return h.render(c, s, fiber.StatusOK, "dashboard", &view{Page: titled("Dashboard"), Data: d})
 }
 
 type tenantsData struct {
 	Query, Status string
 	Statuses      []string
-	Tenants       []model.TenantRow
+	Tenants       []tenant.TenantRow
 }
 
 var tenantStatuses = []string{string(tenant.Active), string(tenant.Pending), string(tenant.Suspended), string(tenant.Deleted)}
@@ -243,12 +242,12 @@ func (h *Handler) tenants(c *fiber.Ctx, s *session) error {
 	if !valid || len(d.Query) > 253 {
 		return h.errorPage(c, s, fiber.StatusBadRequest, "Bad filter", "Choose a status from the list.")
 	}
-	ts, err := h.Store.Tenants(c.UserContext(), model.TenantFilter{Query: d.Query, Status: d.Status})
+	ts, err := h.Store.Tenants(c.UserContext(), tenant.TenantFilter{Query: d.Query, Status: d.Status})
 	if err != nil {
 		return h.serverError(c, s, err)
 	}
 	d.Tenants = ts
-	return h.render(c, s, fiber.StatusOK, "tenants", &page{Title: "Tenants", Data: d})
+	return h.render(c, s, fiber.StatusOK, "tenants", &view{Page: titled("Tenants"), Data: d})
 }
 
 // notices are the messages a redirect after an action may show.
@@ -275,7 +274,7 @@ func (h *Handler) tenantPage(c *fiber.Ctx, s *session) error {
 	if err != nil {
 		return h.serverError(c, s, err)
 	}
-	return h.render(c, s, fiber.StatusOK, "tenant", &page{Title: t.Name, Data: t, Notice: notices[c.Query("done")]})
+	return h.render(c, s, fiber.StatusOK, "tenant", &view{Page: titled(t.Name), Data: t, Notice: notices[c.Query("done")]})
 }
 
 func (h *Handler) approve(c *fiber.Ctx, s *session) error {
@@ -290,27 +289,24 @@ func (h *Handler) unsuspend(c *fiber.Ctx, s *session) error {
 	return h.setStatus(c, s, tenant.Suspended, tenant.Active, ActionUnsuspend, "unsuspended")
 }
 
-// setStatus changes a tenant's status (recorded by the store in the same
-// transaction) and tells every node's host cache.
+// setStatus changes a tenant's status through tenant.Service (the change
+// and its audit entry in one transaction, then every node's host cache).
 func (h *Handler) setStatus(c *fiber.Ctx, s *session, from, to tenant.Status, action, done string) error {
 	id, err := strconv.ParseInt(c.FormValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return h.errorPage(c, s, fiber.StatusBadRequest, "Bad request", "No tenant id.")
 	}
-	hosts, err := h.Store.SetTenantStatus(c.UserContext(), s.actor(), id, string(from), string(to), action)
-	if err != nil {
-		return h.serverError(c, s, err)
+	if h.Tenants == nil {
+		return h.serverError(c, s, errs.E(errs.Unavailable, "tenant status changes are not configured"))
 	}
-	if h.Notify != nil && len(hosts) > 0 {
-		if err := h.Notify.HostsChanged(c.UserContext(), hosts...); err != nil {
-			h.log(c).WarnContext(c.UserContext(), "publishing host invalidation failed; caches will expire", "hosts", hosts, "err", err)
-		}
+	if err := h.Tenants.SetStatus(c.UserContext(), s.actor(), id, from, to, action); err != nil {
+		return h.serverError(c, s, err)
 	}
 	return c.Redirect(link(c, fmt.Sprintf("/tenant?id=%d&done=%s", id, done)), fiber.StatusSeeOther)
 }
 
 type reportsData struct {
-	Reports   []model.Report
+	Reports   []tenant.Report
 	Assignees []string
 	Actions   []string
 	Forward   bool
@@ -336,7 +332,7 @@ func (h *Handler) reports(c *fiber.Ctx, s *session) error {
 			d.Assignees = append(d.Assignees, r.Email)
 		}
 	}
-	return h.render(c, s, fiber.StatusOK, "reports", &page{Title: "Reports", Data: d, Notice: resolvedNotice(c)})
+	return h.render(c, s, fiber.StatusOK, "reports", &view{Page: titled("Reports"), Data: d, Notice: resolvedNotice(c)})
 }
 
 func formID(c *fiber.Ctx, name string) (int64, bool) {
@@ -433,7 +429,7 @@ func (h *Handler) forward(c *fiber.Ctx, s *session) error {
 type auditData struct {
 	Action, Actor, Domain, From, To string
 	Actions                         []string
-	Entries                         []model.AuditEntry
+	Entries                         []tenant.AuditEntry
 }
 
 func (h *Handler) audit(c *fiber.Ctx, s *session) error {
@@ -449,7 +445,7 @@ func (h *Handler) audit(c *fiber.Ctx, s *session) error {
 	if len(d.Actor) > 254 || len(d.Domain) > 253 {
 		return h.errorPage(c, s, fiber.StatusBadRequest, "Bad filter", "The actor or domain is too long.")
 	}
-	f := model.AuditFilter{TenantID: s.Tenant, Actor: d.Actor, Action: d.Action, TargetDomain: d.Domain}
+	f := tenant.AuditFilter{TenantID: s.Tenant, Actor: d.Actor, Action: d.Action, TargetDomain: d.Domain}
 	for _, x := range []struct {
 		v   string
 		dst **time.Time
@@ -470,7 +466,7 @@ func (h *Handler) audit(c *fiber.Ctx, s *session) error {
 		return h.serverError(c, s, err)
 	}
 	d.Entries = es
-	return h.render(c, s, fiber.StatusOK, "audit", &page{Title: "Audit log", Data: d})
+	return h.render(c, s, fiber.StatusOK, "audit", &view{Page: titled("Audit log"), Data: d})
 }
 
 // plainText shows stored post HTML as text: tags dropped, entities
@@ -498,7 +494,7 @@ func plainText(s string) string {
 
 // postsChart draws posts per day as an SVG bar chart: markup only,
 // presentation attributes and no style, so the CSP needs nothing more.
-func postsChart(days []model.DayCount) template.HTML {
+func postsChart(days []tenant.DayCount) template.HTML {
 	const w, hgt, left, bottom = 600.0, 180.0, 36.0, 22.0
 	var max int64 = 1
 	for _, d := range days {

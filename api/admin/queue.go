@@ -46,7 +46,7 @@ func (h *Handler) queue(c *fiber.Ctx, s *session) error {
 	case "discarded":
 		notice = "Discarded: " + c.Query("n") + " delivery(ies)."
 	}
-	return h.render(c, s, fiber.StatusOK, "queue", &page{Title: "Queue", Data: d, Notice: notice})
+	return h.render(c, s, fiber.StatusOK, "queue", &view{Page: titled("Queue"), Data: d, Notice: notice})
 }
 
 // deliveryIDs are the form's checked ids, or nil with all=1 (every dead

@@ -14,7 +14,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/pquerna/otp/totp"
-	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/internal/ratelimit"
 	ratelimitredis "github.com/roost-social/roost/internal/ratelimit/redis"
@@ -51,7 +50,7 @@ func signInNode(t *testing.T, store Store, tenantID int64, prefix string, pw, co
 // signInClient is a browser on one host: a CSRF pair and the session
 // cookie it is given.
 type signInClient struct {
-	host, ip, prefix, session string
+	host, ip, session string
 }
 
 func (b *signInClient) post(t *testing.T, app *fiber.App, path string, form url.Values) (*http.Response, string) {
@@ -122,7 +121,7 @@ func TestIssue14Finding7AdminSignInThrottled(t *testing.T) {
 	if err := store.SetPendingTOTP(ctx, tfa, key.Secret()); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := store.UseTOTPStep(ctx, model.Actor{UserID: tfa}, tfa, now.Unix()/30-10, true); !ok || err != nil {
+	if ok, err := store.UseTOTPStep(ctx, tenant.Actor{UserID: tfa}, tfa, now.Unix()/30-10, true); !ok || err != nil {
 		t.Fatalf("enable TOTP: %v %v", ok, err)
 	}
 	_, prefix := testenv.Redis(t)

@@ -193,6 +193,8 @@ func idOf(m json.RawMessage) string {
 	var o struct {
 		ID string `json:"id"`
 	}
-	json.Unmarshal(m, &o)
+	if json.Unmarshal(m, &o) != nil {
+		return "" // neither an id nor an object with one
+	}
 	return o.ID
 }

@@ -1,17 +1,19 @@
 package mastodon
 
 import (
+	"context"
 	"encoding/base64"
 	"io"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/social/filter"
 	"github.com/roost-social/roost/federation/social/media"
+	"github.com/roost-social/roost/federation/social/profile"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
 )
@@ -22,7 +24,7 @@ func (h *Handler) registerAccounts(v1 fiber.Router) {
 	v1.Get("/accounts/relationships", h.need("read:follows"), h.relationships)
 	v1.Get("/accounts/lookup", h.optional("read:accounts"), h.lookup)
 	v1.Get("/accounts/:id", h.optional("read:accounts"), h.getAccount)
-	v1.Get("/accounts/:id/statuses", h.optional("read:statuses"), h.accountStatuses)
+	v1.Get("/accounts/:id/statuses", h.optional("read:statuses"), h.in(filter.Account), h.accountStatuses)
 	v1.Get("/accounts/:id/followers", h.optional("read:accounts"), h.followers)
 	v1.Get("/accounts/:id/following", h.optional("read:accounts"), h.following)
 	v1.Post("/accounts/:id/follow", h.need("write:follows"), h.follow)
@@ -77,15 +79,6 @@ func (h *Handler) credentialAccount(c *fiber.Ctx) error {
 
 func (h *Handler) verifyCredentials(c *fiber.Ctx) error { return h.credentialAccount(c) }
 
-// Profile limits, as on Mastodon.
-const (
-	maxDisplayName = 30
-	maxNote        = 500
-	maxFields      = 4
-	maxFieldName   = 255
-	maxFieldValue  = 255
-)
-
 func (h *Handler) updateCredentials(c *fiber.Ctx) error {
 	me, err := h.me(c)
 	if err != nil {
@@ -95,79 +88,59 @@ func (h *Handler) updateCredentials(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var u federation.ProfileUpdate
-	if p.has("display_name") {
-		v := strings.TrimSpace(p.str("display_name"))
-		if utf8.RuneCountInString(v) > maxDisplayName {
-			return errs.E(errs.Invalid, "Validation failed: Display name is too long (maximum is %d characters)", maxDisplayName)
-		}
-		u.DisplayName = &v
+	ch, err := profileChanges(p)
+	if err != nil {
+		return err
 	}
-	if p.has("note") {
-		v := strings.TrimSpace(p.str("note"))
-		if utf8.RuneCountInString(v) > maxNote {
-			return errs.E(errs.Invalid, "Validation failed: Note is too long (maximum is %d characters)", maxNote)
-		}
-		u.Note = &v
-	}
-	for name, dst := range map[string]**bool{"locked": &u.Locked, "bot": &u.Bot, "discoverable": &u.Discoverable} {
-		if err := flag(p, name, dst); err != nil {
-			return err
-		}
-	}
-	if fa := p.object("fields_attributes"); fa != nil {
-		fields, err := profileFields(fa)
+	ch.Images = func(context.Context) (string, string, error) {
+		avatar, err := h.profileImage(c, p, me, "avatar")
 		if err != nil {
-			return err
+			return "", "", err
 		}
-		u.Fields = &fields
-		keepVerified(me.Fields, fields) // relme.go
+		header, err := h.profileImage(c, p, me, "header")
+		return avatar, header, err
 	}
-	if src := p.object("source"); src != nil {
-		if src.has("privacy") {
-			v := federation.Visibility(src.str("privacy"))
-			switch v {
-			case federation.Public, federation.Unlisted, federation.Private, federation.Direct:
-			default:
-				return errs.E(errs.Invalid, "Validation failed: privacy must be public, unlisted, private or direct")
-			}
-			u.DefaultPrivacy = &v
-		}
-		if err := flag(src, "sensitive", &u.DefaultSensitive); err != nil {
-			return err
-		}
-		if src.has("language") {
-			v := src.str("language")
-			u.DefaultLanguage = &v
-		}
-	}
-	for _, img := range []struct {
-		field string
-		dst   **string
-	}{{"avatar", &u.AvatarURL}, {"header", &u.HeaderURL}} {
-		url, err := h.profileImage(c, p, me, img.field)
-		if err != nil {
-			return err
-		}
-		if url != "" {
-			*img.dst = &url
-		}
-	}
-	if err := h.Client.UpdateProfile(c.UserContext(), me.ID, u); err != nil {
+	profiles := &profile.Service{Store: profileStore{h.Client, h.Accounts}, Publisher: h.Outbox}
+	res, err := profiles.Update(c.UserContext(), me, ch)
+	if err != nil {
 		return err
 	}
 	c.Locals(accountKey, nil)
-	if updated, err := h.me(c); err == nil {
-		if u.Fields != nil {
-			h.verifyLinks(c, updated) // relme.go: in the background
-		}
-		// Followers' servers learn of the change (Update(Person)); a failed
-		// send is not the user's problem: the profile is saved.
-		if err := h.Outbox.UpdateProfile(c.UserContext(), updated); err != nil {
-			httpx.Log(c).WarnContext(c.UserContext(), "profile update not sent", "err", err)
-		}
+	if res.VerifyLinks {
+		h.verifyLinks(c, res.Account) // relme.go: in the background
+	}
+	if res.SendErr != nil {
+		httpx.Log(c).WarnContext(c.UserContext(), "profile update not sent", "err", res.SendErr)
 	}
 	return h.credentialAccount(c)
+}
+
+// profileStore saves profiles (ClientStore) and reads accounts back.
+type profileStore struct {
+	federation.ClientStore
+	Accounts
+}
+
+// profileChanges reads display_name, note, locked, bot, discoverable,
+// fields_attributes and source[privacy|sensitive|language].
+func profileChanges(p params) (profile.Changes, error) {
+	ch := profile.Changes{DisplayName: optString(p, "display_name"), Note: optString(p, "note")}
+	for name, dst := range map[string]**bool{"locked": &ch.Locked, "bot": &ch.Bot, "discoverable": &ch.Discoverable} {
+		if err := flag(p, name, dst); err != nil {
+			return ch, err
+		}
+	}
+	if fa := p.object("fields_attributes"); fa != nil {
+		fields := profileFields(fa)
+		ch.Fields = &fields
+	}
+	if src := p.object("source"); src != nil {
+		ch.Privacy, ch.Language = optString(src, "privacy"), optString(src, "language")
+		if err := flag(src, "sensitive", &ch.Sensitive); err != nil {
+			return ch, err
+		}
+	}
+	return ch, nil
 }
 
 // profileImage stores an avatar or header — a multipart file, or a
@@ -225,31 +198,16 @@ func flag(p params, name string, dst **bool) error {
 	return nil
 }
 
-// profileFields reads fields_attributes (indexed "0".."3", as forms send
-// it, or a JSON list) into at most four name/value pairs.
-func profileFields(fa params) ([]federation.Field, error) {
+// profileFields reads fields_attributes (indexed "0".."15", as forms
+// send it, or a JSON list) in order; profile.Service checks them.
+func profileFields(fa params) []federation.Field {
 	var out []federation.Field
 	for i := 0; i < 16; i++ {
-		f := fa.object(strconv.Itoa(i))
-		if f == nil {
-			continue
+		if f := fa.object(strconv.Itoa(i)); f != nil {
+			out = append(out, federation.Field{Name: f.str("name"), Value: f.str("value")})
 		}
-		name, value := strings.TrimSpace(f.str("name")), strings.TrimSpace(f.str("value"))
-		if name == "" && value == "" {
-			continue
-		}
-		if utf8.RuneCountInString(name) > maxFieldName || utf8.RuneCountInString(value) > maxFieldValue {
-			return nil, errs.E(errs.Invalid, "Validation failed: a profile field is too long (at most %d characters)", maxFieldValue)
-		}
-		out = append(out, federation.Field{Name: name, Value: value})
 	}
-	if len(out) > maxFields {
-		return nil, errs.E(errs.Invalid, "Validation failed: at most %d profile fields", maxFields)
-	}
-	if out == nil {
-		out = []federation.Field{}
-	}
-	return out, nil
+	return out
 }
 
 func (h *Handler) getAccount(c *fiber.Ctx) error {

@@ -10,6 +10,9 @@ import (
 )
 
 func (h *Handler) registerConversations(v1 fiber.Router) {
+	if h.Conversations == nil {
+		return
+	}
 	v1.Get("/conversations", h.need("read:statuses"), h.conversations)
 	v1.Delete("/conversations/:id", h.need("write:conversations"), h.deleteConversation)
 	v1.Post("/conversations/:id/read", h.need("write:conversations"), h.readConversation)
@@ -62,7 +65,7 @@ func (h *Handler) renderConversations(ctx context.Context, r *renderer, cs []fed
 }
 
 func (h *Handler) conversations(c *fiber.Ctx) error {
-	cs, err := h.More.Conversations(c.UserContext(), viewer(c), page(c, 20, 40))
+	cs, err := h.Conversations.Conversations(c.UserContext(), viewer(c), page(c, 20, 40))
 	if err != nil {
 		return err
 	}
@@ -83,7 +86,7 @@ func (h *Handler) deleteConversation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.More.DeleteConversation(c.UserContext(), viewer(c), id); err != nil {
+	if err := h.Conversations.DeleteConversation(c.UserContext(), viewer(c), id); err != nil {
 		return err
 	}
 	return c.JSON(struct{}{})
@@ -94,10 +97,10 @@ func (h *Handler) readConversation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.More.MarkConversationRead(c.UserContext(), viewer(c), id); err != nil {
+	if err := h.Conversations.MarkConversationRead(c.UserContext(), viewer(c), id); err != nil {
 		return err
 	}
-	cv, err := h.More.Conversation(c.UserContext(), viewer(c), id)
+	cv, err := h.Conversations.Conversation(c.UserContext(), viewer(c), id)
 	if err != nil {
 		return err
 	}
@@ -113,10 +116,10 @@ func (h *Handler) readConversation(c *fiber.Ctx) error {
 // id the REST API gives it (GET /api/v1/conversations); errs.NotFound
 // when there is none (the viewer is not a participant).
 func (h *Handler) RenderAccountConversation(ctx context.Context, site *tenant.Site, viewerID, statusID int64) ([]byte, error) {
-	if viewerID == 0 || h.More == nil {
+	if viewerID == 0 || h.Conversations == nil {
 		return nil, errNotFound
 	}
-	cv, err := h.More.ConversationWithStatus(ctx, viewerID, statusID)
+	cv, err := h.Conversations.ConversationWithStatus(ctx, viewerID, statusID)
 	if err != nil {
 		return nil, err
 	}

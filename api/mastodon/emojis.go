@@ -9,6 +9,9 @@ import (
 )
 
 func (h *Handler) registerEmojis(r, v1 fiber.Router) {
+	if h.Emojis == nil {
+		return
+	}
 	v1.Get("/custom_emojis", h.customEmojis)
 	r.Get("/custom_emojis/:file", h.emojiImage)
 }
@@ -33,7 +36,7 @@ func emojiEntity(base string, e federation.CustomEmoji) Emoji {
 
 // customEmojis lists the request's tenant's emojis: this site's only.
 func (h *Handler) customEmojis(c *fiber.Ctx) error {
-	es, err := h.More.CustomEmojis(c.UserContext(), httpx.SiteOf(c).TenantID)
+	es, err := h.Emojis.CustomEmojis(c.UserContext(), httpx.SiteOf(c).TenantID)
 	if err != nil {
 		return err
 	}
@@ -58,7 +61,7 @@ func (h *Handler) emojiImage(c *fiber.Ctx) error {
 	if !federation.ValidShortcode(code) {
 		return errNotFound
 	}
-	e, err := h.More.EmojiImage(c.UserContext(), httpx.SiteOf(c).TenantID, code)
+	e, err := h.Emojis.EmojiImage(c.UserContext(), httpx.SiteOf(c).TenantID, code)
 	if err != nil {
 		return err
 	}

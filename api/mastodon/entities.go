@@ -251,7 +251,7 @@ type renderer struct {
 	// request path (export rendering), where no tenant's hides apply.
 	seer  int64
 	links map[string]federation.Links // actor hosts by handle domain
-	extra *renderExtra                // filters and hides (more.go); nil: none
+	extra *renderExtra                // filters and hides (decorate.go); nil: none
 }
 
 // linksFor returns the URL builder of a local account's actor host.
@@ -399,7 +399,7 @@ func (r *renderer) statuses(views []*federation.StatusView) ([]*Status, error) {
 		}
 		out = append(out, s)
 	}
-	return r.decorate(out, views, origs)
+	return r.decorate(out, views, origs, accounts)
 }
 
 func (r *renderer) status(v *federation.StatusView, acct func(int64) *Account) *Status {

@@ -5,15 +5,16 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/federation"
-	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/federation/social/filter"
 )
 
 func (h *Handler) registerFilters(v1, v2 fiber.Router) {
+	if h.Filters == nil {
+		return
+	}
 	// The keyword and status routes come first: /filters/keywords/:id is
 	// not /filters/:id.
 	v2.Get("/filters/keywords/:id", h.need("read:filters"), h.filterKeyword)
@@ -106,7 +107,7 @@ func filterV1(f *federation.Filter, k federation.FilterKeyword) FilterV1 {
 }
 
 func (h *Handler) filtersV2(c *fiber.Ctx) error {
-	fs, err := h.More.Filters(c.UserContext(), viewer(c))
+	fs, err := h.Filters.Filters(c.UserContext(), viewer(c))
 	if err != nil {
 		return err
 	}
@@ -117,107 +118,46 @@ func (h *Handler) filtersV2(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// ownFilter loads the signed-in account's filter named by :id.
-func (h *Handler) ownFilter(c *fiber.Ctx) (*federation.Filter, error) {
+func (h *Handler) filterV2(c *fiber.Ctx) error {
 	id, err := pathID(c, "id")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return h.More.Filter(c.UserContext(), viewer(c), id)
-}
-
-func (h *Handler) filterV2(c *fiber.Ctx) error {
-	f, err := h.ownFilter(c)
+	f, err := h.Filters.Filter(c.UserContext(), viewer(c), id)
 	if err != nil {
 		return err
 	}
 	return c.JSON(filterEntity(f, true))
 }
 
-// readFilterSettings applies title, context, filter_action and
-// expires_in from p to f (all required when creating).
-func readFilterSettings(p params, f *federation.Filter, create bool) error {
-	if create || p.has("title") {
-		f.Title = strings.TrimSpace(p.str("title"))
-		if f.Title == "" {
-			return errs.E(errs.Invalid, "Validation failed: Title can't be blank")
-		}
-		if utf8.RuneCountInString(f.Title) > federation.MaxFilterTitleChar {
-			return errs.E(errs.Invalid, "Validation failed: Title is too long (maximum is %d characters)", federation.MaxFilterTitleChar)
-		}
+// optString reads an optional string parameter.
+func optString(p params, name string) *string {
+	if !p.has(name) {
+		return nil
 	}
-	if create || p.has("context") {
-		ctxs, err := readContexts(p.list("context"))
-		if err != nil {
-			return err
-		}
-		f.Context = ctxs
-	}
-	if p.has("filter_action") {
-		switch a := p.str("filter_action"); a {
-		case federation.FilterWarn, federation.FilterHide:
-			f.Action = a
-		default:
-			return errs.E(errs.Invalid, "Validation failed: filter_action must be warn or hide")
-		}
-	}
-	if f.Action == "" {
-		f.Action = federation.FilterWarn
-	}
-	if p.has("expires_in") {
-		at, err := readExpiresIn(p.str("expires_in"))
-		if err != nil {
-			return err
-		}
-		f.ExpiresAt = at
-	}
-	return nil
+	v := p.str(name)
+	return &v
 }
 
-func readContexts(list []string) ([]string, error) {
-	seen := map[string]bool{}
-	var out []string
-	for _, c := range list {
-		if !contains(federation.FilterContexts, c) {
-			return nil, errs.E(errs.Invalid, "Validation failed: context %q is not one of %s", c, strings.Join(federation.FilterContexts, ", "))
-		}
-		if !seen[c] {
-			seen[c] = true
-			out = append(out, c)
-		}
+// optList reads an optional list parameter.
+func optList(p params, name string) *[]string {
+	if !p.has(name) {
+		return nil
 	}
-	if len(out) == 0 {
-		return nil, errs.E(errs.Invalid, "Validation failed: Context can't be blank")
-	}
-	return out, nil
+	v := p.list(name)
+	return &v
 }
 
-// readExpiresIn reads a lifetime in seconds; empty means never.
-func readExpiresIn(s string) (*time.Time, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || n <= 0 || n > 10*365*24*3600 {
-		return nil, errs.E(errs.Invalid, "Validation failed: expires_in must be a number of seconds")
-	}
-	t := time.Now().Add(time.Duration(n) * time.Second).UTC().Truncate(time.Second)
-	return &t, nil
-}
-
-// keywordChange is one entry of keywords_attributes.
-type keywordChange struct {
-	id        int64
-	keyword   string
-	hasWord   bool
-	wholeWord bool
-	destroy   bool
+// filterSettings reads title, context, filter_action and expires_in.
+func filterSettings(p params) filter.Settings {
+	return filter.Settings{Title: optString(p, "title"), Context: optList(p, "context"),
+		Action: optString(p, "filter_action"), ExpiresIn: optString(p, "expires_in")}
 }
 
 // keywordsAttributes reads keywords_attributes: a JSON array of objects,
 // an indexed form (keywords_attributes[0][keyword]) or Rails' repeated
 // keywords_attributes[][keyword] form.
-func keywordsAttributes(c *fiber.Ctx, p params) ([]keywordChange, error) {
+func keywordsAttributes(c *fiber.Ctx, p params) []filter.KeywordChange {
 	var objs []params
 	switch v := p["keywords_attributes"].(type) {
 	case []any:
@@ -230,41 +170,49 @@ func keywordsAttributes(c *fiber.Ctx, p params) ([]keywordChange, error) {
 		if _, rails := v[""]; rails {
 			objs = railsArray(c, "keywords_attributes")
 		} else {
-			keys := make([]string, 0, len(v))
-			for k := range v {
-				keys = append(keys, k)
-			}
-			sort.Slice(keys, func(i, j int) bool {
-				a, _ := strconv.Atoi(keys[i])
-				b, _ := strconv.Atoi(keys[j])
-				return a < b
-			})
-			for _, k := range keys {
-				if m, ok := v[k].(map[string]any); ok {
-					objs = append(objs, params(m))
-				}
-			}
+			objs = indexedObjects(v)
 		}
 	}
-	out := make([]keywordChange, 0, len(objs))
+	out := make([]filter.KeywordChange, 0, len(objs))
 	for _, o := range objs {
-		var k keywordChange
+		var k filter.KeywordChange
 		if o.has("id") {
-			id, err := strconv.ParseInt(o.str("id"), 10, 64)
-			if err != nil || id <= 0 {
-				return nil, errNotFound
+			// A malformed id names no keyword of the filter: -1, which
+			// the use case answers as not found after the settings.
+			k.ID = -1
+			if id, err := strconv.ParseInt(o.str("id"), 10, 64); err == nil && id > 0 {
+				k.ID = id
 			}
-			k.id = id
 		}
-		k.keyword = strings.TrimSpace(o.str("keyword"))
+		k.Keyword = strings.TrimSpace(o.str("keyword"))
 		if o.has("whole_word") {
-			k.hasWord = true
-			k.wholeWord, _ = o.boolean("whole_word")
+			w, _ := o.boolean("whole_word")
+			k.WholeWord = &w
 		}
-		k.destroy, _ = o.boolean("_destroy")
+		k.Destroy, _ = o.boolean("_destroy")
 		out = append(out, k)
 	}
-	return out, nil
+	return out
+}
+
+// indexedObjects reads {"0": {...}, "1": {...}} in index order.
+func indexedObjects(v map[string]any) []params {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, _ := strconv.Atoi(keys[i])
+		b, _ := strconv.Atoi(keys[j])
+		return a < b
+	})
+	var objs []params
+	for _, k := range keys {
+		if m, ok := v[k].(map[string]any); ok {
+			objs = append(objs, params(m))
+		}
+	}
+	return objs
 }
 
 // railsArray reads name[][field]=... pairs of an urlencoded body (or the
@@ -295,75 +243,6 @@ func railsArray(c *fiber.Ctx, name string) []params {
 	return out
 }
 
-// applyKeywords turns keyword changes into the filter's new keywords and
-// the ids to drop.
-func applyKeywords(f *federation.Filter, changes []keywordChange) (drop []int64, err error) {
-	existing := map[int64]int{}
-	for i, k := range f.Keywords {
-		existing[k.ID] = i
-	}
-	var added []federation.FilterKeyword
-	for _, ch := range changes {
-		if ch.id != 0 {
-			i, ok := existing[ch.id]
-			if !ok {
-				return nil, errNotFound
-			}
-			if ch.destroy {
-				drop = append(drop, ch.id)
-				continue
-			}
-			if ch.keyword != "" {
-				f.Keywords[i].Keyword = ch.keyword
-			}
-			if ch.hasWord {
-				f.Keywords[i].WholeWord = ch.wholeWord
-			}
-			continue
-		}
-		if ch.destroy {
-			continue
-		}
-		k := federation.FilterKeyword{Keyword: ch.keyword, WholeWord: true}
-		if ch.hasWord {
-			k.WholeWord = ch.wholeWord
-		}
-		added = append(added, k)
-	}
-	f.Keywords = append(f.Keywords, added...)
-	kept := f.Keywords[:0]
-	for _, k := range f.Keywords {
-		if k.ID != 0 && contains64(drop, k.ID) {
-			continue
-		}
-		if err := checkKeyword(k.Keyword); err != nil {
-			return nil, err
-		}
-		kept = append(kept, k)
-	}
-	f.Keywords = kept
-	return drop, nil
-}
-
-func checkKeyword(k string) error {
-	if k == "" {
-		return errs.E(errs.Invalid, "Validation failed: Keyword can't be blank")
-	}
-	if utf8.RuneCountInString(k) > federation.MaxFilterKeyword {
-		return errs.E(errs.Invalid, "Validation failed: Keyword is too long (maximum is %d characters)", federation.MaxFilterKeyword)
-	}
-	return nil
-}
-
-func contains64(list []int64, v int64) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 func (h *Handler) saveFilterV2(create bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if _, err := h.me(c); err != nil {
@@ -373,36 +252,19 @@ func (h *Handler) saveFilterV2(create bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		f := &federation.Filter{}
+		var id int64
 		if !create {
-			if f, err = h.ownFilter(c); err != nil {
+			if id, err = pathID(c, "id"); err != nil {
 				return err
 			}
 		}
-		if err := readFilterSettings(p, f, create); err != nil {
-			return err
+		changes := keywordsAttributes(c, p)
+		var saved *federation.Filter
+		if create {
+			saved, err = h.Filters.Create(c.UserContext(), viewer(c), filterSettings(p), changes)
+		} else {
+			saved, err = h.Filters.Update(c.UserContext(), viewer(c), id, filterSettings(p), changes)
 		}
-		changes, err := keywordsAttributes(c, p)
-		if err != nil {
-			return err
-		}
-		// Only the keywords being changed or added are written.
-		before := map[int64]federation.FilterKeyword{}
-		for _, k := range f.Keywords {
-			before[k.ID] = k
-		}
-		drop, err := applyKeywords(f, changes)
-		if err != nil {
-			return err
-		}
-		var write []federation.FilterKeyword
-		for _, k := range f.Keywords {
-			if old, ok := before[k.ID]; !ok || old != k {
-				write = append(write, k)
-			}
-		}
-		f.Keywords = write
-		saved, err := h.More.SaveFilter(c.UserContext(), viewer(c), f, drop)
 		if err != nil {
 			return err
 		}
@@ -415,14 +277,18 @@ func (h *Handler) deleteFilterV2(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.More.DeleteFilter(c.UserContext(), viewer(c), id); err != nil {
+	if err := h.Filters.Delete(c.UserContext(), viewer(c), id); err != nil {
 		return err
 	}
 	return c.JSON(struct{}{})
 }
 
 func (h *Handler) filterKeywords(c *fiber.Ctx) error {
-	f, err := h.ownFilter(c)
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	f, err := h.Filters.Filter(c.UserContext(), viewer(c), id)
 	if err != nil {
 		return err
 	}
@@ -433,41 +299,8 @@ func (h *Handler) filterKeywords(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// keywordParams reads keyword and whole_word.
-func keywordParams(p params, k *federation.FilterKeyword, create bool) error {
-	if create || p.has("keyword") {
-		k.Keyword = strings.TrimSpace(p.str("keyword"))
-		if err := checkKeyword(k.Keyword); err != nil {
-			return err
-		}
-	}
-	if create {
-		k.WholeWord = true
-	}
-	return flagInto(p, "whole_word", &k.WholeWord)
-}
-
-// saveKeyword writes one keyword of f and renders it.
-func (h *Handler) saveKeyword(c *fiber.Ctx, f *federation.Filter, k federation.FilterKeyword) error {
-	before := map[int64]bool{}
-	for _, x := range f.Keywords {
-		before[x.ID] = true
-	}
-	f.Keywords = []federation.FilterKeyword{k}
-	saved, err := h.More.SaveFilter(c.UserContext(), viewer(c), f, nil)
-	if err != nil {
-		return err
-	}
-	for _, x := range saved.Keywords {
-		if (k.ID != 0 && x.ID == k.ID) || (k.ID == 0 && !before[x.ID]) {
-			return c.JSON(keywordEntity(x))
-		}
-	}
-	return errNotFound
-}
-
 func (h *Handler) addFilterKeyword(c *fiber.Ctx) error {
-	f, err := h.ownFilter(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -475,33 +308,23 @@ func (h *Handler) addFilterKeyword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var k federation.FilterKeyword
-	if err := keywordParams(p, &k, true); err != nil {
+	var whole *bool
+	if err := flag(p, "whole_word", &whole); err != nil {
 		return err
 	}
-	return h.saveKeyword(c, f, k)
-}
-
-// keywordOf finds the :id keyword of the signed-in account's filters.
-func (h *Handler) keywordOf(c *fiber.Ctx) (*federation.Filter, federation.FilterKeyword, error) {
-	id, err := pathID(c, "id")
+	k, err := h.Filters.AddKeyword(c.UserContext(), viewer(c), id, p.str("keyword"), whole)
 	if err != nil {
-		return nil, federation.FilterKeyword{}, err
+		return err
 	}
-	f, err := h.More.FilterOfKeyword(c.UserContext(), viewer(c), id)
-	if err != nil {
-		return nil, federation.FilterKeyword{}, err
-	}
-	for _, k := range f.Keywords {
-		if k.ID == id {
-			return f, k, nil
-		}
-	}
-	return nil, federation.FilterKeyword{}, errNotFound
+	return c.JSON(keywordEntity(k))
 }
 
 func (h *Handler) filterKeyword(c *fiber.Ctx) error {
-	_, k, err := h.keywordOf(c)
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	_, k, err := h.Filters.Keyword(c.UserContext(), viewer(c), id)
 	if err != nil {
 		return err
 	}
@@ -509,7 +332,7 @@ func (h *Handler) filterKeyword(c *fiber.Ctx) error {
 }
 
 func (h *Handler) updateFilterKeyword(c *fiber.Ctx) error {
-	f, k, err := h.keywordOf(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -517,10 +340,15 @@ func (h *Handler) updateFilterKeyword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := keywordParams(p, &k, false); err != nil {
+	var whole *bool
+	if err := flag(p, "whole_word", &whole); err != nil {
 		return err
 	}
-	return h.saveKeyword(c, f, k)
+	k, err := h.Filters.UpdateKeyword(c.UserContext(), viewer(c), id, optString(p, "keyword"), whole)
+	if err != nil {
+		return err
+	}
+	return c.JSON(keywordEntity(k))
 }
 
 func (h *Handler) deleteFilterKeyword(c *fiber.Ctx) error {
@@ -528,14 +356,18 @@ func (h *Handler) deleteFilterKeyword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.More.DeleteFilterKeyword(c.UserContext(), viewer(c), id); err != nil {
+	if err := h.Filters.DeleteKeyword(c.UserContext(), viewer(c), id); err != nil {
 		return err
 	}
 	return c.JSON(struct{}{})
 }
 
 func (h *Handler) filterStatuses(c *fiber.Ctx) error {
-	f, err := h.ownFilter(c)
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	f, err := h.Filters.Filter(c.UserContext(), viewer(c), id)
 	if err != nil {
 		return err
 	}
@@ -547,7 +379,7 @@ func (h *Handler) filterStatuses(c *fiber.Ctx) error {
 }
 
 func (h *Handler) addFilterStatus(c *fiber.Ctx) error {
-	f, err := h.ownFilter(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -555,12 +387,9 @@ func (h *Handler) addFilterStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	// Only a status the viewer can see can be filtered.
-	v, err := h.visibleStatus(c, p.str("status_id"))
-	if err != nil {
-		return err
-	}
-	fs, err := h.More.AddFilterStatus(c.UserContext(), viewer(c), f.ID, v.ID)
+	// A malformed id names no status: not found, as one the viewer cannot see.
+	statusID, _ := strconv.ParseInt(p.str("status_id"), 10, 64)
+	fs, err := h.Filters.AddStatus(c.UserContext(), viewer(c), id, statusID)
 	if err != nil {
 		return err
 	}
@@ -572,16 +401,11 @@ func (h *Handler) filterStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f, err := h.More.FilterOfStatus(c.UserContext(), viewer(c), id)
+	s, err := h.Filters.Status(c.UserContext(), viewer(c), id)
 	if err != nil {
 		return err
 	}
-	for _, s := range f.Statuses {
-		if s.ID == id {
-			return c.JSON(filterStatusEntity(s))
-		}
-	}
-	return errNotFound
+	return c.JSON(filterStatusEntity(s))
 }
 
 func (h *Handler) deleteFilterStatus(c *fiber.Ctx) error {
@@ -589,7 +413,7 @@ func (h *Handler) deleteFilterStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.More.DeleteFilterStatus(c.UserContext(), viewer(c), id); err != nil {
+	if err := h.Filters.DeleteStatus(c.UserContext(), viewer(c), id); err != nil {
 		return err
 	}
 	return c.JSON(struct{}{})
@@ -598,7 +422,7 @@ func (h *Handler) deleteFilterStatus(c *fiber.Ctx) error {
 // The v1 API sees each keyword as a filter of its own.
 
 func (h *Handler) filtersV1(c *fiber.Ctx) error {
-	fs, err := h.More.Filters(c.UserContext(), viewer(c))
+	fs, err := h.Filters.Filters(c.UserContext(), viewer(c))
 	if err != nil {
 		return err
 	}
@@ -612,11 +436,25 @@ func (h *Handler) filtersV1(c *fiber.Ctx) error {
 }
 
 func (h *Handler) filterV1(c *fiber.Ctx) error {
-	f, k, err := h.keywordOf(c)
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	f, k, err := h.Filters.Keyword(c.UserContext(), viewer(c), id)
 	if err != nil {
 		return err
 	}
 	return c.JSON(filterV1(f, k))
+}
+
+// v1Changes reads phrase, whole_word, context, irreversible and expires_in.
+func v1Changes(p params) (filter.V1Changes, error) {
+	ch := filter.V1Changes{Phrase: optString(p, "phrase"), Context: optList(p, "context"), ExpiresIn: optString(p, "expires_in")}
+	if p.has("irreversible") {
+		irreversible, _ := p.boolean("irreversible")
+		ch.Irreversible = &irreversible
+	}
+	return ch, flag(p, "whole_word", &ch.WholeWord)
 }
 
 func (h *Handler) saveFilterV1(create bool) fiber.Handler {
@@ -628,78 +466,36 @@ func (h *Handler) saveFilterV1(create bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		f := &federation.Filter{}
-		var k federation.FilterKeyword
+		var id int64
 		if !create {
-			if f, k, err = h.keywordOf(c); err != nil {
+			if id, err = pathID(c, "id"); err != nil {
 				return err
 			}
 		}
-		if create || p.has("phrase") {
-			k.Keyword = strings.TrimSpace(p.str("phrase"))
-			if err := checkKeyword(k.Keyword); err != nil {
-				return err
-			}
-			if create {
-				f.Title = k.Keyword
-				if utf8.RuneCountInString(f.Title) > federation.MaxFilterTitleChar {
-					f.Title = string([]rune(f.Title)[:federation.MaxFilterTitleChar])
-				}
-			}
-		}
-		if create {
-			k.WholeWord = true
-		}
-		if err := flagInto(p, "whole_word", &k.WholeWord); err != nil {
-			return err
-		}
-		if create || p.has("context") {
-			if f.Context, err = readContexts(p.list("context")); err != nil {
-				return err
-			}
-		}
-		if p.has("irreversible") || create {
-			irreversible, _ := p.boolean("irreversible")
-			f.Action = federation.FilterWarn
-			if irreversible {
-				f.Action = federation.FilterHide
-			}
-		}
-		if p.has("expires_in") {
-			if f.ExpiresAt, err = readExpiresIn(p.str("expires_in")); err != nil {
-				return err
-			}
-		}
-		before := map[int64]bool{}
-		for _, x := range f.Keywords {
-			before[x.ID] = true
-		}
-		f.Keywords = []federation.FilterKeyword{k}
-		saved, err := h.More.SaveFilter(c.UserContext(), viewer(c), f, nil)
+		ch, err := v1Changes(p)
 		if err != nil {
 			return err
 		}
-		for _, x := range saved.Keywords {
-			if (k.ID != 0 && x.ID == k.ID) || (k.ID == 0 && !before[x.ID]) {
-				return c.JSON(filterV1(saved, x))
-			}
+		var f *federation.Filter
+		var k federation.FilterKeyword
+		if create {
+			f, k, err = h.Filters.CreateV1(c.UserContext(), viewer(c), ch)
+		} else {
+			f, k, err = h.Filters.UpdateV1(c.UserContext(), viewer(c), id, ch)
 		}
-		return errNotFound
+		if err != nil {
+			return err
+		}
+		return c.JSON(filterV1(f, k))
 	}
 }
 
 func (h *Handler) deleteFilterV1(c *fiber.Ctx) error {
-	f, k, err := h.keywordOf(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	// A filter left without keywords or statuses goes with its last one.
-	if len(f.Keywords) == 1 && len(f.Statuses) == 0 {
-		err = h.More.DeleteFilter(c.UserContext(), viewer(c), f.ID)
-	} else {
-		err = h.More.DeleteFilterKeyword(c.UserContext(), viewer(c), k.ID)
-	}
-	if err != nil {
+	if err := h.Filters.DeleteV1(c.UserContext(), viewer(c), id); err != nil {
 		return err
 	}
 	return c.JSON(struct{}{})

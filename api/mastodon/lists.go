@@ -2,15 +2,17 @@ package mastodon
 
 import (
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/federation"
-	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/federation/social/filter"
+	"github.com/roost-social/roost/federation/social/list"
 )
 
 func (h *Handler) registerLists(v1 fiber.Router) {
+	if h.Lists == nil {
+		return
+	}
 	v1.Get("/lists", h.need("read:lists"), h.lists)
 	v1.Post("/lists", h.need("write:lists"), h.saveList(true))
 	v1.Get("/lists/:id", h.need("read:lists"), h.getList)
@@ -20,7 +22,7 @@ func (h *Handler) registerLists(v1 fiber.Router) {
 	v1.Post("/lists/:id/accounts", h.need("write:lists"), h.listMembers(true))
 	v1.Delete("/lists/:id/accounts", h.need("write:lists"), h.listMembers(false))
 	v1.Get("/accounts/:id/lists", h.need("read:lists"), h.accountLists)
-	v1.Get("/timelines/list/:id", h.need("read:lists"), h.listTimeline)
+	v1.Get("/timelines/list/:id", h.need("read:lists"), h.in(filter.List), h.listTimeline)
 }
 
 // ListJSON is Mastodon's List entity.
@@ -44,28 +46,37 @@ func listEntities(ls []federation.List) []ListJSON {
 }
 
 func (h *Handler) lists(c *fiber.Ctx) error {
-	ls, err := h.More.Lists(c.UserContext(), viewer(c))
+	ls, err := h.Lists.Lists(c.UserContext(), viewer(c))
 	if err != nil {
 		return err
 	}
 	return c.JSON(listEntities(ls))
 }
 
-// ownList loads the :id list of the signed-in account (404 otherwise).
-func (h *Handler) ownList(c *fiber.Ctx) (*federation.List, error) {
+func (h *Handler) getList(c *fiber.Ctx) error {
 	id, err := pathID(c, "id")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return h.More.List(c.UserContext(), viewer(c), id)
-}
-
-func (h *Handler) getList(c *fiber.Ctx) error {
-	l, err := h.ownList(c)
+	l, err := h.Lists.List(c.UserContext(), viewer(c), id)
 	if err != nil {
 		return err
 	}
 	return c.JSON(listEntity(*l))
+}
+
+// listChanges reads title, replies_policy and exclusive.
+func listChanges(p params) (list.Changes, error) {
+	var ch list.Changes
+	if p.has("title") {
+		t := p.str("title")
+		ch.Title = &t
+	}
+	if p.has("replies_policy") {
+		r := p.str("replies_policy")
+		ch.RepliesPolicy = &r
+	}
+	return ch, flag(p, "exclusive", &ch.Exclusive)
 }
 
 func (h *Handler) saveList(create bool) fiber.Handler {
@@ -77,35 +88,22 @@ func (h *Handler) saveList(create bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		l := federation.List{RepliesPolicy: federation.RepliesList}
+		var id int64
 		if !create {
-			old, err := h.ownList(c)
-			if err != nil {
+			if id, err = pathID(c, "id"); err != nil {
 				return err
 			}
-			l = *old
 		}
-		if create || p.has("title") {
-			l.Title = strings.TrimSpace(p.str("title"))
-			if l.Title == "" {
-				return errs.E(errs.Invalid, "Validation failed: Title can't be blank")
-			}
-			if utf8.RuneCountInString(l.Title) > 200 {
-				return errs.E(errs.Invalid, "Validation failed: Title is too long (maximum is 200 characters)")
-			}
-		}
-		if p.has("replies_policy") {
-			switch v := p.str("replies_policy"); v {
-			case federation.RepliesFollowed, federation.RepliesList, federation.RepliesNone:
-				l.RepliesPolicy = v
-			default:
-				return errs.E(errs.Invalid, "Validation failed: replies_policy must be followed, list or none")
-			}
-		}
-		if err := flagInto(p, "exclusive", &l.Exclusive); err != nil {
+		ch, err := listChanges(p)
+		if err != nil {
 			return err
 		}
-		saved, err := h.More.SaveList(c.UserContext(), viewer(c), l)
+		var saved *federation.List
+		if create {
+			saved, err = h.Lists.Create(c.UserContext(), viewer(c), ch)
+		} else {
+			saved, err = h.Lists.Update(c.UserContext(), viewer(c), id, ch)
+		}
 		if err != nil {
 			return err
 		}
@@ -113,31 +111,19 @@ func (h *Handler) saveList(create bool) fiber.Handler {
 	}
 }
 
-// flagInto reads an optional boolean parameter into dst.
-func flagInto(p params, name string, dst *bool) error {
-	var b *bool
-	if err := flag(p, name, &b); err != nil {
-		return err
-	}
-	if b != nil {
-		*dst = *b
-	}
-	return nil
-}
-
 func (h *Handler) deleteList(c *fiber.Ctx) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	if err := h.More.DeleteList(c.UserContext(), viewer(c), id); err != nil {
+	if err := h.Lists.Delete(c.UserContext(), viewer(c), id); err != nil {
 		return err
 	}
 	return c.JSON(struct{}{})
 }
 
 func (h *Handler) listAccounts(c *fiber.Ctx) error {
-	l, err := h.ownList(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -146,15 +132,15 @@ func (h *Handler) listAccounts(c *fiber.Ctx) error {
 	if c.Query("limit") == "0" {
 		pg.Limit = 0
 	}
-	ids, cursors, err := h.More.ListMembers(c.UserContext(), viewer(c), l.ID, pg)
+	ids, cursors, err := h.Lists.Members(c.UserContext(), viewer(c), id, pg)
 	if err != nil {
 		return err
 	}
 	return h.accountPage(c, ids, cursors)
 }
 
-// accountIDs reads account_ids[] (at most max ids).
-func accountIDs(p params, limit int) ([]int64, error) {
+// accountIDs reads account_ids[]; a malformed id names no account.
+func accountIDs(p params) ([]int64, error) {
 	var ids []int64
 	for _, s := range p.list("account_ids") {
 		id, err := strconv.ParseInt(s, 10, 64)
@@ -163,18 +149,12 @@ func accountIDs(p params, limit int) ([]int64, error) {
 		}
 		ids = append(ids, id)
 	}
-	if len(ids) == 0 {
-		return nil, errs.E(errs.Invalid, "account_ids is required")
-	}
-	if len(ids) > limit {
-		return nil, errs.E(errs.Invalid, "at most %d account_ids at once", limit)
-	}
 	return ids, nil
 }
 
 func (h *Handler) listMembers(add bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		l, err := h.ownList(c)
+		id, err := pathID(c, "id")
 		if err != nil {
 			return err
 		}
@@ -182,14 +162,14 @@ func (h *Handler) listMembers(add bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		ids, err := accountIDs(p, 100)
+		ids, err := accountIDs(p)
 		if err != nil {
 			return err
 		}
 		if add {
-			err = h.More.AddListMembers(c.UserContext(), viewer(c), l.ID, ids)
+			err = h.Lists.AddMembers(c.UserContext(), viewer(c), id, ids)
 		} else {
-			err = h.More.RemoveListMembers(c.UserContext(), viewer(c), l.ID, ids)
+			err = h.Lists.RemoveMembers(c.UserContext(), viewer(c), id, ids)
 		}
 		if err != nil {
 			return err
@@ -203,7 +183,7 @@ func (h *Handler) accountLists(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ls, err := h.More.ListsWith(c.UserContext(), viewer(c), id)
+	ls, err := h.Lists.With(c.UserContext(), viewer(c), id)
 	if err != nil {
 		return err
 	}
@@ -211,16 +191,16 @@ func (h *Handler) accountLists(c *fiber.Ctx) error {
 }
 
 func (h *Handler) listTimeline(c *fiber.Ctx) error {
-	l, err := h.ownList(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	if l.ForYou {
+	ids, forYou, err := h.Lists.Timeline(c.UserContext(), viewer(c), id, page(c, 20, 40))
+	if err != nil {
+		return err
+	}
+	if forYou {
 		return h.forYou(c)
-	}
-	ids, err := h.More.ListTimeline(c.UserContext(), viewer(c), l, page(c, 20, 40))
-	if err != nil {
-		return err
 	}
 	return h.statusPage(c, ids)
 }

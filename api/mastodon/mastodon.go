@@ -14,7 +14,10 @@ import (
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/outbox"
+	"github.com/roost-social/roost/federation/social/filter"
+	"github.com/roost-social/roost/federation/social/list"
 	"github.com/roost-social/roost/federation/social/media"
+	"github.com/roost-social/roost/federation/social/search"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
 	"github.com/roost-social/roost/tenant/oauth"
@@ -45,9 +48,25 @@ type Handler struct {
 	Instance InstanceInfo
 	// ForYou ranks the "For you" feed; nil leaves it unavailable (404).
 	ForYou federation.ForYouStore
-	// More backs lists, filters, conversations, custom emojis, domain
-	// blocks, reports, search and trends (more.go); nil leaves them out.
-	More MoreStores
+	// Lists are the viewer's lists (lists.go); nil leaves them out.
+	Lists *list.Service
+	// Filters are the viewer's filters (filters.go, and the render-time
+	// matching of decorate.go); nil leaves them out.
+	Filters *filter.Service
+	// Conversations are the viewer's direct threads (conversations.go).
+	Conversations federation.ConversationStore
+	// Emojis are the tenants' custom emojis (emojis.go), also filled into
+	// rendered local posts.
+	Emojis federation.EmojiStore
+	// DomainBlocks are the domains a person hides (moderation.go); the
+	// filters use case reads them too, to hide their posts in timelines.
+	DomainBlocks federation.DomainBlockStore
+	// Reports files reports (moderation.go).
+	Reports federation.ReportStore
+	// Search finds accounts, posts and hashtags (search.go).
+	Search *search.Service
+	// Trends ranks a tenant's hashtags and posts (trends.go).
+	Trends federation.TrendStore
 	// RelMe verifies profile links in the background; nil never does.
 	RelMe RelMe
 	// Media takes uploads and serves them (media.go); nil leaves them out.
@@ -74,8 +93,18 @@ const (
 // Register mounts the client API on r (behind host routing).
 func (h *Handler) Register(r fiber.Router) {
 	api := r.Group("/api", mastodonErrors, h.authenticate)
-	v1 := api.Group("/v1")
-	h.registerMore(r, api, v1) // before registerAccounts: /accounts/search
+	v1, v2 := api.Group("/v1"), api.Group("/v2")
+	// Before registerAccounts: /accounts/search, /accounts/familiar_followers
+	// and /accounts/:id/lists must win over /accounts/:id.
+	h.registerSearch(v1, v2)
+	h.registerLists(v1)
+	h.registerFilters(v1, v2)
+	h.registerConversations(v1)
+	h.registerEmojis(r, v1)
+	if h.DomainBlocks != nil && h.Reports != nil {
+		h.registerModeration(v1) // moderation.go: domain blocks, reports
+	}
+	h.registerTrends(v1)
 	h.registerAccounts(v1)
 	h.registerStatuses(v1)
 	h.registerTimelines(v1)

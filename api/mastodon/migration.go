@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/social/migration"
 	"github.com/roost-social/roost/internal/errs"
 )
 
@@ -23,9 +24,9 @@ func (h *Handler) registerMigration(v1 fiber.Router) {
 		return
 	}
 	v1.Get("/roost/aliases", h.need("read:accounts"), h.aliases)
-	v1.Post("/roost/aliases", h.need("write:accounts"), h.addAlias)
-	v1.Delete("/roost/aliases", h.need("write:accounts"), h.removeAlias)
-	v1.Post("/roost/migration", h.need("write:accounts"), h.migrate)
+	v1.Post("/roost/aliases", h.need("write:accounts"), h.migrationAction(addAlias))
+	v1.Delete("/roost/aliases", h.need("write:accounts"), h.migrationAction(removeAlias))
+	v1.Post("/roost/migration", h.need("write:accounts"), h.migrationAction(migrate))
 }
 
 // AliasesJSON lists an account's aliases and where it moved.
@@ -53,7 +54,8 @@ func (h *Handler) aliases(c *fiber.Ctx) error {
 	return c.JSON(aliasesJSON(me))
 }
 
-// acctParam reads acct (a handle or an actor URI) from the form or JSON body.
+// acctParam reads acct (a handle or an actor URI) from the form or JSON
+// body, or the query.
 func acctParam(c *fiber.Ctx) (string, error) {
 	var body struct {
 		Acct string `json:"acct" form:"acct"`
@@ -61,72 +63,44 @@ func acctParam(c *fiber.Ctx) (string, error) {
 	if err := c.BodyParser(&body); err != nil && len(c.Body()) > 0 {
 		return "", errs.E(errs.Invalid, "unreadable body")
 	}
-	acct := strings.TrimSpace(body.Acct)
-	if acct == "" {
-		acct = strings.TrimSpace(c.Query("acct"))
+	if strings.TrimSpace(body.Acct) == "" {
+		return c.Query("acct"), nil
 	}
-	if acct == "" {
-		return "", errs.E(errs.Invalid, "acct is required (user@domain or an actor URI)")
-	}
-	return acct, nil
+	return body.Acct, nil
 }
 
-func (h *Handler) addAlias(c *fiber.Ctx) error {
-	me, err := h.me(c)
-	if err != nil {
-		return err
+// migrationAction runs an alias or move change on the signed-in account
+// and renders its aliases afterwards.
+func (h *Handler) migrationAction(fn func(s *migration.Service, c *fiber.Ctx, me *federation.Account, acct string) (*federation.Account, error)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		me, err := h.me(c)
+		if err != nil {
+			return err
+		}
+		acct, err := acctParam(c)
+		if err != nil {
+			return err
+		}
+		after, err := fn(&migration.Service{Mover: h.Outbox}, c, me, acct)
+		if err != nil {
+			return err
+		}
+		return c.JSON(aliasesJSON(after))
 	}
-	acct, err := acctParam(c)
-	if err != nil {
-		return err
-	}
-	uri, err := h.Outbox.AddAlias(c.UserContext(), me, acct)
-	if err != nil {
-		return err
-	}
-	if !slices.Contains(me.AlsoKnownAs, uri) {
-		me.AlsoKnownAs = append(slices.Clone(me.AlsoKnownAs), uri)
-	}
-	return c.JSON(aliasesJSON(me))
 }
 
-func (h *Handler) removeAlias(c *fiber.Ctx) error {
-	me, err := h.me(c)
-	if err != nil {
-		return err
-	}
-	acct, err := acctParam(c)
-	if err != nil {
-		return err
-	}
-	aliases, err := h.Outbox.RemoveAlias(c.UserContext(), me, acct)
-	if err != nil {
-		return err
-	}
-	me.AlsoKnownAs = aliases
-	return c.JSON(aliasesJSON(me))
+func addAlias(s *migration.Service, c *fiber.Ctx, me *federation.Account, acct string) (*federation.Account, error) {
+	return s.AddAlias(c.UserContext(), me, acct)
+}
+
+func removeAlias(s *migration.Service, c *fiber.Ctx, me *federation.Account, acct string) (*federation.Account, error) {
+	return s.RemoveAlias(c.UserContext(), me, acct)
 }
 
 // migrate moves the account to acct, which must list it as an alias: as
 // Mastodon's /settings/migration, followers are moved by a Move.
-func (h *Handler) migrate(c *fiber.Ctx) error {
-	me, err := h.me(c)
-	if err != nil {
-		return err
-	}
-	if me.MovedTo != "" {
-		return errs.E(errs.Invalid, "this account has already moved to %s", me.MovedTo)
-	}
-	acct, err := acctParam(c)
-	if err != nil {
-		return err
-	}
-	uri, err := h.Outbox.Move(c.UserContext(), me, acct)
-	if err != nil {
-		return err
-	}
-	me.MovedTo = uri
-	return c.JSON(aliasesJSON(me))
+func migrate(s *migration.Service, c *fiber.Ctx, me *federation.Account, acct string) (*federation.Account, error) {
+	return s.Move(c.UserContext(), me, acct)
 }
 
 // moved renders the account an account moved to: a local target as

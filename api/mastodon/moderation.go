@@ -1,15 +1,11 @@
 package mastodon
 
 import (
-	"context"
-	"strconv"
 	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
-	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/social/report"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
 )
@@ -22,7 +18,7 @@ func (h *Handler) registerModeration(v1 fiber.Router) {
 }
 
 func (h *Handler) domainBlocks(c *fiber.Ctx) error {
-	domains, cursors, err := h.More.DomainBlocks(c.UserContext(), viewer(c), page(c, 100, 200))
+	domains, cursors, err := h.DomainBlocks.DomainBlocks(c.UserContext(), viewer(c), page(c, 100, 200))
 	if err != nil {
 		return err
 	}
@@ -52,7 +48,7 @@ func (h *Handler) blockDomain(on bool) fiber.Handler {
 			return errs.E(errs.Invalid, "Validation failed: Domain is not a valid domain name")
 		}
 		if !on {
-			if err := h.More.UnblockDomain(c.UserContext(), me.ID, domain); err != nil {
+			if err := h.DomainBlocks.UnblockDomain(c.UserContext(), me.ID, domain); err != nil {
 				return err
 			}
 			return c.JSON(struct{}{})
@@ -60,19 +56,21 @@ func (h *Handler) blockDomain(on bool) fiber.Handler {
 		if domain == strings.ToLower(me.Domain) {
 			return errs.E(errs.Invalid, "Validation failed: you cannot block your own domain")
 		}
-		if err := h.More.BlockDomain(c.UserContext(), me.ID, domain); err != nil {
+		if err := h.DomainBlocks.BlockDomain(c.UserContext(), me.ID, domain); err != nil {
 			return err
 		}
 		// As on Mastodon, followers from the domain are removed (their
 		// servers told with Reject).
-		followers, err := h.More.FollowersOn(c.UserContext(), me.ID, domain)
+		followers, err := h.DomainBlocks.FollowersOn(c.UserContext(), me.ID, domain)
 		if err != nil {
 			return err
 		}
 		for _, id := range followers {
 			f, err := h.Accounts.AccountByID(c.UserContext(), id)
-			if err != nil {
-				continue
+			if errs.CodeOf(err) == errs.NotFound {
+				continue // gone since it was listed
+			} else if err != nil {
+				return err
 			}
 			if err := h.Outbox.AnswerFollow(c.UserContext(), me, f, false); err != nil && errs.CodeOf(err) != errs.NotFound {
 				return err
@@ -96,9 +94,7 @@ type ReportJSON struct {
 	TargetAccount *Account `json:"target_account"`
 }
 
-// maxReportComment is Mastodon's limit on a report's comment.
-const maxReportComment = 1000
-
+// report files a report through the report use case and renders it.
 func (h *Handler) report(c *fiber.Ctx) error {
 	me, err := h.me(c)
 	if err != nil {
@@ -108,79 +104,14 @@ func (h *Handler) report(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	targetID, err := strconv.ParseInt(p.str("account_id"), 10, 64)
-	if err != nil || targetID <= 0 {
-		return errs.E(errs.Invalid, "account_id is required")
-	}
-	target, err := h.Accounts.AccountByID(c.UserContext(), targetID)
+	forward, _ := p.boolean("forward") // absent or unreadable: not forwarded
+	r, target, err := h.reports(c).File(c.UserContext(), me, report.Form{
+		AccountID: p.str("account_id"), Comment: p.str("comment"), Category: p.str("category"),
+		RuleIDs: p.list("rule_ids"), StatusIDs: p.list("status_ids"), Forward: forward,
+		ActingHost: httpx.SiteOf(c).ActorHost(),
+	})
 	if err != nil {
-		return errNotFound
-	}
-	if target.ID == me.ID {
-		return errs.E(errs.Invalid, "Validation failed: you cannot report yourself")
-	}
-	r := &federation.UserReport{ReporterID: me.ID, ReporterTenantID: me.TenantID, TargetTenantID: target.TenantID,
-		TargetID: target.ID, Comment: strings.TrimSpace(p.str("comment")), Category: federation.ReportOther}
-	if utf8.RuneCountInString(r.Comment) > maxReportComment {
-		return errs.E(errs.Invalid, "Validation failed: Comment is too long (maximum is %d characters)", maxReportComment)
-	}
-	for _, s := range p.list("rule_ids") {
-		id, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || id <= 0 {
-			return errs.E(errs.Invalid, "Validation failed: rule_ids must be rule ids")
-		}
-		r.RuleIDs = append(r.RuleIDs, id)
-	}
-	if len(r.RuleIDs) > 0 {
-		r.Category = federation.ReportViolation
-	}
-	if cat := p.str("category"); cat != "" {
-		switch cat {
-		case federation.ReportSpam, federation.ReportLegal, federation.ReportViolation, federation.ReportOther:
-			r.Category = cat
-		default:
-			return errs.E(errs.Invalid, "Validation failed: category must be spam, legal, violation or other")
-		}
-	}
-	// Only the target's posts the reporter can see may be attached.
-	var ids []int64
-	for _, s := range p.list("status_ids") {
-		id, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || id <= 0 {
-			return errNotFound
-		}
-		ids = append(ids, id)
-	}
-	if len(ids) > 100 {
-		return errs.E(errs.Invalid, "at most 100 status_ids")
-	}
-	var uris []string
-	if len(ids) > 0 {
-		views, err := h.Views.StatusViews(c.UserContext(), me.ID, ids)
-		if err != nil {
-			return err
-		}
-		seen := map[int64]bool{}
-		for _, v := range views {
-			if v.AccountID == target.ID {
-				seen[v.ID] = true
-				r.StatusIDs = append(r.StatusIDs, v.ID)
-				uris = append(uris, v.URI)
-			}
-		}
-		for _, id := range ids {
-			if !seen[id] {
-				return errNotFound
-			}
-		}
-	}
-	forward, _ := p.boolean("forward")
-	r.Forwarded = forward && target.Remote != nil
-	if err := h.More.FileReport(c.UserContext(), r); err != nil {
 		return err
-	}
-	if r.Forwarded {
-		h.forwardReport(c, target, uris, r.Comment)
 	}
 	out := ReportJSON{ID: idStr(r.ID), Category: r.Category, Comment: r.Comment, Forwarded: r.Forwarded,
 		CreatedAt: ts(r.CreatedAt), StatusIDs: []string{}, RuleIDs: []string{}}
@@ -196,28 +127,13 @@ func (h *Handler) report(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// forwardReport sends the Flag to the reported account's server in the
-// background, retrying a few times: the report is filed here already,
-// and the reporter need not wait on another server.
-func (h *Handler) forwardReport(c *fiber.Ctx, target *federation.Account, uris []string, comment string) {
-	host := httpx.SiteOf(c).ActorHost()
-	log := httpx.Log(c)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		var err error
-		for attempt := 0; attempt < 4; attempt++ {
-			if attempt > 0 {
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(time.Duration(attempt*attempt) * 5 * time.Second):
-				}
-			}
-			if err = h.Outbox.ForwardReport(ctx, host, target, uris, comment); err == nil {
-				return
-			}
-		}
-		log.Warn("report not forwarded", "target", target.Remote.URI, "err", err)
-	}()
+// reports is the report use case over the handler's stores: forwarded
+// reports are queued as deliveries with the report and sent by the
+// delivery workers (h.Outbox writes the Flag and wakes them).
+func (h *Handler) reports(c *fiber.Ctx) *report.Service {
+	s := &report.Service{Accounts: h.Accounts, Statuses: h.Views, Store: h.Reports, Log: httpx.Log(c)}
+	if h.Outbox != nil {
+		s.Flags, s.Dispatch = h.Outbox, h.Outbox.Dispatch
+	}
+	return s
 }

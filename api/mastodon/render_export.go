@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/social/filter"
 	"github.com/roost-social/roost/tenant"
 )
 
@@ -34,13 +35,14 @@ func (h *Handler) streamRenderer(ctx context.Context, site *tenant.Site, viewerI
 
 // streamStatus renders one status for a stream: visible to the viewer, and
 // neither by nor boosting an account the viewer blocks or mutes, as a home
-// timeline leaves those out. In a render context (ctxHome, ctxPublic) the
-// viewer's filters and domain blocks apply as on that REST timeline: what
-// they hide is not found; a warn filter fills the filtered field.
-func (h *Handler) streamStatus(ctx context.Context, site *tenant.Site, viewerID, statusID int64, renderCtx string) (*Status, error) {
+// timeline leaves those out. In a place (filter.Home, filter.Public) what
+// the viewer hides there applies as on that REST timeline
+// (federation/social/timeline): what it hides is not found; a warn filter
+// fills the filtered field.
+func (h *Handler) streamStatus(ctx context.Context, site *tenant.Site, viewerID, statusID int64, where filter.Where) (*Status, error) {
 	r := h.streamRenderer(ctx, site, viewerID)
-	if renderCtx != "" {
-		r.extra = &renderExtra{context: renderCtx}
+	if where != "" {
+		r.extra = &renderExtra{place: where}
 	}
 	views, err := h.Views.StatusViews(ctx, r.seer, []int64{statusID})
 	if err != nil {
@@ -77,17 +79,10 @@ func (h *Handler) streamStatus(ctx context.Context, site *tenant.Site, viewerID,
 }
 
 // RenderStatus renders status statusID as viewerID (0: anonymous) sees it
-// on site, filtered in filterContext (federation.FilterHome or
-// FilterPublic; "" for none).
-func (h *Handler) RenderStatus(ctx context.Context, site *tenant.Site, viewerID, statusID int64, filterContext string) ([]byte, error) {
-	renderCtx := ""
-	switch filterContext {
-	case federation.FilterHome:
-		renderCtx = ctxHome
-	case federation.FilterPublic:
-		renderCtx = ctxPublic
-	}
-	s, err := h.streamStatus(ctx, site, viewerID, statusID, renderCtx)
+// on site, in the place where (filter.Home or filter.Public; "" for none),
+// whose hides apply (federation/social/timeline).
+func (h *Handler) RenderStatus(ctx context.Context, site *tenant.Site, viewerID, statusID int64, where filter.Where) ([]byte, error) {
+	s, err := h.streamStatus(ctx, site, viewerID, statusID, where)
 	if err != nil {
 		return nil, err
 	}
@@ -104,14 +99,19 @@ func (h *Handler) RenderNotification(ctx context.Context, site *tenant.Site, vie
 		return nil, err
 	}
 	r := h.streamRenderer(ctx, site, viewerID)
-	r.extra = &renderExtra{context: ctxNotifications} // filters and domain blocks, as the REST list
+	r.extra = &renderExtra{place: filter.Notifications} // filters and domain blocks, as the REST list
 	// As renderNotifications does for a page, for one notification.
 	accounts, err := h.Views.AccountViews(ctx, []int64{n.FromAccountID})
 	if err != nil {
 		return nil, err
 	}
 	a, ok := accounts[n.FromAccountID]
-	if !ok || r.hidesNotificationFrom(a) {
+	if !ok {
+		return nil, errNotFound
+	}
+	if hidden, err := r.hidesNotificationFrom(a); err != nil {
+		return nil, err
+	} else if hidden {
 		return nil, errNotFound
 	}
 	out := &Notification{ID: idStr(n.ID), Type: n.Type, CreatedAt: ts(n.CreatedAt), Account: r.account(a),
@@ -139,7 +139,7 @@ func (h *Handler) RenderConversation(ctx context.Context, site *tenant.Site, vie
 	if viewerID == 0 {
 		return nil, errNotFound
 	}
-	if h.More != nil {
+	if h.Conversations != nil {
 		// The conversation as GET /api/v1/conversations shows it, same id.
 		return h.RenderAccountConversation(ctx, site, viewerID, statusID)
 	}

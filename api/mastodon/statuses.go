@@ -1,13 +1,14 @@
 package mastodon
 
 import (
+	"context"
 	"strconv"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/outbox"
-	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/federation/social/filter"
+	"github.com/roost-social/roost/federation/social/status"
 )
 
 func (h *Handler) registerStatuses(v1 fiber.Router) {
@@ -15,7 +16,7 @@ func (h *Handler) registerStatuses(v1 fiber.Router) {
 	v1.Get("/statuses/:id", h.optional("read:statuses"), h.getStatus)
 	v1.Put("/statuses/:id", h.need("write:statuses"), h.editStatus)
 	v1.Delete("/statuses/:id", h.need("write:statuses"), h.deleteStatus)
-	v1.Get("/statuses/:id/context", h.optional("read:statuses"), h.statusContext)
+	v1.Get("/statuses/:id/context", h.optional("read:statuses"), h.in(filter.Thread), h.statusContext)
 	v1.Get("/statuses/:id/history", h.optional("read:statuses"), h.statusHistory)
 	v1.Get("/statuses/:id/source", h.need("read:statuses"), h.statusSource)
 	v1.Get("/statuses/:id/favourited_by", h.optional("read:accounts"), h.favouritedBy)
@@ -39,70 +40,44 @@ func (h *Handler) createStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	key := strings.TrimSpace(c.Get("Idempotency-Key"))
-	if len(key) > 200 {
-		return errs.E(errs.Invalid, "Idempotency-Key is too long")
+	np := outbox.NewPost{Text: p.str("status"), Summary: p.str("spoiler_text")}
+	d := status.Draft{IdempotencyKey: c.Get("Idempotency-Key"), ScheduledAt: p.str("scheduled_at"),
+		Visibility: p.str("visibility"), Language: p.str("language"), InReplyToID: p.str("in_reply_to_id")}
+	if p.has("sensitive") {
+		sensitive, _ := p.boolean("sensitive")
+		d.Sensitive = &sensitive
 	}
-	if key != "" {
-		// A retried request returns the status the first one created.
-		if id, err := h.Client.IdempotentStatus(c.UserContext(), me.ID, key); err != nil {
+	d.Attach = func(context.Context) (err error) {
+		if np.Media, err = h.statusMedia(c, me, p, 0); err != nil {
 			return err
-		} else if id != 0 {
-			st, err := h.oneStatus(c, id)
-			if err != nil {
-				return err
-			}
-			return c.JSON(st)
 		}
+		np.Poll, err = pollParams(p)
+		return err
 	}
-	if p.has("scheduled_at") && p.str("scheduled_at") != "" {
-		return errs.E(errs.Invalid, "scheduled posts are not supported on this server")
-	}
-	mediaAtts, err := h.statusMedia(c, me, p, 0)
+	composed, err := h.statuses().Compose(c.UserContext(), me, d)
 	if err != nil {
 		return err
 	}
-	poll, err := pollParams(p)
-	if err != nil {
-		return err
+	if composed.Replay != 0 {
+		return h.renderStatus(c, composed.Replay) // a retried request: the first one's post
 	}
-	prefs, err := h.Client.Preferences(c.UserContext(), me.ID)
-	if err != nil {
-		return err
-	}
-	np := outbox.NewPost{
-		Text: p.str("status"), Summary: p.str("spoiler_text"), Visibility: prefs.Privacy,
-		Language: p.str("language"), Sensitive: prefs.Sensitive, Media: mediaAtts, Poll: poll,
-	}
+	np.Visibility, np.Sensitive, np.Language, np.InReplyToURI = composed.Visibility, composed.Sensitive, composed.Language, composed.InReplyToURI
 	if tok := tokenOf(c); tok != nil {
 		np.ApplicationID = tok.AppID
-	}
-	if v := p.str("visibility"); v != "" {
-		np.Visibility = federation.Visibility(v)
-	}
-	if p.has("sensitive") {
-		np.Sensitive, _ = p.boolean("sensitive")
-	}
-	if np.Language == "" {
-		np.Language = prefs.Language
-	}
-	if rid := p.str("in_reply_to_id"); rid != "" {
-		parent, err := h.visibleStatus(c, rid)
-		if err != nil {
-			return err
-		}
-		np.InReplyToURI = parent.URI
 	}
 	st, err := h.Outbox.Post(c.UserContext(), me, np)
 	if err != nil {
 		return err
 	}
-	if key != "" {
-		if err := h.Client.RememberIdempotency(c.UserContext(), me.ID, key, st.ID); err != nil {
-			return err
-		}
+	if err := h.statuses().Posted(c.UserContext(), me, d.IdempotencyKey, st.ID); err != nil {
+		return err
 	}
-	out, err := h.oneStatus(c, st.ID)
+	return h.renderStatus(c, st.ID)
+}
+
+// renderStatus renders one status the viewer may see, or 404.
+func (h *Handler) renderStatus(c *fiber.Ctx, id int64) error {
+	out, err := h.oneStatus(c, id)
 	if err != nil {
 		return err
 	}
@@ -143,12 +118,13 @@ func (h *Handler) ownStatus(c *fiber.Ctx) (*federation.Account, *federation.Stat
 	if err != nil {
 		return nil, nil, err
 	}
-	v, err := h.visibleStatus(c, c.Params("id"))
+	id, err := pathID(c, "id")
 	if err != nil {
 		return nil, nil, err
 	}
-	if v.AccountID != me.ID || v.ReblogOfID != 0 {
-		return nil, nil, errNotFound
+	v, err := h.statuses().Own(c.UserContext(), me, id)
+	if err != nil {
+		return nil, nil, err
 	}
 	return me, v, nil
 }
@@ -271,26 +247,26 @@ func (h *Handler) rebloggedBy(c *fiber.Ctx) error {
 	return h.accountPage(c, ids, cursors)
 }
 
-// act runs an action on a status the viewer may see, then renders it.
-func (h *Handler) act(c *fiber.Ctx, fn func(me *federation.Account, v *federation.StatusView) error) error {
+// statuses is the status actions use case over the handler's ports.
+func (h *Handler) statuses() *status.Service {
+	return &status.Service{Views: h.Views, Marks: h.Client, Drafts: h.Client, Publisher: h.Outbox}
+}
+
+// act runs an action on a status the viewer may see, then renders the
+// status it acted on.
+func (h *Handler) act(c *fiber.Ctx, fn func(s *status.Service, me *federation.Account, id int64) (int64, error)) error {
 	me, err := h.me(c)
 	if err != nil {
 		return err
 	}
-	v, err := h.visibleStatus(c, c.Params("id"))
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	if v.ReblogOfID != 0 {
-		// Acting on a boost acts on what it boosted, as Mastodon does.
-		if v, err = h.visibleStatus(c, idStr(v.ReblogOfID)); err != nil {
-			return err
-		}
-	}
-	if err := fn(me, v); err != nil {
+	if id, err = fn(h.statuses(), me, id); err != nil {
 		return err
 	}
-	out, err := h.oneStatus(c, v.ID)
+	out, err := h.oneStatus(c, id)
 	if err != nil {
 		return err
 	}
@@ -299,44 +275,32 @@ func (h *Handler) act(c *fiber.Ctx, fn func(me *federation.Account, v *federatio
 
 func (h *Handler) favourite(on bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		return h.act(c, func(me *federation.Account, v *federation.StatusView) error {
-			if v.Favourited == on {
-				return nil
-			}
-			return h.Outbox.Like(c.UserContext(), me, v.URI, !on)
+		return h.act(c, func(s *status.Service, me *federation.Account, id int64) (int64, error) {
+			return s.Favourite(c.UserContext(), me, id, on)
 		})
 	}
 }
 
 func (h *Handler) reblog(on bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		return h.act(c, func(me *federation.Account, v *federation.StatusView) error {
-			if v.Reblogged == on {
-				return nil
-			}
-			if on && v.Visibility != federation.Public && v.Visibility != federation.Unlisted {
-				return errs.E(errs.Forbidden, "This action is not allowed")
-			}
-			return h.Outbox.Boost(c.UserContext(), me, v.URI, !on)
+		return h.act(c, func(s *status.Service, me *federation.Account, id int64) (int64, error) {
+			return s.Reblog(c.UserContext(), me, id, on)
 		})
 	}
 }
 
 func (h *Handler) bookmark(on bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		return h.act(c, func(me *federation.Account, v *federation.StatusView) error {
-			return h.Client.SetBookmark(c.UserContext(), me.ID, v.ID, on)
+		return h.act(c, func(s *status.Service, me *federation.Account, id int64) (int64, error) {
+			return s.Bookmark(c.UserContext(), me, id, on)
 		})
 	}
 }
 
 func (h *Handler) pin(on bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		return h.act(c, func(me *federation.Account, v *federation.StatusView) error {
-			if v.AccountID != me.ID {
-				return errs.E(errs.Invalid, "Validation failed: only your own posts can be pinned")
-			}
-			return h.Client.SetPin(c.UserContext(), me.ID, v.ID, on)
+		return h.act(c, func(s *status.Service, me *federation.Account, id int64) (int64, error) {
+			return s.Pin(c.UserContext(), me, id, on)
 		})
 	}
 }

@@ -7,13 +7,33 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/social/filter"
 	"github.com/roost-social/roost/internal/errs"
 )
 
 func (h *Handler) registerTimelines(v1 fiber.Router) {
-	v1.Get("/timelines/home", h.need("read:statuses"), h.homeTimeline)
-	v1.Get("/timelines/public", h.optional("read:statuses"), h.publicTimeline)
-	v1.Get("/timelines/tag/:hashtag", h.optional("read:statuses"), h.tagTimeline)
+	v1.Get("/timelines/home", h.need("read:statuses"), h.in(filter.Home), h.homeTimeline)
+	v1.Get("/timelines/public", h.optional("read:statuses"), h.in(filter.Public), h.publicTimeline)
+	v1.Get("/timelines/tag/:hashtag", h.optional("read:statuses"), h.in(filter.Public), h.tagTimeline)
+}
+
+// placeKey holds the place a route shows statuses in (h.in).
+type placeKey struct{}
+
+// in names the place a route shows statuses in, which decides the
+// viewer's filters, domain blocks and exclusive lists that apply
+// (federation/social/timeline); routes without one apply none.
+func (h *Handler) in(where filter.Where) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		c.Locals(placeKey{}, where)
+		return c.Next()
+	}
+}
+
+// placeOf is the place the request's route named, "" for none.
+func placeOf(c *fiber.Ctx) filter.Where {
+	w, _ := c.Locals(placeKey{}).(filter.Where)
+	return w
 }
 
 func (h *Handler) homeTimeline(c *fiber.Ctx) error {
@@ -53,8 +73,8 @@ func (h *Handler) tagTimeline(c *fiber.Ctx) error {
 }
 
 func (h *Handler) registerNotifications(v1 fiber.Router) {
-	v1.Get("/notifications", h.need("read:notifications"), h.notifications)
-	v1.Get("/notifications/:id", h.need("read:notifications"), h.notification)
+	v1.Get("/notifications", h.need("read:notifications"), h.in(filter.Notifications), h.notifications)
+	v1.Get("/notifications/:id", h.need("read:notifications"), h.in(filter.Notifications), h.notification)
 	v1.Post("/notifications/clear", h.need("write:notifications"), h.clearNotifications)
 	v1.Post("/notifications/:id/dismiss", h.need("write:notifications"), h.dismissNotification)
 }
@@ -136,7 +156,12 @@ func (h *Handler) renderNotifications(c *fiber.Ctx, ns []federation.Notification
 	out := make([]*Notification, 0, len(ns))
 	for _, n := range ns {
 		a, ok := accounts[n.FromAccountID]
-		if !ok || r.hidesNotificationFrom(a) {
+		if !ok {
+			continue
+		}
+		if hidden, err := r.hidesNotificationFrom(a); err != nil {
+			return nil, err
+		} else if hidden {
 			continue
 		}
 		nn := &Notification{ID: idStr(n.ID), Type: n.Type, CreatedAt: ts(n.CreatedAt), Account: r.account(a),

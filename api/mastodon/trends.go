@@ -7,9 +7,13 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
+	"github.com/roost-social/roost/federation/social/search"
 )
 
 func (h *Handler) registerTrends(v1 fiber.Router) {
+	if h.Trends == nil {
+		return
+	}
 	v1.Get("/trends", h.trendingTags)
 	v1.Get("/trends/tags", h.trendingTags)
 	v1.Get("/trends/statuses", h.optional("read:statuses"), h.trendingStatuses)
@@ -31,7 +35,7 @@ func limitOffset(c *fiber.Ctx, def, maxLimit int) (int, int) {
 // accounts posted and what reached it, never another tenant's.
 func (h *Handler) trendingTags(c *fiber.Ctx) error {
 	limit, offset := limitOffset(c, 10, 20)
-	stats, err := h.More.TrendingTags(c.UserContext(), httpx.SiteOf(c).TenantID, limit, offset)
+	stats, err := h.Trends.TrendingTags(c.UserContext(), httpx.SiteOf(c).TenantID, limit, offset)
 	if err != nil {
 		return err
 	}
@@ -44,7 +48,7 @@ func (h *Handler) trendingTags(c *fiber.Ctx) error {
 
 func (h *Handler) trendingStatuses(c *fiber.Ctx) error {
 	limit, offset := limitOffset(c, 20, 40)
-	ids, err := h.More.TrendingStatuses(c.UserContext(), httpx.SiteOf(c).TenantID, seer(c), limit, offset)
+	ids, err := h.Trends.TrendingStatuses(c.UserContext(), httpx.SiteOf(c).TenantID, seer(c), limit, offset)
 	if err != nil {
 		return err
 	}
@@ -70,10 +74,10 @@ func (h *Handler) tag(c *fiber.Ctx) error {
 		return errNotFound
 	}
 	name := strings.ToLower(strings.TrimPrefix(raw, "#"))
-	if !tagNameRE.MatchString(name) {
+	if !search.ValidTag(name) {
 		return errNotFound
 	}
-	st, err := h.More.TagHistory(c.UserContext(), httpx.SiteOf(c).TenantID, name)
+	st, err := h.Trends.TagHistory(c.UserContext(), httpx.SiteOf(c).TenantID, name)
 	if err != nil {
 		return err
 	}

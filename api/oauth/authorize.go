@@ -1,20 +1,13 @@
 package oauth
 
 import (
-	"bytes"
-	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"embed"
-	"encoding/base64"
-	"errors"
-	"html/template"
 	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
+	"github.com/roost-social/roost/api/page"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/ratelimit"
 	"github.com/roost-social/roost/tenant/oauth"
@@ -22,8 +15,6 @@ import (
 
 //go:embed templates/*.html
 var templateFS embed.FS
-
-var pages = template.Must(template.ParseFS(templateFS, "templates/*.html"))
 
 // pageCSS is the pages' only style; the CSP allows it by hash, so no
 // other inline style or script can run.
@@ -36,22 +27,18 @@ input{box-sizing:border-box;width:100%;padding:.5rem;font:inherit;border:1px sol
 button{flex:1;padding:.6rem;font:inherit;font-weight:600;border:0;border-radius:6px;background:#4c4cd8;color:#fff;cursor:pointer}
 button.deny{background:#e4e4ea;color:#1c1c22}.error{color:#b00020;font-weight:600}.code{font-family:monospace}`
 
-var cssHash = func() string {
-	sum := sha256.Sum256([]byte(pageCSS))
-	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-}()
+var pages = page.NewRenderer(pageCSS, nil, templateFS, "templates/*.html")
 
-// page is what the templates render.
-type page struct {
-	Title, Domain string
-	CSS           template.CSS
-	App           *oauth.App
-	Scopes        []string
-	Req           authRequest
-	CSRF, Email   string
-	Error         string
-	Code          string
-	Message       string
+// view is what the templates render: the fields every page has and the
+// authorization page's own.
+type view struct {
+	page.Page
+	App    *oauth.App
+	Scopes []string
+	Req    authRequest
+	Email  string
+	Error  string
+	Code   string
 }
 
 // authRequest is an authorization request's parameters (RFC 6749 §4.1.1,
@@ -107,11 +94,11 @@ func (h *Handler) authorizePage(c *fiber.Ctx) error {
 func (h *Handler) authorizeSubmit(c *fiber.Ctx) error {
 	p, err := readParams(c, false)
 	if err != nil {
-		return h.errorPage(c, fiber.StatusBadRequest, "Bad request", "The form could not be read.", "")
+		return h.errorPage(c, fiber.StatusBadRequest, "Bad request", "The form could not be read.")
 	}
-	if !h.checkCSRF(c, p.get("csrf")) {
-		return h.errorPage(c, fiber.StatusForbidden, "Session expired",
-			"This form expired or was not sent from this site. Go back to the application and start again.", "")
+	if !h.cookies().CheckCSRF(c, p.get(page.CSRFField)) {
+		return h.errorPage(c, fiber.StatusForbidden, page.ExpiredTitle,
+			"This form expired or was not sent from this site. Go back to the application and start again.")
 	}
 	r := readAuthRequest(p.get, func(k string) int { return len(p[k]) })
 	app, scopes, done, err := h.check(c, r)
@@ -145,7 +132,7 @@ func (h *Handler) authorizeSubmit(c *fiber.Ctx) error {
 		return h.serverError(c, err)
 	}
 	if r.RedirectURI == oauth.OOB {
-		return h.render(c, fiber.StatusOK, "code", &page{Title: "Authorization code", App: app, Code: code}, "")
+		return h.render(c, fiber.StatusOK, "code", &view{Page: page.Page{Title: "Authorization code"}, App: app, Code: code})
 	}
 	return h.redirect(c, r, url.Values{"code": {code}})
 }
@@ -161,7 +148,7 @@ func (h *Handler) authorizeSubmit(c *fiber.Ctx) error {
 // goes to the app only after the user approves or denies on the page.
 func (h *Handler) check(c *fiber.Ctx, r authRequest) (*oauth.App, oauth.Scopes, bool, error) {
 	refuse := func(title, code, message string) (*oauth.App, oauth.Scopes, bool, error) {
-		return nil, nil, true, h.errorPage(c, fiber.StatusBadRequest, title, message+" ("+code+")", "")
+		return nil, nil, true, h.errorPage(c, fiber.StatusBadRequest, title, message+" ("+code+")")
 	}
 	if r.Repeated != "" {
 		return refuse("Invalid request", oauth.ErrInvalidRequest, "The parameter "+r.Repeated+" is given more than once.")
@@ -200,7 +187,7 @@ func (h *Handler) refused(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderRetryAfter, after)
 	}
 	if errs.Is(err, errs.TooMany) {
-		return h.errorPage(c, fiber.StatusTooManyRequests, "Too many attempts", errs.MessageOf(err), "")
+		return h.errorPage(c, fiber.StatusTooManyRequests, "Too many attempts", errs.MessageOf(err))
 	}
 	return h.serverError(c, err)
 }
@@ -211,8 +198,9 @@ func (h *Handler) renderForm(c *fiber.Ctx, status int, app *oauth.App, scopes oa
 	for i, s := range scopes {
 		words[i] = scopeText(s)
 	}
-	p := &page{Title: "Authorize " + app.Name, App: app, Scopes: words, Req: r, CSRF: h.csrfToken(c), Email: email, Error: errMsg}
-	return h.render(c, status, "authorize", p, formActionSource(r.RedirectURI))
+	v := &view{Page: page.Page{Title: "Authorize " + app.Name}, App: app, Scopes: words, Req: r, Email: email, Error: errMsg}
+	v.CSRF = h.cookies().CSRFToken(c) // the form's: no other page sets a cookie
+	return h.render(c, status, "authorize", v, formActionSource(r.RedirectURI)...)
 }
 
 // redirectError sends the user back to the app with an error (RFC 6749
@@ -221,7 +209,7 @@ func (h *Handler) renderForm(c *fiber.Ctx, status int, app *oauth.App, scopes oa
 // refused), for a client and redirect URI already checked.
 func (h *Handler) redirectError(c *fiber.Ctx, r authRequest, code, description string) error {
 	if r.RedirectURI == oauth.OOB {
-		return h.errorPage(c, fiber.StatusBadRequest, "Authorization failed", description, "")
+		return h.errorPage(c, fiber.StatusBadRequest, "Authorization failed", description)
 	}
 	return h.redirect(c, r, url.Values{"error": {code}, "error_description": {description}})
 }
@@ -241,66 +229,42 @@ func (h *Handler) redirect(c *fiber.Ctx, r authRequest, v url.Values) error {
 	return c.Redirect(r.RedirectURI+sep+v.Encode(), fiber.StatusFound)
 }
 
-func (h *Handler) errorPage(c *fiber.Ctx, status int, title, message, formAction string) error {
-	return h.render(c, status, "error", &page{Title: title, Message: message}, formAction)
+func (h *Handler) errorPage(c *fiber.Ctx, status int, title, message string) error {
+	return h.render(c, status, "error", &view{Page: page.Page{Title: title, Message: message}})
 }
 
 // serverError logs err and shows a page for it.
 func (h *Handler) serverError(c *fiber.Ctx, err error) error {
-	status, msg := fiber.StatusInternalServerError, "Something went wrong. Try again later."
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		status, msg = fiber.StatusServiceUnavailable, "The server is busy. Try again."
-	case errs.CodeOf(err) != errs.Internal:
-		status, msg = httpx.Status(errs.CodeOf(err)), errs.MessageOf(err)
-	}
-	if status >= 500 {
-		h.log(c).ErrorContext(c.UserContext(), "oauth authorization failed", "err", err)
-	}
-	return h.errorPage(c, status, "Error", msg, "")
+	status, msg := page.Failure(c, h.log(c), "oauth authorization failed", err)
+	return h.errorPage(c, status, "Error", msg)
 }
 
-// render writes a page with headers that keep it from being framed,
-// sniffed, cached or leaking its URL, and a CSP allowing nothing but its
-// own style and form posts to itself (and to formAction, the redirect
-// target: browsers apply form-action to the redirect a form post gets).
-func (h *Handler) render(c *fiber.Ctx, status int, name string, p *page, formAction string) error {
-	p.Domain = httpx.SiteOf(c).Domain
-	p.CSS = template.CSS(pageCSS)
-	var b bytes.Buffer
-	if err := pages.ExecuteTemplate(&b, name, p); err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src "+cssHash+"; form-action 'self'"+formAction+
-		"; frame-ancestors 'none'; base-uri 'none'")
-	c.Set(fiber.HeaderXFrameOptions, "DENY")
-	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set("Cross-Origin-Opener-Policy", "same-origin")
-	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-	return c.Status(status).Send(b.Bytes())
+// render writes a page (page.Renderer: its headers and CSP); formAction
+// adds where its form may lead besides this site: the redirect target,
+// as browsers apply form-action to the redirect a form post gets.
+func (h *Handler) render(c *fiber.Ctx, status int, name string, v *view, formAction ...string) error {
+	v.Host = httpx.SiteOf(c).Domain
+	return pages.Render(c, status, name, v, formAction...)
 }
 
-// formActionSource is the CSP source for a redirect URI's origin, with a
-// leading space; empty for OOB or anything that would not be a clean
-// source expression.
-func formActionSource(redirectURI string) string {
+// formActionSource is the CSP source for a redirect URI's origin; none
+// for OOB or anything that would not be a clean source expression.
+func formActionSource(redirectURI string) []string {
 	if redirectURI == oauth.OOB {
-		return ""
+		return nil
 	}
 	u, err := url.Parse(redirectURI)
 	if err != nil || !cspSafe(u.Scheme, false) {
-		return ""
+		return nil
 	}
 	scheme := strings.ToLower(u.Scheme)
 	if scheme != "http" && scheme != "https" {
-		return " " + scheme + ":"
+		return []string{scheme + ":"}
 	}
 	if u.Host == "" || !cspSafe(u.Host, true) {
-		return ""
+		return nil
 	}
-	return " " + scheme + "://" + u.Host
+	return []string{scheme + "://" + u.Host}
 }
 
 func cspSafe(s string, host bool) bool {
@@ -316,42 +280,12 @@ func cspSafe(s string, host bool) bool {
 	return s != ""
 }
 
-// The CSRF token is double-submitted: a random value in a cookie only
-// this site's pages can send (HttpOnly, SameSite=Lax, and with https a
-// __Host- cookie, which no sibling domain can set) and the same value in
-// the form's hidden field. A cross-site form post carries no cookie, or
-// cannot know its value.
-func (h *Handler) csrfCookie() string {
-	if h.URL.Scheme == "https" {
-		return "__Host-roost_oauth_csrf"
-	}
-	return "roost_oauth_csrf"
-}
-
-func validCSRF(v string) bool {
-	b, err := base64.RawURLEncoding.DecodeString(v)
-	return err == nil && len(b) == 32
-}
-
-// csrfToken returns the request's CSRF token, reusing the cookie's (so
-// two open pages both work) or setting a new one.
-func (h *Handler) csrfToken(c *fiber.Ctx) string {
-	v := c.Cookies(h.csrfCookie())
-	if !validCSRF(v) {
-		b := make([]byte, 32)
-		rand.Read(b)
-		v = base64.RawURLEncoding.EncodeToString(b)
-	}
-	c.Cookie(&fiber.Cookie{
-		Name: h.csrfCookie(), Value: v, Path: "/", MaxAge: 3600,
-		Secure: h.URL.Scheme == "https", HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
-	})
-	return v
-}
-
-func (h *Handler) checkCSRF(c *fiber.Ctx, field string) bool {
-	cookie := c.Cookies(h.csrfCookie())
-	return validCSRF(cookie) && validCSRF(field) && subtle.ConstantTimeCompare([]byte(cookie), []byte(field)) == 1
+// cookies is the authorization page's cookie policy (page.Cookies): its
+// only cookie is the CSRF token's, for the whole host, and SameSite=Lax,
+// as apps open the page from other sites and a browser's other open
+// authorization pages must keep their token.
+func (h *Handler) cookies() page.Cookies {
+	return page.Cookies{Area: "oauth", Secure: h.URL.Scheme == "https", CrossSite: true}
 }
 
 // scopeText says what a scope grants, in words.

@@ -36,12 +36,18 @@ type Handler struct {
 	SignIn *ratelimit.Guard
 }
 
+// PagePath is the package's one server-rendered page, the authorization
+// form: its POST is the one route here that a browser's cookies take part
+// in (every other authenticates the app or its token), so the one that
+// checks a CSRF token.
+const PagePath = "/oauth/authorize"
+
 // Register mounts the routes on r, which must sit behind host routing.
 func (h *Handler) Register(r fiber.Router) {
 	r.Post("/api/v1/apps", h.createApp)
 	r.Get("/api/v1/apps/verify_credentials", h.verifyApp)
-	r.Get("/oauth/authorize", h.authorizePage)
-	r.Post("/oauth/authorize", h.authorizeSubmit)
+	r.Get(PagePath, h.authorizePage)
+	r.Post(PagePath, h.authorizeSubmit)
 	r.Post("/oauth/token", h.token)
 	r.Post("/oauth/revoke", h.revoke)
 	r.Get("/.well-known/oauth-authorization-server", h.metadata)

@@ -3,7 +3,6 @@ package portal
 import (
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
@@ -43,7 +42,7 @@ func (h *Handler) front(c *fiber.Ctx) error {
 
 func (h *Handler) startPage(c *fiber.Ctx, status int, f map[string]string, fe verify.FieldErrors) error {
 	mode := h.Signups.Mode
-	return h.render(c, status, "start", &page{Title: "Create your site", Form: f, Errors: fe, Rules: h.rules(),
+	return h.render(c, status, "start", &view{Page: titled("Create your site"), Form: f, Errors: fe, Rules: h.rules(),
 		Invite: mode == verify.Invite, Approval: mode == verify.Approval})
 }
 
@@ -83,14 +82,14 @@ func (h *Handler) throttled(c *fiber.Ctx, err error, field string, form func(sta
 
 // loginPage is GET /login.
 func (h *Handler) loginPage(c *fiber.Ctx) error {
-	return h.render(c, fiber.StatusOK, "login", &page{Title: "Sign in"})
+	return h.render(c, fiber.StatusOK, "login", &view{Page: titled("Sign in")})
 }
 
 // login is POST /login: resume a signup.
 func (h *Handler) login(c *fiber.Ctx) error {
 	f := form(c, "email")
 	loginPage := func(status int, fe verify.FieldErrors) error {
-		return h.render(c, status, "login", &page{Title: "Sign in", Form: f, Errors: fe})
+		return h.render(c, status, "login", &view{Page: titled("Sign in"), Form: f, Errors: fe})
 	}
 	signedIn, err := h.SignIn.Password(c.UserContext(), httpx.ClientIP(c), f["email"])
 	if err != nil {
@@ -112,10 +111,12 @@ func (h *Handler) login(c *fiber.Ctx) error {
 
 // logout is POST /logout.
 func (h *Handler) logout(c *fiber.Ctx) error {
-	if err := h.Signups.EndSession(c.UserContext(), c.Cookies(h.cookieName(sessionCookie))); err != nil {
-		return h.serverError(c, err)
+	if tok := h.cookies().SessionToken(c); tok != "" {
+		if err := h.Signups.EndSession(c.UserContext(), tok); err != nil {
+			return h.serverError(c, err)
+		}
 	}
-	h.setCookie(c, sessionCookie, "", -1)
+	h.cookies().EndSession(c)
 	return c.Redirect("/", fiber.StatusSeeOther)
 }
 
@@ -147,11 +148,11 @@ func (h *Handler) site(c *fiber.Ctx) error {
 }
 
 func (h *Handler) sitePage(c *fiber.Ctx, status int, sg *verify.Signup, f map[string]string, fe verify.FieldErrors) error {
-	p := &page{Title: sg.TenantName, Signup: sg, Claim: sg.Claim, Form: f, Errors: fe, Base: h.Signups.BaseDomain,
+	p := &view{Page: titled(sg.TenantName), Signup: sg, Claim: sg.Claim, Form: f, Errors: fe, Base: h.Signups.BaseDomain,
 		Pending: sg.TenantStatus == tenant.Pending}
 	if cl := sg.Claim; cl != nil {
 		p.AppDomain = cl.Host()
-		if cl.NextCheckAt != nil && cl.NextCheckAt.After(time.Now()) {
+		if cl.NextCheckAt != nil && cl.NextCheckAt.After(h.now()) {
 			p.NextCheck = cl.NextCheckAt
 		}
 		for _, r := range h.Signups.Checker.Target.Records(cl) {
@@ -288,7 +289,7 @@ func (h *Handler) createAccount(c *fiber.Ctx) error {
 		fe["password"] = "That is not the password you signed up with."
 	case errs.Is(err, errs.Conflict):
 		// A double submit: the first created it.
-		if again, err2 := h.Signups.SessionSignup(c.UserContext(), c.Cookies(h.cookieName(sessionCookie))); err2 == nil && again.Account != "" {
+		if again, err2 := h.Signups.SessionSignup(c.UserContext(), h.cookies().SessionToken(c)); err2 == nil && again.Account != "" {
 			return seeSite(c)
 		}
 		fe["username"] = "The username " + f["username"] + " is taken on " + sg.Claim.Domain + "."

@@ -121,7 +121,7 @@ func (h *Handler) billingFor(ctx context.Context, sg *verify.Signup) (*billingVi
 		v.CanPay = acct == nil || !acct.State.Paying() || acct.Provider != b.Provider.Name()
 	}
 	if b.Usage != nil {
-		us, err := b.Usage.Usage(ctx, sg.TenantID, time.Now(), 1)
+		us, err := b.Usage.Usage(ctx, sg.TenantID, h.now(), 1)
 		if err != nil {
 			return nil, err
 		}
@@ -132,7 +132,7 @@ func (h *Handler) billingFor(ctx context.Context, sg *verify.Signup) (*billingVi
 			v.Warnings = billing.Warnings(chosen, &u)
 		}
 	}
-	if r := billing.Reminder(acct, b.Grace, time.Now()); r != "" {
+	if r := billing.Reminder(acct, b.Grace, h.now()); r != "" {
 		v.Warnings = append([]string{r}, v.Warnings...)
 	}
 	return v, nil
@@ -155,10 +155,8 @@ func (h *Handler) needsPlan(ctx context.Context, sg *verify.Signup) (bool, error
 // renderPlans shows the plans page; its CSP also lets forms lead to the
 // payment provider's pages (Chrome applies form-action to redirects).
 func (h *Handler) renderPlans(c *fiber.Ctx, status int, sg *verify.Signup, v *billingView, fe verify.FieldErrors) error {
-	err := h.render(c, status, "plans", &page{Title: "Plans", Signup: sg, Billing: v, Errors: fe})
-	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src "+cssHash+
-		"; form-action 'self' https://checkout.stripe.com https://billing.stripe.com; frame-ancestors 'none'; base-uri 'none'")
-	return err
+	return h.render(c, status, "plans", &view{Page: titled("Plans"), Signup: sg, Billing: v, Errors: fe},
+		"https://checkout.stripe.com", "https://billing.stripe.com")
 }
 
 // plansPage is GET /plans: the plans on offer, the tenant's choice and
@@ -292,7 +290,7 @@ func (h *Handler) books(c *fiber.Ctx) error {
 	if h.Billing == nil || h.Billing.Books == nil {
 		return h.errorPage(c, fiber.StatusNotFound, "Not found", "This server does not publish its books.")
 	}
-	b, err := billing.LoadBooks(c.UserContext(), h.Billing.Books, h.Billing.Currency, time.Now())
+	b, err := billing.LoadBooks(c.UserContext(), h.Billing.Books, h.Billing.Currency, h.now())
 	if err != nil {
 		return h.serverError(c, err)
 	}
@@ -300,7 +298,7 @@ func (h *Handler) books(c *fiber.Ctx) error {
 	if err != nil {
 		return h.serverError(c, err)
 	}
-	return h.render(c, fiber.StatusOK, "books", &page{Title: "Open books", Signup: sg, Billing: &billingView{Books: b.View()}})
+	return h.render(c, fiber.StatusOK, "books", &view{Page: titled("Open books"), Signup: sg, Billing: &billingView{Books: b.View()}})
 }
 
 // planAllows refuses a domain of a kind ("subdomain" or "own") the

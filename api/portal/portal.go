@@ -7,25 +7,21 @@
 // Plain forms, no script: every form carries a CSRF token, pages have a
 // strict CSP, and a half-finished signup is resumed by signing in (a
 // server-side session behind an HttpOnly, SameSite=Lax cookie, Secure with
-// https). Every POST redirects on success, so reloading never re-submits,
-// and the store makes a re-submitted form find what the first created.
+// https): api/page keeps those rules for every area. Every POST redirects
+// on success, so reloading never re-submits, and the store makes a
+// re-submitted form find what the first created.
 package portal
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"embed"
-	"encoding/base64"
-	"errors"
 	"html/template"
 	"log/slog"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
+	"github.com/roost-social/roost/api/page"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/ratelimit"
@@ -104,9 +100,8 @@ func (h *Handler) route(c *fiber.Ctx) error {
 	if !ok {
 		return h.errorPage(c, fiber.StatusNotFound, "Not found", "There is no such page on the portal.")
 	}
-	if method == fiber.MethodPost && !h.checkCSRF(c) {
-		return h.errorPage(c, fiber.StatusForbidden, "Form expired",
-			"This form expired or was not sent from this site. Go back, reload the page and try again.")
+	if method == fiber.MethodPost && !h.cookies().CheckForm(c) {
+		return h.errorPage(c, fiber.StatusForbidden, page.ExpiredTitle, page.ExpiredMessage)
 	}
 	return fn(h, c)
 }
@@ -136,11 +131,6 @@ table.records{border-collapse:collapse;width:100%;font-size:.9rem}table.records 
 table.records tr.ok td.status{color:#0a7a2f}td.status{color:#b00020}code{word-break:break-all;font-size:.85rem}
 .big code{font-size:1.3rem}.rules{padding-left:1.2rem}`
 
-var cssHash = func() string {
-	sum := sha256.Sum256([]byte(pageCSS))
-	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-}()
-
 //go:embed templates/*.html
 var templateFS embed.FS
 
@@ -150,46 +140,33 @@ type fieldRef struct {
 	Field  string
 }
 
-var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"field": func(p *page, name string) fieldRef { return fieldRef{Errors: p.Errors, Field: name} },
-	"when":  when,
-}).ParseFS(templateFS, "templates/*.html"))
+var pages = page.NewRenderer(pageCSS, template.FuncMap{
+	"field": func(v *view, name string) fieldRef { return fieldRef{Errors: v.Errors, Field: name} },
+}, templateFS, "templates/*.html")
 
-// when formats a time for people, in UTC.
-func when(v any) string {
-	switch t := v.(type) {
-	case time.Time:
-		return t.UTC().Format("2 Jan 2006 15:04 UTC")
-	case *time.Time:
-		if t != nil {
-			return t.UTC().Format("2 Jan 2006 15:04 UTC")
-		}
-	}
-	return ""
-}
-
-// page is what the templates render.
-type page struct {
-	Title, Host string
-	CSS         template.CSS
-	CSRF        string
-	Errors      verify.FieldErrors
-	Form        map[string]string
-	Message     string
-	Invite      bool
-	Approval    bool
-	Rules       []string
-	Base        string
-	Signup      *verify.Signup
-	Claim       *verify.Claim
-	Rows        []row
-	Pending     bool
-	AppDomain   string
+// view is what the templates render: the fields every page has and the
+// portal's own.
+type view struct {
+	page.Page
+	Errors    verify.FieldErrors
+	Form      map[string]string
+	Invite    bool
+	Approval  bool
+	Rules     []string
+	Base      string
+	Signup    *verify.Signup
+	Claim     *verify.Claim
+	Rows      []row
+	Pending   bool
+	AppDomain string
 	// NextCheck is the next background check, when still to come.
 	NextCheck *time.Time
 	// Billing is the plans, usage and books pages' content (plans.go).
 	Billing *billingView
 }
+
+// titled is a view's common part with its title.
+func titled(title string) page.Page { return page.Page{Title: title} }
 
 // row is one record to set up with its last check.
 type row struct {
@@ -198,100 +175,41 @@ type row struct {
 	Status      string
 }
 
-// render writes a page with headers that keep it from being framed,
-// sniffed, cached or leaking its URL, and a CSP allowing nothing but its
-// own style and form posts to itself.
-func (h *Handler) render(c *fiber.Ctx, status int, name string, p *page) error {
-	p.Host = h.Host
-	p.CSS = template.CSS(pageCSS)
-	if p.CSRF == "" {
-		p.CSRF = h.csrfToken(c)
+// render writes a page (page.Renderer: its headers and CSP); formAction
+// adds where its forms may lead besides the portal.
+func (h *Handler) render(c *fiber.Ctx, status int, name string, v *view, formAction ...string) error {
+	v.Host = h.Host
+	v.CSRF = h.cookies().CSRFToken(c)
+	if v.Form == nil {
+		v.Form = map[string]string{}
 	}
-	if p.Form == nil {
-		p.Form = map[string]string{}
-	}
-	var b bytes.Buffer
-	if err := pages.ExecuteTemplate(&b, name, p); err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src "+cssHash+
-		"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	c.Set(fiber.HeaderXFrameOptions, "DENY")
-	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set("Cross-Origin-Opener-Policy", "same-origin")
-	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-	return c.Status(status).Send(b.Bytes())
+	return pages.Render(c, status, name, v, formAction...)
 }
 
 func (h *Handler) errorPage(c *fiber.Ctx, status int, title, message string) error {
-	return h.render(c, status, "error", &page{Title: title, Message: message})
+	v := &view{Page: page.Page{Title: title, Message: message, Home: "/"}}
+	return h.render(c, status, "error", v)
 }
 
 // serverError logs err and shows a page for it.
 func (h *Handler) serverError(c *fiber.Ctx, err error) error {
-	status, msg := fiber.StatusInternalServerError, "Something went wrong. Try again later."
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		status, msg = fiber.StatusServiceUnavailable, "The server is busy. Try again."
-	case errs.CodeOf(err) != errs.Internal:
-		status, msg = httpx.Status(errs.CodeOf(err)), errs.MessageOf(err)
-	}
-	if status >= 500 {
-		h.log(c).ErrorContext(c.UserContext(), "portal request failed", "err", err)
-	}
+	status, msg := page.Failure(c, h.log(c), "portal request failed", err)
 	return h.errorPage(c, status, "Error", msg)
 }
 
-// Cookies. With https both are __Host- cookies, which no sibling domain
-// (a tenant's subdomain of the base domain) can set.
-func (h *Handler) cookieName(base string) string {
-	if h.URL.Scheme == "https" {
-		return "__Host-" + base
-	}
-	return base
+// cookies is the portal's cookie policy: the whole host, and SameSite=Lax
+// (page.Cookies): a newcomer comes back from the payment provider's
+// pages and must find their session.
+func (h *Handler) cookies() page.Cookies {
+	return page.Cookies{Area: "portal", Secure: h.URL.Scheme == "https", CrossSite: true}
 }
 
-func (h *Handler) setCookie(c *fiber.Ctx, name, value string, maxAge int) {
-	c.Cookie(&fiber.Cookie{
-		Name: h.cookieName(name), Value: value, Path: "/", MaxAge: maxAge,
-		Secure: h.URL.Scheme == "https", HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
-	})
-}
-
-const (
-	csrfCookie    = "roost_portal_csrf"
-	sessionCookie = "roost_portal_session"
-)
-
-// The CSRF token is double-submitted, as on the OAuth page: a random
-// value in a cookie only this site's pages can send and the same value in
-// each form's hidden field.
-func validCSRF(v string) bool {
-	b, err := base64.RawURLEncoding.DecodeString(v)
-	return err == nil && len(b) == 32
-}
-
-func (h *Handler) csrfToken(c *fiber.Ctx) string {
-	v := c.Cookies(h.cookieName(csrfCookie))
-	if !validCSRF(v) {
-		b := make([]byte, 32)
-		rand.Read(b)
-		v = base64.RawURLEncoding.EncodeToString(b)
-	}
-	h.setCookie(c, csrfCookie, v, 86400)
-	return v
-}
-
-func (h *Handler) checkCSRF(c *fiber.Ctx) bool {
-	cookie, field := c.Cookies(h.cookieName(csrfCookie)), c.FormValue("csrf")
-	return validCSRF(cookie) && validCSRF(field) && subtle.ConstantTimeCompare([]byte(cookie), []byte(field)) == 1
-}
+// csrfCookie is the CSRF cookie's name before its https prefix.
+var csrfCookie = page.BaseName("portal", page.CSRF)
 
 // signup returns the session's signup, or nil when not signed in.
 func (h *Handler) signup(c *fiber.Ctx) (*verify.Signup, error) {
-	tok := c.Cookies(h.cookieName(sessionCookie))
+	tok := h.cookies().SessionToken(c)
 	if tok == "" {
 		return nil, nil
 	}
@@ -308,8 +226,17 @@ func (h *Handler) signIn(c *fiber.Ctx, sg *verify.Signup) error {
 	if err != nil {
 		return err
 	}
-	h.setCookie(c, sessionCookie, tok, int(verify.SessionLifetime/time.Second))
+	h.cookies().StartSession(c, tok, verify.SessionLifetime)
 	return nil
+}
+
+// now is the portal's clock: its signups' (verify.Signups.Now), so the
+// pages and the sessions they start agree on the time.
+func (h *Handler) now() time.Time {
+	if h.Signups != nil && h.Signups.Now != nil {
+		return h.Signups.Now()
+	}
+	return time.Now()
 }
 
 func seeSite(c *fiber.Ctx) error { return c.Redirect("/site", fiber.StatusSeeOther) }

@@ -111,7 +111,7 @@ func (h *Handler) serveSSE(nc net.Conn, v *viewer, st *stream, head string) {
 		case <-s.closed:
 			nc.SetWriteDeadline(time.Now().Add(time.Second))
 			w.WriteString("0\r\n\r\n")
-			w.Flush()
+			_ = w.Flush() // the last chunk; the stream ends either way
 			return
 		case <-ctx.Done():
 			s.close("server shutting down")

@@ -24,6 +24,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
+	"github.com/roost-social/roost/federation/social/filter"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
 	"github.com/roost-social/roost/tenant/oauth"
@@ -31,13 +32,14 @@ import (
 
 // Renderer renders entities for one viewer (0: anonymous) on one site
 // (api/mastodon's Handler); an errs.NotFound error means the viewer may
-// not see it. The viewer's filters (v2) apply as on the REST timelines: a
-// status is rendered in filterContext ("home" for the user stream,
-// "public" for public and hashtag streams), a notification in
-// "notifications"; what a hide filter matches is errs.NotFound, what a
-// warn filter matches has its filtered field filled.
+// not see it. What the viewer hides applies as on the REST timelines
+// (federation/social/timeline): a status is rendered in the place its
+// stream names (filter.Home for the user stream, filter.Public for public
+// and hashtag streams; "" for none), a notification as in notifications;
+// what is hidden is errs.NotFound, what a warn filter matches has its
+// filtered field filled.
 type Renderer interface {
-	RenderStatus(ctx context.Context, site *tenant.Site, viewerID, statusID int64, filterContext string) ([]byte, error)
+	RenderStatus(ctx context.Context, site *tenant.Site, viewerID, statusID int64, where filter.Where) ([]byte, error)
 	RenderNotification(ctx context.Context, site *tenant.Site, viewerID, notificationID int64) ([]byte, error)
 	RenderConversation(ctx context.Context, site *tenant.Site, viewerID, statusID int64) ([]byte, error)
 }
@@ -198,8 +200,8 @@ func (h *Handler) authenticate(c *fiber.Ctx) (*viewer, string, error) {
 type stream struct {
 	name    []string
 	channel string
-	media   bool   // only statuses with media attachments
-	filter  string // the filter context of its statuses (see Renderer)
+	media   bool         // only statuses with media attachments
+	place   filter.Where // where its statuses are shown (see Renderer)
 }
 
 func (s *stream) key() string { return strings.Join(s.name, ":") }
@@ -229,7 +231,7 @@ func (h *Handler) resolve(v *viewer, name, tag, list string) (*stream, error) {
 		if err := need("read:statuses", true); err != nil {
 			return nil, err
 		}
-		return &stream{name: []string{name}, channel: userChannel(v.userID), filter: filterHome}, nil
+		return &stream{name: []string{name}, channel: userChannel(v.userID), place: filter.Home}, nil
 	case "user:notification":
 		if err := need("read:notifications", true); err != nil {
 			return nil, err
@@ -253,7 +255,7 @@ func (h *Handler) resolve(v *viewer, name, tag, list string) (*stream, error) {
 		base := strings.TrimSuffix(name, ":media")
 		scope := strings.TrimPrefix(strings.TrimPrefix(base, "public"), ":")
 		return &stream{name: []string{name}, channel: publicChannel(tenantID, scope), media: base != name,
-			filter: filterPublic}, nil
+			place: filter.Public}, nil
 	case "hashtag", "hashtag:local":
 		if err := need("read:statuses", false); err != nil {
 			return nil, err
@@ -263,17 +265,10 @@ func (h *Handler) resolve(v *viewer, name, tag, list string) (*stream, error) {
 			return nil, errNoTag
 		}
 		return &stream{name: []string{name, tag}, channel: hashtagChannel(tenantID, name == "hashtag:local", tag),
-			filter: filterPublic}, nil
+			place: filter.Public}, nil
 	}
 	return nil, errUnknown
 }
-
-// Filter contexts of streamed statuses (federation.FilterHome and
-// FilterPublic).
-const (
-	filterHome   = "home"
-	filterPublic = "public"
-)
 
 // frame is one event for one stream of a connection.
 type frame struct {
@@ -397,8 +392,8 @@ func (s *session) frames(ctx context.Context, ev event) []frame {
 	case "filters_changed":
 		// No payload: the client reloads its filters (user stream only).
 	case "update", "status.update":
-		// A channel's streams share its filter context.
-		payload, err = r.RenderStatus(rctx, site, viewerID, ev.ID, streams[0].filter)
+		// A channel's streams share its place.
+		payload, err = r.RenderStatus(rctx, site, viewerID, ev.ID, streams[0].place)
 	case "notification":
 		payload, err = r.RenderNotification(rctx, site, viewerID, ev.ID)
 	case "conversation":

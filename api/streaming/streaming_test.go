@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/roost-social/roost/api/httpx"
+	"github.com/roost-social/roost/federation/social/filter"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/testenv"
 	"github.com/roost-social/roost/tenant"
@@ -55,7 +56,7 @@ func (fakeAuth) Authenticate(_ context.Context, tenantID int64, bearer string) (
 // a filter in the home context, and 778 put behind a warning in public.
 type fakeRender struct{}
 
-func (fakeRender) RenderStatus(_ context.Context, site *tenant.Site, viewerID, id int64, filterContext string) ([]byte, error) {
+func (fakeRender) RenderStatus(_ context.Context, site *tenant.Site, viewerID, id int64, filterContext filter.Where) ([]byte, error) {
 	if id == 666 && viewerID != 11 {
 		return nil, errs.E(errs.NotFound, "Record not found")
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/billing"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/testenv"
@@ -41,12 +40,12 @@ func scalar[T any](t *testing.T, db *pgxpool.Pool, sql string, args ...any) T {
 type suspender struct{ admin *tenantpg.AdminStore }
 
 func (s suspender) Suspend(ctx context.Context, id int64, _ string) error {
-	_, err := s.admin.SetTenantStatus(ctx, model.Actor{Email: "billing"}, id, "active", "suspended", "billing.suspend")
+	_, err := s.admin.SetTenantStatus(ctx, tenant.BillingActor, id, "active", "suspended", "billing.suspend")
 	return err
 }
 
 func (s suspender) Unsuspend(ctx context.Context, id int64, _ string) error {
-	_, err := s.admin.SetTenantStatus(ctx, model.Actor{Email: "billing"}, id, "suspended", "active", "billing.unsuspend")
+	_, err := s.admin.SetTenantStatus(ctx, tenant.BillingActor, id, "suspended", "active", "billing.unsuspend")
 	return err
 }
 
@@ -222,7 +221,7 @@ func TestBillingLeavesOperatorSuspensionAlone(t *testing.T) {
 	store := NewStore(db)
 	id := newTenant(t, db, "mod.test")
 	admin := tenantpg.NewAdminStore(db)
-	if _, err := admin.SetTenantStatus(ctx, model.Actor{Email: "op"}, id, "active", "suspended", "tenant.suspend"); err != nil {
+	if _, err := admin.SetTenantStatus(ctx, tenant.Actor{Email: "op"}, id, "active", "suspended", "tenant.suspend"); err != nil {
 		t.Fatal(err)
 	}
 	clock := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -13,9 +13,9 @@ import (
 
 	"github.com/roost-social/roost/api"
 	"github.com/roost-social/roost/api/admin"
-	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/social/account"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
@@ -134,7 +134,8 @@ func runAccount(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 		return err
 	}
 	defer svc.close()
-	a, err := createAccount(ctx, svc, *domain, *username, *email, *password, *display)
+	a, err := newAccounts(svc).Create(ctx, account.New{Domain: *domain, Username: *username, DisplayName: *display,
+		Email: *email, Password: *password})
 	if err != nil {
 		return err
 	}
@@ -142,38 +143,15 @@ func runAccount(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 	return nil
 }
 
-// createAccount validates everything cheap first, so bad input never
-// costs a key generation, then creates the account and its login.
+// newAccounts is the account-creation use case on svc's stores.
+func newAccounts(svc *services) *account.Service {
+	return &account.Service{Sites: svc.tenants, Store: svc.accounts}
+}
+
+// createAccount creates an account through the use case (the dev seed
+// and the benchmarks call it).
 func createAccount(ctx context.Context, svc *services, domain, username, email, password, display string) (*federation.Account, error) {
-	host, err := tenant.NormalizeHost(domain)
-	if err != nil {
-		return nil, errs.E(errs.Invalid, "domain %q: %s", domain, errs.MessageOf(err))
-	}
-	site, err := svc.tenants.SiteByHost(ctx, host)
-	if err != nil {
-		return nil, errs.E(errs.NotFound, "no verified tenant domain %s", host)
-	}
-	if site.Domain != host {
-		return nil, errs.E(errs.Invalid, "%s is a service domain; accounts belong to the handle domain %s", host, site.Domain)
-	}
-	if !federation.ValidUsername(username) {
-		return nil, errs.E(errs.Invalid, "username must be 1 to 30 letters, digits or underscores")
-	}
-	if email, err = tenant.NormalizeEmail(email); err != nil {
-		return nil, err
-	}
-	hash, err := tenant.HashPassword(password)
-	if err != nil {
-		return nil, err
-	}
-	keys, err := federation.GenerateKeyPair()
-	if err != nil {
-		return nil, err
-	}
-	return svc.accounts.CreateAccount(ctx, federation.NewAccount{
-		TenantID: site.TenantID, Domain: site.Domain, Username: username, DisplayName: display,
-		Email: email, Password: password, PasswordHash: hash, Keys: keys,
-	})
+	return newAccounts(svc).Create(ctx, account.New{Domain: domain, Username: username, DisplayName: display, Email: email, Password: password})
 }
 
 func readLine(r io.Reader) (string, error) {
@@ -217,7 +195,7 @@ func runTenantRole(ctx context.Context, cfg *config.Config, log *slog.Logger, ar
 		return errs.E(errs.NotFound, "no tenant domain %s", host)
 	}
 	st := tenantpg.NewAdminStore(svc.db)
-	cli := model.Actor{Email: ""} // the audit log shows "command line"
+	cli := tenant.CommandLine // the audit log shows "command line"
 	if args[0] == "grant" {
 		if _, err := st.GrantRole(ctx, cli, strings.TrimSpace(*email), site.TenantID, role.Name, uint32(role.Perms)); err != nil {
 			return err
@@ -270,11 +248,11 @@ func runOperator(ctx context.Context, cfg *config.Config, log *slog.Logger, args
 // adminHandler is the dashboard, one handler for the operator host and
 // every tenant's /admin.
 func adminHandler(cfg *config.Config, log *slog.Logger, svc *services, fd *fed) *admin.Handler {
-	h := &admin.Handler{Store: tenantpg.NewAdminStore(svc.db), Notify: svc.tenantSv.Notify, Host: cfg.OperatorHost,
+	h := &admin.Handler{Store: tenantpg.NewAdminStore(svc.db), Tenants: svc.tenantSv, Host: cfg.OperatorHost,
 		URL: httpx.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort}, Log: log}
-	h.Billing = newBillingPages(cfg, svc)                      // billing, plans and open-books pages (billing.go)
-	h.Leave = leavePages{svc: svc, fd: fd, cfg: cfg, log: log} // leaving and changing domain (move.go)
-	h.SignIn = svc.signin                                      // throttled sign-in (signin.go)
+	h.Billing = newBillingPages(cfg, svc)   // billing, plans and open-books pages (billing.go)
+	h.Leave = newLeaving(cfg, log, svc, fd) // leaving and changing domain (move.go)
+	h.SignIn = svc.signin                   // throttled sign-in (signin.go)
 	if fd != nil {
 		h.Forward = fd.outbox // reports forwarded as Flags (federation/outbox ForwardReport)
 		h.Posts = localPosts{accounts: svc.accounts, outbox: fd.outbox}

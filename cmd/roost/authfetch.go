@@ -43,11 +43,9 @@ func runTenantAuthorizedFetch(ctx context.Context, cfg *config.Config, log *slog
 	if err != nil {
 		return errs.E(errs.NotFound, "no tenant domain %s", host)
 	}
-	hosts, err := svc.tenants.SetAuthorizedFetch(ctx, site.TenantID, on)
-	if err != nil {
+	if err := svc.tenantSv.SetAuthorizedFetch(ctx, site.TenantID, on); err != nil { // tells the host caches
 		return err
 	}
-	notifyHosts(ctx, svc, log, hosts...) // move.go
 	state := fmt.Sprintf("follows the instance (ROOST_AUTHORIZED_FETCH=%t)", cfg.AuthorizedFetch)
 	if on != nil {
 		state = map[bool]string{true: "on", false: "off"}[*on]

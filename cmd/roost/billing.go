@@ -10,7 +10,6 @@ import (
 
 	"github.com/roost-social/roost/api"
 	"github.com/roost-social/roost/api/admin"
-	"github.com/roost-social/roost/api/admin/model"
 	apibilling "github.com/roost-social/roost/api/billing"
 	"github.com/roost-social/roost/api/portal"
 	"github.com/roost-social/roost/billing"
@@ -25,53 +24,19 @@ import (
 // billingEvery is how often `roost work` enforces the grace period.
 const billingEvery = 5 * time.Minute
 
-// billingActor is who the audit log names for billing's own actions.
-var billingActor = model.Actor{Email: "billing"}
-
-// tenantSuspender suspends through the operator dashboard's path: the
-// status change and its audit entry in one transaction, then every node's
-// host cache is told.
-type tenantSuspender struct {
-	admin  *tenantpg.AdminStore
-	notify tenant.Notifier
-	log    *slog.Logger
-}
-
-func (s tenantSuspender) Suspend(ctx context.Context, id int64, reason string) error {
-	return s.set(ctx, id, tenant.Active, tenant.Suspended, "billing.suspend")
-}
-
-func (s tenantSuspender) Unsuspend(ctx context.Context, id int64, reason string) error {
-	return s.set(ctx, id, tenant.Suspended, tenant.Active, "billing.unsuspend")
-}
-
-func (s tenantSuspender) set(ctx context.Context, id int64, from, to tenant.Status, action string) error {
-	hosts, err := s.admin.SetTenantStatus(ctx, billingActor, id, string(from), string(to), action)
-	if err != nil {
-		return err
-	}
-	if s.notify != nil && len(hosts) > 0 {
-		if err := s.notify.HostsChanged(ctx, hosts...); err != nil && s.log != nil {
-			s.log.WarnContext(ctx, "publishing host invalidation failed; caches will expire", "hosts", hosts, "err", err)
-		}
-	}
-	return nil
-}
-
 func newEnforcer(cfg *config.Config, log *slog.Logger, svc *services) *billing.Enforcer {
 	return &billing.Enforcer{Store: billingpg.NewStore(svc.db), Grace: cfg.BillingGrace, Log: log,
-		Tenants: tenantSuspender{admin: tenantpg.NewAdminStore(svc.db), notify: svc.tenantSv.Notify, log: log}}
+		Tenants: tenant.BillingSuspender{Service: svc.tenantSv}}
 }
 
-// runBillingEnforcer suspends tenants past due beyond the grace period and
-// reactivates those paying again, in `roost work`; it also meters usage.
-func runBillingEnforcer(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *services) {
+// newMeter meters usage in `roost work` (the usage-meter job); usage-priced
+// plans report to Stripe Billing Meters when ROOST_STRIPE_SECRET_KEY is set.
+func newMeter(cfg *config.Config, log *slog.Logger, svc *services) *billing.Meter {
 	m := &billing.Meter{Store: billingpg.NewStore(svc.db), Log: log}
-	if cfg.StripeSecretKey != "" { // usage-priced plans report to Stripe Billing Meters
+	if cfg.StripeSecretKey != "" {
 		m.Reporter = billingstripe.New(cfg.StripeSecretKey, cfg.StripeAPIURL)
 	}
-	go m.Run(ctx, meterEvery)
-	newEnforcer(cfg, log, svc).Run(ctx, billingEvery)
+	return m
 }
 
 // newBillingWebhook serves POST /billing/webhooks/stripe on the portal
@@ -204,12 +169,9 @@ func runBilling(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 		}
 	}
 	if args[0] == "mark-paid" || args[0] == "comp" {
-		var exists bool
-		if err := svc.db.QueryRow(ctx, `select exists (select 1 from tenants where id = $1)`, *id).Scan(&exists); err != nil {
+		admin := tenantpg.NewAdminStore(svc.db)
+		if _, err := admin.Tenant(ctx, *id); err != nil { // errs.NotFound "no tenant N"
 			return err
-		}
-		if !exists {
-			return errs.E(errs.NotFound, "no tenant %d", *id)
 		}
 		manual := &billing.Manual{Store: store}
 		var a *billing.Account
@@ -230,7 +192,7 @@ func runBilling(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 		if pay != nil {
 			detail += ", received " + billing.Money(pay.AmountMinor, pay.Currency)
 		}
-		if err := tenantpg.NewAdminStore(svc.db).Record(ctx, model.Actor{}, action, fmt.Sprintf("tenant %d", *id), id, detail+" (command line)"); err != nil {
+		if err := admin.Record(ctx, tenant.CommandLine, action, fmt.Sprintf("tenant %d", *id), id, detail+" (command line)"); err != nil {
 			return err
 		}
 	}

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/billing"
 	billingpg "github.com/roost-social/roost/billing/postgres"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/tenant"
 	tenantpg "github.com/roost-social/roost/tenant/postgres"
 )
 
@@ -76,7 +76,7 @@ func runBillingPlan(ctx context.Context, cfg *config.Config, log *slog.Logger, a
 		if err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, model.Actor{}, "billing.plan_add", out.Name, nil, out.Price()+" (command line)"); err != nil {
+		if err := audit.Record(ctx, tenant.CommandLine, "billing.plan_add", out.Name, nil, out.Price()+" (command line)"); err != nil {
 			return err
 		}
 		fmt.Println(out.ID)
@@ -99,7 +99,7 @@ func runBillingPlan(ctx context.Context, cfg *config.Config, log *slog.Logger, a
 		if err := store.ArchivePlan(ctx, *id); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, model.Actor{}, "billing.plan_archive", fmt.Sprintf("plan %d", *id), nil, "(command line)"); err != nil {
+		if err := audit.Record(ctx, tenant.CommandLine, "billing.plan_archive", fmt.Sprintf("plan %d", *id), nil, "(command line)"); err != nil {
 			return err
 		}
 		fmt.Printf("plan %d archived; tenants on it keep it\n", *id)
@@ -198,7 +198,7 @@ func runBillingBooks(ctx context.Context, cfg *config.Config, log *slog.Logger, 
 		if err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, model.Actor{}, "books.cost_add", out.Category, nil,
+		if err := audit.Record(ctx, tenant.CommandLine, "books.cost_add", out.Category, nil,
 			out.Month.Format("2006-01")+" "+billing.Money(out.AmountMinor, out.Currency)+" (command line)"); err != nil {
 			return err
 		}
@@ -207,7 +207,7 @@ func runBillingBooks(ctx context.Context, cfg *config.Config, log *slog.Logger, 
 		if err := store.DeleteCost(ctx, *id); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, model.Actor{}, "books.cost_delete", fmt.Sprintf("cost %d", *id), nil, "(command line)"); err != nil {
+		if err := audit.Record(ctx, tenant.CommandLine, "books.cost_delete", fmt.Sprintf("cost %d", *id), nil, "(command line)"); err != nil {
 			return err
 		}
 		fmt.Printf("cost %d deleted\n", *id)
@@ -224,7 +224,7 @@ func runBillingBooks(ctx context.Context, cfg *config.Config, log *slog.Logger, 
 		if err := store.SetReserve(ctx, n, cfg.BooksCurrency); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, model.Actor{}, "books.reserve", "reserve", nil, billing.Money(n, cfg.BooksCurrency)+" (command line)"); err != nil {
+		if err := audit.Record(ctx, tenant.CommandLine, "books.reserve", "reserve", nil, billing.Money(n, cfg.BooksCurrency)+" (command line)"); err != nil {
 			return err
 		}
 		fmt.Printf("reserve %s\n", billing.Money(n, cfg.BooksCurrency))

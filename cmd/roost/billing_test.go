@@ -31,8 +31,8 @@ func TestBillingManualProviderCLI(t *testing.T) {
 	}
 	// Paid until a day long gone: past due, beyond any grace period.
 	code, out, stderr = roost(t, env, "billing", "mark-paid", "--tenant", id, "--until", "2001-01-31")
-	if code != 0 {
-		t.Fatalf("mark-paid: %d %s", code, stderr)
+	if code != 0 || !strings.Contains(out, "paid until 2001-01-31") {
+		t.Fatalf("mark-paid: %d %q %s", code, out, stderr)
 	}
 	// The manual provider's truth: paid until a day gone, past due since.
 	code, out, stderr = roost(t, env, "billing", "sync", "--tenant", id)
@@ -44,8 +44,8 @@ func TestBillingManualProviderCLI(t *testing.T) {
 		t.Fatalf("enforce: %d %q %s", code, out, stderr)
 	}
 	code, out, _ = roost(t, env, "billing", "show", "--tenant", id)
-	if !strings.Contains(out, "past due since 2001-01-31, suspended for non-payment") {
-		t.Fatalf("show: %q", out)
+	if code != 0 || !strings.Contains(out, "past due since 2001-01-31, suspended for non-payment") {
+		t.Fatalf("show: %d %q", code, out)
 	}
 	code, out, stderr = roost(t, env, "billing", "comp", "--tenant", id)
 	if code != 0 || !strings.Contains(out, "comped (manual)") {

@@ -71,7 +71,7 @@ func runDev(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 	defer cancel()
 	for _, run := range []func() error{
 		func() error { return serve(ctx, cfg, log, svc) },
-		func() error { return work(ctx, cfg, log, svc) },
+		func() error { return work(ctx, cfg, log, svc, nil) },
 	} {
 		wg.Add(1)
 		go func() {

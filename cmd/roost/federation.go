@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/actors"
 	"github.com/roost-social/roost/federation/delivery"
 	"github.com/roost-social/roost/federation/domainblock"
 	"github.com/roost-social/roost/federation/fetch"
@@ -22,7 +23,7 @@ import (
 // fed is the federation machinery every node and worker shares.
 type fed struct {
 	fetch   *fetch.Client
-	keys    *inbox.Keys
+	keys    *actors.Keys
 	locals  *inbox.SiteLocals
 	queue   *delivery.Queue
 	inbox   *inbox.Service
@@ -68,7 +69,7 @@ func newFed(cfg *config.Config, log *slog.Logger, svc *services, sites tenant.Re
 	if err := f.blocks.Load(context.Background()); err != nil {
 		return nil, err
 	}
-	f.keys = &inbox.Keys{Store: svc.accounts, Fetch: f.fetch, Sign: sign, Ours: ours}
+	f.keys = &actors.Keys{Store: svc.accounts, Fetch: f.fetch, Sign: sign, Ours: ours}
 	f.locals = &inbox.SiteLocals{Sites: sites, Accounts: svc.accounts, Scheme: cfg.URLScheme, Port: cfg.PublicPort}
 	f.queue = &delivery.Queue{Store: svc.accounts, Redis: svc.redis, Prefix: cfg.RedisPrefix, Log: log}
 	f.inbox = &inbox.Service{Keys: f.keys, Store: svc.accounts, Ours: ours, Blocks: f.blocks, Scheme: cfg.URLScheme}
@@ -88,6 +89,7 @@ func (f *fed) deliveryWorker(log *slog.Logger) *delivery.Worker {
 		Consumer:  fmt.Sprintf("%s-%d", host, os.Getpid()),
 		ClaimIdle: f.claimIdle, SweepEvery: f.sweepEvery,
 		Blocks: f.blocks, Hosts: f.hosts,
+		InstanceSign: f.keys.Sign, // forwarded reports (deliveries with an acting host)
 		KeyID: func(ctx context.Context, a *federation.Account) (string, error) {
 			links, err := f.locals.Links(ctx, a)
 			if err != nil {

@@ -92,10 +92,10 @@ var commands = map[string]command{
 	"serve":    runServe,
 	"work":     runWork,
 	"migrate":  runMigrate,
-	"tenant":   runTenantOrMove, // move.go: add-domain, move-domain, delete
+	"tenant":   runTenantPortability, // move.go: add-domain, move-domain, delete
 	"operator": runOperator,
 	"billing":  runBilling,
-	"account":  runAccountOrArchive,
+	"account":  runAccountPortability,
 	"follow":   runFollow,
 	"post":     runPost,
 	"move":     runMove,
@@ -155,7 +155,7 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
-	level.UnmarshalText([]byte(cfg.LogLevel))
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // internal/config accepts only valid levels
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))

@@ -334,7 +334,7 @@ func TestMultiNode(t *testing.T) {
 		}
 	})
 
-	t.Run("a domain added through node 2 is served by node 1 within a second", func(t *testing.T) {
+	t.Run("a domain added through node 2 is served by node 1 long before its cache entry expires", func(t *testing.T) {
 		// Node 1 has cached "not ours" for d.test (for an hour: the TTL).
 		waitHTTP(t, "http://"+addrs[0]+"/users/dave", "d.test", 404)
 		n2 := withEnv(a.env, "ROOST_HTTP_ADDR="+addrs[1])
@@ -345,14 +345,17 @@ func TestMultiNode(t *testing.T) {
 			"--email", "dave@d.test", "--password", testPassword); code != 0 {
 			t.Fatal(stderr)
 		}
-		deadline := time.Now().Add(time.Second)
+		// The invalidation is pushed, not waited out: anything well under
+		// the hour-long TTL proves it, and 30 s holds on a busy machine
+		// where one second did not (issue 15, finding 10).
+		deadline := time.Now().Add(30 * time.Second)
 		for {
 			code, _ := rawGet(t, addrs[0], "d.test", "/users/dave", "")
 			if code == 200 {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("node 1 still answers %d for d.test a second after it was added", code)
+				t.Fatalf("node 1 still answers %d for d.test 30 s after it was added", code)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +13,7 @@ import (
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/api/portal"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/social/account"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/errs"
 	tenantpg "github.com/roost-social/roost/tenant/postgres"
@@ -37,7 +36,7 @@ func newResolver(cfg *config.Config) verify.Resolver {
 // split setup's redirects.
 func newChecker(cfg *config.Config, log *slog.Logger, svc *services, store *tenantpg.SignupStore, redirects verify.Redirects) *verify.Checker {
 	return &verify.Checker{
-		DNS: newResolver(cfg), Web: redirects, Store: store, Notify: svc.tenantSv.Notify, Log: log,
+		DNS: newResolver(cfg), Web: redirects, Store: store, Hosts: svc.tenantSv, Log: log,
 		Target: verify.Target{IPv4: cfg.PublicIPv4, IPv6: cfg.PublicIPv6, Hostname: cfg.PublicHostname,
 			Scheme: cfg.URLScheme, Port: cfg.PublicPort},
 	}
@@ -52,7 +51,7 @@ func newPortal(cfg *config.Config, log *slog.Logger, svc *services, redirects ve
 	store := tenantpg.NewSignupStore(svc.db)
 	log.Info("signup portal enabled", "host", cfg.PortalHost, "signups", cfg.Signups, "base_domain", cfg.BaseDomain)
 	return &portal.Handler{
-		Signups: &verify.Signups{Store: store, Checker: newChecker(cfg, log, svc, store, redirects), Notify: svc.tenantSv.Notify,
+		Signups: &verify.Signups{Store: store, Checker: newChecker(cfg, log, svc, store, redirects), Hosts: svc.tenantSv,
 			Mode: verify.Mode(cfg.Signups), BaseDomain: cfg.BaseDomain, PortalHost: cfg.PortalHost, Log: log,
 			Reserved: reservedHosts(cfg)}, // the instance's own names (signin.go)
 		Accounts: portalAccounts{svc},
@@ -69,15 +68,7 @@ func newPortal(cfg *config.Config, log *slog.Logger, svc *services, redirects ve
 type portalAccounts struct{ svc *services }
 
 func (a portalAccounts) CreateAccount(ctx context.Context, domain, username, email, password string) (*federation.Account, error) {
-	return createAccount(ctx, a.svc, domain, username, email, password, "")
-}
-
-// runDomainChecks re-checks claimed domains in the background until ctx
-// ends: pending claims with back-off until they expire, verified ones
-// daily. Every worker runs it; due claims are leased, so none is checked
-// twice at once.
-func runDomainChecks(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *services, redirects verify.Redirects) {
-	newChecker(cfg, log, svc, tenantpg.NewSignupStore(svc.db), redirects).Run(ctx, domainCheckEvery)
+	return newAccounts(a.svc).Create(ctx, account.New{Domain: domain, Username: username, Email: email, Password: password})
 }
 
 // runTenantApprove is `roost tenant approve --id N`.
@@ -95,14 +86,8 @@ func runTenantApprove(ctx context.Context, cfg *config.Config, log *slog.Logger,
 		return err
 	}
 	defer svc.close()
-	hosts, err := tenantpg.NewSignupStore(svc.db).ApproveTenant(ctx, *id)
-	if err != nil {
+	if err := svc.tenantSv.Approve(ctx, *id); err != nil {
 		return err
-	}
-	if n := svc.tenantSv.Notify; n != nil && len(hosts) > 0 {
-		if err := n.HostsChanged(ctx, hosts...); err != nil {
-			log.Warn("publishing host invalidation failed; caches will expire", "err", err)
-		}
 	}
 	fmt.Printf("tenant %d approved\n", *id)
 	return nil
@@ -116,30 +101,24 @@ func runTenantInvite(ctx context.Context, cfg *config.Config, log *slog.Logger, 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *count < 1 || *count > 1000 {
-		return errs.E(errs.Invalid, "--count must be 1 to 1000")
+	if *count < 1 || *count > verify.MaxInvites { // before connecting
+		return errs.E(errs.Invalid, "--count must be 1 to %d", verify.MaxInvites)
 	}
 	svc, err := connect(ctx, cfg, log, false)
 	if err != nil {
 		return err
 	}
 	defer svc.close()
-	store := tenantpg.NewSignupStore(svc.db)
 	var until *time.Time
 	if *expires > 0 {
 		t := time.Now().Add(*expires)
 		until = &t
 	}
-	for range *count {
-		b := make([]byte, 10)
-		rand.Read(b)
-		code := base32.StdEncoding.EncodeToString(b)
-		if err := store.CreateInvite(ctx, verify.HashCode(code), until); err != nil {
-			return err
-		}
+	codes, err := verify.CreateInvites(ctx, tenantpg.NewSignupStore(svc.db), *count, until)
+	for _, code := range codes { // the codes kept, even when a later one failed
 		fmt.Println(code)
 	}
-	return nil
+	return err
 }
 
 // printFlagged lists verified domains whose TXT proof disappeared.

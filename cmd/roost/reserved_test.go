@@ -109,7 +109,7 @@ func TestIssue14Finding9NoPathClaimsTheInstancesOwnHosts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := leave.AddDomain(ctx, id, tenant.NewDomain{Domain: h, Verified: true}, "test"); err != nil {
+		if _, err := leave.AddDomain(ctx, id, tenant.NewDomain{Domain: h, Verified: true}, tenant.Actor{Email: "test"}); err != nil {
 			t.Fatal(err)
 		}
 		if err := runTenantMoveDomain(ctx, cfg, log, []string{"--tenant", from, "--to", h}); !reservedErr(err) {

@@ -64,7 +64,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	mastodonAPI.Polls = svc.accounts
 	// account exports and imports, run by roost work (archive_work.go)
 	mastodonAPI.Archives = &mastodon.Archives{Jobs: svc.accounts, Dir: archiveDir(cfg), MaxUpload: 1 << 30}
-	mastodonAPI.More = svc.accounts // lists, filters, conversations, emojis, search... (api/mastodon/more.go)
+	mastodonAPI.UseSocialStore(svc.accounts, fd.outbox) // lists, filters, conversations, emojis, search... (api/mastodon/wiring.go)
 	mastodonAPI.RelMe = &relme.Verifier{Fetch: fd.fetch, Store: svc.accounts, Log: log}
 	hub := streaming.NewHub(svc.redis, cfg.RedisPrefix, log) // this node's one streaming subscription
 	go hub.Run(ctx)

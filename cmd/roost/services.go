@@ -55,7 +55,10 @@ func connect(ctx context.Context, cfg *config.Config, log *slog.Logger, withRedi
 		return nil, fmt.Errorf("cannot reach PostgreSQL at ROOST_DATABASE_URL: %w", err)
 	}
 	s := &services{db: db, tenants: tenantpg.New(db), accounts: fedpg.New(db)}
-	s.tenantSv = &tenant.Service{Store: s.tenants, Log: log}
+	// Every tenant state change goes through tenantSv, which tells the
+	// host caches itself.
+	s.tenantSv = &tenant.Service{Store: s.tenants, Statuses: tenantpg.NewAdminStore(db),
+		Approvals: tenantpg.NewSignupStore(db), Domains: tenantpg.NewLeaveStore(db), Settings: s.tenants, Log: log}
 	if withRedis {
 		if cfg.RedisURL == "" {
 			db.Close()

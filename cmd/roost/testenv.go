@@ -28,7 +28,10 @@ func runTestenv(ctx context.Context, _ *config.Config, log *slog.Logger, args []
 	if fs.NArg() == 0 {
 		return fmt.Errorf("usage: roost testenv [--dir D] -- command [args...]")
 	}
-	os.RemoveAll(*dir) // a fresh cluster every run: no state leaks between runs
+	// A fresh cluster every run: no state leaks between runs.
+	if err := os.RemoveAll(*dir); err != nil {
+		return fmt.Errorf("remove the last run's test servers: %w", err)
+	}
 	env, err := devenv.Start(ctx, devenv.Options{
 		Dir: *dir, Install: true, Database: "roost_test",
 		Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) },
@@ -36,7 +39,11 @@ func runTestenv(ctx context.Context, _ *config.Config, log *slog.Logger, args []
 	if err != nil {
 		return err
 	}
-	defer env.Stop()
+	defer func() {
+		if err := env.Stop(); err != nil {
+			log.Warn("stopping the test servers", "err", err)
+		}
+	}()
 	// The JavaScript client test (TestJSClientMegalodon) runs node and npm;
 	// the portal's browser test (TestPortalSignupInBrowser) Debian's chromium.
 	for _, t := range [][2]string{{"node", "nodejs"}, {"npm", "npm"}, {"chromium", "chromium"}} {
@@ -74,7 +81,7 @@ func runTestenv(ctx context.Context, _ *config.Config, log *slog.Logger, args []
 	}
 	go func() {
 		<-ctx.Done()
-		cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Process.Signal(syscall.SIGTERM) // fails only once it has exited
 	}()
 	err = cmd.Wait()
 	var ee *exec.ExitError

@@ -3,11 +3,17 @@ package main
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/roost-social/roost/federation/domainblock"
+	"github.com/roost-social/roost/federation/peers"
+	"github.com/roost-social/roost/federation/social/poll"
 	"github.com/roost-social/roost/internal/config"
+	"github.com/roost-social/roost/internal/jobs"
 	"github.com/roost-social/roost/tenant"
+	tenantpg "github.com/roost-social/roost/tenant/postgres"
 	tenantredis "github.com/roost-social/roost/tenant/redis"
 )
 
@@ -19,12 +25,14 @@ func runWork(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []stri
 	defer svc.close()
 	// /healthz, /readyz and /metrics for probes and scrapers (ops.go);
 	// here, not in work, because `roost dev` runs work beside serve.
+	var reg prometheus.Registerer // the jobs' metrics, when scraped
 	if cfg.MetricsAddr != "" {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		r := prometheus.NewRegistry()
+		reg = r
+		r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 			queueCollector{stats: svc.accounts.QueueStats, log: log})
 		errc := make(chan error, 1)
-		stopOps, err := listenOps(cfg.MetricsAddr, opsHandler(reg, serviceChecks(svc), log), errc)
+		stopOps, err := listenOps(cfg.MetricsAddr, opsHandler(r, serviceChecks(svc), log), errc)
 		if err != nil {
 			return err
 		}
@@ -35,35 +43,65 @@ func runWork(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []stri
 			}
 		}()
 	}
-	return work(ctx, cfg, log, svc)
+	return work(ctx, cfg, log, svc, reg)
 }
 
-// work runs the background workers until ctx ends: the inbox processor
-// (verified activities → follows and answers) and the delivery workers.
-func work(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *services) error {
+// work runs the background jobs until ctx ends, each a named job under
+// one supervisor (internal/jobs): a job that fails or panics is logged and
+// counted (roost_job_* metrics on reg; nil records none) and runs again at
+// its next pass, a worker loop is restarted with back-off, and shutdown
+// waits for every job.
+func work(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *services, reg prometheus.Registerer) error {
 	sites := tenant.NewHostCache(svc.tenants, cfg.DomainCacheTTL, cfg.DomainCacheMax)
-	go tenantredis.Subscribe(ctx, svc.redis, tenantredis.Channel(cfg.RedisPrefix), sites, log, nil)
-	go runRelay(ctx, cfg, log, svc) // streaming events; one relay per instance is elected
 	fd, err := newFed(cfg, log, svc, sites)
 	if err != nil {
 		return err
 	}
-	go fd.blocks.Run(ctx)                            // domain blocks made on any node (federation/domainblock)
-	go runNodeInfo(ctx, cfg.URLScheme, log, svc, fd) // remote hosts' software (fedwork.go)
-	go runBlocklistSubscriptions(ctx, log, svc, fd)  // subscribed block lists (fedwork.go)
-	go runDomainChecks(ctx, cfg, log, svc, fd.fetch) // portal domain claims (portal.go)
-	go runPollEndings(ctx, log, svc)                 // "poll" notifications (poll_endings.go)
-	go runArchives(ctx, cfg, log, svc, fd)           // account exports and imports (archive_work.go)
-	go runBillingEnforcer(ctx, cfg, log, svc)        // grace period, suspension, reactivation (billing.go)
-	go runDeletions(ctx, cfg, log, svc, fd)          // tenants leaving: Delete(Person), then removal (move.go)
 	log.Info("workers running", "queues", []string{"inbox", "deliveries"})
-	done := make(chan struct{})
-	go func() {
-		fd.process.Run(ctx)
-		close(done)
-	}()
-	err = fd.deliveryWorker(log).Run(ctx)
-	<-done
+	all := append(workJobs(cfg, log, svc, fd, sites), portabilityJobs(ctx, cfg, log, svc, fd)...) // archive_work.go
+	err = (&jobs.Runner{Log: log, Registerer: reg}).Run(ctx, all...)
 	log.Info("workers stopped")
 	return err
+}
+
+// Intervals of the work jobs whose packages do not set their own.
+const (
+	nodeInfoEvery      = 30 * time.Second // remote hosts due for NodeInfo (federation/peers)
+	subscriptionsEvery = 15 * time.Second // subscribed block lists due (federation/domainblock)
+	pollEndingsEvery   = 30 * time.Second // polls that ended (federation/social/poll)
+	// drainBatches bounds the batches one pass of a draining job takes.
+	drainBatches = 100
+)
+
+// workJobs are `roost work`'s jobs. Every > 0 is a pass at that interval;
+// Every == 0 is a long-running worker loop.
+func workJobs(cfg *config.Config, log *slog.Logger, svc *services, fd *fed, sites *tenant.HostCache) []jobs.Job {
+	enforcer := newEnforcer(cfg, log, svc)
+	checker := newChecker(cfg, log, svc, tenantpg.NewSignupStore(svc.db), fd.fetch)
+	return []jobs.Job{
+		{Name: "host-cache-invalidations", Run: func(ctx context.Context) error { // tenants changed on any node
+			tenantredis.Subscribe(ctx, svc.redis, tenantredis.Channel(cfg.RedisPrefix), sites, log, nil)
+			return nil
+		}},
+		{Name: "streaming-relay", Run: func(ctx context.Context) error { // one relay per instance is elected
+			runRelay(ctx, cfg, log, svc)
+			return nil
+		}},
+		{Name: "domain-blocks", Every: fd.blocks.Interval(), Run: fd.blocks.Refresh}, // blocks made on any node
+		{Name: "nodeinfo", Every: nodeInfoEvery, Run: (&peers.NodeInfo{Store: svc.accounts, Fetch: fd.fetch, Log: log}).Pass},
+		{Name: "blocklist-subscriptions", Every: subscriptionsEvery,
+			Run: (&domainblock.Subscriptions{Store: svc.accounts, Fetch: fd.fetch, Blocks: fd.blocks, Log: log}).Pass},
+		{Name: "domain-checks", Every: domainCheckEvery, Run: jobs.Drain(drainBatches, checker.RunDue)}, // portal claims
+		{Name: "poll-endings", Every: pollEndingsEvery, Run: (&poll.Endings{Store: svc.accounts, Log: log}).Pass},
+		{Name: "billing-enforcer", Every: billingEvery, Run: func(ctx context.Context) error { // grace, suspension, reactivation
+			_, err := enforcer.RunOnce(ctx)
+			return err
+		}},
+		{Name: "usage-meter", Every: meterEvery, Run: newMeter(cfg, log, svc).RunOnce},
+		{Name: "inbox", Run: func(ctx context.Context) error { // verified activities → follows, posts, answers
+			fd.process.Run(ctx)
+			return nil
+		}},
+		{Name: "deliveries", Run: fd.deliveryWorker(log).Run},
+	}
 }

@@ -73,7 +73,11 @@ func (w *Worker) heartbeat(ctx context.Context) {
 	t := time.NewTicker(heartbeatTTL / 3)
 	defer t.Stop()
 	for {
-		w.Queue.Redis.Set(ctx, w.Queue.workerKey(w.Consumer), strconv.FormatInt(w.Now().Unix(), 10), heartbeatTTL)
+		err := w.Queue.Redis.Set(ctx, w.Queue.workerKey(w.Consumer), strconv.FormatInt(w.Now().Unix(), 10), heartbeatTTL).Err()
+		if err != nil && ctx.Err() == nil {
+			// The queue-health page counts this worker gone until a beat lands.
+			w.Log.Warn("delivery worker heartbeat", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			w.Queue.Redis.Del(context.WithoutCancel(ctx), w.Queue.workerKey(w.Consumer))

@@ -27,6 +27,10 @@ type Worker struct {
 	Consumer string
 	// KeyID returns the key id a local account signs with.
 	KeyID func(ctx context.Context, a *federation.Account) (string, error)
+	// InstanceSign signs as the instance actor of the request context's
+	// acting host, for deliveries with an ActingHost (forwarded reports);
+	// nil fails those deliveries rather than sign them as their sender.
+	InstanceSign fetch.Signer
 	// Concurrency is the number of deliveries in flight (default 64);
 	// PerHost caps those to one host (default 8).
 	Concurrency, PerHost int
@@ -237,7 +241,10 @@ func (w *Worker) readLane(ctx context.Context, lane string, block time.Duration,
 // without persistence); the sweeper refills them from PostgreSQL.
 func (w *Worker) recreateGroups(ctx context.Context) {
 	for _, lane := range []string{laneExpress, laneBulk, laneRetry} {
-		w.Queue.Redis.XGroupCreateMkStream(ctx, w.Queue.stream(lane), group, "0")
+		err := w.Queue.Redis.XGroupCreateMkStream(ctx, w.Queue.stream(lane), group, "0").Err()
+		if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
+			w.Log.Warn("recreating a delivery stream", "lane", lane, "err", err) // read retries it
+		}
 	}
 }
 
@@ -326,7 +333,11 @@ func (w *Worker) ackAll(ctx context.Context, es []entry) {
 		pipe.XAck(ctx, e.lane, group, e.streamID)
 		pipe.XDel(ctx, e.lane, e.streamID)
 	}
-	pipe.Exec(ctx)
+	if _, err := pipe.Exec(ctx); err != nil {
+		// Harmless but worth seeing: the entries stay pending, are claimed
+		// again later, find their rows done and are acknowledged then.
+		w.Log.Warn("acknowledging delivery entries", "n", len(es), "err", err)
+	}
 }
 
 // lease is how long a loaded row is held: a little under ClaimIdle, so a
@@ -349,8 +360,9 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 		return
 	}
 	if w.Blocks != nil && sender != nil && w.Blocks.Suspended(sender.TenantID, d.Host) {
-		w.Queue.Store.MarkFailed(ctx, d.ID, 0, "domain suspended: "+d.Host, time.Time{})
-		w.ack(ctx, e)
+		if w.fail(ctx, d, 0, "domain suspended: "+d.Host, time.Time{}) {
+			w.ack(ctx, e)
+		}
 		return
 	}
 	// A lease that ran out during a slow attempt can be taken again while
@@ -376,35 +388,49 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 		recorded = true
 		w.end(e.id)
 		if err := w.Queue.Store.Unlease(ctx, d.ID, now); err != nil {
+			// Unacknowledged: XAUTOCLAIM brings the entry back after the
+			// lease has run out.
 			w.Log.Warn("giving back a delivery", "id", d.ID, "err", err)
+			return
 		}
 		w.ack(ctx, e)
 		return
 	}
 	defer release() // after the breaker has seen the outcome
 	if until, open := w.breakers.open(d.Host, now); open {
-		w.fail(ctx, d, 0, "circuit open for "+d.Host, until)
-		w.ack(ctx, e)
+		if w.fail(ctx, d, 0, "circuit open for "+d.Host, until) {
+			w.ack(ctx, e)
+		}
 		return
 	}
 	status, err := w.attempt(ctx, d, sender)
-	switch {
-	case err == nil && status >= 200 && status < 300:
+	if err == nil && status >= 200 && status < 300 {
 		w.breakers.success(d.Host)
 		w.observe(ctx, d.Host, true, "")
 		recorded = true // flush records, acknowledges and ends it
 		w.done <- done{e: e, status: status}
 		return
+	}
+	if w.failed(ctx, d, now, status, err) {
+		w.ack(ctx, e)
+	}
+}
+
+// failed records an attempt that did not succeed: refused for good, or
+// retried later. It reports whether PostgreSQL has the outcome; only
+// then may the stream entry be acknowledged.
+func (w *Worker) failed(ctx context.Context, d *federation.Delivery, now time.Time, status int, err error) bool {
+	switch {
 	case err == nil && permanent(status):
 		w.breakers.success(d.Host) // the host answered; it is alive
-		w.Queue.Store.MarkFailed(ctx, d.ID, status, "refused by the receiver", time.Time{})
+		return w.fail(ctx, d, status, "refused by the receiver", time.Time{})
 	case fetch.Permanent(err):
 		// The address guard refused the inbox's address (or the URL is
 		// unusable): no retry can change that. The reason names no
 		// address, since tenants read it on their federation page.
 		w.Log.Info("delivery refused before sending", "id", d.ID, "host", d.Host, "err", err)
 		w.observe(ctx, d.Host, false, fetch.Reason(err))
-		w.Queue.Store.MarkFailed(ctx, d.ID, 0, fetch.Reason(err), time.Time{})
+		return w.fail(ctx, d, 0, fetch.Reason(err), time.Time{})
 	default:
 		reason := fmt.Sprintf("status %d", status)
 		if err != nil {
@@ -412,9 +438,8 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 		}
 		w.breakers.failure(d.Host, now)
 		w.observe(ctx, d.Host, false, reason)
-		w.fail(ctx, d, status, reason, now.Add(backoff(d.Attempts)))
+		return w.fail(ctx, d, status, reason, now.Add(backoff(d.Attempts)))
 	}
-	w.ack(ctx, e)
 }
 
 // begin marks e's row in flight in this process; false if it already is
@@ -439,14 +464,19 @@ func (w *Worker) end(ids ...int64) {
 	}
 }
 
-// fail schedules a retry at next, or gives up past GiveUpAfter.
-func (w *Worker) fail(ctx context.Context, d *federation.Delivery, status int, reason string, next time.Time) {
+// fail schedules a retry at next (zero: failed for good), or gives up
+// past GiveUpAfter. It reports whether the outcome was recorded: when not,
+// the caller leaves the stream entry unacknowledged, and XAUTOCLAIM (or
+// the sweeper, once the lease has run out) brings the delivery back.
+func (w *Worker) fail(ctx context.Context, d *federation.Delivery, status int, reason string, next time.Time) bool {
 	if !next.IsZero() && next.Sub(d.CreatedAt) > w.GiveUpAfter {
 		next = time.Time{} // retried for long enough: failed for good
 	}
 	if err := w.Queue.Store.MarkFailed(ctx, d.ID, status, reason, next); err != nil {
 		w.Log.Warn("recording failed delivery", "id", d.ID, "err", err)
+		return false
 	}
+	return true
 }
 
 // permanent reports statuses that retrying cannot fix. A 401 is retried,
@@ -461,6 +491,13 @@ func permanent(status int) bool {
 // or draft-cavage as the host accepts; the caller holds one of the host's
 // slots.
 func (w *Worker) attempt(ctx context.Context, d *federation.Delivery, sender *federation.Account) (int, error) {
+	if d.ActingHost != "" {
+		// A forwarded report: never signed as the sender (the reporter).
+		if w.InstanceSign == nil {
+			return 0, errors.New("no instance actor signer for a delivery signed by a site")
+		}
+		return w.Fetch.Post(federation.WithActingHost(ctx, d.ActingHost), d.Inbox, d.Body, w.InstanceSign)
+	}
 	keyID, err := w.KeyID(ctx, sender)
 	if err != nil {
 		return 0, err

@@ -85,9 +85,27 @@ type rig struct {
 	queue  *delivery.Queue
 	recv   *receiver
 	sender *federation.Account
+	// recvAddr is the receiver's address, which recv.test resolves to.
+	recvAddr string
 }
 
 func newRig(t *testing.T, status int) *rig {
+	t.Helper()
+	r := newIdleRig(t, status)
+	w := &delivery.Worker{
+		Queue: r.queue, Consumer: "test", SweepEvery: 100 * time.Millisecond, Log: r.queue.Log,
+		Fetch: fetch.New(fetch.Config{Resolve: map[string]string{"recv.test": r.recvAddr}}),
+		KeyID: func(context.Context, *federation.Account) (string, error) { return keyID, nil },
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(wctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return r
+}
+
+// newIdleRig is newRig without a worker: the test runs its own.
+func newIdleRig(t *testing.T, status int) *rig {
 	t.Helper()
 	ctx := context.Background()
 	db := testenv.DB(t)
@@ -108,16 +126,7 @@ func newRig(t *testing.T, status int) *rig {
 	t.Cleanup(srv.Close)
 	client, prefix := testenv.Redis(t)
 	q := &delivery.Queue{Store: store, Redis: client, Prefix: prefix, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	w := &delivery.Worker{
-		Queue: q, Consumer: "test", SweepEvery: 100 * time.Millisecond, Log: q.Log,
-		Fetch: fetch.New(fetch.Config{Resolve: map[string]string{"recv.test": srv.Listener.Addr().String()}}),
-		KeyID: func(context.Context, *federation.Account) (string, error) { return keyID, nil },
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { w.Run(wctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return &rig{store: store, db: db, queue: q, recv: recv, sender: sender}
+	return &rig{store: store, db: db, queue: q, recv: recv, sender: sender, recvAddr: srv.Listener.Addr().String()}
 }
 
 func (r *rig) state(t *testing.T, sql string) string {

@@ -207,11 +207,12 @@ func (c *Cache) Load(ctx context.Context) error {
 	return nil
 }
 
-// Refresh reloads when the version moved.
+// Refresh reloads when the version moved; on failure the previous
+// policy stays in force.
 func (c *Cache) Refresh(ctx context.Context) error {
 	v, err := c.Source.DomainBlocksVersion(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("read domain blocks version: %w", err)
 	}
 	if v == c.version.Load() && c.p.Load() != nil {
 		return nil
@@ -219,13 +220,18 @@ func (c *Cache) Refresh(ctx context.Context) error {
 	return c.Load(ctx)
 }
 
+// Interval is how often Run (or a job calling Refresh) refreshes: Every,
+// 2 s by default.
+func (c *Cache) Interval() time.Duration {
+	if c.Every <= 0 {
+		return 2 * time.Second
+	}
+	return c.Every
+}
+
 // Run refreshes until ctx ends.
 func (c *Cache) Run(ctx context.Context) {
-	every := c.Every
-	if every <= 0 {
-		every = 2 * time.Second
-	}
-	t := time.NewTicker(every)
+	t := time.NewTicker(c.Interval())
 	defer t.Stop()
 	for {
 		select {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"mime"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/roost-social/roost/internal/errs"
 )
@@ -45,9 +46,15 @@ func checkContentType(host, contentType string, allowed []string) error {
 	return errs.E(errs.Invalid, "%s served a document of type %q, not %s", host, clip(contentType, 100), strings.Join(allowed, " or "))
 }
 
+// clip cuts s to n bytes and marks the cut, on a rune boundary: reasons
+// are stored in PostgreSQL text columns, which refuse invalid UTF-8, so a
+// cut rune would fail the very row that records the failure.
 func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

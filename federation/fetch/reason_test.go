@@ -5,8 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/roost-social/roost/internal/errs"
 )
 
 // leaked matches what Reason must never return: an address, a port, or
@@ -66,5 +70,16 @@ func TestIssue14Finding6ReasonNamesNoAddress(t *testing.T) {
 	}
 	if Reason(nil) != "" || Permanent(nil) {
 		t.Error("no error has no reason")
+	}
+}
+
+// Issue 15 (stored reasons): a long reason is cut on a rune boundary, so
+// the row recording a failure (delivery, host, NodeInfo, block list) is
+// valid UTF-8 and PostgreSQL accepts it.
+func TestIssue15ReasonCutOnARuneBoundary(t *testing.T) {
+	msg := strings.Repeat("a", 299) + "é and more"
+	got := Reason(errs.E(errs.Invalid, "%s", msg))
+	if !utf8.ValidString(got) || !strings.HasSuffix(got, "…") || len(got) > 300+len("…") {
+		t.Fatalf("Reason = %q (valid UTF-8 %v)", got, utf8.ValidString(got))
 	}
 }

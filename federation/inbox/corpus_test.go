@@ -31,6 +31,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/federation/actors"
 	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/federation/inbox"
 	fedpg "github.com/roost-social/roost/federation/postgres"
@@ -424,9 +425,9 @@ func firstID(v any) string {
 }
 
 // keys is a key resolver reaching rawURL's host through the peer.
-func (c *corpusRun) keys(rawURL string, now time.Time) *inbox.Keys {
+func (c *corpusRun) keys(rawURL string, now time.Time) *actors.Keys {
 	u, _ := url.Parse(rawURL)
-	return &inbox.Keys{Store: c.store, Fetch: c.peer.client(u.Hostname(), u.Scheme), Now: func() time.Time { return now }}
+	return &actors.Keys{Store: c.store, Fetch: c.peer.client(u.Hostname(), u.Scheme), Now: func() time.Time { return now }}
 }
 
 // check resolves one document's key owner through Keys, from nothing
@@ -487,7 +488,7 @@ func sameDoc(a, b string) bool {
 }
 
 // deliver sends body signed with keyID through the inbox.
-func (c *corpusRun) deliver(t *testing.T, keys *inbox.Keys, body []byte, keyID string, priv ed25519.PrivateKey, now time.Time) {
+func (c *corpusRun) deliver(t *testing.T, keys *actors.Keys, body []byte, keyID string, priv ed25519.PrivateKey, now time.Time) {
 	r, _ := http.NewRequest("POST", "https://a.example/inbox", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/activity+json")
 	if err := signature.Sign(r, body, keyID, priv, now); err != nil {

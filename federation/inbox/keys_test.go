@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roost-social/roost/federation/actors"
 	"github.com/roost-social/roost/federation/fetch"
-	"github.com/roost-social/roost/federation/inbox"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/federation/signature"
 	"github.com/roost-social/roost/internal/errs"
@@ -183,7 +183,7 @@ func TestIssue16Bug1GoToSocialStubKeyOwner(t *testing.T) {
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
 	hosts := map[string]string{"gts.test": srv.Listener.Addr().String(), "evil.test": srv.Listener.Addr().String()}
-	f.svc.Keys = &inbox.Keys{Store: fedpg.New(f.db), Fetch: fetch.New(fetch.Config{Resolve: hosts}), Now: func() time.Time { return f.now },
+	f.svc.Keys = &actors.Keys{Store: fedpg.New(f.db), Fetch: fetch.New(fetch.Config{Resolve: hosts}), Now: func() time.Time { return f.now },
 		Sign: func(r *http.Request, body []byte) error {
 			return signature.Sign(r, body, "https://a.example/actor#main-key", keyB, f.now)
 		}}

@@ -10,7 +10,7 @@ import (
 	"github.com/roost-social/roost/tenant"
 )
 
-// SiteLocals implements Locals with host routing's resolver: an actor URI
+// SiteLocals implements federation.Locals with host routing's resolver: an actor URI
 // is ours when its host is one of a tenant's names and its path is
 // /users/<name> of an account on that tenant's handle domain.
 type SiteLocals struct {
@@ -20,7 +20,7 @@ type SiteLocals struct {
 	Port     int
 }
 
-var _ Locals = (*SiteLocals)(nil)
+var _ federation.Locals = (*SiteLocals)(nil)
 
 // ByURI finds a tenant's local account by actor URI.
 func (l *SiteLocals) ByURI(ctx context.Context, tenantID int64, uri string) (*federation.Account, error) {

@@ -3,32 +3,17 @@ package inbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/federation/actors"
 	"github.com/roost-social/roost/federation/domainblock"
 	"github.com/roost-social/roost/internal/errs"
 )
-
-// Locals finds this instance's accounts for the processor.
-type Locals interface {
-	// ByURI returns the local account with this actor URI on the tenant,
-	// or errs.NotFound (also for accounts of other tenants).
-	ByURI(ctx context.Context, tenantID int64, uri string) (*federation.Account, error)
-	// Links returns the URL builder for a local account's actor host.
-	Links(ctx context.Context, a *federation.Account) (federation.Links, error)
-	// ByHandle returns the local account user@host on any tenant, or
-	// errs.NotFound when host is not ours or has no such account.
-	ByHandle(ctx context.Context, user, host string) (*federation.Account, error)
-}
-
-// Sender hands activities to the delivery pipeline.
-type Sender interface {
-	Send(ctx context.Context, senderID int64, activityID string, body []byte, inboxes []string, express bool) error
-}
 
 // Processor applies queued activities, tenant by tenant.
 type Processor struct {
@@ -40,9 +25,9 @@ type Processor struct {
 	// Movers lists local followers for Move.
 	Movers FollowersOf
 	// Keys fetches actors and objects the activity only names.
-	Keys   *Keys
-	Locals Locals
-	Send   Sender
+	Keys   *actors.Keys
+	Locals federation.Locals
+	Send   federation.Sender
 	Log    *slog.Logger
 	// MaxAttempts bounds retries of an item that keeps failing (default 10).
 	MaxAttempts int
@@ -63,7 +48,7 @@ func (p *Processor) Run(ctx context.Context) {
 	for ctx.Err() == nil {
 		n, err := p.Once(ctx, 64)
 		if err != nil {
-			p.Log.Warn("claiming inbox items", "err", err)
+			p.Log.Warn("processing inbox items", "err", err)
 		}
 		if n == 0 || err != nil {
 			sleep(ctx, 200*time.Millisecond)
@@ -71,35 +56,51 @@ func (p *Processor) Run(ctx context.Context) {
 	}
 }
 
-// Once claims and processes one batch, returning how many it claimed.
+// Once claims and processes one batch, returning how many it claimed. An
+// item whose outcome cannot be recorded stays leased: it is applied again
+// when its lease ends (applying is idempotent), and Once returns that
+// error after finishing the rest of the batch, so Run backs off.
 func (p *Processor) Once(ctx context.Context, limit int) (int, error) {
 	items, err := p.Items.ClaimInboxItems(ctx, limit, time.Minute)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("claim inbox items: %w", err)
 	}
+	var failed []error
 	for _, it := range items {
-		err := p.apply(ctx, it)
-		switch {
-		case err == nil:
-			p.Items.FinishInboxItem(ctx, it.ID, "")
-		case errs.CodeOf(err) != errs.Internal:
-			// Not applicable (unknown target, unsupported type): done. An
-			// unknown target is everyday traffic (Deletes of accounts never
-			// seen here); anything else is worth an operator's eye.
-			level := slog.LevelInfo
-			if errs.CodeOf(err) == errs.NotFound {
-				level = slog.LevelDebug
-			}
-			p.Log.Log(ctx, level, "inbox item not applied", "id", it.ID, "activity", it.ActivityID, "reason", errs.MessageOf(err))
-			p.Items.FinishInboxItem(ctx, it.ID, errs.MessageOf(err))
-		case it.Attempts >= p.maxAttempts():
-			p.Log.Warn("inbox item failed for good", "id", it.ID, "activity", it.ActivityID, "err", err)
-			p.Items.FinishInboxItem(ctx, it.ID, err.Error())
-		default:
-			p.Log.Warn("inbox item failed; will retry", "id", it.ID, "activity", it.ActivityID, "err", err)
+		done, reason := p.outcome(ctx, it, p.apply(ctx, it))
+		if !done {
+			continue
+		}
+		if err := p.Items.FinishInboxItem(ctx, it.ID, reason); err != nil {
+			failed = append(failed, fmt.Errorf("finish inbox item %d: %w", it.ID, err))
 		}
 	}
-	return len(items), nil
+	return len(items), errors.Join(failed...)
+}
+
+// outcome logs what applying an item did and says whether the item is
+// done (with the reason to record; "" when applied) or left for a retry.
+func (p *Processor) outcome(ctx context.Context, it federation.InboxItem, err error) (done bool, reason string) {
+	switch {
+	case err == nil:
+		return true, ""
+	case errs.CodeOf(err) != errs.Internal:
+		// Not applicable (unknown target, unsupported type): done. An
+		// unknown target is everyday traffic (Deletes of accounts never
+		// seen here); anything else is worth an operator's eye.
+		level := slog.LevelInfo
+		if errs.CodeOf(err) == errs.NotFound {
+			level = slog.LevelDebug
+		}
+		p.Log.Log(ctx, level, "inbox item not applied", "id", it.ID, "activity", it.ActivityID, "reason", errs.MessageOf(err))
+		return true, errs.MessageOf(err)
+	case it.Attempts >= p.maxAttempts():
+		p.Log.Warn("inbox item failed for good", "id", it.ID, "activity", it.ActivityID, "err", err)
+		return true, err.Error()
+	default:
+		p.Log.Warn("inbox item failed; will retry", "id", it.ID, "activity", it.ActivityID, "err", err)
+		return false, ""
+	}
 }
 
 func (p *Processor) maxAttempts() int {

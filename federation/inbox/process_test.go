@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/actors"
 	"github.com/roost-social/roost/federation/delivery"
 	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/federation/inbox"
@@ -263,7 +264,7 @@ func TestMoveIsFollowedWhenConfirmed(t *testing.T) {
 	r.mu.Lock()
 	r.aka["newme"] = []string{w.eve.Remote.URI}
 	r.mu.Unlock()
-	w.proc.Keys = &inbox.Keys{Store: w.store, Fetch: fetch.New(fetch.Config{Resolve: map[string]string{"remote.test": r.addr}})}
+	w.proc.Keys = &actors.Keys{Store: w.store, Fetch: fetch.New(fetch.Config{Resolve: map[string]string{"remote.test": r.addr}})}
 	w.proc.Movers = w.store
 	w.store.CreateFollow(ctx, w.alice.ID, w.eve.ID, "https://a.example/f/9", federation.FollowAccepted)
 

@@ -1,3 +1,6 @@
+// Package inbox receives ActivityPub deliveries: it checks HTTP signatures
+// against the sender's (cached or fetched) key, binds the key to the
+// activity's actor, and queues the activity durably before answering.
 package inbox
 
 import (
@@ -11,6 +14,7 @@ import (
 
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/federation/actors"
 	"github.com/roost-social/roost/federation/domainblock"
 	"github.com/roost-social/roost/federation/signature"
 	"github.com/roost-social/roost/internal/errs"
@@ -18,7 +22,7 @@ import (
 
 // Service implements federation.Inbox.
 type Service struct {
-	Keys  *Keys
+	Keys  *actors.Keys
 	Store Enqueuer
 	// Ours reports whether a host is one of this instance's hostnames: an
 	// activity claiming to come from one never arrives over HTTP.
@@ -123,7 +127,7 @@ func (s *Service) verify(ctx context.Context, r *http.Request, p *signature.Para
 }
 
 func (s *Service) verifyWith(r *http.Request, p *signature.Params, owner *federation.Account) error {
-	pub, err := s.Keys.publicKey(owner.PublicKeyPEM)
+	pub, err := s.Keys.PublicKey(owner.PublicKeyPEM)
 	if err != nil {
 		return errs.Wrap(errs.Unauthorized, err, "the sender's public key is unusable")
 	}

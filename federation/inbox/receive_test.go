@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/actors"
 	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/federation/inbox"
 	fedpg "github.com/roost-social/roost/federation/postgres"
@@ -124,7 +125,7 @@ func newFixture(t testing.TB) *fixture {
 	client := fetch.New(fetch.Config{Resolve: map[string]string{"remote.test": f.remote.addr, "victim.test": f.remote.addr}})
 	now := func() time.Time { return f.now }
 	f.svc = &inbox.Service{
-		Keys:  &inbox.Keys{Store: store, Fetch: client, Now: now, HostRate: rate.Every(time.Hour), HostBurst: 10},
+		Keys:  &actors.Keys{Store: store, Fetch: client, Now: now, HostRate: rate.Every(time.Hour), HostBurst: 10},
 		Store: store,
 		Ours:  func(_ context.Context, host string) bool { return f.ours[host] },
 		Now:   now,

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/actors"
 	"github.com/roost-social/roost/federation/fetch"
-	"github.com/roost-social/roost/federation/inbox"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/federation/signature"
 	"github.com/roost-social/roost/internal/errs"
@@ -98,7 +98,7 @@ func TestIssue16RFC9421InboxDelivery(t *testing.T) {
 	g := &gtsServer{docs: map[string]any{}, requests: map[string]int{}}
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
-	f.svc.Keys = &inbox.Keys{Store: fedpg.New(f.db), Fetch: fetch.New(fetch.Config{Resolve: map[string]string{"gts.test": srv.Listener.Addr().String()}}),
+	f.svc.Keys = &actors.Keys{Store: fedpg.New(f.db), Fetch: fetch.New(fetch.Config{Resolve: map[string]string{"gts.test": srv.Listener.Addr().String()}}),
 		Now: func() time.Time { return f.now },
 		Sign: func(r *http.Request, body []byte) error {
 			return signature.Sign9421(r, body, "https://a.example/actor#main-key", keyB, f.now)

@@ -11,18 +11,18 @@ import (
 
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/federation/actors"
 	"github.com/roost-social/roost/federation/fetch"
-	"github.com/roost-social/roost/federation/inbox"
 	"github.com/roost-social/roost/internal/errs"
 )
 
 // Service sends a local account's activities.
 type Service struct {
-	Keys    *inbox.Keys
+	Keys    *actors.Keys
 	Fetch   *fetch.Client
 	Follows federation.FollowStore
-	Locals  inbox.Locals
-	Send    inbox.Sender
+	Locals  federation.Locals
+	Send    federation.Sender
 	// Publisher and Dispatch publish posts (see Post).
 	Publisher Publisher
 	Dispatch  Dispatcher

@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/roost-social/roost/federation"
@@ -74,25 +75,26 @@ func (s *Service) ResolveURL(ctx context.Context, raw string) (*federation.Accou
 	return nil, saved, err
 }
 
-// ForwardReport sends a Flag about a remote account (and some of its
-// posts) to its server. It is sent as the instance actor of actingHost,
+var _ federation.FlagBuilder = (*Service)(nil)
+
+// Flag writes the Flag that forwards a report about a remote account (and
+// some of its posts) to its server, as the instance actor of actingHost,
 // the reporter's site, as Mastodon forwards reports: the remote
-// moderators learn what was reported, not who reported it. The Flag goes
-// straight through the safe client (deliveries are signed by accounts);
-// it returns an error when the server did not take it.
-func (s *Service) ForwardReport(ctx context.Context, actingHost string, target *federation.Account, statusURIs []string, comment string) error {
+// moderators learn what was reported, not who reported it.
+func (s *Service) Flag(actingHost string, target *federation.Account, statusURIs []string, comment string) (*federation.ReportForward, error) {
 	if target.Remote == nil {
-		return errs.E(errs.Invalid, "only reports of remote accounts are forwarded")
+		return nil, errs.E(errs.Invalid, "only reports of remote accounts are forwarded")
 	}
 	scheme := s.Scheme
 	if scheme == "" {
 		scheme = "https"
 	}
 	instance := federation.NewLinks(scheme, actingHost, 0).InstanceActor()
+	id := instance + "#flags/" + ap.NewToken()
 	objects := append([]string{target.Remote.URI}, statusURIs...)
 	body, err := json.Marshal(map[string]any{
 		"@context": "https://www.w3.org/ns/activitystreams",
-		"id":       instance + "#flags/" + ap.NewToken(),
+		"id":       id,
 		"type":     "Flag",
 		"actor":    instance,
 		"content":  comment,
@@ -100,18 +102,30 @@ func (s *Service) ForwardReport(ctx context.Context, actingHost string, target *
 		"to":       []string{target.Remote.URI},
 	})
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("encode flag: %w", err)
 	}
 	inbox := target.Remote.SharedInbox
 	if inbox == "" {
 		inbox = target.Remote.Inbox
 	}
-	status, err := s.Fetch.Post(federation.WithActingHost(ctx, actingHost), inbox, body, s.Keys.Sign)
+	return &federation.ReportForward{ActingHost: actingHost, ActivityID: id, Inbox: inbox, Body: body}, nil
+}
+
+// ForwardReport sends a report's Flag (see Flag) at once, straight
+// through the safe client, for a moderator who forwards a report by hand;
+// it returns an error when the server did not take it. The client API
+// queues its forwards as deliveries instead (federation/social/report).
+func (s *Service) ForwardReport(ctx context.Context, actingHost string, target *federation.Account, statusURIs []string, comment string) error {
+	f, err := s.Flag(actingHost, target, statusURIs, comment)
+	if err != nil {
+		return err
+	}
+	status, err := s.Fetch.Post(federation.WithActingHost(ctx, actingHost), f.Inbox, f.Body, s.Keys.Sign)
 	if err != nil {
 		return err
 	}
 	if status < 200 || status > 299 {
-		return errs.E(errs.Unavailable, "%s answered the report with status %d", ap.HostOf(inbox), status)
+		return errs.E(errs.Unavailable, "%s answered the report with status %d", ap.HostOf(f.Inbox), status)
 	}
 	return nil
 }

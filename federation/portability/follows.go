@@ -87,3 +87,29 @@ func (s *FollowSender) send(ctx context.Context, q archive.QueuedFollow, now tim
 	}
 	return s.Queue.FinishFollow(ctx, q.ID, false)
 }
+
+// followBatch is how many follows one claim of a pass takes.
+const followBatch = 10
+
+// SendDue sends the follows due now, batch by batch, until none is left,
+// and returns how many it handled.
+func (s *FollowSender) SendDue(ctx context.Context, batch int) (int, error) {
+	sent := 0
+	for {
+		n, err := s.Once(ctx, batch)
+		if err != nil {
+			return sent, err
+		}
+		if sent += n; n == 0 {
+			return sent, nil
+		}
+	}
+}
+
+// Pass is one pass of the worker: every follow due now is sent, a few at
+// a time, apart from the archive jobs so that a slow server delays no
+// export or import.
+func (s *FollowSender) Pass(ctx context.Context) error {
+	_, err := s.SendDue(ctx, followBatch)
+	return err
+}

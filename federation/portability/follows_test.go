@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/actors"
 	"github.com/roost-social/roost/federation/delivery"
 	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/federation/inbox"
@@ -62,7 +63,7 @@ func (w *world) followSender(t *testing.T, addr string) *portability.FollowSende
 	redis, prefix := testenv.Redis(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	client := fetch.New(fetch.Config{Resolve: map[string]string{"remote.test": addr}})
-	keys := &inbox.Keys{Store: w.store, Fetch: client}
+	keys := &actors.Keys{Store: w.store, Fetch: client}
 	ob := &outbox.Service{Keys: keys, Fetch: client, Follows: w.store, Store: w.store,
 		Locals: &inbox.SiteLocals{Sites: tenant.NewHostCache(w.tenants, time.Minute, 100), Accounts: w.store, Scheme: "https"},
 		Send:   &delivery.Queue{Store: w.store, Redis: redis, Prefix: prefix, Log: log}}

@@ -23,11 +23,11 @@ func (s *Store) Delivery(ctx context.Context, id int64) (*federation.Delivery, *
 	a := &federation.Account{}
 	// One round trip: the delivery and its local sender's key.
 	err := s.db.QueryRow(ctx, `select d.sender_id, d.activity_id, d.inbox_url, d.host, d.body, d.express, d.state,
-			d.attempts, d.next_attempt_at, d.created_at, a.tenant_id, a.domain, a.username, a.private_key_pem
+			d.attempts, d.next_attempt_at, d.created_at, coalesce(d.acting_host, ''), a.tenant_id, a.domain, a.username, a.private_key_pem
 		from deliveries d join accounts a on a.id = d.sender_id and a.tenant_id is not null
 		where d.id = $1`, id).
 		Scan(&d.SenderID, &d.ActivityID, &d.Inbox, &d.Host, &d.Body, &d.Express, &d.State, &d.Attempts,
-			&d.NextAttemptAt, &d.CreatedAt, &a.TenantID, &a.Domain, &a.Username, &a.PrivateKeyPEM)
+			&d.NextAttemptAt, &d.CreatedAt, &d.ActingHost, &a.TenantID, &a.Domain, &a.Username, &a.PrivateKeyPEM)
 	if err != nil {
 		return nil, nil, pgutil.NotFound(err, "no such delivery from a local account")
 	}
@@ -85,8 +85,8 @@ func (s *Store) LoadDeliveries(ctx context.Context, ids []int64, now time.Time, 
 				and (leased_until is null or leased_until <= $3)
 			returning id)
 		select d.id, d.sender_id, d.activity_id, d.inbox_url, d.host, d.body, d.express,
-			d.state, d.attempts, d.next_attempt_at, d.created_at, a.tenant_id, a.domain, a.username, a.private_key_pem,
-			d.id in (select id from leased)
+			d.state, d.attempts, d.next_attempt_at, d.created_at, coalesce(d.acting_host, ''),
+			a.tenant_id, a.domain, a.username, a.private_key_pem, d.id in (select id from leased)
 		from deliveries d join accounts a on a.id = d.sender_id and a.tenant_id is not null
 		where d.id = any($1)`, ids, lease, now)
 	if err != nil {
@@ -97,8 +97,8 @@ func (s *Store) LoadDeliveries(ctx context.Context, ids []int64, now time.Time, 
 	for rows.Next() {
 		d, a := &federation.Delivery{}, &federation.Account{}
 		if err := rows.Scan(&d.ID, &d.SenderID, &d.ActivityID, &d.Inbox, &d.Host, &d.Body, &d.Express, &d.State,
-			&d.Attempts, &d.NextAttemptAt, &d.CreatedAt, &a.TenantID, &a.Domain, &a.Username, &a.PrivateKeyPEM,
-			&d.Leased); err != nil {
+			&d.Attempts, &d.NextAttemptAt, &d.CreatedAt, &d.ActingHost, &a.TenantID, &a.Domain, &a.Username,
+			&a.PrivateKeyPEM, &d.Leased); err != nil {
 			return nil, nil, err
 		}
 		a.ID = d.SenderID

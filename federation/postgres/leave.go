@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/roost-social/roost/federation"
@@ -51,25 +50,16 @@ func (s *Store) PendingDeliveries(ctx context.Context, tenantID int64) (int64, e
 	return n, err
 }
 
-// TenantExport is one account archive of a tenant.
-type TenantExport struct {
-	ID      int64
-	Account string
-	State   string
-	Size    int64
-	Expires time.Time
-}
-
 // TenantExports lists a tenant's account archives, newest first.
-func (s *Store) TenantExports(ctx context.Context, tenantID int64) ([]TenantExport, error) {
+func (s *Store) TenantExports(ctx context.Context, tenantID int64) ([]federation.TenantExport, error) {
 	rows, err := s.db.Query(ctx, `select e.id, a.username || '@' || a.domain, e.state, coalesce(e.size, 0), e.expires_at
 		from archive_exports e join accounts a on a.id = e.account_id
 		where e.tenant_id = $1 and e.expires_at > now() order by e.id desc limit 500`, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (TenantExport, error) {
-		var e TenantExport
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (federation.TenantExport, error) {
+		var e federation.TenantExport
 		err := r.Scan(&e.ID, &e.Account, &e.State, &e.Size, &e.Expires)
 		return e, err
 	})
@@ -86,15 +76,8 @@ func (s *Store) TenantExportFile(ctx context.Context, tenantID, exportID int64) 
 	return path, nil
 }
 
-// TenantDomain is one of a tenant's verified domains with how many
-// accounts live on it and how many moved away from it.
-type TenantDomain struct {
-	Domain          string
-	Accounts, Moved int64
-}
-
 // TenantDomains lists a tenant's verified handle domains.
-func (s *Store) TenantDomains(ctx context.Context, tenantID int64) ([]TenantDomain, error) {
+func (s *Store) TenantDomains(ctx context.Context, tenantID int64) ([]federation.TenantDomain, error) {
 	rows, err := s.db.Query(ctx, `select d.domain,
 			(select count(*) from accounts a where a.domain = d.domain and a.tenant_id = $1 and a.moved_to_uri is null),
 			(select count(*) from accounts a where a.domain = d.domain and a.tenant_id = $1 and a.moved_to_uri is not null)
@@ -102,8 +85,8 @@ func (s *Store) TenantDomains(ctx context.Context, tenantID int64) ([]TenantDoma
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (TenantDomain, error) {
-		var d TenantDomain
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (federation.TenantDomain, error) {
+		var d federation.TenantDomain
 		err := r.Scan(&d.Domain, &d.Accounts, &d.Moved)
 		return d, err
 	})

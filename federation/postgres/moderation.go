@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/pgutil"
 )
 
@@ -110,18 +112,37 @@ func (s *Store) FileReport(ctx context.Context, r *federation.UserReport) error 
 				nonNilIDs(r.RuleIDs), nonNilIDs(ids)).Scan(&id, &r.CreatedAt)
 			return id, pgutil.Invalid(err, "Validation failed: the report is not valid")
 		}
-		if r.TargetTenantID == r.ReporterTenantID {
-			r.ID, err = insert(r.ReporterTenantID, r.ReporterID, r.Forwarded)
-			return err
-		}
 		if r.ID, err = insert(r.ReporterTenantID, r.ReporterID, r.Forwarded); err != nil {
 			return err
 		}
-		if r.TargetTenantID != 0 {
-			_, err = insert(r.TargetTenantID, 0, false)
+		if r.TargetTenantID != r.ReporterTenantID && r.TargetTenantID != 0 {
+			if _, err = insert(r.TargetTenantID, 0, false); err != nil {
+				return err
+			}
 		}
-		return err
+		return queueForward(ctx, tx, r)
 	})
+}
+
+// queueForward writes a forwarded report's Flag as a delivery from the
+// reporter, signed by its site's instance actor (acting_host), in the
+// report's transaction: the delivery workers send it, after a restart too.
+func queueForward(ctx context.Context, tx pgx.Tx, r *federation.UserReport) error {
+	f := r.Forward
+	if f == nil || !r.Forwarded {
+		return nil
+	}
+	if f.ActingHost == "" || f.Inbox == "" {
+		return errs.E(errs.Invalid, "a forwarded report needs a site and an inbox")
+	}
+	ids, err := insertDeliveries(ctx, tx, r.ReporterID, f.ActingHost, f.ActivityID, f.Body, []string{f.Inbox}, true)
+	if err != nil {
+		return fmt.Errorf("queue report forward: %w", err)
+	}
+	if len(ids) > 0 {
+		f.DeliveryID = ids[0]
+	}
+	return nil
 }
 
 func nonNilIDs(ids []int64) []int64 {

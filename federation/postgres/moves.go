@@ -11,18 +11,6 @@ import (
 	"github.com/roost-social/roost/internal/pgutil"
 )
 
-// Rehome is one account's move to another domain (of its tenant, or of
-// another tenant of this instance).
-type Rehome struct {
-	AccountID  int64
-	ToTenantID int64
-	ToDomain   string
-	ToUsername string
-	// FromURI and ToURI are the actor ids before and after.
-	FromURI, ToURI string
-	Kind           string // "domain" or "account"
-}
-
 // RehomeAccount moves a local account in one transaction. The row keeps
 // its id, so everything hanging off it (posts with their URIs, media,
 // follows, lists, bookmarks, notifications, filters, settings, its login)
@@ -33,7 +21,7 @@ type Rehome struct {
 // followers, whose servers know only the old actor until the Move reaches
 // them. Pending deliveries are handed to the ghost too, since their bodies
 // name the old actor. Returns the ghost and the moved account.
-func (s *Store) RehomeAccount(ctx context.Context, r Rehome) (ghost, moved *federation.Account, err error) {
+func (s *Store) RehomeAccount(ctx context.Context, r federation.Rehome) (ghost, moved *federation.Account, err error) {
 	err = pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		old, err := scanAccount(tx.QueryRow(ctx, `select `+accountColumns+` from accounts
 			where id = $1 and tenant_id is not null for update`, r.AccountID))
@@ -165,23 +153,15 @@ func prefixed(alias string) string {
 		alias + `also_known_as, coalesce(` + alias + `moved_to_uri, ''), ` + alias + `fields`
 }
 
-// RemoteFollow is a follow of a remote account by a local one.
-type RemoteFollow struct {
-	ID        int64
-	URI       string // the Follow activity's id
-	TargetURI string
-	Inbox     string
-}
-
 // RemoteFollowing lists a local account's follows of remote accounts.
-func (s *Store) RemoteFollowing(ctx context.Context, accountID int64) ([]RemoteFollow, error) {
+func (s *Store) RemoteFollowing(ctx context.Context, accountID int64) ([]federation.RemoteFollow, error) {
 	rows, err := s.db.Query(ctx, `select f.id, f.uri, a.uri, a.inbox_url from follows f join accounts a on a.id = f.followee_id
 		where f.follower_id = $1 and a.tenant_id is null and a.inbox_url is not null order by f.id`, accountID)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (RemoteFollow, error) {
-		var f RemoteFollow
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (federation.RemoteFollow, error) {
+		var f federation.RemoteFollow
 		err := r.Scan(&f.ID, &f.URI, &f.TargetURI, &f.Inbox)
 		return f, err
 	})

@@ -143,6 +143,14 @@ func remoteInboxes(ctx context.Context, tx pgx.Tx, st *federation.Status) ([]str
 func addDeliveries(ctx context.Context, q interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 }, senderID int64, activityID string, body []byte, inboxes []string, express bool) ([]int64, error) {
+	return insertDeliveries(ctx, q, senderID, "", activityID, body, inboxes, express)
+}
+
+// insertDeliveries is addDeliveries with the acting host whose instance
+// actor signs the rows instead of the sender ("": the sender signs).
+func insertDeliveries(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, senderID int64, actingHost, activityID string, body []byte, inboxes []string, express bool) ([]int64, error) {
 	if len(inboxes) == 0 {
 		return nil, nil
 	}
@@ -155,13 +163,13 @@ func addDeliveries(ctx context.Context, q interface {
 	// instance or the tenant, on the host or a parent domain) get no row:
 	// nothing is ever queued for them.
 	rows, err := q.Query(ctx, `
-		insert into deliveries (sender_id, activity_id, inbox_url, host, body, express)
-		select $1, $2, u.inbox, u.host, $3, $4 from unnest($5::text[], $6::text[], $7::text[]) as u(inbox, host, names)
+		insert into deliveries (sender_id, activity_id, inbox_url, host, body, express, acting_host)
+		select $1, $2, u.inbox, u.host, $3, $4, nullif($8, '') from unnest($5::text[], $6::text[], $7::text[]) as u(inbox, host, names)
 		where not exists (select 1 from domain_blocks b where b.domain = any(string_to_array(u.names, ' '))
 			and b.severity = 'suspend'
 			and (b.tenant_id is null or b.tenant_id = (select tenant_id from accounts where id = $1)))
 		on conflict (activity_id, inbox_url) do nothing
-		returning id`, senderID, activityID, body, express, inboxes, hosts, names)
+		returning id`, senderID, activityID, body, express, inboxes, hosts, names, actingHost)
 	if err != nil {
 		return nil, fmt.Errorf("add deliveries: %w", err)
 	}

@@ -18,8 +18,8 @@ var outbound = regexp.MustCompile(`http\.(Client\{|Transport\{|DefaultClient|Def
 // helper that waits for a local stripe-mock to answer.
 var allowedOutbound = map[string]bool{
 	"federation/fetch/fetch.go":               true,
-	"cmd/roost/bench_inbox.go":                true,
-	"cmd/roost/bench_load.go":                 true,
+	"internal/bench/inbox.go":                 true,
+	"internal/bench/load.go":                  true,
 	"billing/stripe/stripemock/stripemock.go": true,
 }
 

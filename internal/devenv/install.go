@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -132,6 +131,39 @@ func StripeMock(o Options) (string, error) {
 	return filepath.Join(dir, "stripe-mock"), nil
 }
 
+// StaticcheckVersion is the staticcheck release (honnef.co/go/tools
+// v0.8.2 is "2026.2.2") `roost test` lints with; see Staticcheck.
+const StaticcheckVersion = "v0.8.2"
+
+// ErrcheckVersion is the errcheck release `roost test` checks for
+// dropped errors with; see Errcheck.
+const ErrcheckVersion = "v1.9.0"
+
+// Staticcheck returns the path of the staticcheck binary, built once per
+// machine and Go release with GoTool: an analyser built by an older Go
+// cannot load packages of a newer one.
+func Staticcheck(o Options) (string, error) {
+	return lintTool(o, "honnef.co/go/tools/cmd/staticcheck", StaticcheckVersion)
+}
+
+// Errcheck returns the path of the errcheck binary, built like
+// Staticcheck.
+func Errcheck(o Options) (string, error) {
+	return lintTool(o, "github.com/kisielk/errcheck", ErrcheckVersion)
+}
+
+func lintTool(o Options, pkg, version string) (string, error) {
+	out, err := exec.Command("go", "env", "GOVERSION").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOVERSION: %w", err)
+	}
+	dir, err := goTool(o, pkg, version, version+"-"+strings.TrimSpace(string(out)))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, filepath.Base(pkg)), nil
+}
+
 // ToolsDir is where GoTool keeps what it builds, outside any checkout:
 // $XDG_CACHE_HOME/roost/tools, by default ~/.cache/roost/tools.
 func ToolsDir() (string, error) {
@@ -148,6 +180,11 @@ func ToolsDir() (string, error) {
 // the Go module proxy) once per machine: concurrent callers, such as test
 // binaries of several packages, wait on a lock file and reuse the result.
 func GoTool(o Options, pkg, version string) (string, error) {
+	return goTool(o, pkg, version, version)
+}
+
+// goTool is GoTool keeping the build under NAME-KEY.
+func goTool(o Options, pkg, version, key string) (string, error) {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
@@ -156,7 +193,7 @@ func GoTool(o Options, pkg, version string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(root, name+"-"+version, "bin")
+	dir := filepath.Join(root, name+"-"+key, "bin")
 	if isExecutable(filepath.Join(dir, name)) {
 		return dir, nil
 	}
@@ -167,28 +204,36 @@ func GoTool(o Options, pkg, version string) (string, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", err
 	}
-	lock, err := os.OpenFile(filepath.Join(root, name+"-"+version+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	lock, err := os.OpenFile(filepath.Join(root, name+"-"+key+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return "", err
 	}
-	defer lock.Close()
+	// Closing the lock file releases the flock; nothing was written to it.
+	defer func() { _ = lock.Close() }()
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return "", fmt.Errorf("lock %s: %w", lock.Name(), err)
 	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 	if isExecutable(filepath.Join(dir, name)) {
 		return dir, nil // built by another process while we waited
 	}
+	// go test puts GOROOT/bin first on the test binaries' PATH, and
+	// `roost test` runs go test itself, so go is on PATH wherever this runs.
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("building %s needs the go command on PATH: %w", name, err)
 	}
 	tmp, err := os.MkdirTemp(root, name+"-build-")
 	if err != nil {
 		return "", err
 	}
-	defer os.RemoveAll(tmp)
-	os.Chmod(tmp, 0o755)
+	defer func() {
+		if err := os.RemoveAll(tmp); err != nil { // gone already once renamed
+			o.Logf("removing %s: %v", tmp, err)
+		}
+	}()
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return "", err
+	}
 	o.Logf("building %s %s once for this machine: %s", name, version, cmdline)
 	cmd := exec.Command(goBin, "install", pkg+"@"+version)
 	cmd.Dir = tmp // outside any module: go install pkg@version ignores it anyway
@@ -199,7 +244,9 @@ func GoTool(o Options, pkg, version string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", err
 	}
-	os.RemoveAll(dir)
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
 	if err := os.Rename(tmp, dir); err != nil { // complete or absent, never half-built
 		return "", err
 	}

@@ -123,7 +123,10 @@ func TestTLSDecisionFunc(t *testing.T) {
 func TestTLSDecisionLookupLimits(t *testing.T) {
 	w := newWorld(t)
 	cache := tenant.NewHostCache(w.store, time.Minute, 100000)
+	frozen := time.Now()
+	clock := func() time.Time { return frozen } // no refill during the test
 	d := certs.NewDeciderWithLimits(cache, 0.001, 50, 0.001, 5)
+	d.Now = clock
 	ctx := context.Background()
 	for i := range 1000 {
 		d.DecideFor(ctx, fmt.Sprintf("r%d.random.test", i), client)
@@ -134,6 +137,7 @@ func TestTLSDecisionLookupLimits(t *testing.T) {
 	// A cached answer needs no token: a.test is allowed once cached even
 	// when the client has none left.
 	d2 := certs.NewDeciderWithLimits(cache, 0.001, 50, 0.001, 1)
+	d2.Now = clock
 	if err := d2.DecideFor(ctx, "a.test", client); err != nil {
 		t.Fatal(err)
 	}
@@ -152,6 +156,7 @@ func TestTLSDecisionLookupLimits(t *testing.T) {
 	}
 	// IPv6 clients share a limiter per /64.
 	d3 := certs.NewDeciderWithLimits(cache, 1000, 1000, 0.001, 3)
+	d3.Now = clock
 	for i := range 100 {
 		c := netip.MustParseAddr(fmt.Sprintf("2001:db8::%x", i+1))
 		d3.DecideFor(ctx, fmt.Sprintf("v6-%d.random.test", i), c)
@@ -247,7 +252,26 @@ func TestCertStorageLocks(t *testing.T) {
 		got.Store(true)
 		done <- err
 	}()
-	time.Sleep(2500 * time.Millisecond) // > 2 TTLs: a's keep-alive holds it
+	// a's keep-alive holds it past its first expiry: wait (on the
+	// database's clock, which decides expiry) until that expiry has passed
+	// with the lock still a's, instead of sleeping a fixed time.
+	var first time.Time
+	var owner string
+	if err := w.db.QueryRow(ctx, `select expires_at, owner from cert_locks where name = 'issue_cert_a.test'`).Scan(&first, &owner); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var extended bool
+		if err := w.db.QueryRow(ctx, `select now() > $1 and expires_at > now() and owner = $2 from cert_locks where name = 'issue_cert_a.test'`, first, owner).Scan(&extended); err != nil {
+			t.Fatal(err)
+		}
+		if extended {
+			break
+		}
+		if got.Load() || time.Now().After(deadline) {
+			t.Fatal("a's keep-alive did not hold its lock past the first expiry")
+		}
+	}
 	if got.Load() {
 		t.Fatal("b took a lock a still holds")
 	}
@@ -265,11 +289,13 @@ func TestCertStorageLocks(t *testing.T) {
 	}
 	b.Unlock(ctx, "issue_cert_a.test")
 
-	// A crashed node: its lock row stays, nobody extends it.
+	// A crashed node: its lock row stays, nobody extends it. start is
+	// taken before the lock, so however slow this machine is, the wait
+	// below can only be longer than the lock's 400 ms, never shorter.
+	start := time.Now()
 	if ok, err := w.kv.TryLock(ctx, "issue_cert_b.test", "crashed-node", 400*time.Millisecond); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	start := time.Now()
 	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := b.Lock(lctx, "issue_cert_b.test"); err != nil {
@@ -392,6 +418,10 @@ func TestTLSSelfSignedOnDemand(t *testing.T) {
 func TestTLSRedirectHandler(t *testing.T) {
 	w := newWorld(t)
 	d := certs.NewDecider(tenant.NewHostCache(w.store, time.Minute, 100))
+	// The lookup limits' clock stands still: no token refills however
+	// long the 50 requests take on a busy machine (issue 15, finding 10).
+	frozen := time.Now()
+	d.Now = func() time.Time { return frozen }
 	m, err := certs.New(certs.Options{Mode: certs.ACME, CA: "https://127.0.0.1:1/dir", HTTP01: true, TLSALPN01: true,
 		PublicHTTPSPort: 8443, Storage: certs.NewStorage(w.kv), Decider: d, Log: quiet()})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/caddyserver/certmagic"
 	"github.com/roost-social/roost/internal/errs"
@@ -63,6 +64,9 @@ type Decider struct {
 	// Own are the instance's own names (the signup portal, the operator
 	// dashboard): always served, with no lookup.
 	Own map[string]bool
+	// Now is the clock the lookup limits refill by (nil: time.Now); tests
+	// drive it explicitly.
+	Now func() time.Time
 }
 
 // NewDecider decides on sites with the default limits.
@@ -139,6 +143,10 @@ func verdict(site *tenant.Site) error {
 }
 
 func (d *Decider) allowLookup(client netip.Addr) bool {
+	now := time.Now()
+	if d.Now != nil {
+		now = d.Now()
+	}
 	if client.IsValid() {
 		if client.Is6() && !client.Is4In6() {
 			client = netip.PrefixFrom(client, 64).Masked().Addr()
@@ -153,11 +161,11 @@ func (d *Decider) allowLookup(client netip.Addr) bool {
 			d.clients[client] = l
 		}
 		d.mu.Unlock()
-		if !l.Allow() {
+		if !l.AllowN(now, 1) {
 			return false
 		}
 	}
-	return d.global.Allow()
+	return d.global.AllowN(now, 1)
 }
 
 func addrOf(a net.Addr) netip.Addr {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math/big"
 	"sync"
 	"time"
@@ -34,6 +35,7 @@ const (
 // network, no rate limits, same on-demand rules as ACME.
 type localIssuer struct {
 	storage *Storage
+	log     *slog.Logger
 	// Validity of issued certificates; certmagic renews at a third left.
 	validity time.Duration
 
@@ -88,7 +90,12 @@ func (l *localIssuer) authority(ctx context.Context) (*x509.Certificate, crypto.
 	if err := l.storage.Lock(ctx, localCALock); err != nil {
 		return nil, nil, nil, err
 	}
-	defer l.storage.Unlock(ctx, localCALock)
+	defer func() {
+		if err := l.storage.Unlock(ctx, localCALock); err != nil {
+			// The CA is stored either way; the lock expires on its own.
+			l.log.Warn("releasing the local CA lock failed", "err", err)
+		}
+	}()
 	if err := l.load(ctx); err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return l.ca, l.key, l.caPEM, err
 	}
@@ -142,11 +149,7 @@ func (l *localIssuer) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("local CA key: %w", err)
 	}
-	signer, ok := priv.(crypto.Signer)
-	if !ok {
-		return fmt.Errorf("local CA key cannot sign")
-	}
-	l.ca, l.key, l.caPEM = ca, signer, certPEM
+	l.ca, l.key, l.caPEM = ca, priv, certPEM
 	return nil
 }
 

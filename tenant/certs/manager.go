@@ -184,7 +184,7 @@ func New(o Options) (*Manager, error) {
 		tmpl.DisableHTTPChallenge, tmpl.DisableTLSALPNChallenge = false, false
 		m.answer = certmagic.NewACMEIssuer(cfg, tmpl)
 	case SelfSigned:
-		cfg.Issuers = []certmagic.Issuer{&localIssuer{storage: o.Storage, validity: 30 * 24 * time.Hour}}
+		cfg.Issuers = []certmagic.Issuer{&localIssuer{storage: o.Storage, log: o.Log, validity: 30 * 24 * time.Hour}}
 	default:
 		m.cache.Stop()
 		return nil, fmt.Errorf("unknown TLS mode %q", o.Mode)
@@ -264,7 +264,9 @@ func (m *Manager) onEvent(ctx context.Context, event string, data map[string]any
 	case "cert_obtaining":
 		if !m.issue.Allow() {
 			m.issueLimited.Add(1)
-			m.storage.recordFailure(ctx, name, errIssueLimited)
+			if err := m.storage.recordFailure(ctx, name, errIssueLimited); err != nil {
+				m.log.Warn("recording certificate failure failed", "name", name, "err", err)
+			}
 			return errIssueLimited
 		}
 		m.obtaining.Add(1)

@@ -36,7 +36,10 @@ func (m *Manager) Run(ctx context.Context) {
 			continue // the database is down, or another node sweeps now
 		}
 		n, err := m.RenewDue(ctx)
-		m.storage.Unlock(ctx, sweepLock)
+		if uerr := m.storage.Unlock(ctx, sweepLock); uerr != nil {
+			// Other nodes sweep again once the lock expires.
+			m.log.Warn("releasing the renewal sweep lock failed", "err", uerr)
+		}
 		if err != nil {
 			m.log.Warn("certificate renewal sweep failed", "renewed", n, "err", err)
 		} else if n > 0 {

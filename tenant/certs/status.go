@@ -41,7 +41,11 @@ func statusKey(name string) string {
 func (s *Storage) loadStatus(ctx context.Context, name string) Status {
 	st := Status{Name: name}
 	if b, err := s.kv.Get(ctx, statusKey(name)); err == nil {
-		json.Unmarshal(b, &st)
+		if json.Unmarshal(b, &st) != nil {
+			// A damaged document is replaced whole by the next record,
+			// not merged half-decoded.
+			st = Status{Name: name}
+		}
 	}
 	return st
 }
@@ -52,18 +56,21 @@ func (s *Storage) saveStatus(ctx context.Context, st Status) error {
 	if err != nil {
 		return err
 	}
-	return s.kv.Put(ctx, statusKey(st.Name), b)
+	if err := s.kv.Put(ctx, statusKey(st.Name), b); err != nil {
+		return fmt.Errorf("save certificate status of %s: %w", st.Name, err)
+	}
+	return nil
 }
 
 // recordObtained notes a new certificate (read back from certPath).
 func (s *Storage) recordObtained(ctx context.Context, name, issuer, certPath string) error {
 	b, err := s.kv.Get(ctx, certPath)
 	if err != nil {
-		return err
+		return fmt.Errorf("load certificate %s: %w", certPath, err)
 	}
 	leaf, err := parseLeaf(b)
 	if err != nil {
-		return err
+		return fmt.Errorf("certificate %s: %w", certPath, err)
 	}
 	return s.saveStatus(ctx, Status{Name: name, Issuer: issuer, NotBefore: leaf.NotBefore.UTC(), NotAfter: leaf.NotAfter.UTC()})
 }
@@ -91,7 +98,7 @@ func parseLeaf(pemBundle []byte) (*x509.Certificate, error) {
 func (s *Storage) Statuses(ctx context.Context) ([]Status, error) {
 	docs, err := s.kv.Values(ctx, statusPrefix)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("load certificate statuses: %w", err)
 	}
 	byName := make(map[string]*Status, len(docs))
 	for _, d := range docs {
@@ -102,7 +109,7 @@ func (s *Storage) Statuses(ctx context.Context) ([]Status, error) {
 	}
 	files, err := s.kv.List(ctx, "certificates")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list certificates: %w", err)
 	}
 	for _, f := range files {
 		// certificates/<issuer>/<name>/<name>.crt

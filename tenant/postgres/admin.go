@@ -11,14 +11,18 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/pgutil"
+	"github.com/roost-social/roost/tenant"
 )
 
 // AdminStore is the operator dashboard's storage (api/admin): operator
 // sessions, instance numbers, tenants, reports and the audit log. Every
 // action writes its audit entry in the same transaction as the change.
+// It reads the social core's tables (accounts, statuses, follows,
+// deliveries, media, inbox items) by SQL join as read models only; the
+// writes it makes to them are the allowances in internal/archtest
+// tables_test.go.
 type AdminStore struct {
 	db *pgxpool.Pool
 }
@@ -30,14 +34,14 @@ func NewAdminStore(db *pgxpool.Pool) *AdminStore { return &AdminStore{db: db} }
 // (the query names the tenant parameter).
 const userRoleSelect = `u.id, u.email, u.is_operator, coalesce(r.role, ''), coalesce(r.perms, 0), u.totp_secret is not null`
 
-func scanUser(u *model.User) []any {
+func scanUser(u *tenant.DashboardUser) []any {
 	return []any{&u.ID, &u.Email, &u.IsOperator, &u.Role, &u.Perms, &u.TOTPEnabled}
 }
 
 // UserByEmail returns a login with its role on tenantID (0: none, the
 // operator host) and its password hash, or errs.NotFound.
-func (s *AdminStore) UserByEmail(ctx context.Context, email string, tenantID int64) (*model.User, string, error) {
-	var u model.User
+func (s *AdminStore) UserByEmail(ctx context.Context, email string, tenantID int64) (*tenant.DashboardUser, string, error) {
+	var u tenant.DashboardUser
 	var hash string
 	err := s.db.QueryRow(ctx, `select `+userRoleSelect+`, u.password_hash from users u
 		left join admin_roles r on r.user_id = u.id and r.tenant_id = $2
@@ -50,8 +54,8 @@ func (s *AdminStore) UserByEmail(ctx context.Context, email string, tenantID int
 }
 
 // GrantOperator makes the login with email an instance operator.
-func (s *AdminStore) GrantOperator(ctx context.Context, email string, grant bool) (*model.User, error) {
-	var u model.User
+func (s *AdminStore) GrantOperator(ctx context.Context, email string, grant bool) (*tenant.DashboardUser, error) {
+	var u tenant.DashboardUser
 	err := s.db.QueryRow(ctx, `update users set is_operator = $2 where lower(email) = lower($1) returning id, email, is_operator`,
 		email, grant).Scan(&u.ID, &u.Email, &u.IsOperator)
 	if err != nil {
@@ -61,8 +65,7 @@ func (s *AdminStore) GrantOperator(ctx context.Context, email string, grant bool
 	if !grant {
 		action = "operator.revoke"
 	}
-	_, err = s.db.Exec(ctx, `insert into audit_log (user_email, action, target, detail) values ('', $1, $2, 'command line')`, action, u.Email)
-	return &u, err
+	return &u, record(ctx, s.db, tenant.CommandLine, action, u.Email, nil, "command line")
 }
 
 func nullTenant(id int64) *int64 {
@@ -85,8 +88,8 @@ func (s *AdminStore) CreateSession(ctx context.Context, userID, tenantID int64, 
 
 // SessionUser returns the login of an unexpired session made for
 // tenantID, with its role there, or errs.NotFound.
-func (s *AdminStore) SessionUser(ctx context.Context, tokenHash []byte, tenantID int64, now time.Time) (*model.Session, error) {
-	var ses model.Session
+func (s *AdminStore) SessionUser(ctx context.Context, tokenHash []byte, tenantID int64, now time.Time) (*tenant.DashboardSession, error) {
+	var ses tenant.DashboardSession
 	err := s.db.QueryRow(ctx, `select `+userRoleSelect+`, a.factor_pending from admin_sessions a join users u on u.id = a.user_id
 		left join admin_roles r on r.user_id = u.id and r.tenant_id = $3
 		where a.token_hash = $1 and a.expires_at > $2 and coalesce(a.tenant_id, 0) = $3`, tokenHash, now, tenantID).
@@ -110,7 +113,7 @@ func (s *AdminStore) DeleteSession(ctx context.Context, tokenHash []byte) error 
 }
 
 // Record writes an audit entry on its own (sign-in, sign-out).
-func (s *AdminStore) Record(ctx context.Context, a model.Actor, action, target string, tenantID *int64, detail string) error {
+func (s *AdminStore) Record(ctx context.Context, a tenant.Actor, action, target string, tenantID *int64, detail string) error {
 	return record(ctx, s.db, a, action, target, tenantID, detail)
 }
 
@@ -119,7 +122,7 @@ type execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-func record(ctx context.Context, db execer, a model.Actor, action, target string, tenantID *int64, detail string) error {
+func record(ctx context.Context, db execer, a tenant.Actor, action, target string, tenantID *int64, detail string) error {
 	var uid *int64
 	if a.UserID != 0 {
 		uid = &a.UserID
@@ -140,8 +143,8 @@ func truncate(s string, n int) string {
 // tenantID is 0, otherwise that tenant's alone (its accounts, posts,
 // deliveries sent by its accounts, inbox, reports and certificates; the
 // remote accounts its accounts follow or are followed by).
-func (s *AdminStore) Stats(ctx context.Context, tenantID int64, now time.Time) (*model.Stats, error) {
-	st := &model.Stats{TenantsByStatus: map[string]int64{}}
+func (s *AdminStore) Stats(ctx context.Context, tenantID int64, now time.Time) (*tenant.Stats, error) {
+	st := &tenant.Stats{TenantsByStatus: map[string]int64{}}
 	rows, err := s.db.Query(ctx, `select status, count(*) from tenants where $1 = 0 or id = $1 group by status`, tenantID)
 	if err != nil {
 		return nil, err
@@ -206,8 +209,8 @@ func (s *AdminStore) Stats(ctx context.Context, tenantID int64, now time.Time) (
 	if err != nil {
 		return nil, err
 	}
-	st.PostsPerDay, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.DayCount, error) {
-		var dc model.DayCount
+	st.PostsPerDay, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.DayCount, error) {
+		var dc tenant.DayCount
 		err := r.Scan(&dc.Day, &dc.N)
 		return dc, err
 	})
@@ -235,7 +238,7 @@ func (s *AdminStore) Stats(ctx context.Context, tenantID int64, now time.Time) (
 // certStats counts the certificates in cert_storage (certmagic keeps each
 // as certificates/<issuer>/<name>/<name>.crt) and finds the next expiry.
 // hosts, when not nil, keeps only certificates named after one of them.
-func (s *AdminStore) certStats(ctx context.Context, st *model.Stats, hosts map[string]bool) error {
+func (s *AdminStore) certStats(ctx context.Context, st *tenant.Stats, hosts map[string]bool) error {
 	rows, err := s.db.Query(ctx, `select key, value from cert_storage where key like 'certificates/%.crt'`)
 	if err != nil {
 		return err
@@ -275,14 +278,14 @@ const tenantRowSelect = `select t.id, t.name, t.status, t.created_at,
 	(select count(*) from accounts a where a.tenant_id = t.id)
 	from tenants t`
 
-func scanTenantRow(r pgx.Row) (model.TenantRow, error) {
-	var t model.TenantRow
+func scanTenantRow(r pgx.Row) (tenant.TenantRow, error) {
+	var t tenant.TenantRow
 	err := r.Scan(&t.ID, &t.Name, &t.Status, &t.CreatedAt, &t.Domains, &t.Accounts)
 	return t, err
 }
 
 // Tenants lists tenants matching f, newest first.
-func (s *AdminStore) Tenants(ctx context.Context, f model.TenantFilter) ([]model.TenantRow, error) {
+func (s *AdminStore) Tenants(ctx context.Context, f tenant.TenantFilter) ([]tenant.TenantRow, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 200
 	}
@@ -296,16 +299,16 @@ func (s *AdminStore) Tenants(ctx context.Context, f model.TenantFilter) ([]model
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.TenantRow, error) { return scanTenantRow(r) })
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.TenantRow, error) { return scanTenantRow(r) })
 }
 
 // Tenant returns one tenant with its domains and usage, or errs.NotFound.
-func (s *AdminStore) Tenant(ctx context.Context, id int64) (*model.TenantDetail, error) {
+func (s *AdminStore) Tenant(ctx context.Context, id int64) (*tenant.TenantDetail, error) {
 	row, err := scanTenantRow(s.db.QueryRow(ctx, tenantRowSelect+` where t.id = $1`, id))
 	if err != nil {
 		return nil, pgutil.NotFound(err, fmt.Sprintf("no tenant %d", id))
 	}
-	t := &model.TenantDetail{TenantRow: row}
+	t := &tenant.TenantDetail{TenantRow: row}
 	err = s.db.QueryRow(ctx, `select
 		(select count(*) from statuses where tenant_id = $1),
 		(select count(*) from follows f join accounts a on a.id = f.followee_id where a.tenant_id = $1 and f.state = 'accepted'),
@@ -323,8 +326,8 @@ func (s *AdminStore) Tenant(ctx context.Context, id int64) (*model.TenantDetail,
 	if err != nil {
 		return nil, err
 	}
-	t.DomainList, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.Domain, error) {
-		var d model.Domain
+	t.DomainList, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.DomainState, error) {
+		var d tenant.DomainState
 		err := r.Scan(&d.Domain, &d.ServiceDomain, &d.VerifiedAt, &d.ClaimKind, &d.ClaimState, &d.FlaggedAt)
 		return d, err
 	})
@@ -344,7 +347,7 @@ func tenantHosts(ctx context.Context, tx pgx.Tx, id int64) ([]string, error) {
 // active: approve; active to suspended and back) and records it, returning
 // the tenant's host names so every node's host cache can be told. A
 // tenant not in from is refused with errs.Invalid.
-func (s *AdminStore) SetTenantStatus(ctx context.Context, a model.Actor, id int64, from, to, action string) ([]string, error) {
+func (s *AdminStore) SetTenantStatus(ctx context.Context, a tenant.Actor, id int64, from, to, action string) ([]string, error) {
 	var hosts []string
 	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var status string
@@ -369,7 +372,7 @@ func (s *AdminStore) SetTenantStatus(ctx context.Context, a model.Actor, id int6
 // Audit lists the newest audit entries matching f: a tenant sees only
 // its own entries; actor matches the email, target domain the end of the
 // target ("@troll@remote.test", a host name).
-func (s *AdminStore) Audit(ctx context.Context, f model.AuditFilter) ([]model.AuditEntry, error) {
+func (s *AdminStore) Audit(ctx context.Context, f tenant.AuditFilter) ([]tenant.AuditEntry, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 200
 	}
@@ -389,8 +392,8 @@ func (s *AdminStore) Audit(ctx context.Context, f model.AuditFilter) ([]model.Au
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.AuditEntry, error) {
-		var e model.AuditEntry
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.AuditEntry, error) {
+		var e tenant.AuditEntry
 		err := r.Scan(&e.ID, &e.UserEmail, &e.Action, &e.Target, &e.TenantID, &e.Detail, &e.CreatedAt)
 		return e, err
 	})

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/tenant"
 )
 
 // Issue 14, finding 1: logins are instance-wide (one may own accounts on
@@ -33,7 +33,7 @@ func TestIssue14Finding1LoginRecoveryIsInstanceOnly(t *testing.T) {
 		as.db.QueryRow(ctx, `select password_hash || coalesce(totp_secret, '-') from users where id = $1`, login).Scan(&s)
 		return s
 	}
-	mod := model.Actor{Email: "mod@alice.test"}
+	mod := tenant.Actor{Email: "mod@alice.test"}
 	if _, err := as.Login(ctx, a, login, alice); !errs.Is(err, errs.Forbidden) {
 		t.Errorf("a tenant reads a login for recovery: %v", err)
 	}
@@ -52,7 +52,7 @@ func TestIssue14Finding1LoginRecoveryIsInstanceOnly(t *testing.T) {
 	if l, err := as.Login(ctx, 0, login, alice); err != nil || l.Email != "alice@mail.test" || !l.IsOperator {
 		t.Fatalf("operator reads the login: %+v %v", l, err)
 	}
-	op := model.Actor{Email: "op@mail.test"}
+	op := tenant.Actor{Email: "op@mail.test"}
 	if err := as.ResetPassword(ctx, op, 0, login, "new"); err != nil {
 		t.Fatal(err)
 	}

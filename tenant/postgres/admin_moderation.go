@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/pgutil"
+	"github.com/roost-social/roost/tenant"
 )
 
 // inScope is the SQL condition that account a is visible to the dashboard
@@ -38,8 +38,8 @@ func limitsOf(n int) string {
 const accountRowSelect = `a.id, coalesce(a.uri, ''), a.username, a.domain, a.display_name, coalesce(a.url, ''), a.tenant_id is not null,
 	a.tenant_id, a.created_at, `
 
-func scanAccountRow(r pgx.Row, extra ...any) (model.AccountRow, error) {
-	var x model.AccountRow
+func scanAccountRow(r pgx.Row, extra ...any) (tenant.AccountRow, error) {
+	var x tenant.AccountRow
 	err := r.Scan(append([]any{&x.ID, &x.URI, &x.Username, &x.Domain, &x.DisplayName, &x.URL, &x.Local,
 		&x.TenantID, &x.CreatedAt, &x.SilencedAt, &x.SuspendedAt, &x.SensitizedAt}, extra...)...)
 	return x, err
@@ -51,7 +51,7 @@ func likePattern(q string) string {
 
 // Accounts searches the accounts in f.TenantID's scope by username,
 // domain or display name, newest first.
-func (s *AdminStore) Accounts(ctx context.Context, f model.AccountFilter) ([]model.AccountRow, error) {
+func (s *AdminStore) Accounts(ctx context.Context, f tenant.AccountFilter) ([]tenant.AccountRow, error) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 100
 	}
@@ -64,15 +64,15 @@ func (s *AdminStore) Accounts(ctx context.Context, f model.AccountFilter) ([]mod
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.AccountRow, error) { return scanAccountRow(r) })
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.AccountRow, error) { return scanAccountRow(r) })
 }
 
 // Account returns one account in tenantID's scope with its recent posts
 // (those the tenant may see: seenBy), reports against it, moderation
 // history and owning logins, or errs.NotFound (also for an account
 // outside the scope).
-func (s *AdminStore) Account(ctx context.Context, tenantID, id int64) (*model.AccountDetail, error) {
-	var d model.AccountDetail
+func (s *AdminStore) Account(ctx context.Context, tenantID, id int64) (*tenant.AccountDetail, error) {
+	var d tenant.AccountDetail
 	var err error
 	d.AccountRow, err = scanAccountRow(s.db.QueryRow(ctx, `select `+accountRowSelect+limitsOf(1)+`, a.note,
 		(select count(*) from follows where followee_id = a.id and state = 'accepted'),
@@ -87,8 +87,8 @@ func (s *AdminStore) Account(ctx context.Context, tenantID, id int64) (*model.Ac
 	if err != nil {
 		return nil, err
 	}
-	if d.Posts, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.Post, error) {
-		var p model.Post
+	if d.Posts, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.Post, error) {
+		var p tenant.Post
 		err := r.Scan(&p.ID, &p.URI, &p.Content, &p.Summary, &p.PublishedAt, &p.Hidden)
 		return p, err
 	}); err != nil {
@@ -100,8 +100,8 @@ func (s *AdminStore) Account(ctx context.Context, tenantID, id int64) (*model.Ac
 	if err != nil {
 		return nil, err
 	}
-	if d.Reports, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.Report, error) {
-		var x model.Report
+	if d.Reports, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.Report, error) {
+		var x tenant.Report
 		err := r.Scan(&x.ID, &x.TenantID, &x.TenantName, &x.Comment, &x.Category, &x.CreatedAt, &x.ResolvedAt, &x.ActionTaken)
 		return x, err
 	}); err != nil {
@@ -113,8 +113,8 @@ func (s *AdminStore) Account(ctx context.Context, tenantID, id int64) (*model.Ac
 	if err != nil {
 		return nil, err
 	}
-	if d.Actions, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.AccountAction, error) {
-		var x model.AccountAction
+	if d.Actions, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.AccountAction, error) {
+		var x tenant.AccountAction
 		err := r.Scan(&x.Action, &x.UserEmail, &x.Detail, &x.CreatedAt)
 		return x, err
 	}); err != nil {
@@ -128,8 +128,8 @@ func (s *AdminStore) Account(ctx context.Context, tenantID, id int64) (*model.Ac
 	if err != nil {
 		return nil, err
 	}
-	d.Logins, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.Login, error) {
-		var x model.Login
+	d.Logins, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.Login, error) {
+		var x tenant.Login
 		err := r.Scan(&x.ID, &x.Email, &x.IsOperator, &x.TOTPEnabled)
 		return x, err
 	})
@@ -143,7 +143,7 @@ var AccountActions = []string{"silence", "unsilence", "suspend", "unsuspend", "s
 
 // ModerateAccount applies action to an account in tenantID's scope, at
 // that scope (0: instance-wide), and records it.
-func (s *AdminStore) ModerateAccount(ctx context.Context, a model.Actor, tenantID, accountID int64, action, why string) error {
+func (s *AdminStore) ModerateAccount(ctx context.Context, a tenant.Actor, tenantID, accountID int64, action, why string) error {
 	return pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var ok bool
 		if err := tx.QueryRow(ctx, `select true from accounts a where a.id = $2 and `+inScope(1), tenantID, accountID).Scan(&ok); err != nil {
@@ -157,7 +157,7 @@ func (s *AdminStore) ModerateAccount(ctx context.Context, a model.Actor, tenantI
 // the instance). Suspending a local account at its own tenant's or the
 // instance's scope also revokes its OAuth tokens, so apps lose access at
 // once rather than at their next sign-in.
-func moderate(ctx context.Context, tx pgx.Tx, a model.Actor, tenantID, accountID int64, action, why string) error {
+func moderate(ctx context.Context, tx pgx.Tx, a tenant.Actor, tenantID, accountID int64, action, why string) error {
 	var set string
 	switch action {
 	case "silence", "unsilence":
@@ -209,23 +209,23 @@ func moderate(ctx context.Context, tx pgx.Tx, a model.Actor, tenantID, accountID
 }
 
 // Roles lists the roles granted on tenantID (0: every tenant's).
-func (s *AdminStore) Roles(ctx context.Context, tenantID int64) ([]model.RoleGrant, error) {
+func (s *AdminStore) Roles(ctx context.Context, tenantID int64) ([]tenant.RoleGrant, error) {
 	rows, err := s.db.Query(ctx, `select r.user_id, u.email, r.tenant_id, t.name, r.role, r.perms, r.granted_by, r.created_at
 		from admin_roles r join users u on u.id = r.user_id join tenants t on t.id = r.tenant_id
 		where $1 = 0 or r.tenant_id = $1 order by t.name, u.email`, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.RoleGrant, error) {
-		var g model.RoleGrant
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.RoleGrant, error) {
+		var g tenant.RoleGrant
 		err := r.Scan(&g.UserID, &g.Email, &g.TenantID, &g.TenantName, &g.Role, &g.Perms, &g.GrantedBy, &g.CreatedAt)
 		return g, err
 	})
 }
 
 // RoleOn returns the role of a login on a tenant, or errs.NotFound.
-func (s *AdminStore) RoleOn(ctx context.Context, userID, tenantID int64) (*model.RoleGrant, error) {
-	var g model.RoleGrant
+func (s *AdminStore) RoleOn(ctx context.Context, userID, tenantID int64) (*tenant.RoleGrant, error) {
+	var g tenant.RoleGrant
 	err := s.db.QueryRow(ctx, `select r.user_id, u.email, r.tenant_id, r.role, r.perms from admin_roles r join users u on u.id = r.user_id
 		where r.user_id = $1 and r.tenant_id = $2`, userID, tenantID).Scan(&g.UserID, &g.Email, &g.TenantID, &g.Role, &g.Perms)
 	if err != nil {
@@ -237,8 +237,8 @@ func (s *AdminStore) RoleOn(ctx context.Context, userID, tenantID int64) (*model
 // GrantRole gives the login with email role (with its permission set
 // perms) on tenantID, replacing any role it had there. The caller has
 // checked the granter may (api/admin CanGrant).
-func (s *AdminStore) GrantRole(ctx context.Context, a model.Actor, email string, tenantID int64, role string, perms uint32) (*model.RoleGrant, error) {
-	var g model.RoleGrant
+func (s *AdminStore) GrantRole(ctx context.Context, a tenant.Actor, email string, tenantID int64, role string, perms uint32) (*tenant.RoleGrant, error) {
+	var g tenant.RoleGrant
 	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `insert into admin_roles (user_id, tenant_id, role, perms, granted_by)
 			select u.id, t.id, $3, $4, $5 from users u, tenants t where lower(u.email) = lower($1) and t.id = $2
@@ -260,7 +260,7 @@ func (s *AdminStore) GrantRole(ctx context.Context, a model.Actor, email string,
 
 // RevokeRole takes a login's role on a tenant away and ends its sessions
 // there.
-func (s *AdminStore) RevokeRole(ctx context.Context, a model.Actor, userID, tenantID int64) error {
+func (s *AdminStore) RevokeRole(ctx context.Context, a tenant.Actor, userID, tenantID int64) error {
 	return pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var email, role string
 		err := tx.QueryRow(ctx, `delete from admin_roles r using users u where u.id = r.user_id and r.user_id = $1 and r.tenant_id = $2
@@ -289,11 +289,11 @@ func instanceOnly(tenantID int64) error {
 
 // Login returns the login userID owning account accountID, for the
 // dashboard of tenantID (0 only: instanceOnly), or errs.NotFound.
-func (s *AdminStore) Login(ctx context.Context, tenantID, userID, accountID int64) (*model.Login, error) {
+func (s *AdminStore) Login(ctx context.Context, tenantID, userID, accountID int64) (*tenant.Login, error) {
 	if err := instanceOnly(tenantID); err != nil {
 		return nil, err
 	}
-	var l model.Login
+	var l tenant.Login
 	err := s.db.QueryRow(ctx, `select u.id, u.email, u.is_operator, u.totp_secret is not null from users u
 		where u.id = $1 and exists (select 1 from user_accounts ua where ua.user_id = u.id and ua.account_id = $2)`, userID, accountID).
 		Scan(&l.ID, &l.Email, &l.IsOperator, &l.TOTPEnabled)
@@ -307,7 +307,7 @@ func (s *AdminStore) Login(ctx context.Context, tenantID, userID, accountID int6
 // sessions and revokes the OAuth tokens of its accounts: whoever knew the
 // old password is signed out everywhere. For the instance only
 // (instanceOnly).
-func (s *AdminStore) ResetPassword(ctx context.Context, a model.Actor, tenantID, userID int64, hash string) error {
+func (s *AdminStore) ResetPassword(ctx context.Context, a tenant.Actor, tenantID, userID int64, hash string) error {
 	if err := instanceOnly(tenantID); err != nil {
 		return err
 	}
@@ -329,7 +329,7 @@ func (s *AdminStore) ResetPassword(ctx context.Context, a model.Actor, tenantID,
 
 // DisableTOTP turns a login's second factor off (its owner lost it); for
 // the instance only (instanceOnly).
-func (s *AdminStore) DisableTOTP(ctx context.Context, a model.Actor, tenantID, userID int64) error {
+func (s *AdminStore) DisableTOTP(ctx context.Context, a tenant.Actor, tenantID, userID int64) error {
 	if err := instanceOnly(tenantID); err != nil {
 		return err
 	}
@@ -362,7 +362,7 @@ func (s *AdminStore) SetPendingTOTP(ctx context.Context, userID int64, secret st
 // UseTOTPStep spends time step step of a login's codes: false when that
 // step or a later one was already used (a replayed code). With confirm,
 // the pending secret becomes the active one in the same update.
-func (s *AdminStore) UseTOTPStep(ctx context.Context, a model.Actor, userID, step int64, confirm bool) (bool, error) {
+func (s *AdminStore) UseTOTPStep(ctx context.Context, a tenant.Actor, userID, step int64, confirm bool) (bool, error) {
 	q := `update users set totp_last_step = $2 where id = $1 and totp_last_step < $2`
 	if confirm {
 		q = `update users set totp_last_step = $2, totp_secret = totp_pending_secret, totp_pending_secret = null

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
 )
@@ -41,7 +40,7 @@ func TestAdminStoreTenantScoping(t *testing.T) {
 	}
 
 	names := func(tenantID int64, q string) map[string]bool {
-		rs, err := as.Accounts(ctx, model.AccountFilter{TenantID: tenantID, Query: q})
+		rs, err := as.Accounts(ctx, tenant.AccountFilter{TenantID: tenantID, Query: q})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +65,7 @@ func TestAdminStoreTenantScoping(t *testing.T) {
 	if _, err := as.Account(ctx, a, bob); !errs.Is(err, errs.NotFound) {
 		t.Errorf("A reads B's account: %v", err)
 	}
-	op := model.Actor{Email: "mod@alice.test"}
+	op := tenant.Actor{Email: "mod@alice.test"}
 	if err := as.ModerateAccount(ctx, op, a, bob, "suspend", ""); !errs.Is(err, errs.NotFound) {
 		t.Errorf("A suspends B's account: %v", err)
 	}
@@ -114,7 +113,7 @@ func TestAdminStoreTenantScoping(t *testing.T) {
 	if left != 1 || hidden != 1 {
 		t.Errorf("tenant's delete of a remote post: %d left, %d hidden", left, hidden)
 	}
-	if res, err := as.ResolveReports(ctx, model.Actor{Email: "op@mail.test"}, 0, []int64{rb[0].ID}, "suspend"); err != nil || res.Resolved != 1 {
+	if res, err := as.ResolveReports(ctx, tenant.Actor{Email: "op@mail.test"}, 0, []int64{rb[0].ID}, "suspend"); err != nil || res.Resolved != 1 {
 		t.Fatalf("operator resolves B's report: %+v %v", res, err)
 	}
 	if d, _ := as.Account(ctx, b, troll); d.SuspendedAt == nil {
@@ -126,8 +125,8 @@ func TestAdminStoreTenantScoping(t *testing.T) {
 
 	// Audit: a tenant reads its own entries; filters by actor, action,
 	// target domain and dates.
-	ea, _ := as.Audit(ctx, model.AuditFilter{TenantID: a})
-	eb, _ := as.Audit(ctx, model.AuditFilter{TenantID: b})
+	ea, _ := as.Audit(ctx, tenant.AuditFilter{TenantID: a})
+	eb, _ := as.Audit(ctx, tenant.AuditFilter{TenantID: b})
 	for _, e := range ea {
 		if e.TenantID == nil || *e.TenantID != a {
 			t.Errorf("A's log shows %+v", e)
@@ -139,16 +138,16 @@ func TestAdminStoreTenantScoping(t *testing.T) {
 	tomorrow := time.Now().Add(24 * time.Hour)
 	yesterday := time.Now().Add(-24 * time.Hour)
 	for _, c := range []struct {
-		f    model.AuditFilter
+		f    tenant.AuditFilter
 		want int
 	}{
-		{model.AuditFilter{TenantID: a, Action: "account.silence"}, 1},
-		{model.AuditFilter{TenantID: b, Action: "account.silence"}, 0},
-		{model.AuditFilter{TenantID: b, Actor: "op@MAIL"}, 2},
-		{model.AuditFilter{TenantID: a, Actor: "op@mail"}, 0},
-		{model.AuditFilter{TenantID: a, TargetDomain: "remote.test"}, 1},
-		{model.AuditFilter{TenantID: a, From: &tomorrow}, 0},
-		{model.AuditFilter{TenantID: a, From: &yesterday, To: &tomorrow, Action: "report.resolve"}, 1},
+		{tenant.AuditFilter{TenantID: a, Action: "account.silence"}, 1},
+		{tenant.AuditFilter{TenantID: b, Action: "account.silence"}, 0},
+		{tenant.AuditFilter{TenantID: b, Actor: "op@MAIL"}, 2},
+		{tenant.AuditFilter{TenantID: a, Actor: "op@mail"}, 0},
+		{tenant.AuditFilter{TenantID: a, TargetDomain: "remote.test"}, 1},
+		{tenant.AuditFilter{TenantID: a, From: &tomorrow}, 0},
+		{tenant.AuditFilter{TenantID: a, From: &yesterday, To: &tomorrow, Action: "report.resolve"}, 1},
 	} {
 		if es, err := as.Audit(ctx, c.f); err != nil || len(es) != c.want {
 			t.Errorf("Audit(%+v) = %d %v, want %d", c.f, len(es), err, c.want)
@@ -164,7 +163,7 @@ func TestAdminStoreRolesSessionsTOTP(t *testing.T) {
 	as, _, ids := adminFixture(t)
 	a, b := ids[0], ids[1]
 	ctx := context.Background()
-	cli := model.Actor{}
+	cli := tenant.Actor{}
 	g, err := as.GrantRole(ctx, cli, "OP@mail.test", a, "moderator", 13)
 	if err != nil || g.Perms != 13 {
 		t.Fatalf("grant %+v %v", g, err)
@@ -211,7 +210,7 @@ func TestAdminStoreRolesSessionsTOTP(t *testing.T) {
 	if _, err := as.SessionUser(ctx, tok, a, now); !errs.Is(err, errs.NotFound) {
 		t.Errorf("session after revocation: %v", err)
 	}
-	if es, _ := as.Audit(ctx, model.AuditFilter{TenantID: a, Action: "role.revoke"}); len(es) != 1 {
+	if es, _ := as.Audit(ctx, tenant.AuditFilter{TenantID: a, Action: "role.revoke"}); len(es) != 1 {
 		t.Errorf("revoke audit %+v", es)
 	}
 
@@ -235,10 +234,10 @@ func TestAdminStoreRolesSessionsTOTP(t *testing.T) {
 	if ok, _ := as.UseTOTPStep(ctx, cli, u.ID, 101, false); !ok {
 		t.Errorf("next step refused")
 	}
-	if err := as.DisableTOTP(ctx, model.Actor{Email: "op@mail.test"}, 7, u.ID); !errs.Is(err, errs.Forbidden) {
+	if err := as.DisableTOTP(ctx, tenant.Actor{Email: "op@mail.test"}, 7, u.ID); !errs.Is(err, errs.Forbidden) {
 		t.Errorf("a tenant's dashboard disables a login's TOTP: %v", err)
 	}
-	if err := as.DisableTOTP(ctx, model.Actor{Email: "op@mail.test"}, 0, u.ID); err != nil {
+	if err := as.DisableTOTP(ctx, tenant.Actor{Email: "op@mail.test"}, 0, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	if u, _, _ := as.UserByEmail(ctx, "op@mail.test", 0); u.TOTPEnabled {
@@ -273,7 +272,7 @@ func TestAdminStoreSuspensionStopsSignIn(t *testing.T) {
 	if id, _, err := logins.Login(ctx, a, "alice.test", "alice@mail.test", "alice password"); err != nil || id != alice {
 		t.Fatalf("sign-in before: %d %v", id, err)
 	}
-	mod := model.Actor{Email: "mod@alice.test"}
+	mod := tenant.Actor{Email: "mod@alice.test"}
 	if err := as.ModerateAccount(ctx, mod, a, alice, "suspend", ""); err != nil {
 		t.Fatal(err)
 	}

@@ -6,15 +6,15 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/pgutil"
+	"github.com/roost-social/roost/tenant"
 )
 
 // OpenReports lists unresolved reports, newest first, with the reported
 // account and posts: tenantID 0 lists every tenant's, otherwise that
 // tenant's only, with only the reported posts the tenant may see (seenBy).
-func (s *AdminStore) OpenReports(ctx context.Context, tenantID int64, limit int) ([]model.Report, error) {
+func (s *AdminStore) OpenReports(ctx context.Context, tenantID int64, limit int) ([]tenant.Report, error) {
 	if limit <= 0 || limit > 200 {
 		limit = 100
 	}
@@ -31,7 +31,7 @@ func (s *AdminStore) OpenReports(ctx context.Context, tenantID int64, limit int)
 		return nil, err
 	}
 	type raw struct {
-		model.Report
+		tenant.Report
 		uris []string
 		ids  []int64
 	}
@@ -39,7 +39,7 @@ func (s *AdminStore) OpenReports(ctx context.Context, tenantID int64, limit int)
 	for rows.Next() {
 		var r raw
 		var rid *int64
-		var rep model.Account
+		var rep tenant.Account
 		var repLocal *bool
 		if err := rows.Scan(&r.ID, &r.TenantID, &r.TenantName, &r.Comment, &r.Category, &r.URI, &r.CreatedAt,
 			&r.Target.ID, &r.Target.Username, &r.Target.Domain, &r.Target.DisplayName, &r.Target.URL, &r.Target.Local,
@@ -58,7 +58,7 @@ func (s *AdminStore) OpenReports(ctx context.Context, tenantID int64, limit int)
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	reports := make([]model.Report, 0, len(out))
+	reports := make([]tenant.Report, 0, len(out))
 	for _, r := range out {
 		if r.Posts, err = s.reportedPosts(ctx, tenantID, r.TenantID, r.Target.ID, r.uris, r.ids); err != nil {
 			return nil, err
@@ -71,15 +71,15 @@ func (s *AdminStore) OpenReports(ctx context.Context, tenantID int64, limit int)
 // reportedPosts are the posts of a report (of tenant reportTenant) that
 // the dashboard of tenantID (0: the instance) may show: the target's
 // own, and among them only those the tenant may see.
-func (s *AdminStore) reportedPosts(ctx context.Context, tenantID, reportTenant, target int64, uris []string, ids []int64) ([]model.Post, error) {
+func (s *AdminStore) reportedPosts(ctx context.Context, tenantID, reportTenant, target int64, uris []string, ids []int64) ([]tenant.Post, error) {
 	rows, err := s.db.Query(ctx, `select s.id, s.uri, s.content, s.summary, s.published_at, `+hiddenFor("$5")+`
 		from statuses s where s.account_id = $1 and (s.uri = any($2) or s.id = any($3)) and `+seenBy("$4")+`
 		order by s.published_at desc limit 20`, target, uris, ids, tenantID, reportTenant)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.Post, error) {
-		var p model.Post
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (tenant.Post, error) {
+		var p tenant.Post
 		err := row.Scan(&p.ID, &p.URI, &p.Content, &p.Summary, &p.PublishedAt, &p.Hidden)
 		return p, err
 	})
@@ -101,11 +101,11 @@ type closedReport struct {
 // or a remote one, that tenant's timelines only), or "delete" the
 // reported posts within the acting scope's authority (takeDown). All in
 // one transaction, one audit entry per report.
-func (s *AdminStore) ResolveReports(ctx context.Context, a model.Actor, tenantID int64, ids []int64, action string) (*model.Resolution, error) {
+func (s *AdminStore) ResolveReports(ctx context.Context, a tenant.Actor, tenantID int64, ids []int64, action string) (*tenant.Resolution, error) {
 	if !reportActions[action] {
 		return nil, errs.E(errs.Invalid, "unknown report action %q", action)
 	}
-	res := &model.Resolution{}
+	res := &tenant.Resolution{}
 	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `update reports set resolved_at = now(), action_taken = $3
 			where id = any($1) and resolved_at is null and ($2 = 0 or tenant_id = $2)
@@ -155,7 +155,7 @@ func (s *AdminStore) ResolveReports(ctx context.Context, a model.Actor, tenantID
 // from its own viewers (tenant_hidden_statuses: the rows are every
 // tenant's) and leaves other tenants' posts alone (Kept): their own
 // moderators or an operator decide on them.
-func takeDown(ctx context.Context, tx pgx.Tx, scope int64, d closedReport, res *model.Resolution) (string, error) {
+func takeDown(ctx context.Context, tx pgx.Tx, scope int64, d closedReport, res *tenant.Resolution) (string, error) {
 	rows, err := tx.Query(ctx, `select s.id, s.account_id, s.uri, coalesce(s.tenant_id, 0) from statuses s
 		where s.account_id = $1 and (s.uri = any($2) or s.id = any($3)) and `+seenBy("$4")+` order by s.id`,
 		d.target, d.uris, d.sids, scope)
@@ -163,7 +163,7 @@ func takeDown(ctx context.Context, tx pgx.Tx, scope int64, d closedReport, res *
 		return "", err
 	}
 	var remote []int64
-	var local []model.PostRef
+	var local []tenant.PostRef
 	kept := 0
 	for rows.Next() {
 		var id, account, owner int64
@@ -176,7 +176,7 @@ func takeDown(ctx context.Context, tx pgx.Tx, scope int64, d closedReport, res *
 		case owner == 0:
 			remote = append(remote, id)
 		case scope == 0 || owner == scope:
-			local = append(local, model.PostRef{AccountID: account, URI: uri})
+			local = append(local, tenant.PostRef{AccountID: account, URI: uri})
 		default:
 			kept++
 		}
@@ -214,7 +214,7 @@ func takeDown(ctx context.Context, tx pgx.Tx, scope int64, d closedReport, res *
 // AssignReport gives an open report of tenantID (0: any) to the login
 // with email, which must be an operator or hold a role on the report's
 // tenant; an empty email unassigns it.
-func (s *AdminStore) AssignReport(ctx context.Context, a model.Actor, tenantID, reportID int64, email string) error {
+func (s *AdminStore) AssignReport(ctx context.Context, a tenant.Actor, tenantID, reportID int64, email string) error {
 	return pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var rt int64
 		err := tx.QueryRow(ctx, `select tenant_id from reports where id = $1 and resolved_at is null and ($2 = 0 or tenant_id = $2) for update`,
@@ -245,8 +245,8 @@ func (s *AdminStore) AssignReport(ctx context.Context, a model.Actor, tenantID, 
 // only the reported posts of the target that tenant may see: a report
 // can name any post id, and forwarding must not tell a remote server
 // about posts addressed to other tenants' accounts.
-func (s *AdminStore) ReportForForward(ctx context.Context, tenantID, reportID int64) (*model.ForwardTarget, error) {
-	var t model.ForwardTarget
+func (s *AdminStore) ReportForForward(ctx context.Context, tenantID, reportID int64) (*tenant.ForwardTarget, error) {
+	var t tenant.ForwardTarget
 	var uri, inbox, shared *string
 	err := s.db.QueryRow(ctx, `select r.tenant_id, coalesce((select d.domain from domains d where d.tenant_id = r.tenant_id
 				order by d.verified_at is null, d.created_at limit 1), ''),
@@ -270,7 +270,7 @@ func (s *AdminStore) ReportForForward(ctx context.Context, tenantID, reportID in
 }
 
 // MarkForwarded records that a report (of t's tenant) was forwarded.
-func (s *AdminStore) MarkForwarded(ctx context.Context, a model.Actor, t *model.ForwardTarget, reportID int64) error {
+func (s *AdminStore) MarkForwarded(ctx context.Context, a tenant.Actor, t *tenant.ForwardTarget, reportID int64) error {
 	return pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `update reports set forwarded = true where id = $1 and tenant_id = $2`, reportID, t.TenantID)
 		if err != nil {

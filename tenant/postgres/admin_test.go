@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roost-social/roost/api/admin/model"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
 )
@@ -83,15 +82,15 @@ func TestAdminStoreTenantsSearchAndDetail(t *testing.T) {
 	as, _, ids := adminFixture(t)
 	ctx := context.Background()
 	for _, c := range []struct {
-		f    model.TenantFilter
+		f    tenant.TenantFilter
 		want int
 	}{
-		{model.TenantFilter{}, 2},
-		{model.TenantFilter{Query: "ALICE"}, 1},
-		{model.TenantFilter{Query: "social.alice"}, 1},
-		{model.TenantFilter{Query: "%"}, 0},
-		{model.TenantFilter{Status: "pending"}, 0},
-		{model.TenantFilter{Status: "active", Query: "bob.test"}, 1},
+		{tenant.TenantFilter{}, 2},
+		{tenant.TenantFilter{Query: "ALICE"}, 1},
+		{tenant.TenantFilter{Query: "social.alice"}, 1},
+		{tenant.TenantFilter{Query: "%"}, 0},
+		{tenant.TenantFilter{Status: "pending"}, 0},
+		{tenant.TenantFilter{Status: "active", Query: "bob.test"}, 1},
 	} {
 		ts, err := as.Tenants(ctx, c.f)
 		if err != nil || len(ts) != c.want {
@@ -115,7 +114,7 @@ func TestAdminStoreSuspendApproveAudited(t *testing.T) {
 	t.Parallel()
 	as, s, ids := adminFixture(t)
 	ctx := context.Background()
-	op := model.Actor{Email: "op@mail.test"}
+	op := tenant.Actor{Email: "op@mail.test"}
 	if err := as.db.QueryRow(ctx, `select id from users where email = 'op@mail.test'`).Scan(&op.UserID); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +134,7 @@ func TestAdminStoreSuspendApproveAudited(t *testing.T) {
 	if _, err := as.SetTenantStatus(ctx, op, ids[0], "suspended", "active", "tenant.unsuspend"); err != nil {
 		t.Fatal(err)
 	}
-	es, err := as.Audit(ctx, model.AuditFilter{})
+	es, err := as.Audit(ctx, tenant.AuditFilter{})
 	if err != nil || len(es) != 2 {
 		t.Fatalf("audit %+v %v", es, err)
 	}
@@ -143,7 +142,7 @@ func TestAdminStoreSuspendApproveAudited(t *testing.T) {
 		es[1].TenantID == nil || *es[1].TenantID != ids[0] || es[1].Target != "tenant "+strconv.FormatInt(ids[0], 10) {
 		t.Errorf("entries %+v", es)
 	}
-	if es, _ := as.Audit(ctx, model.AuditFilter{Action: "tenant.suspend"}); len(es) != 1 {
+	if es, _ := as.Audit(ctx, tenant.AuditFilter{Action: "tenant.suspend"}); len(es) != 1 {
 		t.Errorf("filtered audit %+v", es)
 	}
 }
@@ -161,17 +160,17 @@ func TestAdminStoreReportsResolvedInBulk(t *testing.T) {
 		rs[1].Target.Username != "troll" || rs[1].Target.Local || len(rs[1].Posts) != 1 || rs[1].Posts[0].Content != "bad post" {
 		t.Errorf("reports %+v", rs)
 	}
-	res, err := as.ResolveReports(ctx, model.Actor{Email: "op@mail.test"}, 0, []int64{rs[0].ID, rs[1].ID, 424242}, "none")
+	res, err := as.ResolveReports(ctx, tenant.Actor{Email: "op@mail.test"}, 0, []int64{rs[0].ID, rs[1].ID, 424242}, "none")
 	if err != nil || res.Resolved != 2 {
 		t.Fatalf("resolved %+v %v", res, err)
 	}
-	if res, _ := as.ResolveReports(ctx, model.Actor{}, 0, []int64{rs[0].ID}, "none"); res.Resolved != 0 {
+	if res, _ := as.ResolveReports(ctx, tenant.Actor{}, 0, []int64{rs[0].ID}, "none"); res.Resolved != 0 {
 		t.Errorf("resolved again: %d", res.Resolved)
 	}
 	if rs, _ := as.OpenReports(ctx, 0, 0); len(rs) != 0 {
 		t.Errorf("still open %+v", rs)
 	}
-	if es, _ := as.Audit(ctx, model.AuditFilter{Action: "report.resolve"}); len(es) != 2 {
+	if es, _ := as.Audit(ctx, tenant.AuditFilter{Action: "report.resolve"}); len(es) != 2 {
 		t.Errorf("audit %+v", es)
 	}
 }
@@ -206,7 +205,7 @@ func TestAdminStoreOperatorSessions(t *testing.T) {
 	if _, err := as.SessionUser(ctx, tok, 0, now); !errs.Is(err, errs.NotFound) {
 		t.Errorf("deleted session: %v", err)
 	}
-	if es, _ := as.Audit(ctx, model.AuditFilter{Action: "operator.grant"}); len(es) != 1 || es[0].Target != "op@mail.test" {
+	if es, _ := as.Audit(ctx, tenant.AuditFilter{Action: "operator.grant"}); len(es) != 1 || es[0].Target != "op@mail.test" {
 		t.Errorf("grant audit %+v", es)
 	}
 }

@@ -23,19 +23,11 @@ type LeaveStore struct {
 // NewLeaveStore returns a LeaveStore on db.
 func NewLeaveStore(db *pgxpool.Pool) *LeaveStore { return &LeaveStore{db: db} }
 
-// Deletion is a tenant's scheduled deletion.
-type Deletion struct {
-	TenantID    int64
-	RequestedBy string
-	RequestedAt time.Time
-	DueAt       time.Time
-	Announced   *time.Time
-}
-
 // AddDomain adds a domain to an existing tenant, verified when
 // d.Verified (an operator vouches for it), and returns its hostnames
-// (for cache invalidation).
-func (s *LeaveStore) AddDomain(ctx context.Context, tenantID int64, d tenant.NewDomain, by string) (*tenant.Domain, error) {
+// (for cache invalidation). Callers go through tenant.Service AddDomain,
+// which tells the host caches.
+func (s *LeaveStore) AddDomain(ctx context.Context, tenantID int64, d tenant.NewDomain, by tenant.Actor) (*tenant.Domain, error) {
 	var dom *tenant.Domain
 	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var exists bool
@@ -49,7 +41,7 @@ func (s *LeaveStore) AddDomain(ctx context.Context, tenantID int64, d tenant.New
 		if dom, err = insertDomain(ctx, tx, tenantID, d); err != nil {
 			return err
 		}
-		return audit(ctx, tx, by, "tenant.add_domain", d.Domain, tenantID, "")
+		return record(ctx, tx, by, "tenant.add_domain", d.Domain, &tenantID, "")
 	})
 	return dom, err
 }
@@ -142,8 +134,8 @@ func (s *LeaveStore) CancelDeletion(ctx context.Context, tenantID int64, by stri
 }
 
 // Deletion returns a tenant's scheduled deletion, or errs.NotFound.
-func (s *LeaveStore) Deletion(ctx context.Context, tenantID int64) (*Deletion, error) {
-	d := &Deletion{}
+func (s *LeaveStore) Deletion(ctx context.Context, tenantID int64) (*tenant.Deletion, error) {
+	d := &tenant.Deletion{}
 	err := s.db.QueryRow(ctx, `select tenant_id, requested_by, requested_at, due_at, announced_at from tenant_deletions where tenant_id = $1`,
 		tenantID).Scan(&d.TenantID, &d.RequestedBy, &d.RequestedAt, &d.DueAt, &d.Announced)
 	if err != nil {
@@ -153,14 +145,14 @@ func (s *LeaveStore) Deletion(ctx context.Context, tenantID int64) (*Deletion, e
 }
 
 // DueDeletions lists deletions whose grace period is over.
-func (s *LeaveStore) DueDeletions(ctx context.Context, now time.Time) ([]Deletion, error) {
+func (s *LeaveStore) DueDeletions(ctx context.Context, now time.Time) ([]tenant.Deletion, error) {
 	rows, err := s.db.Query(ctx, `select tenant_id, requested_by, requested_at, due_at, announced_at from tenant_deletions
 		where due_at <= $1 order by due_at`, now)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Deletion, error) {
-		var d Deletion
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.Deletion, error) {
+		var d tenant.Deletion
 		err := r.Scan(&d.TenantID, &d.RequestedBy, &d.RequestedAt, &d.DueAt, &d.Announced)
 		return d, err
 	})

@@ -46,8 +46,9 @@ type Checker struct {
 	Web    Redirects
 	Store  Store
 	Target Target
-	// Notify tells every node when a domain becomes served.
-	Notify tenant.Notifier
+	// Hosts is told when a domain becomes served (tenant.Service, which
+	// invalidates every node's host cache); nil tells nobody.
+	Hosts tenant.Invalidator
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -158,17 +159,8 @@ func (k *Checker) check(ctx context.Context, c *Claim, manual bool) error {
 }
 
 func (k *Checker) hostsChanged(ctx context.Context, hosts ...string) {
-	var hs []string
-	for _, h := range hosts {
-		if h != "" {
-			hs = append(hs, h)
-		}
-	}
-	if k.Notify == nil || len(hs) == 0 {
-		return
-	}
-	if err := k.Notify.HostsChanged(ctx, hs...); err != nil {
-		k.log().WarnContext(ctx, "publishing host invalidation failed; caches will expire", "hosts", hs, "err", err)
+	if k.Hosts != nil {
+		k.Hosts.HostsChanged(ctx, hosts...)
 	}
 }
 

@@ -125,9 +125,10 @@ var reservedLabels = map[string]bool{
 type Signups struct {
 	Store   SignupStore
 	Checker *Checker
-	// Notify tells every node when a domain becomes served.
-	Notify tenant.Notifier
-	Mode   Mode
+	// Hosts is told when a domain becomes served (tenant.Service); nil
+	// tells nobody.
+	Hosts tenant.Invalidator
+	Mode  Mode
 	// BaseDomain offers subdomains (alice.roost.example); empty offers none.
 	BaseDomain string
 	// PortalHost is the portal's own name, never claimable, nor any name
@@ -405,6 +406,6 @@ func (s *Signups) Check(ctx context.Context, sg *Signup) (*Claim, error) {
 }
 
 func (s *Signups) hostsChanged(ctx context.Context, hosts ...string) {
-	k := &Checker{Notify: s.Notify, Log: s.Log}
+	k := &Checker{Hosts: s.Hosts, Log: s.Log}
 	k.hostsChanged(ctx, hosts...)
 }

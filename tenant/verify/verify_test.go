@@ -13,6 +13,7 @@ import (
 
 	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/tenant"
 	"github.com/roost-social/roost/tenant/verify"
 	"github.com/roost-social/roost/tenant/verify/dnstest"
 )
@@ -139,7 +140,7 @@ func setup(t *testing.T, claims ...verify.Claim) *fixture {
 		DNS:    &verify.Server{Addr: f.dns.Addr, Timeout: 2 * time.Second},
 		Store:  f.store,
 		Target: verify.Target{IPv4: ourIPv4, Hostname: "roost.example", Scheme: "https"},
-		Notify: f.notify,
+		Hosts:  &tenant.Service{Notify: f.notify},
 		Now:    f.clock.Now,
 	}
 	return f

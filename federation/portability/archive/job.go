@@ -47,16 +47,8 @@ type Job struct {
 	FollowsQueued, FollowsSent, FollowsFailed int64
 }
 
-// ImportedPost is a post to recreate, its media already uploaded.
-type ImportedPost struct {
-	ID          int64 // reserved ahead (timelines order by id); 0: the next id
-	OriginalURI string
-	Status      *federation.Status
-	MediaIDs    []int64
-	// Publish marks the post to be delivered to followers once the
-	// import has threaded it.
-	Publish bool
-}
+// ImportedPost is a post to recreate (federation.ImportedPost).
+type ImportedPost = federation.ImportedPost
 
 // Jobs stores export and import jobs. Every read is by owner.
 type Jobs interface {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -122,23 +123,35 @@ func (s *Service) process(ctx context.Context, data []byte, f format) (*processe
 // removed again.
 func (s *Service) store(ctx context.Context, a *Attachment, data, thumb []byte) (*Attachment, error) {
 	if err := s.Blobs.Put(ctx, a.FileKey, bytes.NewReader(data), int64(len(data)), a.ContentType); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store media file: %w", err)
 	}
 	if thumb != nil {
 		if err := s.Blobs.Put(ctx, a.ThumbKey, bytes.NewReader(thumb), int64(len(thumb)), a.ThumbContentType); err != nil {
-			s.Blobs.Delete(context.WithoutCancel(ctx), a.FileKey)
-			return nil, err
+			return nil, s.discard(ctx, fmt.Errorf("store media thumbnail: %w", err), a.FileKey)
 		}
 	}
 	out, err := s.Store.CreateMedia(ctx, a)
 	if err != nil {
-		s.Blobs.Delete(context.WithoutCancel(ctx), a.FileKey)
+		keys := []string{a.FileKey}
 		if thumb != nil {
-			s.Blobs.Delete(context.WithoutCancel(ctx), a.ThumbKey)
+			keys = append(keys, a.ThumbKey)
 		}
-		return nil, err
+		return nil, s.discard(ctx, fmt.Errorf("record media: %w", err), keys...)
 	}
 	return out, nil
+}
+
+// discard removes the files of an upload that failed, even when the
+// request was cancelled. A file it cannot remove is an orphan no record
+// points to, so its error joins err (the API logs it with the failure).
+func (s *Service) discard(ctx context.Context, err error, keys ...string) error {
+	ctx = context.WithoutCancel(ctx)
+	for _, k := range keys {
+		if derr := s.Blobs.Delete(ctx, k); derr != nil {
+			err = errors.Join(err, fmt.Errorf("remove the orphaned file %s: %w", k, derr))
+		}
+	}
+	return err
 }
 
 // Get returns one of the account's uploads, or errs.NotFound.

@@ -1,0 +1,208 @@
+package portability_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/portability"
+	"github.com/roost-social/roost/federation/portability/archive"
+	"github.com/roost-social/roost/federation/social/media"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// jobQueue is an in-file archive job queue: a claimed job leaves the
+// queue, and each end is recorded.
+type jobQueue struct {
+	mu       sync.Mutex
+	queued   []*archive.Job
+	finished map[int64]finishedJob
+	progress int
+	failProg bool
+}
+
+type finishedJob struct {
+	path            string
+	size            int64
+	result, failure string
+	times           int
+}
+
+func (q *jobQueue) ClaimJob(_ context.Context, kind archive.JobKind, _ time.Duration) (*archive.Job, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, j := range q.queued {
+		if j.Kind == kind {
+			q.queued = append(q.queued[:i], q.queued[i+1:]...)
+			return j, nil
+		}
+	}
+	return nil, nil
+}
+
+func (q *jobQueue) JobProgress(context.Context, archive.JobKind, int64, int64, int64) error {
+	q.progress++
+	if q.failProg {
+		return errors.New("database gone")
+	}
+	return nil
+}
+
+func (q *jobQueue) FinishJob(_ context.Context, _ archive.JobKind, id int64, path string, size int64, result, failure string) error {
+	f := q.finished[id]
+	q.finished[id] = finishedJob{path: path, size: size, result: result, failure: failure, times: f.times + 1}
+	return nil
+}
+
+func (q *jobQueue) ExpiredExports(context.Context) ([]string, error) { return nil, nil }
+
+func (q *jobQueue) StartImport(_ context.Context, tenantID, accountID int64, path string, publish bool) (*archive.Job, error) {
+	return &archive.Job{ID: 50, Kind: archive.ImportJob, TenantID: tenantID, AccountID: accountID}, nil
+}
+
+func (q *jobQueue) AccountByID(_ context.Context, id int64) (*federation.Account, error) {
+	return &federation.Account{ID: id, TenantID: 1, Domain: "a.example", Username: "alice"}, nil
+}
+
+type fixedLinks struct{}
+
+func (fixedLinks) Links(context.Context, *federation.Account) (federation.Links, error) {
+	return federation.NewLinks("https", "a.example", 0), nil
+}
+
+// poisonImporter panics on the archive named poison.zip, the way a bug
+// in the importer would on a crafted archive; other archives import.
+type poisonImporter struct{}
+
+func (poisonImporter) Run(_ context.Context, req portability.Request) (*portability.Summary, error) {
+	req.Progress(1, 2)
+	req.Progress(2, 2)
+	if filepath.Base(req.Path) == "poison.zip" {
+		var rows []string
+		_ = rows[3] // index out of range
+	}
+	return &portability.Summary{Created: 2}, nil
+}
+
+type noSource struct{}
+
+func (noSource) ArchiveStatuses(context.Context, int64, int64, int) ([]*federation.Status, error) {
+	return nil, nil
+}
+func (noSource) ArchiveEach(context.Context, int64, archive.Kind, func([]string) error) error {
+	return nil
+}
+
+type noMedia struct{}
+
+func (noMedia) Open(context.Context, int64, string) (*media.File, error) {
+	return nil, errs.E(errs.NotFound, "no such file")
+}
+
+func newArchives(q *jobQueue, dir string, log *bytes.Buffer) *portability.Archives {
+	return &portability.Archives{Jobs: q, Links: fixedLinks{}, Import: poisonImporter{}, Source: noSource{}, Media: noMedia{},
+		Dir: dir, Log: slog.New(slog.NewTextHandler(log, nil))}
+}
+
+// TestIssue15Finding7PoisonArchiveFailsOnlyItsJob: an import that panics
+// neither crashes the pass nor comes back: that job is recorded failed
+// with the panic as its error, once, and the next job runs.
+func TestIssue15Finding7PoisonArchiveFailsOnlyItsJob(t *testing.T) {
+	dir := t.TempDir()
+	q := &jobQueue{finished: map[int64]finishedJob{}, queued: []*archive.Job{
+		{ID: 1, Kind: archive.ImportJob, TenantID: 1, AccountID: 7, Path: filepath.Join(dir, "poison.zip")},
+		{ID: 2, Kind: archive.ImportJob, TenantID: 1, AccountID: 7, Path: filepath.Join(dir, "fine.zip")},
+	}}
+	for _, name := range []string{"poison.zip", "fine.zip"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("zip"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var log bytes.Buffer
+	a := newArchives(q, dir, &log)
+	if err := a.Pass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	poison := q.finished[1]
+	if poison.times != 1 || !strings.HasPrefix(poison.failure, "panic: runtime error: index out of range") {
+		t.Fatalf("poison job: %+v", poison)
+	}
+	if fine := q.finished[2]; fine.times != 1 || fine.failure != "" || !strings.Contains(fine.result, "2") {
+		t.Fatalf("next job: %+v", fine)
+	}
+	if !strings.Contains(log.String(), "archive job panicked") || !strings.Contains(log.String(), "goroutine") {
+		t.Fatalf("the panic's stack is not logged: %s", log.String())
+	}
+	for _, name := range []string{"poison.zip", "fine.zip"} { // uploads are not needed again
+		if _, err := os.Stat(filepath.Join(dir, name)); !os.IsNotExist(err) {
+			t.Fatalf("%s left: %v", name, err)
+		}
+	}
+	if err := a.Pass(context.Background()); err != nil || q.finished[1].times != 1 {
+		t.Fatalf("the poison job came back: %v %+v", err, q.finished[1])
+	}
+}
+
+// TestIssue15Finding8JobProgressErrorsLogged: a failing progress record
+// does not stop the job and is not dropped: it is logged, once per job.
+func TestIssue15Finding8JobProgressErrorsLogged(t *testing.T) {
+	dir := t.TempDir()
+	q := &jobQueue{finished: map[int64]finishedJob{}, failProg: true, queued: []*archive.Job{
+		{ID: 1, Kind: archive.ImportJob, TenantID: 1, AccountID: 7, Path: filepath.Join(dir, "fine.zip")},
+	}}
+	var log bytes.Buffer
+	if err := newArchives(q, dir, &log).Pass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if q.progress != 2 || q.finished[1].failure != "" {
+		t.Fatalf("progress %d, job %+v", q.progress, q.finished[1])
+	}
+	if n := strings.Count(log.String(), "record progress"); n != 1 || !strings.Contains(log.String(), "database gone") {
+		t.Fatalf("progress failures logged %d times: %s", n, log.String())
+	}
+}
+
+// An export job builds its zip in the archive directory and records it;
+// an account of another tenant than the job's is refused.
+func TestArchivesExportJob(t *testing.T) {
+	dir := t.TempDir()
+	q := &jobQueue{finished: map[int64]finishedJob{}, queued: []*archive.Job{
+		{ID: 4, Kind: archive.ExportJob, TenantID: 1, AccountID: 7},
+		{ID: 5, Kind: archive.ExportJob, TenantID: 2, AccountID: 7},
+	}}
+	var log bytes.Buffer
+	if err := newArchives(q, dir, &log).Pass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	done := q.finished[4]
+	if done.failure != "" || filepath.Dir(done.path) != dir || done.size == 0 {
+		t.Fatalf("export: %+v", done)
+	}
+	if fi, err := os.Stat(done.path); err != nil || fi.Size() != done.size {
+		t.Fatalf("export file: %v", err)
+	}
+	if f := q.finished[5]; f.failure != "account is not on the job's tenant" || f.path != "" {
+		t.Fatalf("other tenant's job: %+v", f)
+	}
+}
+
+// roost account import of a poison archive: the job is recorded failed
+// and the command gets the error instead of crashing.
+func TestImportFilePoison(t *testing.T) {
+	q := &jobQueue{finished: map[int64]finishedJob{}}
+	var log bytes.Buffer
+	a := newArchives(q, t.TempDir(), &log)
+	local, _ := q.AccountByID(context.Background(), 7)
+	_, err := a.ImportFile(context.Background(), local, federation.NewLinks("https", "a.example", 0), "/tmp/poison.zip", false)
+	if err == nil || !strings.HasPrefix(q.finished[50].failure, "panic: ") {
+		t.Fatalf("err %v, job %+v", err, q.finished[50])
+	}
+}

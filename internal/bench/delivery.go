@@ -1,0 +1,212 @@
+package bench
+
+import (
+	"context"
+	"crypto"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/delivery"
+	"github.com/roost-social/roost/federation/outbox"
+	"github.com/roost-social/roost/federation/signature"
+)
+
+// DeliveryOptions are the flags of `roost bench delivery`.
+type DeliveryOptions struct {
+	Inboxes     int           // receiving servers
+	Concurrency int           // deliveries in flight
+	Timeout     time.Duration // give up after
+	CPUProfile  string        // a CPU profile of the timed window, when set
+}
+
+// Delivery is what the delivery benchmark posts through and delivers
+// with, wired by cmd on federation resolving the Receiver's hosts.
+type Delivery struct {
+	Env
+	Outbox interface {
+		Post(ctx context.Context, local *federation.Account, p outbox.NewPost) (*federation.Status, error)
+	}
+	Worker *delivery.Worker
+}
+
+// Receiver is the benchmark's remote side: n loopback servers' inboxes
+// (one listener; the hosts r0.test … rN.test resolve to it), each
+// delivery's signature verified and each inbox counted once.
+type Receiver struct {
+	n    int
+	ln   net.Listener
+	srv  *http.Server
+	recv *receiver
+}
+
+// NewReceiver listens on loopback for n inboxes' deliveries.
+func NewReceiver(n int) (*Receiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r := &Receiver{n: n, ln: ln, recv: &receiver{want: int64(n), done: make(chan struct{})}}
+	r.srv = &http.Server{Handler: r.recv, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = r.srv.Serve(ln) }() // ends with Close
+	return r, nil
+}
+
+// Resolve is the ROOST_FEDERATION_RESOLVE value sending every receiving
+// host to the listener.
+func (r *Receiver) Resolve() string {
+	addr := r.ln.Addr().String()
+	hosts := make([]string, r.n)
+	for i := range hosts {
+		hosts[i] = fmt.Sprintf("r%d.test=%s", i, addr)
+	}
+	return strings.Join(hosts, ",")
+}
+
+// Close stops the listener.
+func (r *Receiver) Close() error { return r.srv.Close() }
+
+// Run measures a fan-out: one local account with followers on the
+// receiver's servers (one inbox each, no shared inboxes), one post, and
+// the time from the post call returning to the last delivery verified by
+// its receiver.
+func (d Delivery) Run(ctx context.Context, r *Receiver, o DeliveryOptions) (map[string]any, error) {
+	recv := r.recv
+	if _, err := d.Tenants.CreateTenant(ctx, "Bench", "bench.test", ""); err != nil {
+		return nil, err
+	}
+	poster, err := d.CreateAccount(ctx, "bench.test", "poster", "poster@bench.test", "bench password", "Poster")
+	if err != nil {
+		return nil, err
+	}
+	if recv.pub, err = signature.ParsePublicKeyPEM(poster.PublicKeyPEM); err != nil {
+		return nil, err
+	}
+	if err := seedRemoteFollowers(ctx, d.Env, poster.ID, r.n); err != nil {
+		return nil, err
+	}
+	w := d.Worker
+	w.Concurrency, w.PerHost = o.Concurrency, 4
+	wctx, cancel := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() { _ = w.Run(wctx); close(stopped) }() // ends with cancel
+	defer cancel()
+	time.Sleep(300 * time.Millisecond) // consumer groups created, pool idle
+
+	st, err := d.Outbox.Post(ctx, poster, outbox.NewPost{Text: "Benchmark post"})
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	recv.setStart(start)
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	select {
+	case <-recv.done:
+	case <-time.After(o.Timeout):
+	case <-ctx.Done():
+	}
+	last, first := recv.times()
+	elapsed := last.Sub(start).Seconds()
+	cancel() // let the worker record its last batch before counting rows
+	<-stopped
+	var failed int
+	if err := d.DB.QueryRow(ctx, `select count(*) from deliveries where activity_id = $1 and state <> 'delivered'`,
+		st.URI+"/activity").Scan(&failed); err != nil {
+		return nil, fmt.Errorf("count deliveries: %w", err)
+	}
+	got := recv.count.Load()
+	return map[string]any{
+		"bench": "delivery", "inboxes": r.n, "seconds": round3(elapsed),
+		"deliveries_per_second": round3(float64(got) / max(elapsed, 1e-9)), "failed": int64(r.n) - got,
+		// A delivery can land before Post has returned: that counts as 0.
+		"first_delivery_ms": round3(max(first.Sub(start).Seconds(), 0) * 1000), "rows_not_delivered": failed,
+	}, nil
+}
+
+// seedRemoteFollowers caches n remote actors, r<i>.test/users/f<i>, each
+// with its own inbox, following the poster.
+func seedRemoteFollowers(ctx context.Context, e Env, posterID int64, n int) error {
+	if _, err := e.DB.Exec(ctx, `
+		insert into accounts (domain, username, public_key_pem, uri, inbox_url, fetched_at)
+		select 'r' || i || '.test', 'f' || i, '', 'http://r' || i || '.test/users/f' || i, 'http://r' || i || '.test/inbox', now()
+		from generate_series(0, $1 - 1) i`, n); err != nil {
+		return fmt.Errorf("seed remote followers: %w", err)
+	}
+	if _, err := e.DB.Exec(ctx, `insert into follows (follower_id, followee_id, state, uri)
+		select id, $1, 'accepted', uri || '#follow' from accounts where tenant_id is null`, posterID); err != nil {
+		return fmt.Errorf("seed follows: %w", err)
+	}
+	return nil
+}
+
+// receiver verifies every delivery's signature and counts them.
+type receiver struct {
+	pub   crypto.PublicKey
+	want  int64
+	count atomic.Int64
+	done  chan struct{}
+
+	mu          sync.Mutex
+	start       time.Time
+	first, last time.Time
+	seen        sync.Map // host → true: each inbox counted once
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "read", http.StatusBadRequest)
+		return
+	}
+	p, err := signature.Check(req, body, time.Now())
+	if err == nil {
+		err = signature.Verify(req, p, r.pub)
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+	if _, dup := r.seen.LoadOrStore(req.Host, true); dup {
+		return
+	}
+	now := time.Now()
+	r.mu.Lock()
+	if r.first.IsZero() {
+		r.first = now
+	}
+	r.last = now
+	r.mu.Unlock()
+	if r.count.Add(1) == r.want {
+		close(r.done)
+	}
+}
+
+func (r *receiver) setStart(t time.Time) {
+	r.mu.Lock()
+	r.start = t
+	r.mu.Unlock()
+}
+
+func (r *receiver) times() (last, first time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last, r.first
+}

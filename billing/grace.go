@@ -86,22 +86,6 @@ func (e *Enforcer) log(ctx context.Context, msg string, id int64) {
 	}
 }
 
-// Run makes a pass every interval until ctx ends.
-func (e *Enforcer) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if _, err := e.RunOnce(ctx); err != nil && ctx.Err() == nil && e.Log != nil {
-			e.Log.WarnContext(ctx, "billing enforcement pass failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
 // Reminder is what a tenant's admins are told about their standing, or ""
 // when nothing is due: past due with the day the grace period ends, or
 // suspended for non-payment with the promise that nothing is deleted.

@@ -140,19 +140,3 @@ func (m *Meter) RunOnce(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Run meters every interval until ctx ends.
-func (m *Meter) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if err := m.RunOnce(ctx); err != nil && ctx.Err() == nil && m.Log != nil {
-			m.Log.WarnContext(ctx, "usage metering failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}

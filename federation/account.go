@@ -1,7 +1,11 @@
-// Package federation is Roost's social core: local accounts and, as they
-// arrive, statuses, follows, timelines and notifications. It depends on
-// nothing of ours but internal/errs; storage lives in federation/postgres
-// and the ActivityStreams mapping in federation/activitypub.
+// Package federation holds the domain types of Roost's social web —
+// accounts (local and remote), statuses, follows, lists, filters, polls,
+// reports, notifications and the views the client API reads — and the
+// ports (interfaces) through which its use cases (federation/social/...,
+// federation/portability) and its ActivityPub machinery (inbox, outbox,
+// delivery, actors, fetch, signature, activitypub) reach storage and each
+// other. It holds no logic beyond validating its own values, and depends
+// on nothing of ours but internal/errs; storage is federation/postgres.
 package federation
 
 import (

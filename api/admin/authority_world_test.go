@@ -145,23 +145,13 @@ func (l leaveStore) RequestExports(ctx context.Context, id int64) (int, error) {
 	return len(as), nil
 }
 func (l leaveStore) Exports(ctx context.Context, id int64) ([]LeaveExport, error) {
-	es, err := l.fed.TenantExports(ctx, id)
-	out := make([]LeaveExport, len(es))
-	for i, e := range es {
-		out[i] = LeaveExport{ID: e.ID, Account: e.Account, State: e.State, Size: e.Size, Expires: e.Expires}
-	}
-	return out, err
+	return l.fed.TenantExports(ctx, id)
 }
 func (l leaveStore) ExportFile(ctx context.Context, id, export int64) (string, error) {
 	return l.fed.TenantExportFile(ctx, id, export)
 }
 func (l leaveStore) Domains(ctx context.Context, id int64) ([]MoveDomain, error) {
-	ds, err := l.fed.TenantDomains(ctx, id)
-	out := make([]MoveDomain, len(ds))
-	for i, d := range ds {
-		out[i] = MoveDomain{Domain: d.Domain, Accounts: d.Accounts, Moved: d.Moved}
-	}
-	return out, err
+	return l.fed.TenantDomains(ctx, id)
 }
 func (leaveStore) MoveDomain(context.Context, int64, string, string, string) ([]string, error) {
 	return nil, errs.E(errs.Unavailable, "moving needs the federation machinery, absent here")

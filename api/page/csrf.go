@@ -19,9 +19,12 @@ const CSRFField = "csrf"
 
 // CSRFLifetime is how long a form stays good after the page that carried
 // it was shown: each page sets the cookie again. One lifetime for every
-// area, the shortest the areas had (OAuth's); a page left open longer
-// answers ExpiredTitle, and reloading it gives a fresh form.
-const CSRFLifetime = time.Hour
+// area: long enough for a page left open over a working day (or a DNS
+// record waited for on the portal), and no security boundary — the
+// token only proves the form came from our page; the session decides
+// who may act. A page left open longer answers ExpiredTitle, and
+// reloading it gives a fresh form.
+const CSRFLifetime = 12 * time.Hour
 
 // Expired is the refusal of a form whose token is missing or wrong.
 const (

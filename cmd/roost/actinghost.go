@@ -47,7 +47,7 @@ func tenantActingHost(cfg *config.Config, svc *services, sites tenant.Resolver) 
 }
 
 func lookupActingHost(ctx context.Context, cfg *config.Config, svc *services, sites tenant.Resolver, tenantID int64) string {
-	domains, err := svc.accounts.TenantDomains(ctx, tenantID)
+	domains, err := svc.social.TenantDomains(ctx, tenantID)
 	if err != nil || len(domains) == 0 {
 		return ""
 	}

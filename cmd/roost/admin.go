@@ -145,7 +145,7 @@ func runAccount(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 
 // newAccounts is the account-creation use case on svc's stores.
 func newAccounts(svc *services) *account.Service {
-	return &account.Service{Sites: svc.tenants, Store: svc.accounts}
+	return &account.Service{Sites: svc.tenants, Store: svc.social}
 }
 
 // createAccount creates an account through the use case (the dev seed
@@ -255,7 +255,7 @@ func adminHandler(cfg *config.Config, log *slog.Logger, svc *services, fd *fed) 
 	h.SignIn = svc.signin                   // throttled sign-in (signin.go)
 	if fd != nil {
 		h.Forward = fd.outbox // reports forwarded as Flags (federation/outbox ForwardReport)
-		h.Posts = localPosts{accounts: svc.accounts, outbox: fd.outbox}
+		h.Posts = localPosts{accounts: svc.social, outbox: fd.outbox}
 		h.Federation = newFedAdmin(svc, fd) // federation and queue pages (fedadmin.go)
 	}
 	return h

@@ -87,7 +87,7 @@ func withArchiveAccount(ctx context.Context, cfg *config.Config, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	local, err := svc.accounts.AccountByUsername(ctx, site.TenantID, site.Domain, user)
+	local, err := svc.social.AccountByUsername(ctx, site.TenantID, site.Domain, user)
 	if err != nil {
 		return err
 	}
@@ -101,14 +101,14 @@ func withArchiveAccount(ctx context.Context, cfg *config.Config, log *slog.Logge
 // newArchives wires exports and imports: the job queue and archive
 // source (the store), the media service, the outbox's links and delivery.
 func newArchives(cfg *config.Config, log *slog.Logger, svc *services, fd *fed, ms *media.Service) *portability.Archives {
-	return &portability.Archives{Jobs: svc.accounts, Links: fd.outbox.Locals, Source: svc.accounts, Media: ms,
-		Import: &portability.Importer{Store: svc.accounts, Media: ms, Dispatch: fd.queue},
+	return &portability.Archives{Jobs: svc.social, Links: fd.outbox.Locals, Source: svc.social, Media: ms,
+		Import: &portability.Importer{Store: svc.social, Media: ms, Dispatch: fd.queue},
 		Dir:    archiveDir(cfg), Log: log}
 }
 
 // followSender wires the sending of imports' queued follows.
 func followSender(svc *services, fd *fed, log *slog.Logger) *portability.FollowSender {
-	return &portability.FollowSender{Queue: svc.accounts, Follower: fd.outbox, Log: log}
+	return &portability.FollowSender{Queue: svc.social, Follower: fd.outbox, Log: log}
 }
 
 // exportArchive writes an account's archive to path (the benchmarks).
@@ -121,7 +121,7 @@ func exportArchive(ctx context.Context, store *fedpg.Store, ms *media.Service, l
 // importFile runs an import of a zip on disk at once (the benchmarks).
 func importFile(ctx context.Context, svc *services, ms *media.Service, fd *fed, local *federation.Account,
 	links federation.Links, path string, publish bool) (*portability.Summary, error) {
-	a := &portability.Archives{Jobs: svc.accounts, Import: &portability.Importer{Store: svc.accounts, Media: ms, Dispatch: fd.queue}}
+	a := &portability.Archives{Jobs: svc.social, Import: &portability.Importer{Store: svc.social, Media: ms, Dispatch: fd.queue}}
 	return a.ImportFile(ctx, local, links, path, publish)
 }
 

@@ -121,12 +121,12 @@ func benchInbox(ctx context.Context, cfg *config.Config, args []string) error {
 	if err != nil {
 		return err
 	}
-	batcher := svc.accounts.NewInboxBatcher()
+	batcher := svc.social.NewInboxBatcher()
 	defer batcher.Close()
 	fd.inbox.Store = batcher
-	app := api.New(api.Options{Sites: cache, Accounts: svc.accounts, Inbox: fd.inbox, Log: quiet,
+	app := api.New(api.Options{Sites: cache, Accounts: svc.social, Inbox: fd.inbox, Log: quiet,
 		URL: httpx.URLConfig{Scheme: "http"}, Metrics: prometheus.NewRegistry()})
-	res, err := bench.Inbox{Env: benchEnv(svc), Server: app, Actors: svc.accounts}.Run(ctx, o)
+	res, err := bench.Inbox{Env: benchEnv(svc), Server: app, Actors: svc.social}.Run(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func benchTimeline(ctx context.Context, cfg *config.Config, args []string) error
 	if err != nil {
 		return err
 	}
-	return bench.Timeline{Env: benchEnv(svc), API: client, Views: svc.accounts,
+	return bench.Timeline{Env: benchEnv(svc), API: client, Views: svc.social,
 		ViewsOn: func(db *pgxpool.Pool) bench.TimelineViews { return fedpg.New(db) },
 		Emit:    printResult}.Run(ctx, o)
 }
@@ -220,7 +220,7 @@ func benchLoad(ctx context.Context, cfg *config.Config, args []string) error {
 		return err
 	}
 	defer stop()
-	res, err := bench.Load{Env: benchEnv(svc), OAuth: &oauth.Service{Store: tenantpg.NewOAuthStore(svc.db)}, Actors: svc.accounts,
+	res, err := bench.Load{Env: benchEnv(svc), OAuth: &oauth.Service{Store: tenantpg.NewOAuthStore(svc.db)}, Actors: svc.social,
 		Exe: exe, DatabaseURL: cfg.DatabaseURL, RedisURL: cfg.RedisURL, RedisPrefix: cfg.RedisPrefix,
 		Emit: printResult}.Run(ctx, o)
 	if err != nil {
@@ -264,7 +264,7 @@ func benchExport(ctx context.Context, cfg *config.Config, args []string) error {
 	}
 	res, err := bench.Export{Env: benchEnv(svc), Locals: fd.locals, Media: mediaSv, Dir: dir,
 		Export: func(ctx context.Context, local *federation.Account, links federation.Links, path string) error {
-			return exportArchive(ctx, svc.accounts, mediaSv, local, links, path, nil)
+			return exportArchive(ctx, svc.social, mediaSv, local, links, path, nil)
 		},
 		Import: func(ctx context.Context, local *federation.Account, links federation.Links, path string) (*portability.Summary, error) {
 			return importFile(ctx, svc, mediaSv, fd, local, links, path, false)
@@ -296,9 +296,9 @@ func benchAPI(cfg *config.Config, svc *services) (bench.API, error) {
 	urls := httpx.URLConfig{Scheme: "http"}
 	app := api.New(api.Options{
 		OAuth: &apioauth.Handler{OAuth: o, Logins: store, URL: urls, Log: quiet},
-		Mastodon: &mastodon.Handler{Auth: o, Views: svc.accounts, Client: svc.accounts, Accounts: svc.accounts,
-			Outbox: fd.outbox, Sites: cache, URL: urls, ForYou: svc.accounts},
-		Sites: cache, Accounts: svc.accounts, Inbox: fd.inbox, Statuses: svc.accounts, Collections: svc.accounts,
+		Mastodon: &mastodon.Handler{Auth: o, Views: svc.social, Client: svc.social, Accounts: svc.social,
+			Outbox: fd.outbox, Sites: cache, URL: urls, ForYou: svc.social},
+		Sites: cache, Accounts: svc.social, Inbox: fd.inbox, Statuses: svc.social, Collections: svc.social,
 		URL: urls, Log: quiet, Metrics: prometheus.NewRegistry(),
 	})
 	return bench.API{Server: app, OAuth: o}, nil

@@ -114,7 +114,7 @@ func ensureDemo(ctx context.Context, cfg *config.Config, svc *services) (string,
 	if err != nil {
 		return "", err
 	}
-	_, err = svc.accounts.AccountByUsername(ctx, site.TenantID, site.Domain, demoUsername)
+	_, err = svc.social.AccountByUsername(ctx, site.TenantID, site.Domain, demoUsername)
 	if err == nil {
 		b, rerr := os.ReadFile(pwFile)
 		if rerr != nil {

@@ -57,7 +57,7 @@ func runEmoji(ctx context.Context, cfg *config.Config, log *slog.Logger, args []
 	if err != nil {
 		return err
 	}
-	e, err := svc.accounts.AddCustomEmoji(ctx, federation.CustomEmoji{TenantID: site.TenantID, Shortcode: *shortcode,
+	e, err := svc.social.AddCustomEmoji(ctx, federation.CustomEmoji{TenantID: site.TenantID, Shortcode: *shortcode,
 		ContentType: contentType, Image: img, VisibleInPicker: !*hidden, Category: *category})
 	if err != nil {
 		return err

@@ -20,7 +20,7 @@ type fedAdmin struct {
 var _ admin.FederationStore = fedAdmin{}
 
 func newFedAdmin(svc *services, fd *fed) admin.FederationStore {
-	return fedAdmin{Store: svc.accounts, fd: fd}
+	return fedAdmin{Store: svc.social, fd: fd}
 }
 
 func (f fedAdmin) Streams(ctx context.Context, now time.Time) (*domainblock.Streams, error) {

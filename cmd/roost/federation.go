@@ -30,7 +30,7 @@ type fed struct {
 	outbox  *outbox.Service
 	process *inbox.Processor
 	// blocks are the domain blocks in force, in memory (domainblock.Cache);
-	// serve and work run blocks.Run to follow changes.
+	// serve and work refresh blocks as a job (Interval) to follow changes.
 	blocks *domainblock.Cache
 	// hosts records remote hosts' delivery health (federation/postgres).
 	hosts delivery.HostRecorder
@@ -64,19 +64,19 @@ func newFed(cfg *config.Config, log *slog.Logger, svc *services, sites tenant.Re
 		_, err = sites.Resolve(ctx, name)
 		return err == nil
 	}
-	f.blocks = &domainblock.Cache{Source: svc.accounts, Log: log}
-	f.hosts = svc.accounts
+	f.blocks = &domainblock.Cache{Source: svc.social, Log: log}
+	f.hosts = svc.social
 	if err := f.blocks.Load(context.Background()); err != nil {
 		return nil, err
 	}
-	f.keys = &actors.Keys{Store: svc.accounts, Fetch: f.fetch, Sign: sign, Ours: ours}
-	f.locals = &inbox.SiteLocals{Sites: sites, Accounts: svc.accounts, Scheme: cfg.URLScheme, Port: cfg.PublicPort}
-	f.queue = &delivery.Queue{Store: svc.accounts, Redis: svc.redis, Prefix: cfg.RedisPrefix, Log: log}
-	f.inbox = &inbox.Service{Keys: f.keys, Store: svc.accounts, Ours: ours, Blocks: f.blocks, Scheme: cfg.URLScheme}
-	f.outbox = &outbox.Service{Keys: f.keys, Fetch: f.fetch, Follows: svc.accounts, Locals: f.locals, Send: f.queue,
-		Publisher: svc.accounts, Dispatch: f.queue, Mover: svc.accounts, Store: svc.accounts, Scheme: cfg.URLScheme}
-	f.process = &inbox.Processor{Items: svc.accounts, Follows: svc.accounts, Actors: svc.accounts, Statuses: svc.accounts,
-		Social: svc.accounts, Movers: svc.accounts, Keys: f.keys, Locals: f.locals, Send: f.queue, Log: log,
+	f.keys = &actors.Keys{Store: svc.social, Fetch: f.fetch, Sign: sign, Ours: ours}
+	f.locals = &inbox.SiteLocals{Sites: sites, Accounts: svc.social, Scheme: cfg.URLScheme, Port: cfg.PublicPort}
+	f.queue = &delivery.Queue{Store: svc.social, Redis: svc.redis, Prefix: cfg.RedisPrefix, Log: log}
+	f.inbox = &inbox.Service{Keys: f.keys, Store: svc.social, Ours: ours, Blocks: f.blocks, Scheme: cfg.URLScheme}
+	f.outbox = &outbox.Service{Keys: f.keys, Fetch: f.fetch, Follows: svc.social, Locals: f.locals, Send: f.queue,
+		Publisher: svc.social, Dispatch: f.queue, Mover: svc.social, Store: svc.social, Scheme: cfg.URLScheme}
+	f.process = &inbox.Processor{Items: svc.social, Follows: svc.social, Actors: svc.social, Statuses: svc.social,
+		Social: svc.social, Movers: svc.social, Keys: f.keys, Locals: f.locals, Send: f.queue, Log: log,
 		Blocks: f.blocks, ActingHost: tenantActingHost(cfg, svc, sites)}
 	return f, nil
 }
@@ -112,7 +112,7 @@ func (r storeResolver) Resolve(ctx context.Context, host string) (*tenant.Site, 
 // the request context's acting host (federation.WithActingHost); without
 // one, fetches go unsigned rather than as some default site.
 func instanceSigner(ctx context.Context, cfg *config.Config, svc *services) (fetch.Signer, string, error) {
-	kp, err := svc.accounts.InstanceKeys(ctx, federation.GenerateKeyPair)
+	kp, err := svc.social.InstanceKeys(ctx, federation.GenerateKeyPair)
 	if err != nil {
 		return nil, "", fmt.Errorf("instance actor keys: %w", err)
 	}

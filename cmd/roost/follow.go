@@ -161,7 +161,7 @@ func asLocal(ctx context.Context, cfg *config.Config, log *slog.Logger, account 
 	if err != nil {
 		return err
 	}
-	local, err := svc.accounts.AccountByUsername(ctx, site.TenantID, site.Domain, user)
+	local, err := svc.social.AccountByUsername(ctx, site.TenantID, site.Domain, user)
 	if err != nil {
 		return err
 	}

@@ -159,7 +159,7 @@ func withMover(ctx context.Context, cfg *config.Config, log *slog.Logger, fn fun
 // newMover wires moving accounts: the stores, the outbox, the instance's
 // reserved names and URL scheme.
 func newMover(cfg *config.Config, svc *services, fd *fed) *portability.Mover {
-	return &portability.Mover{Store: svc.accounts, Sites: svc.tenants, Audit: tenantpg.NewLeaveStore(svc.db),
+	return &portability.Mover{Store: svc.social, Sites: svc.tenants, Audit: tenantpg.NewLeaveStore(svc.db),
 		Sender: fd.outbox, Scheme: cfg.URLScheme, Port: cfg.PublicPort,
 		Reserved: func(names ...string) error { return checkNotReserved(cfg, names...) }} // signin.go
 }
@@ -167,7 +167,7 @@ func newMover(cfg *config.Config, svc *services, fd *fed) *portability.Mover {
 // newLeaving wires leaving and the change of domain; fd is nil on nodes
 // without federation (no change of domain there).
 func newLeaving(cfg *config.Config, log *slog.Logger, svc *services, fd *fed) *portability.Leaving {
-	l := &portability.Leaving{Deletions: tenantpg.NewLeaveStore(svc.db), Store: svc.accounts, Hosts: svc.tenantSv, Log: log}
+	l := &portability.Leaving{Deletions: tenantpg.NewLeaveStore(svc.db), Store: svc.social, Hosts: svc.tenantSv, Log: log}
 	if fd != nil {
 		l.Mover, l.Deleter = newMover(cfg, svc, fd), fd.outbox
 	}

@@ -16,6 +16,7 @@ import (
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/federation/relme"
 	"github.com/roost-social/roost/internal/config"
+	"github.com/roost-social/roost/internal/jobs"
 	"github.com/roost-social/roost/tenant"
 	"github.com/roost-social/roost/tenant/oauth"
 	tenantpg "github.com/roost-social/roost/tenant/postgres"
@@ -36,14 +37,11 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []str
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *services) error {
 	cache := tenant.NewHostCache(svc.tenants, cfg.DomainCacheTTL, cfg.DomainCacheMax)
 	subscribed := make(chan struct{})
-	go tenantredis.Subscribe(ctx, svc.redis, tenantredis.Channel(cfg.RedisPrefix), cache, log, subscribed)
-
 	fd, err := newFed(cfg, log, svc, cache)
 	if err != nil {
 		return err
 	}
-	go fd.blocks.Run(ctx)                     // domain blocks made on any node (federation/domainblock)
-	batcher := svc.accounts.NewInboxBatcher() // group-commits inbox enqueues
+	batcher := svc.social.NewInboxBatcher() // group-commits inbox enqueues
 	defer batcher.Close()
 	fd.inbox.Store = batcher
 	reg := prometheus.NewRegistry()
@@ -55,20 +53,20 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	oauthStore := tenantpg.NewOAuthStore(svc.db)
 	oauthSvc := &oauth.Service{Store: oauthStore}
 	urls := httpx.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort}
-	mastodonAPI := &mastodon.Handler{Auth: oauthSvc, Views: svc.accounts, Client: svc.accounts, Accounts: svc.accounts,
+	mastodonAPI := &mastodon.Handler{Auth: oauthSvc, Views: svc.social, Client: svc.social, Accounts: svc.social,
 		Outbox: fd.outbox, Sites: cache, URL: urls, Instance: mastodon.InstanceInfo{Version: version},
-		ForYou: svc.accounts, Blocks: fd.blocks}
+		ForYou: svc.social, Blocks: fd.blocks}
 	if mastodonAPI.Media, err = newMedia(ctx, cfg, svc); err != nil { // uploads (media.go)
 		return err
 	}
-	mastodonAPI.Polls = svc.accounts
+	mastodonAPI.Polls = svc.social
 	// account exports and imports, run by roost work (archive_work.go)
-	mastodonAPI.Archives = &mastodon.Archives{Jobs: svc.accounts, Dir: archiveDir(cfg), MaxUpload: 1 << 30}
-	mastodonAPI.UseSocialStore(svc.accounts, fd.outbox) // lists, filters, conversations, emojis, search... (api/mastodon/wiring.go)
-	mastodonAPI.RelMe = &relme.Verifier{Fetch: fd.fetch, Store: svc.accounts, Log: log}
+	mastodonAPI.Archives = &mastodon.Archives{Jobs: svc.social, Dir: archiveDir(cfg), MaxUpload: 1 << 30}
+	mastodonAPI.UseSocialStore(svc.social, fd.outbox) // lists, filters, conversations, emojis, search... (api/mastodon/wiring.go)
+	mastodonAPI.RelMe = &relme.Verifier{Fetch: fd.fetch, Store: svc.social, Log: log}
 	hub := streaming.NewHub(svc.redis, cfg.RedisPrefix, log) // this node's one streaming subscription
-	go hub.Run(ctx)
-	go runRelay(ctx, cfg, log, svc)
+	stopJobs := startNodeJobs(ctx, log, reg, nodeJobs(cfg, log, svc, fd, cache, hub, subscribed))
+	defer stopJobs()
 	app := api.New(api.Options{
 		OAuth:          &apioauth.Handler{OAuth: oauthSvc, Logins: oauthStore, URL: urls, Log: log, SignIn: svc.signin},
 		Portal:         newPortal(cfg, log, svc, fd.fetch), // signup portal on ROOST_PORTAL_HOST (portal.go)
@@ -78,10 +76,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 		Mastodon:       mastodonAPI,
 		Streaming:      &streaming.Handler{Auth: oauthSvc, Render: mastodonAPI, Hub: hub, Log: log},
 		Sites:          cache,
-		Accounts:       svc.accounts,
+		Accounts:       svc.social,
 		Inbox:          fd.inbox,
-		Statuses:       svc.accounts,
-		Collections:    svc.accounts,
+		Statuses:       svc.social,
+		Collections:    svc.social,
 		InstanceKey:    fd.instancePub,
 		URL:            urls,
 		TrustedProxies: proxies,
@@ -139,4 +137,51 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 func runRelay(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *services) {
 	pub := &streaming.Publisher{Redis: svc.redis, Prefix: cfg.RedisPrefix, Log: log}
 	(&fedpg.Relay{DB: svc.db, Handle: pub.Publish, Log: log}).Run(ctx)
+}
+
+// nodeJobs are a web node's background loops, supervised as `roost
+// work`'s are (internal/jobs): host-cache invalidations (the first run
+// says when it is subscribed), domain-block refreshes, the node's
+// streaming subscription and the elected streaming relay.
+func nodeJobs(cfg *config.Config, log *slog.Logger, svc *services, fd *fed, cache *tenant.HostCache,
+	hub *streaming.Hub, subscribed chan struct{}) []jobs.Job {
+	ready := subscribed
+	return []jobs.Job{
+		{Name: "host-cache-invalidations", Run: func(ctx context.Context) error {
+			r := ready
+			ready = nil // closed once, by the first subscription
+			tenantredis.Subscribe(ctx, svc.redis, tenantredis.Channel(cfg.RedisPrefix), cache, log, r)
+			return nil
+		}},
+		{Name: "domain-blocks", Every: fd.blocks.Interval(), Run: fd.blocks.Refresh}, // blocks made on any node
+		{Name: "streaming-hub", Run: func(ctx context.Context) error {
+			// The hub cannot start twice: if its subscription ends before
+			// ctx, the node serves no streaming events until restarted,
+			// as before; the job waits rather than restart it.
+			hub.Run(ctx)
+			<-ctx.Done()
+			return nil
+		}},
+		{Name: "streaming-relay", Run: func(ctx context.Context) error { // one relay per instance is elected
+			runRelay(ctx, cfg, log, svc)
+			return nil
+		}},
+	}
+}
+
+// startNodeJobs runs js under one supervisor until ctx ends or the
+// returned stop is called; stop waits for every job to return.
+func startNodeJobs(ctx context.Context, log *slog.Logger, reg prometheus.Registerer, js []jobs.Job) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := (&jobs.Runner{Log: log, Registerer: reg}).Run(ctx, js...); err != nil {
+			log.Error("web node jobs stopped", "err", err)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }

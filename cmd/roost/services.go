@@ -23,10 +23,12 @@ var version = ap.SoftwareVersion
 
 // services are the connections and stores every command shares.
 type services struct {
-	db       *pgxpool.Pool
-	redis    *goredis.Client
-	tenants  *tenantpg.Store
-	accounts *fedpg.Store
+	db      *pgxpool.Pool
+	redis   *goredis.Client
+	tenants *tenantpg.Store
+	// social is the social core's store (federation/postgres): accounts,
+	// posts, follows, timelines and the rest of what people do.
+	social   *fedpg.Store
 	tenantSv *tenant.Service
 	// signin throttles sign-in attempts (signin.go); nil without Redis.
 	signin *ratelimit.Guard
@@ -54,7 +56,7 @@ func connect(ctx context.Context, cfg *config.Config, log *slog.Logger, withRedi
 		db.Close()
 		return nil, fmt.Errorf("cannot reach PostgreSQL at ROOST_DATABASE_URL: %w", err)
 	}
-	s := &services{db: db, tenants: tenantpg.New(db), accounts: fedpg.New(db)}
+	s := &services{db: db, tenants: tenantpg.New(db), social: fedpg.New(db)}
 	// Every tenant state change goes through tenantSv, which tells the
 	// host caches itself.
 	s.tenantSv = &tenant.Service{Store: s.tenants, Statuses: tenantpg.NewAdminStore(db),

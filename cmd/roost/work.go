@@ -30,7 +30,7 @@ func runWork(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []stri
 		r := prometheus.NewRegistry()
 		reg = r
 		r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-			queueCollector{stats: svc.accounts.QueueStats, log: log})
+			queueCollector{stats: svc.social.QueueStats, log: log})
 		errc := make(chan error, 1)
 		stopOps, err := listenOps(cfg.MetricsAddr, opsHandler(r, serviceChecks(svc), log), errc)
 		if err != nil {
@@ -88,11 +88,11 @@ func workJobs(cfg *config.Config, log *slog.Logger, svc *services, fd *fed, site
 			return nil
 		}},
 		{Name: "domain-blocks", Every: fd.blocks.Interval(), Run: fd.blocks.Refresh}, // blocks made on any node
-		{Name: "nodeinfo", Every: nodeInfoEvery, Run: (&peers.NodeInfo{Store: svc.accounts, Fetch: fd.fetch, Log: log}).Pass},
+		{Name: "nodeinfo", Every: nodeInfoEvery, Run: (&peers.NodeInfo{Store: svc.social, Fetch: fd.fetch, Log: log}).Pass},
 		{Name: "blocklist-subscriptions", Every: subscriptionsEvery,
-			Run: (&domainblock.Subscriptions{Store: svc.accounts, Fetch: fd.fetch, Blocks: fd.blocks, Log: log}).Pass},
+			Run: (&domainblock.Subscriptions{Store: svc.social, Fetch: fd.fetch, Blocks: fd.blocks, Log: log}).Pass},
 		{Name: "domain-checks", Every: domainCheckEvery, Run: jobs.Drain(drainBatches, checker.RunDue)}, // portal claims
-		{Name: "poll-endings", Every: pollEndingsEvery, Run: (&poll.Endings{Store: svc.accounts, Log: log}).Pass},
+		{Name: "poll-endings", Every: pollEndingsEvery, Run: (&poll.Endings{Store: svc.social, Log: log}).Pass},
 		{Name: "billing-enforcer", Every: billingEvery, Run: func(ctx context.Context) error { // grace, suspension, reactivation
 			_, err := enforcer.RunOnce(ctx)
 			return err

@@ -229,22 +229,6 @@ func (c *Cache) Interval() time.Duration {
 	return c.Every
 }
 
-// Run refreshes until ctx ends.
-func (c *Cache) Run(ctx context.Context) {
-	t := time.NewTicker(c.Interval())
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if err := c.Refresh(ctx); err != nil && ctx.Err() == nil && c.Log != nil {
-			c.Log.Warn("refreshing domain blocks; the previous list stays in force", "err", err)
-		}
-	}
-}
-
 // Check is the current policy's verdict.
 func (c *Cache) Check(tenantID int64, host string) Verdict { return c.p.Load().Check(tenantID, host) }
 

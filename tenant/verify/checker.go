@@ -197,24 +197,3 @@ func (k *Checker) RunDue(ctx context.Context) (int, error) {
 	wg.Wait()
 	return len(claims), nil
 }
-
-// Run checks due claims every interval until ctx ends (at once again
-// when a batch was full).
-func (k *Checker) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		n, err := k.RunDue(ctx)
-		if err != nil && ctx.Err() == nil {
-			k.log().WarnContext(ctx, "listing due domain checks failed", "err", err)
-		}
-		if n == batchSize && err == nil && ctx.Err() == nil {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}

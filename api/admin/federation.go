@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/roost-social/roost/internal/text"
 	"io"
 	"net/url"
 	"strconv"
@@ -345,27 +346,20 @@ func listInput(c *fiber.Ctx) ([]byte, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		return data, "file " + truncate(fh.Filename, 200), nil
+		return data, "file " + text.Cut(fh.Filename, 200), nil
 	}
-	text := c.FormValue("list")
-	if strings.TrimSpace(text) == "" {
+	pasted := c.FormValue("list")
+	if strings.TrimSpace(pasted) == "" {
 		return nil, "", errs.E(errs.Invalid, "choose a CSV file or paste a list")
 	}
-	if len(text) > maxListBytes {
+	if len(pasted) > maxListBytes {
 		return nil, "", errs.E(errs.TooLarge, "the list is larger than %d KB", maxListBytes>>10)
 	}
 	source := strings.TrimSpace(c.FormValue("source"))
 	if source == "" {
 		source = "pasted list"
 	}
-	return []byte(text), truncate(source, 300), nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
+	return []byte(pasted), text.Cut(source, 300), nil
 }
 
 type previewData struct {

@@ -76,7 +76,7 @@ func benchDelivery(ctx context.Context, cfg *config.Config, args []string) error
 	if err != nil {
 		return err
 	}
-	defer recv.Close()
+	defer func() { _ = recv.Close() }() // test receiver on loopback: nothing outlives the process
 	cfg.FederationResolve = recv.Resolve()
 	svc, stop, err := benchServices(ctx, cfg)
 	if err != nil {
@@ -247,7 +247,7 @@ func benchExport(ctx context.Context, cfg *config.Config, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer removeTemp(dir)
 	cfg.MediaDir = filepath.Join(dir, "media")
 	svc, stop, err := benchServices(ctx, cfg)
 	if err != nil {
@@ -312,16 +312,21 @@ func benchServices(ctx context.Context, cfg *config.Config) (*services, func(), 
 		return nil, nil, err
 	}
 	if err := os.Chmod(dir, 0o755); err != nil { // the database server's user reads it
-		os.RemoveAll(dir)
+		removeTemp(dir)
 		return nil, nil, err
 	}
 	env, err := devenv.Start(ctx, devenv.Options{Dir: dir, Install: true, Database: "bench",
 		Logf: func(f string, a ...any) { quiet.Debug(fmt.Sprintf(f, a...)) }})
 	if err != nil {
-		os.RemoveAll(dir)
+		removeTemp(dir)
 		return nil, nil, err
 	}
-	stop := func() { env.Stop(); os.RemoveAll(dir) }
+	stop := func() {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "roost bench: stopping the private servers: %v\n", err)
+		}
+		removeTemp(dir)
+	}
 	cfg.DatabaseURL, cfg.RedisURL, cfg.RedisPrefix, cfg.URLScheme, cfg.PublicPort = env.DatabaseURL, env.RedisURL, "bench:", "http", 0
 	if err := migrate(ctx, cfg.DatabaseURL, quiet); err != nil {
 		stop()
@@ -343,4 +348,12 @@ func printResult(v any) error {
 	}
 	fmt.Println(string(b))
 	return nil
+}
+
+// removeTemp removes a benchmark's temporary directory, saying so when it
+// cannot: the figures stand, but the disk space is the operator's to free.
+func removeTemp(dir string) {
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "roost bench: could not remove %s: %v\n", dir, err)
+	}
 }

@@ -2,6 +2,7 @@ package activitypub
 
 import (
 	"encoding/json"
+	"github.com/roost-social/roost/internal/text"
 	"slices"
 
 	"github.com/roost-social/roost/internal/errs"
@@ -57,7 +58,7 @@ func ParseActivity(doc []byte) (*Activity, error) {
 	}
 	a := &Activity{
 		ID:     id,
-		Type:   truncate(ts[0], 200),
+		Type:   text.Cut(ts[0], 200),
 		Actor:  actor,
 		Object: m["object"],
 		Target: validURL(idOf(m["target"])),

@@ -2,6 +2,7 @@ package activitypub
 
 import (
 	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/internal/text"
 )
 
 // RemoteKey is one public key an actor document lists as its own.
@@ -122,4 +123,4 @@ func OwnerOfKey(doc []byte, keyID string) string {
 }
 
 // clipURL bounds a remote URL quoted in a message.
-func clipURL(s string) string { return truncate(s, 200) }
+func clipURL(s string) string { return text.Cut(s, 200) }

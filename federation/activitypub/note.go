@@ -3,6 +3,7 @@ package activitypub
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/roost-social/roost/internal/text"
 	"html"
 	"math"
 	"mime"
@@ -101,7 +102,7 @@ func ParseStatus(doc []byte, authorFollowers string) (st *federation.Status, aut
 		return raw[key]
 	}
 	content, lang := localised(m, "content", rawField)
-	content = truncate(content, maxContentBytes)
+	content = text.Cut(content, maxContentBytes)
 	if str(m, "content") != "" {
 		// Mastodon's rule: the language is the contentMap's first key.
 		lang = firstKey(m, "contentMap", rawField)
@@ -116,7 +117,7 @@ func ParseStatus(doc []byte, authorFollowers string) (st *federation.Status, aut
 		var b strings.Builder
 		if name := strings.TrimSpace(str(m, "name")); name != "" {
 			b.WriteString("<p><strong>")
-			b.WriteString(html.EscapeString(truncate(name, maxSummaryBytes)))
+			b.WriteString(html.EscapeString(text.Cut(name, maxSummaryBytes)))
 			b.WriteString("</strong></p>")
 		}
 		body := content
@@ -124,7 +125,7 @@ func ParseStatus(doc []byte, authorFollowers string) (st *federation.Status, aut
 			// No content: the summary is the body, not a content warning.
 			body, summary = summary, ""
 		}
-		b.WriteString(truncate(body, maxContentBytes))
+		b.WriteString(text.Cut(body, maxContentBytes))
 		if strings.TrimSpace(body) == "" {
 			link := u
 			if link == "" {
@@ -140,7 +141,7 @@ func ParseStatus(doc []byte, authorFollowers string) (st *federation.Status, aut
 		URI:          id,
 		URL:          u,
 		InReplyToURI: validURL(idOf(m["inReplyTo"])),
-		Content:      SanitizeHTML(truncate(content, 2*maxContentBytes)),
+		Content:      SanitizeHTML(text.Cut(content, 2*maxContentBytes)),
 		Summary:      plainText(summary, maxSummaryBytes),
 		Language:     languageTag(lang),
 		To:           addresses(m["to"]),
@@ -260,8 +261,8 @@ func plainText(s string, n int) string {
 	if s == "" {
 		return ""
 	}
-	s = html.UnescapeString(stripTags.Sanitize(SanitizeHTML(truncate(s, 4*n))))
-	return truncate(strings.Join(strings.Fields(s), " "), n)
+	s = html.UnescapeString(stripTags.Sanitize(SanitizeHTML(text.Cut(s, 4*n))))
+	return text.Cut(strings.Join(strings.Fields(s), " "), n)
 }
 
 // parseTime reads an RFC 3339 timestamp (fractions allowed), in UTC, or
@@ -404,7 +405,7 @@ func parseAttachments(v any) []federation.Attachment {
 		}
 		out = append(out, federation.Attachment{
 			Type:        typ,
-			MediaType:   truncate(mediaType, 255),
+			MediaType:   text.Cut(mediaType, 255),
 			URL:         u,
 			Description: plainText(desc, maxDescriptionBytes),
 			Blurhash:    blurhash(str(a, "blurhash")),

@@ -1,6 +1,7 @@
 package activitypub
 
 import (
+	"github.com/roost-social/roost/internal/text"
 	"strings"
 	"time"
 
@@ -59,8 +60,8 @@ func ParseActorKey(doc []byte, keyID string, now time.Time) (*federation.Account
 	a := &federation.Account{
 		Domain:       strings.ToLower(u.Hostname()),
 		Username:     username,
-		DisplayName:  truncate(str(m, "name"), 1000),
-		Note:         truncate(SanitizeHTML(str(m, "summary")), 100000),
+		DisplayName:  text.Cut(str(m, "name"), 1000),
+		Note:         text.Cut(SanitizeHTML(str(m, "summary")), 100000),
 		AvatarURL:    validURL(idOf(m["icon"])),
 		HeaderURL:    validURL(idOf(m["image"])),
 		Locked:       boolean(m, "manuallyApprovesFollowers"),
@@ -90,15 +91,4 @@ func validURL(s string) string {
 		return ""
 	}
 	return s
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && (s[cut]&0xC0) == 0x80 {
-		cut-- // do not split a UTF-8 sequence
-	}
-	return s[:cut]
 }

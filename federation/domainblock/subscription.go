@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/roost-social/roost/internal/text"
 	"log/slog"
 	"time"
-	"unicode/utf8"
 
 	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/internal/errs"
@@ -121,7 +121,7 @@ func (s *Subscriptions) apply(ctx context.Context, sub *Subscription) (int64, er
 	if !changed {
 		return 0, nil
 	}
-	imp, err := s.Store.ApplyImport(ctx, sub.TenantID, "subscription "+truncate(sub.URL, maxSource), By{}, list)
+	imp, err := s.Store.ApplyImport(ctx, sub.TenantID, "subscription "+text.Cut(sub.URL, maxSource), By{}, list)
 	if err != nil {
 		return 0, err
 	}
@@ -143,16 +143,4 @@ func (s *Subscriptions) log() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return s.Log
-}
-
-// truncate cuts s to at most max bytes on a rune boundary: PostgreSQL
-// refuses text that is not valid UTF-8.
-func truncate(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	for max > 0 && !utf8.RuneStart(s[max]) {
-		max--
-	}
-	return s[:max]
 }

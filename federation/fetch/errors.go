@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"errors"
+	"github.com/roost-social/roost/internal/text"
 	"net"
 	"net/http"
 
@@ -59,5 +60,5 @@ func Reason(err error) string {
 	if err == nil {
 		return ""
 	}
-	return clip(errs.MessageOf(err), 300)
+	return text.Clip(errs.MessageOf(err), 300)
 }

@@ -2,9 +2,9 @@ package fetch
 
 import (
 	"errors"
+	"github.com/roost-social/roost/internal/text"
 	"mime"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/roost-social/roost/internal/errs"
 )
@@ -43,18 +43,5 @@ func checkContentType(host, contentType string, allowed []string) error {
 			}
 		}
 	}
-	return errs.E(errs.Invalid, "%s served a document of type %q, not %s", host, clip(contentType, 100), strings.Join(allowed, " or "))
-}
-
-// clip cuts s to n bytes and marks the cut, on a rune boundary: reasons
-// are stored in PostgreSQL text columns, which refuse invalid UTF-8, so a
-// cut rune would fail the very row that records the failure.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
+	return errs.E(errs.Invalid, "%s served a document of type %q, not %s", host, text.Clip(contentType, 100), strings.Join(allowed, " or "))
 }

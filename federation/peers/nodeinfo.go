@@ -10,10 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/roost-social/roost/internal/text"
 	"log/slog"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	ap "github.com/roost-social/roost/federation/activitypub"
 	"github.com/roost-social/roost/federation/fetch"
@@ -98,7 +98,7 @@ func (n *NodeInfo) refresh(ctx context.Context, host string) error {
 		}
 		next = now.Add(min(time.Minute<<min(fails, 10), 24*time.Hour))
 	}
-	if err := n.Store.RecordNodeInfo(ctx, host, sw, ver, truncate(msg, maxError), now, next); err != nil {
+	if err := n.Store.RecordNodeInfo(ctx, host, sw, ver, text.Cut(msg, maxError), now, next); err != nil {
 		return fmt.Errorf("record NodeInfo of %s: %w", host, err)
 	}
 	return nil
@@ -132,7 +132,7 @@ func (n *NodeInfo) fetch(ctx context.Context, host string) (string, string, erro
 	if err := json.Unmarshal(body, &ni); err != nil {
 		return "", "", errs.E(errs.Invalid, "the NodeInfo document is not JSON")
 	}
-	return truncate(ni.Software.Name, maxName), truncate(ni.Software.Version, maxName), nil
+	return text.Cut(ni.Software.Name, maxName), text.Cut(ni.Software.Version, maxName), nil
 }
 
 func (n *NodeInfo) now() time.Time {
@@ -147,17 +147,4 @@ func (n *NodeInfo) log() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return n.Log
-}
-
-// truncate cuts s to at most max bytes (stored columns are bounded) on
-// a rune boundary: PostgreSQL refuses text that is not valid UTF-8, and
-// a name cut mid-rune would fail the host's record on every pass.
-func truncate(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	for max > 0 && !utf8.RuneStart(s[max]) {
-		max--
-	}
-	return s[:max]
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"github.com/roost-social/roost/internal/text"
 	"net/url"
 	"slices"
 	"strings"
@@ -280,7 +281,7 @@ func (s *Service) RegisterApp(ctx context.Context, tenantID int64, name, website
 // would run or read locally.
 func checkRedirectURI(raw string) error {
 	bad := func(why string) error {
-		return errs.E(errs.Invalid, "redirect_uri %q %s", truncate(raw, 100), why)
+		return errs.E(errs.Invalid, "redirect_uri %q %s", text.Clip(raw, 100), why)
 	}
 	if raw == OOB {
 		return nil
@@ -347,13 +348,6 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // AppByClientID returns the tenant's app with that client_id, or

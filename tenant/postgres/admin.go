@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"github.com/roost-social/roost/internal/text"
 	"strings"
 	"time"
 
@@ -128,15 +129,8 @@ func record(ctx context.Context, db execer, a tenant.Actor, action, target strin
 		uid = &a.UserID
 	}
 	_, err := db.Exec(ctx, `insert into audit_log (user_id, user_email, action, target, tenant_id, detail)
-		values ($1, $2, $3, $4, $5, $6)`, uid, a.Email, action, target, tenantID, truncate(detail, 2000))
+		values ($1, $2, $3, $4, $5, $6)`, uid, a.Email, action, target, tenantID, text.Cut(detail, 2000))
 	return err
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // Stats reads the dashboard's numbers at now: the instance's when

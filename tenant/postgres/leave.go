@@ -3,8 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"github.com/roost-social/roost/internal/text"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -69,19 +69,8 @@ type leaveExecer interface {
 
 func audit(ctx context.Context, db leaveExecer, by, action, target string, tenantID int64, detail string) error {
 	_, err := db.Exec(ctx, `insert into audit_log (user_email, action, target, tenant_id, detail) values ($1, $2, $3, $4, $5)`,
-		cut(by, 300), action, cut(target, 1000), tenantID, cut(detail, 2000))
+		text.Cut(by, 300), action, text.Cut(target, 1000), tenantID, text.Cut(detail, 2000))
 	return err
-}
-
-// cut shortens s to at most n bytes on a rune boundary.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // hostsOf lists a tenant's hostnames (handle and service domains).

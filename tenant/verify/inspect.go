@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/roost-social/roost/internal/text"
 	"net"
 	"net/http"
 	"net/netip"
@@ -77,7 +78,7 @@ func (k *Checker) inspectTXT(ctx context.Context, r Record) Check {
 	if len(vals) == 0 {
 		return Check{Status: "No TXT record found at " + r.Name}
 	}
-	return Check{Status: fmt.Sprintf("TXT record at %s holds %q, expected %q", r.Name, clip(vals[0], 80), r.Value)}
+	return Check{Status: fmt.Sprintf("TXT record at %s holds %q, expected %q", r.Name, text.Clip(vals[0], 80), r.Value)}
 }
 
 // family keeps the addresses of r's type (A: IPv4, AAAA: IPv6).
@@ -175,7 +176,7 @@ func (k *Checker) inspectRedirect(ctx context.Context, c *Claim, r Record) Check
 	if err != nil {
 		// The fetch client's safe message names at most the host asked
 		// for, never the address it resolved to.
-		return Check{Transient: true, Status: fmt.Sprintf("Could not fetch %s: %s", r.Name, clip(errs.MessageOf(err), 200))}
+		return Check{Transient: true, Status: fmt.Sprintf("Could not fetch %s: %s", r.Name, text.Clip(errs.MessageOf(err), 200))}
 	}
 	switch status {
 	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
@@ -190,14 +191,7 @@ func (k *Checker) inspectRedirect(ctx context.Context, c *Claim, r Record) Check
 	}
 	if !strings.EqualFold(to.Scheme, want.Scheme) || !strings.EqualFold(to.Host, want.Host) || to.Path != want.Path {
 		shown := to.Scheme + "://" + to.Host + to.Path
-		return Check{Status: fmt.Sprintf("%s redirects to %s, expected %s", r.Name, clip(shown, 200), r.Value)}
+		return Check{Status: fmt.Sprintf("%s redirects to %s, expected %s", r.Name, text.Clip(shown, 200), r.Value)}
 	}
 	return Check{OK: true, Status: fmt.Sprintf("%s redirects to %s", r.Name, r.Value)}
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
 }

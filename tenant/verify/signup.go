@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"github.com/roost-social/roost/internal/text"
 	"log/slog"
 	"strings"
 	"time"
@@ -305,7 +306,7 @@ func (s *Signups) checkOwn(field, raw string) (string, FieldErrors) {
 	}
 	name, err := tenant.NormalizeDomain(raw)
 	if err != nil || !strings.Contains(name, ".") {
-		return "", fieldError(field, "%q is not a domain name; enter one such as alice.example.", clip(raw, 100))
+		return "", fieldError(field, "%q is not a domain name; enter one such as alice.example.", text.Clip(raw, 100))
 	}
 	if h := s.reservedOf(name); h != "" {
 		return "", fieldError(field, "%s belongs to this server (%s); use a domain of your own.", name, h)

@@ -5,9 +5,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/roost-social/roost/internal/text"
 	"io"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/roost-social/roost/internal/errs"
 )
@@ -76,13 +76,13 @@ func (m *meter) Read(p []byte) (int, error) {
 		return n, berr
 	}
 	if m.item > 0 && m.n-m.mark > m.item+m.slack {
-		return n, invalid("%s: %s longer than %d bytes", clip(m.name), m.what, m.item)
+		return n, invalid("%s: %s longer than %d bytes", text.Clip(m.name, maxNameInMessage), m.what, m.item)
 	}
 	if m.limit > 0 && m.n > m.limit {
 		if m.over != nil {
 			return n, m.over
 		}
-		return n, invalid("%s inflates to more than %d bytes", clip(m.name), m.limit)
+		return n, invalid("%s inflates to more than %d bytes", text.Clip(m.name, maxNameInMessage), m.limit)
 	}
 	return n, err
 }
@@ -92,7 +92,7 @@ func (a *Archive) spend(name string, n int64) error {
 	a.inflated += n
 	if a.inflated > a.budget {
 		return errs.Wrap(errs.Invalid, ErrBudget, "the archive inflates to more than "+mb(a.budget)+
-			" in all (reading "+clip(name)+"): refused")
+			" in all (reading "+text.Clip(name, maxNameInMessage)+"): refused")
 	}
 	return nil
 }
@@ -105,7 +105,7 @@ func (a *Archive) Inflated() int64 { return a.inflated }
 func (a *Archive) open(f *zip.File) (*meter, io.Closer, error) {
 	rc, err := f.Open()
 	if err != nil {
-		return nil, nil, invalid("%s: %v", clip(f.Name), err)
+		return nil, nil, invalid("%s: %v", text.Clip(f.Name, maxNameInMessage), err)
 	}
 	return &meter{r: rc, a: a, name: f.Name}, rc, nil
 }
@@ -117,23 +117,13 @@ func (m *meter) perItem(item, slack int64, what string) *meter {
 	return m
 }
 
-// clip shortens a name taken from the archive for a message: names in a
-// zip may be 64 KB long.
-func clip(s string) string {
-	const n = 120
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
 func mb(n int64) string {
 	if n >= 1<<20 {
 		return strconv.FormatInt(n>>20, 10) + " MB"
 	}
 	return strconv.FormatInt(n, 10) + " bytes"
 }
+
+// maxNameInMessage bounds a name taken from the archive in a message:
+// names in a zip may be 64 KB long.
+const maxNameInMessage = 120

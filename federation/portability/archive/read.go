@@ -3,6 +3,7 @@ package archive
 import (
 	"archive/zip"
 	"encoding/json"
+	"github.com/roost-social/roost/internal/text"
 	"io"
 	"strings"
 	"time"
@@ -72,7 +73,7 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Archive, error) {
 	a := &Archive{files: make(map[string]*zip.File, len(zr.File)), lim: lim, budget: lim.budgetFor(size), Rows: map[Kind]int{}}
 	for _, f := range zr.File {
 		if cap := a.capOf(f.Name); cap > 0 && f.UncompressedSize64 > uint64(cap) {
-			return nil, invalid("%s: declared size %d bytes is over the limit of %d", clip(f.Name), f.UncompressedSize64, cap)
+			return nil, invalid("%s: declared size %d bytes is over the limit of %d", text.Clip(f.Name, maxNameInMessage), f.UncompressedSize64, cap)
 		}
 		a.files[strings.TrimPrefix(f.Name, "/")] = f
 	}
@@ -142,7 +143,7 @@ func readError(name string, err error) error {
 	if errs.CodeOf(err) == errs.Invalid {
 		return err
 	}
-	return invalid("%s: damaged or truncated: %v", clip(name), err)
+	return invalid("%s: damaged or truncated: %v", text.Clip(name, maxNameInMessage), err)
 }
 
 // readOutbox validates outbox.json item by item, keeping no post: only
@@ -249,7 +250,7 @@ func (a *Archive) postMedia(i int, object json.RawMessage, p *Post) error {
 		name := strings.TrimPrefix(u, "/")
 		f := a.files[name]
 		if f == nil {
-			return invalid("%s: item %d: media file %s is missing from the archive", OutboxFile, i+1, clip(name))
+			return invalid("%s: item %d: media file %s is missing from the archive", OutboxFile, i+1, text.Clip(name, maxNameInMessage))
 		}
 		if seen[name] {
 			continue
@@ -269,10 +270,10 @@ func (a *Archive) postMedia(i int, object json.RawMessage, p *Post) error {
 func (a *Archive) OpenMedia(name string) (io.ReadCloser, error) {
 	f := a.files[name]
 	if f == nil {
-		return nil, errs.E(errs.NotFound, "%s is missing from the archive", clip(name))
+		return nil, errs.E(errs.NotFound, "%s is missing from the archive", text.Clip(name, maxNameInMessage))
 	}
 	if f.UncompressedSize64 > uint64(a.lim.MaxMedia) {
-		return nil, errs.E(errs.TooLarge, "%s is larger than %s", clip(name), mb(a.lim.MaxMedia))
+		return nil, errs.E(errs.TooLarge, "%s is larger than %s", text.Clip(name, maxNameInMessage), mb(a.lim.MaxMedia))
 	}
 	m, c, err := a.open(f)
 	if err != nil {
@@ -280,7 +281,7 @@ func (a *Archive) OpenMedia(name string) (io.ReadCloser, error) {
 	}
 	m.limit = a.mediaLimit(f)
 	m.over = invalid("%s inflates to more than %d times its compressed size, which media files do not: refused",
-		clip(name), a.lim.MediaRatio)
+		text.Clip(name, maxNameInMessage), a.lim.MediaRatio)
 	return struct {
 		io.Reader
 		io.Closer

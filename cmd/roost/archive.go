@@ -9,6 +9,7 @@ import (
 
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/portability"
+	"github.com/roost-social/roost/federation/portability/archive"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/federation/social/media"
 	"github.com/roost-social/roost/internal/config"
@@ -45,26 +46,35 @@ func runAccountArchive(ctx context.Context, cfg *config.Config, log *slog.Logger
 		if *file == "" {
 			return errs.E(errs.Invalid, "--file is required")
 		}
-		return importCommand(ctx, archives, followSender(svc, fd, log), local, links, *file, *publish)
+		return importCommand(ctx, archives, followSender(svc, fd, log), svc.social, local, links, *file, *publish)
 	})
 }
 
 // importCommand is roost account import: the import at once, then the
 // queued follows due now (a few per server; roost work sends the rest as
-// they fall due).
+// they fall due). The count printed is the import's own, read from its
+// job: a running roost work may have sent some of them first.
 func importCommand(ctx context.Context, archives *portability.Archives, follows *portability.FollowSender,
-	local *federation.Account, links federation.Links, file string, publish bool) error {
+	jobs importJobs, local *federation.Account, links federation.Links, file string, publish bool) error {
 	sum, err := archives.ImportFile(ctx, local, links, file, publish)
 	if err != nil {
 		return err
 	}
 	fmt.Println(sum)
-	sent, err := follows.SendDue(ctx, 100)
+	if _, err := follows.SendDue(ctx, 100); err != nil {
+		return err
+	}
+	j, err := jobs.Job(ctx, archive.ImportJob, local.TenantID, local.ID, sum.ImportID)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("follows sent now: %d; any others are sent by roost work over time\n", sent)
+	fmt.Printf("follows sent now: %d; any others are sent by roost work over time\n", j.FollowsSent)
 	return nil
+}
+
+// importJobs reads an archive job (federation/postgres).
+type importJobs interface {
+	Job(ctx context.Context, kind archive.JobKind, tenantID, accountID, id int64) (*archive.Job, error)
 }
 
 // withArchiveAccount is asLocal with the services at hand.

@@ -278,6 +278,7 @@ func (a *Archives) ImportFile(ctx context.Context, local *federation.Account, li
 	if err != nil {
 		failure = errs.MessageOf(err)
 	} else {
+		sum.ImportID = j.ID
 		result = sum.String()
 	}
 	if ferr := a.Jobs.FinishJob(context.WithoutCancel(ctx), archive.ImportJob, j.ID, "", 0, result, failure); ferr != nil && err == nil {

@@ -23,6 +23,9 @@ type Summary struct {
 	FollowsSkipped                       int   // not an address, or over the follow limit
 	Restored, Skipped                    int   // blocks, mutes, list members, bookmarks
 	Inflated                             int64 // bytes inflated from the zip, over every pass
+	// ImportID is the import's job (archive_imports), whose counters go
+	// on as its queued follows are sent; 0 when no job was recorded.
+	ImportID int64
 
 	problems []string
 	more     int

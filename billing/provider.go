@@ -144,3 +144,16 @@ func (p *Payment) Validate() error {
 	}
 	return nil
 }
+
+// Resync asks p for its current truth about the tenant's billing and
+// applies it as an event ("billing.sync", a fresh id at now), so a
+// webhook that was missed or arrived out of order is repaired. The
+// provider answering nothing changes nothing.
+func Resync(ctx context.Context, store Store, p Provider, a *Account, now time.Time) error {
+	ch, err := p.Sync(ctx, a)
+	if err != nil || ch == nil {
+		return err
+	}
+	_, err = store.ApplyEvent(ctx, p.Name(), "sync_"+now.UTC().Format("20060102T150405.000000000"), "billing.sync", ch)
+	return err
+}

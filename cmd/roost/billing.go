@@ -158,14 +158,8 @@ func runBilling(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 			}
 			p = billingstripe.New(cfg.StripeSecretKey, cfg.StripeAPIURL)
 		}
-		ch, err := p.Sync(ctx, a)
-		if err != nil {
+		if err := billing.Resync(ctx, store, p, a, time.Now()); err != nil {
 			return err
-		}
-		if ch != nil {
-			if _, err := store.ApplyEvent(ctx, p.Name(), "sync_"+time.Now().UTC().Format("20060102T150405.000000000"), "billing.sync", ch); err != nil {
-				return err
-			}
 		}
 	}
 	if args[0] == "mark-paid" || args[0] == "comp" {

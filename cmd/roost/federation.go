@@ -77,7 +77,7 @@ func newFed(cfg *config.Config, log *slog.Logger, svc *services, sites tenant.Re
 		Publisher: svc.social, Dispatch: f.queue, Mover: svc.social, Store: svc.social, Scheme: cfg.URLScheme}
 	f.process = &inbox.Processor{Items: svc.social, Follows: svc.social, Actors: svc.social, Statuses: svc.social,
 		Social: svc.social, Movers: svc.social, Keys: f.keys, Locals: f.locals, Send: f.queue, Log: log,
-		Blocks: f.blocks, ActingHost: tenantActingHost(cfg, svc, sites)}
+		Blocks: f.blocks, ActingHost: (&actors.ActingHosts{Domains: svc.social, Sites: sites, Scheme: cfg.URLScheme, Port: cfg.PublicPort}).Host}
 	return f, nil
 }
 

@@ -359,7 +359,7 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 		w.ack(ctx, e)
 		return
 	}
-	if w.Blocks != nil && sender != nil && w.Blocks.Suspended(sender.TenantID, d.Host) {
+	if sender != nil && w.suspended(ctx, sender.TenantID, d.Host) {
 		if w.fail(ctx, d, 0, "domain suspended: "+d.Host, time.Time{}) {
 			w.ack(ctx, e)
 		}
@@ -561,4 +561,24 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
+}
+
+// suspended reports whether host is suspended for the sender's tenant.
+// Failing a row is final, and this node's policy may lag a block lifted
+// on another node by a refresh interval (the row itself was queued by
+// someone who saw the lift), so a suspended verdict is confirmed against
+// a fresh policy when the blocks can refresh: one version read, on a path
+// only rows to suspended domains take.
+func (w *Worker) suspended(ctx context.Context, tenantID int64, host string) bool {
+	if w.Blocks == nil || !w.Blocks.Suspended(tenantID, host) {
+		return false
+	}
+	r, ok := w.Blocks.(interface{ Refresh(context.Context) error })
+	if !ok {
+		return true
+	}
+	if err := r.Refresh(ctx); err != nil && w.Log != nil {
+		w.Log.WarnContext(ctx, "refreshing domain blocks before failing a delivery; the cached policy stands", "host", host, "err", err)
+	}
+	return w.Blocks.Suspended(tenantID, host)
 }

@@ -97,6 +97,15 @@ func (hc *headerChecks) check(t *testing.T, what string, r *http.Response) {
 		t.Errorf("%s (%d): HTML page with X-Frame-Options %q, CSP %q, Referrer-Policy %q", what, r.StatusCode,
 			h.Get("X-Frame-Options"), h.Values("Content-Security-Policy"), h.Get("Referrer-Policy"))
 	}
+	// Issue 18: a page that shows images shows the instance's own media,
+	// which `roost dev` (and a plain-HTTP node behind a proxy) serves
+	// from the page's own origin over http: `img-src https:` alone hid
+	// the demo avatar on its own profile.
+	for _, d := range strings.Split(csp, ";") {
+		if f := strings.Fields(d); len(f) > 0 && f[0] == "img-src" && !strings.Contains(d, "'self'") {
+			t.Errorf("%s (%d): img-src without 'self': %q", what, r.StatusCode, csp)
+		}
+	}
 }
 
 // Finding 12: one security-header policy on every response, generated

@@ -94,7 +94,7 @@ func (h *Handler) renderProfile(c *fiber.Ctx, a *federation.Account) error {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-	c.Set("Content-Security-Policy", "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'")
+	c.Set("Content-Security-Policy", "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'")
 	return c.SendString(b.String())
 }
 

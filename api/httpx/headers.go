@@ -13,7 +13,7 @@ import (
 const (
 	// DefaultPageCSP is the policy of an HTML page that brings none: no
 	// script, no plugin, no framing, forms only to itself.
-	DefaultPageCSP = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; " +
+	DefaultPageCSP = "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; " +
 		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 	// DefaultResourceCSP is the policy of anything else that brings none
 	// (JSON, ActivityPub, images, text): should a browser ever open it as

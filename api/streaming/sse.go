@@ -99,7 +99,7 @@ func (h *Handler) serveSSE(nc net.Conn, v *viewer, st *stream, head string) {
 		w.WriteString("\r\n")
 		return w.Flush() == nil
 	}
-	if !write(":)\n\n") {
+	if !write(":)\n") { // as Mastodon: a comment, no blank line (a strict reader dispatches one)
 		return
 	}
 	beat := time.NewTicker(h.heartbeat())
@@ -116,7 +116,7 @@ func (h *Handler) serveSSE(nc net.Conn, v *viewer, st *stream, head string) {
 		case <-ctx.Done():
 			s.close("server shutting down")
 		case <-beat.C:
-			if !write(":thump\n\n") {
+			if !write(":thump\n") {
 				return
 			}
 		case <-recheck.C:

@@ -586,3 +586,53 @@ func TestStreamingFilters(t *testing.T) {
 	}
 	none(t, aliceNotes, "alice's user:notification stream")
 }
+
+// Issue 17 item 3: Mastodon.py's SSE reader (and any strict one) hands
+// over an event at every blank line and refuses one with no event name
+// or data, so Roost frames the stream as Mastodon's streaming server
+// does: ":)\n" on open and ":thump\n" heartbeats, comments never
+// followed by a blank line; each event is "event: …\ndata: …\n\n".
+func TestIssue17StreamingFramingAsMastodon(t *testing.T) {
+	t.Parallel()
+	client, prefix := testenv.Redis(t)
+	n := startNode(t, client, prefix, &Handler{Heartbeat: 50 * time.Millisecond})
+	req, _ := http.NewRequest("GET", "http://"+n.addr+"/api/v1/streaming/user", nil)
+	req.Host = "a.test"
+	req.Header.Set("Authorization", "Bearer alice")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	first, err := r.ReadString('\n')
+	if err != nil || first != ":)\n" {
+		t.Fatalf("stream opens with %q (%v), want %q", first, err, ":)\n")
+	}
+	waitFor(t, "subscribed", func() bool { return confirmed(n.hub) == 1 })
+	publish(t, client, prefix, `{"e":"update","id":100,"u":[11]}`)
+	// Read as Mastodon.py does until the update arrives: every block
+	// that a blank line ends must hold an event name and data.
+	var block []string
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended: %v", err)
+		}
+		switch {
+		case line == ":thump\n": // a heartbeat: no blank line after it
+		case line == "\n":
+			if len(block) != 2 || !strings.HasPrefix(block[0], "event: ") || !strings.HasPrefix(block[1], "data: ") {
+				t.Fatalf("a blank line dispatches %q: a strict client raises on it", block)
+			}
+			if block[0] == "event: update\n" {
+				return
+			}
+			block = nil
+		case strings.HasPrefix(line, ":"):
+			t.Fatalf("unexpected comment %q", line)
+		default:
+			block = append(block, line)
+		}
+	}
+}

@@ -30,6 +30,8 @@ type Options struct {
 	// Collections serves outbox, followers and following; nil leaves them
 	// unrouted.
 	Collections federation.CollectionStore
+	// Stamps serves the quote stamps local accounts issue; nil: none.
+	Stamps federation.QuoteStore
 	// Mastodon is the client API and OAuth its sign-in; nil leaves them
 	// unrouted.
 	Mastodon *mastodon.Handler
@@ -138,7 +140,7 @@ func New(o Options) *fiber.App {
 	}
 	(&activitypub.Handler{Accounts: o.Accounts, Inbox: o.Inbox, Statuses: o.Statuses,
 		Collections: o.Collections, Sites: o.Sites, InstanceKey: o.InstanceKey, URL: o.URL,
-		AuthorizedFetch: o.AuthorizedFetch, Fetches: o.Fetches}).Register(app)
+		AuthorizedFetch: o.AuthorizedFetch, Fetches: o.Fetches, Stamps: o.Stamps}).Register(app)
 	if o.Mastodon != nil || o.OAuth != nil {
 		// Browser apps (Elk, Phanpy) call the API and the token endpoint
 		// from other origins; tokens travel in headers, never cookies.

@@ -182,6 +182,7 @@ var apRoutes = []string{
 	"/users/alice/following",
 	"/users/alice/following?page=true",
 	"/users/alice/collections/featured",
+	"/users/alice/collections/tags",
 }
 
 // publicRoutes stay open to anyone with authorized fetch on: the instance

@@ -14,6 +14,8 @@ import (
 	"github.com/roost-social/roost/api/mastodon"
 	apioauth "github.com/roost-social/roost/api/oauth"
 	"github.com/roost-social/roost/federation/outbox"
+	"github.com/roost-social/roost/federation/social/account"
+	"github.com/roost-social/roost/federation/social/push"
 	"github.com/roost-social/roost/tenant/oauth"
 	tenantpg "github.com/roost-social/roost/tenant/postgres"
 )
@@ -32,6 +34,12 @@ func clientAPI(t *testing.T) (*world, string) {
 	// No outbox: every request here must be refused before any action.
 	o.Mastodon = &mastodon.Handler{Auth: svc, Views: w.accounts, Client: w.accounts, Accounts: w.accounts,
 		Outbox: &outbox.Service{}, Sites: o.Sites, URL: o.URL}
+	o.Mastodon.Push = &push.Service{Store: w.accounts} // Web Push routes checked too
+
+	// accountroutes.go's routes checked too.
+	o.Mastodon.Relations = &account.Relations{Store: w.accounts, Accounts: w.accounts, Follows: w.accounts, Answer: o.Mastodon.Outbox}
+	// statusroutes.go's thread mutes, unread conversations and instance routes too.
+	o.Mastodon.Threads, o.Mastodon.InstanceData, o.Mastodon.Conversations = w.accounts, w.accounts, w.accounts
 	w.app = api.New(o)
 	app, secret, err := svc.RegisterApp(ctx, w.tenantA.ID, "isolation", "", oauth.OOB, "read write follow push")
 	if err != nil {

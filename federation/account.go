@@ -72,6 +72,9 @@ type RemoteInfo struct {
 	// with it); a verified Move sets MovedTo too.
 	AlsoKnownAs []string
 	MovedTo     string
+	// Emojis are the custom emojis of the actor's name, note and fields,
+	// as its server sent them (accounts.emojis).
+	Emojis []RemoteEmoji
 }
 
 // Local reports whether a is hosted here.

@@ -22,4 +22,6 @@ type CollectionStore interface {
 	// Featured lists the account's pinned posts (public or unlisted only),
 	// most recently pinned first.
 	Featured(ctx context.Context, accountID int64) ([]*Status, error)
+	// FeaturedTags lists the hashtags the account features, oldest first.
+	FeaturedTags(ctx context.Context, accountID int64) ([]FeaturedTag, error)
 }

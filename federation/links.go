@@ -43,6 +43,9 @@ func (l Links) Following(username string) string { return l.Actor(username) + "/
 // Featured is the actor's pinned-posts collection.
 func (l Links) Featured(username string) string { return l.Actor(username) + "/collections/featured" }
 
+// FeaturedTags is the actor's featured-hashtags collection.
+func (l Links) FeaturedTags(username string) string { return l.Actor(username) + "/collections/tags" }
+
 // SharedInbox is the host's shared inbox.
 func (l Links) SharedInbox() string { return l.Base + "/inbox" }
 

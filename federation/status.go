@@ -54,6 +54,20 @@ type Status struct {
 	Published     time.Time
 	EditedAt      *time.Time
 	CreatedAt     time.Time
+	// ScheduledID is the scheduled post a local status publishes (zero:
+	// none): its row is deleted in the transaction that stores the status,
+	// so it is published once. Not stored.
+	ScheduledID int64
+	// QuoteURI is the post this one quotes (FEP-044f), QuoteStamp the
+	// QuoteAuthorization allowing it once accepted, QuotePolicy who may
+	// quote this post ("" unknown: only its author). Stored (quote.go).
+	QuoteURI    string
+	QuoteStamp  string
+	QuotePolicy QuotePolicy
+
+	// Emojis are a remote post's custom emojis, as its server sent them
+	// (statuses.emojis); local posts use their tenant's.
+	Emojis []RemoteEmoji
 }
 
 // Attachment is media referenced by URL (remote media is not copied).
@@ -66,8 +80,9 @@ type Attachment struct {
 	Blurhash    string `json:"blurhash,omitempty"`
 	Width       int    `json:"width,omitempty"`
 	Height      int    `json:"height,omitempty"`
-	// Local uploads only (zero for remote media): the upload's id, its
-	// thumbnail and its focal point (each in [-1, 1]).
+	// Local uploads only (zero for remote media): the upload's id and its
+	// focal point (each in [-1, 1]). The thumbnail: a local upload's, or
+	// the icon a remote attachment came with.
 	MediaID       int64   `json:"mediaId,omitempty"`
 	PreviewURL    string  `json:"previewUrl,omitempty"`
 	PreviewWidth  int     `json:"previewWidth,omitempty"`

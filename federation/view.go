@@ -68,7 +68,8 @@ type Notification struct {
 	Type          string
 	CreatedAt     time.Time
 	FromAccountID int64
-	StatusID      int64 // zero when none
+	StatusID      int64  // zero when none
+	GroupKey      string // its group (federation.NotificationGroup); "" when alone or unknown
 }
 
 // AccountStatusesFilter narrows an account's statuses list.
@@ -95,9 +96,12 @@ type ViewStore interface {
 	// PublicTimeline pages the public statuses a tenant has seen: its own
 	// (local), received (remote), or both; those the viewer may see.
 	PublicTimeline(ctx context.Context, tenantID, viewerID int64, local, remote bool, p Page) ([]int64, error)
+	// PublicStatuses is PublicTimeline narrowed by f (Local, Remote,
+	// OnlyMedia) inside the query, before paging.
+	PublicStatuses(ctx context.Context, tenantID, viewerID int64, f TimelineFilter, p Page) ([]int64, error)
 	// TagTimeline pages a tenant's public statuses with a hashtag that the
-	// viewer may see.
-	TagTimeline(ctx context.Context, tenantID, viewerID int64, tag string, local bool, p Page) ([]int64, error)
+	// viewer may see, narrowed by f inside the query, before paging.
+	TagTimeline(ctx context.Context, tenantID, viewerID int64, tag string, f TimelineFilter, p Page) ([]int64, error)
 	// AccountStatuses pages an account's statuses the viewer may see.
 	AccountStatuses(ctx context.Context, viewerID, accountID int64, f AccountStatusesFilter, p Page) ([]int64, error)
 	// Context lists a status's ancestors (oldest first) and descendants
@@ -109,8 +113,9 @@ type ViewStore interface {
 	Following(ctx context.Context, accountID int64, p Page) (accountIDs, cursors []int64, err error)
 	// Relationships of the viewer with each account.
 	Relationships(ctx context.Context, viewerID int64, ids []int64) ([]Relationship, error)
-	// Notifications pages a local account's notifications.
-	Notifications(ctx context.Context, accountID int64, types, exclude []string, p Page) ([]Notification, error)
+	// Notifications pages a local account's notifications; the query's
+	// every filter applies before paging (NotificationQuery).
+	Notifications(ctx context.Context, accountID int64, q NotificationQuery, p Page) ([]Notification, error)
 }
 
 // Marker is where a reader stopped in a timeline.

@@ -30,6 +30,9 @@ type Handler struct {
 	// overrides it. Fetches verifies those signatures.
 	AuthorizedFetch bool
 	Fetches         FetchVerifier
+	// Stamps are the quote stamps local accounts issue (stamp.go); nil
+	// leaves them unrouted.
+	Stamps federation.QuoteStore
 }
 
 // Register mounts the routes on r, which must sit behind host routing.
@@ -48,11 +51,15 @@ func (h *Handler) Register(r fiber.Router) {
 	if h.Statuses != nil {
 		r.Get("/users/:username/statuses/:id", h.status)
 	}
+	if h.Stamps != nil && h.Statuses != nil {
+		r.Get("/users/:username/quote_authorizations/:id", h.stamp) // stamp.go
+	}
 	if h.Collections != nil {
 		r.Get("/users/:username/outbox", h.outbox)
 		r.Get("/users/:username/followers", h.followers)
 		r.Get("/users/:username/following", h.following)
 		r.Get("/users/:username/collections/featured", h.featured)
+		r.Get("/users/:username/collections/tags", h.featuredTags) // tags.go
 	}
 	if h.Inbox != nil {
 		r.Post("/users/:username/inbox", h.inbox)

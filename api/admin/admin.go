@@ -25,6 +25,7 @@ import (
 	"github.com/roost-social/roost/api/page"
 	"github.com/roost-social/roost/billing"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/social/announcement"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/ratelimit"
 	"github.com/roost-social/roost/tenant"
@@ -223,6 +224,9 @@ type Handler struct {
 	// SignIn throttles password and code attempts at /login per client
 	// address and per login, on every node (pages.go); nil: none (tests).
 	SignIn *ratelimit.Guard
+	// Announcements backs the announcements pages (announcements.go);
+	// nil: not available.
+	Announcements *announcement.Service
 }
 
 // Register mounts the operator dashboard on r in front of host routing.
@@ -310,7 +314,8 @@ var coreRoutes = []route{
 }
 
 // routes is every dashboard route: the route-table tests walk it.
-var routes = concatRoutes(coreRoutes, moderationRoutes, federationRoutes, queueRoutes, booksRoutes, leaveRoutes)
+var routes = concatRoutes(coreRoutes, moderationRoutes, federationRoutes, queueRoutes, booksRoutes, leaveRoutes,
+	announcementRoutes)
 
 func concatRoutes(sets ...[]route) []route {
 	var all []route
@@ -484,6 +489,8 @@ var navLinks = []navLink{
 	{"/audit", "Audit log", "nav-audit", ViewAudit},
 	{"/2fa", "Two-factor", "nav-2fa", ViewDashboard},
 	{"/tenant/leave", "Move or leave", "nav-leave", ManageSite},
+	// ManageSite, but shown on the operator host too (its own check).
+	{"/announcements", "Announcements", "nav-announcements", ManageSite | ViewDashboard},
 }
 
 // cookies is the dashboard's cookie policy (page.Cookies): SameSite=

@@ -201,6 +201,10 @@ var authorityActions = map[string]authSpec{
 	"GET /tenant/leave/download":             byKind("id", tenantsByKind, vals("export", "1")),
 	"GET /tenant/domain-move":                byKind("id", tenantsByKind),
 	"POST /tenant/domain-move":               byKind("id", tenantsByKind, vals("from", "a.example", "to", "b.example")),
+	"GET /announcements":                     fixed(),
+	"GET /announcement":                      byKind("id", announcementsByKind),
+	"POST /announcements":                    byKind("id", announcementsByKind, vals("text", "edited", "published", "on")),
+	"POST /announcements/delete":             byKind("id", announcementsByKind),
 }
 
 func queueForms(w *authWorld, k targetKind) []url.Values {

@@ -23,6 +23,7 @@ import (
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/domainblock"
 	fedpg "github.com/roost-social/roost/federation/postgres"
+	"github.com/roost-social/roost/federation/social/announcement"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/testenv"
 	"github.com/roost-social/roost/tenant"
@@ -55,6 +56,8 @@ type authWorld struct {
 	blockA, blockB, blockI, importA, importB, importI, subA, subB, subI int64
 	// Dead deliveries sent by troll (A) and bob (B).
 	deadA, deadB int64
+	// Announcements of A, of B and of the instance (announcements_test.go).
+	annA, annB, annI int64
 	// tables are the schema's tables and their columns (digest).
 	tables map[string][]string
 }
@@ -178,10 +181,12 @@ func newAuthWorld(t *testing.T) *authWorld {
 	w.seedPosts(t)
 	w.seedModeration(t)
 	w.seedFederation(t)
+	w.seedAnnouncements(t)
 
 	h := &Handler{Store: w.admin, Host: authOperatorHost, URL: httpx.URLConfig{Scheme: "https"},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Forward: w.out, Posts: w.out,
-		Federation: fedStore{Store: w.views, rec: w.out}, Leave: leaveStore{leave: tenantpg.NewLeaveStore(db), fed: w.views}}
+		Federation: fedStore{Store: w.views, rec: w.out}, Leave: leaveStore{leave: tenantpg.NewLeaveStore(db), fed: w.views},
+		Announcements: &announcement.Service{Store: w.views}}
 	bs := billingpg.NewStore(db)
 	h.Billing = &BillingPages{Plans: bs, Records: bs, Usage: bs, Books: bs, Currency: "eur"}
 	w.app = api.New(api.Options{Sites: tenant.NewHostCache(tenants, time.Minute, 100), Accounts: w.views,
@@ -388,6 +393,7 @@ func (w *authWorld) reset(t *testing.T) {
 	w.q(t, `update reports set resolved_at = null, action_taken = '', assigned_user_id = null`)
 	w.q(t, `insert into admin_roles (user_id, tenant_id, role, perms) values ($1, $2, $3, $4) on conflict do nothing`,
 		w.spareA, w.A, Moderator.Name, int64(Moderator.Perms))
+	w.seedAnnouncements(t) // deleted ones back, under their ids
 }
 
 // digest fingerprints the database, table by table: every row when scope

@@ -19,7 +19,7 @@ import (
 )
 
 func (h *Handler) registerAccounts(v1 fiber.Router) {
-	v1.Get("/accounts/verify_credentials", h.need("read:accounts"), h.verifyCredentials)
+	v1.Get("/accounts/verify_credentials", h.needAny("profile", "read:accounts"), h.verifyCredentials)
 	v1.Patch("/accounts/update_credentials", h.need("write:accounts"), h.updateCredentials)
 	v1.Get("/accounts/relationships", h.need("read:follows"), h.relationships)
 	v1.Get("/accounts/lookup", h.optional("read:accounts"), h.lookup)
@@ -72,6 +72,9 @@ func (h *Handler) credentialAccount(c *fiber.Ctx) error {
 			src.Fields[i].Value = f.Value // the source, not the rendered link
 		}
 	}
+	if err := h.sourceSettings(c, me.ID, src); err != nil { // accountroutes.go
+		return err
+	}
 	a.Source = src
 	a.Role = &Role{ID: "-99", Name: "", Permissions: "0", Color: ""}
 	return c.JSON(a)
@@ -100,9 +103,16 @@ func (h *Handler) updateCredentials(c *fiber.Ctx) error {
 		header, err := h.profileImage(c, p, me, "header")
 		return avatar, header, err
 	}
+	settings, err := h.settingsChanges(c, p) // accountroutes.go: attribution_domains, source[quote_policy]
+	if err != nil {
+		return err
+	}
 	profiles := &profile.Service{Store: profileStore{h.Client, h.Accounts}, Publisher: h.Outbox}
 	res, err := profiles.Update(c.UserContext(), me, ch)
 	if err != nil {
+		return err
+	}
+	if err := settings(me); err != nil {
 		return err
 	}
 	c.Locals(accountKey, nil)
@@ -552,13 +562,19 @@ func (h *Handler) preferences(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(map[string]any{
+	policy, err := h.quotePolicy(c) // accountroutes.go
+	if err != nil {
+		return err
+	}
+	out := map[string]any{
 		"posting:default:visibility": prefs.Privacy,
 		"posting:default:sensitive":  prefs.Sensitive,
 		"posting:default:language":   strPtr(prefs.Language),
 		"reading:expand:media":       "default",
 		"reading:expand:spoilers":    false,
-	})
+	}
+	out["posting:default:quote_policy"] = policy
+	return c.JSON(out)
 }
 
 func contains(list []string, s string) bool {

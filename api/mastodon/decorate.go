@@ -87,6 +87,9 @@ func (r *renderer) decorate(out []*Status, views []*federation.StatusView, origs
 		if err := r.addEmojis(out, byID); err != nil {
 			return nil, err
 		}
+		if err := r.addAccountEmojis(statusAccounts(out), accounts); err != nil { // statusroutes.go
+			return nil, err
+		}
 	}
 	if r.viewer == 0 || r.extra == nil || r.extra.place == "" || r.h.Filters == nil {
 		return out, nil
@@ -129,9 +132,9 @@ func (r *renderer) keep(s *Status, byID map[string]*federation.StatusView, accou
 		results = append(results, fr)
 	}
 	if len(results) > 0 {
-		s.Filtered = results
+		s.Filtered = &results
 		if s.Reblog != nil {
-			s.Reblog.Filtered = results
+			s.Reblog.Filtered = &results
 		}
 	}
 	return true

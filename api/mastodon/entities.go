@@ -36,6 +36,7 @@ type Account struct {
 	Indexable      bool     `json:"indexable"`
 	HideCollection *bool    `json:"hide_collections"`
 	Noindex        *bool    `json:"noindex,omitempty"`
+	Memorial       *bool    `json:"memorial,omitempty"` // only for a memorialised account (none here), as on Mastodon
 	Moved          *Account `json:"moved,omitempty"`
 	Suspended      bool     `json:"suspended,omitempty"`
 	Limited        bool     `json:"limited,omitempty"`
@@ -76,6 +77,9 @@ type Source struct {
 	HideCollections     *bool   `json:"hide_collections"`
 	Discoverable        *bool   `json:"discoverable"`
 	Indexable           bool    `json:"indexable"`
+	// AttributionDomains (4.4) and QuotePolicy (4.5): accountroutes.go.
+	AttributionDomains []string `json:"attribution_domains"`
+	QuotePolicy        string   `json:"quote_policy"`
 }
 
 // Role is the credential account's role on its tenant.
@@ -112,7 +116,7 @@ type Status struct {
 	InReplyToAccountID *string      `json:"in_reply_to_account_id"`
 	Reblog             *Status      `json:"reblog"`
 	Poll               *Poll        `json:"poll"`
-	Card               *struct{}    `json:"card"`
+	Card               *Card        `json:"card"`
 	Language           *string      `json:"language"`
 	Text               *string      `json:"text"`
 	// Present only for an authenticated viewer, as in Mastodon.
@@ -121,7 +125,12 @@ type Status struct {
 	Muted      *bool `json:"muted,omitempty"`
 	Bookmarked *bool `json:"bookmarked,omitempty"`
 	Pinned     *bool `json:"pinned,omitempty"`
-	Filtered   []any `json:"filtered,omitempty"`
+	// Filtered is the warn filters matched: an empty array when none, for
+	// a signed-in viewer only (statusroutes.go: nil omits it).
+	Filtered *[]any `json:"filtered,omitempty"`
+	// Quote is a Quote, or a ShallowQuote inside a quoted post (quotes.go).
+	Quote         any            `json:"quote"`
+	QuoteApproval *QuoteApproval `json:"quote_approval"`
 }
 
 // Attachment is a MediaAttachment.
@@ -252,6 +261,9 @@ type renderer struct {
 	seer  int64
 	links map[string]federation.Links // actor hosts by handle domain
 	extra *renderExtra                // filters and hides (decorate.go); nil: none
+	// quoted is set while rendering quoted posts: their own quotes are
+	// shallow (quotes.go).
+	quoted bool
 }
 
 // linksFor returns the URL builder of a local account's actor host.
@@ -291,6 +303,7 @@ func (r *renderer) account(v *federation.AccountView) *Account {
 			a.URL = v.Remote.URI
 		}
 		a.Note = v.Note // sanitised when received
+		a.Emojis = remoteEmojis(v.Remote.Emojis, v.DisplayName, v.Note, fieldText(v.Fields)) // statusroutes.go
 		a.Group = v.Remote.Type == "Group"
 		a.Bot = a.Bot || v.Remote.Type == "Service" || v.Remote.Type == "Application"
 	} else {
@@ -399,6 +412,12 @@ func (r *renderer) statuses(views []*federation.StatusView) ([]*Status, error) {
 		}
 		out = append(out, s)
 	}
+	if err := r.addCards(out); err != nil { // cards.go
+		return nil, err
+	}
+	if err := r.addQuotes(out, views, origs); err != nil { // quotes.go
+		return nil, err
+	}
 	return r.decorate(out, views, origs, accounts)
 }
 
@@ -417,6 +436,8 @@ func (r *renderer) status(v *federation.StatusView, acct func(int64) *Account) *
 	}
 	if v.ReblogOfID != 0 {
 		s.Content, s.SpoilerText, s.Sensitive = "", "", false
+	} else if v.TenantID == 0 {
+		s.Emojis = remoteEmojis(v.Emojis, v.Content, v.Summary, pollText(v.Poll)) // statusroutes.go
 	}
 	if s.URL == nil && v.TenantID != 0 {
 		u := author.URL + "/" + idStr(v.ID)
@@ -444,6 +465,7 @@ func (r *renderer) status(v *federation.StatusView, acct func(int64) *Account) *
 	if r.viewer != 0 {
 		s.Favourited, s.Reblogged, s.Bookmarked = boolPtr(v.Favourited), boolPtr(v.Reblogged), boolPtr(v.Bookmarked)
 		s.Muted = boolPtr(v.Muted)
+		s.Filtered = &[]any{} // decorate.go fills what matched
 		if v.AccountID == r.viewer {
 			s.Pinned = boolPtr(v.Pinned)
 		}
@@ -459,8 +481,8 @@ func renderAttachment(statusID int64, i int, a federation.Attachment) Attachment
 	}
 	typ := "unknown"
 	switch {
-	case strings.HasPrefix(a.MediaType, "image/gif"):
-		typ = "gifv"
+	// A GIF stays an image: gifv is a looping video, and Roost does not
+	// convert remote GIFs, so a .gif URL called gifv breaks players.
 	case strings.HasPrefix(a.MediaType, "image/") || a.Type == "Image":
 		typ = "image"
 	case strings.HasPrefix(a.MediaType, "video/") || a.Type == "Video":
@@ -469,14 +491,10 @@ func renderAttachment(statusID int64, i int, a federation.Attachment) Attachment
 		typ = "audio"
 	}
 	out := Attachment{
-		ID: idStr(statusID*100 + int64(i)), Type: typ, URL: a.URL, PreviewURL: strPtr(a.URL), RemoteURL: strPtr(a.URL),
+		ID: idStr(statusID*100 + int64(i)), Type: typ, URL: a.URL, RemoteURL: strPtr(a.URL),
 		Description: strPtr(a.Description), Blurhash: strPtr(a.Blurhash), Meta: map[string]any{},
 	}
-	if a.Width > 0 && a.Height > 0 {
-		orig := map[string]any{"width": a.Width, "height": a.Height, "size": strconv.Itoa(a.Width) + "x" + strconv.Itoa(a.Height),
-			"aspect": float64(a.Width) / float64(a.Height)}
-		out.Meta = map[string]any{"original": orig}
-	}
+	remotePreview(&out, a) // statusroutes.go: preview_url is always an image, or null
 	return out
 }
 

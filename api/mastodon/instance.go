@@ -39,8 +39,9 @@ func (h *Handler) version() string {
 	if v == "" {
 		v = "dev"
 	}
-	// Apps read Mastodon's version to decide which features to use.
-	return "4.3.0 (compatible; Roost " + v + ")"
+	// Apps read Mastodon's version to decide which features to use
+	// (instance_routes.go).
+	return versionString(v)
 }
 
 // instanceBase is the tenant site's own base URL and websocket URL.
@@ -60,6 +61,10 @@ func (h *Handler) instanceV1(c *fiber.Ctx) error {
 		return err
 	}
 	_, ws := h.instanceBase(c)
+	contact, err := h.contactAccount(c) // instance_routes.go
+	if err != nil {
+		return err
+	}
 	return c.JSON(map[string]any{
 		"uri": site.Domain, "title": site.TenantName, "short_description": "", "description": "",
 		"email": h.Instance.ContactEmail, "version": h.version(), "urls": map[string]any{"streaming_api": ws},
@@ -72,7 +77,7 @@ func (h *Handler) instanceV1(c *fiber.Ctx) error {
 			"media_attachments": mediaConfig,
 			"polls":             pollConfig,
 		},
-		"contact_account": nil, "rules": []any{},
+		"contact_account": contact, "rules": []any{},
 	})
 }
 
@@ -83,6 +88,10 @@ func (h *Handler) instanceV2(c *fiber.Ctx) error {
 		return err
 	}
 	base, ws := h.instanceBase(c)
+	contact, err := h.contactAccount(c) // instance_routes.go
+	if err != nil {
+		return err
+	}
 	return c.JSON(map[string]any{
 		"domain": site.Domain, "title": site.TenantName, "version": h.version(),
 		"source_url": "https://github.com/roost-social/roost", "description": "",
@@ -91,21 +100,22 @@ func (h *Handler) instanceV2(c *fiber.Ctx) error {
 		"icon":      []any{}, "languages": []string{"en"},
 		"configuration": map[string]any{
 			"urls":              map[string]any{"streaming": ws, "status": nil, "about": base + "/about", "privacy_policy": nil, "terms_of_service": nil},
-			"vapid":             map[string]any{"public_key": ""},
-			"accounts":          map[string]any{"max_featured_tags": 10, "max_pinned_statuses": 5},
+			"vapid":             map[string]any{"public_key": h.vapidKey(c)},
+			"accounts":          accountsConfig(), // instance_routes.go
 			"statuses":          statusConfig,
 			"media_attachments": mediaConfig,
 			"polls":             pollConfig,
-			"translation":       map[string]any{"enabled": false},
+			"translation":       map[string]any{"enabled": h.Translate.Enabled()}, // translate.go
 			"timelines_access": map[string]any{
 				"live_feeds":          map[string]any{"local": "public", "remote": "public"},
 				"hashtag_feeds":       map[string]any{"local": "public", "remote": "public"},
 				"trending_link_feeds": map[string]any{"local": "disabled", "remote": "disabled"},
 			},
+			"limited_federation": false, // tenants federate openly, less their domain blocks
 		},
-		"registrations": map[string]any{"enabled": false, "approval_required": true, "message": nil, "url": nil},
+		"registrations": registrationsV2(),
 		"api_versions":  map[string]any{"mastodon": 2},
-		"contact":       map[string]any{"email": h.Instance.ContactEmail, "account": nil},
+		"contact":       map[string]any{"email": h.Instance.ContactEmail, "account": contact},
 		"rules":         []any{},
 	})
 }

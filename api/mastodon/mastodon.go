@@ -14,10 +14,18 @@ import (
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/outbox"
+	"github.com/roost-social/roost/federation/social/account"
+	"github.com/roost-social/roost/federation/social/announcement"
+	"github.com/roost-social/roost/federation/social/card"
 	"github.com/roost-social/roost/federation/social/filter"
 	"github.com/roost-social/roost/federation/social/list"
 	"github.com/roost-social/roost/federation/social/media"
+	"github.com/roost-social/roost/federation/social/push"
+	"github.com/roost-social/roost/federation/social/quote"
+	"github.com/roost-social/roost/federation/social/schedule"
 	"github.com/roost-social/roost/federation/social/search"
+	"github.com/roost-social/roost/federation/social/tag"
+	"github.com/roost-social/roost/federation/social/translate"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
 	"github.com/roost-social/roost/tenant/oauth"
@@ -75,6 +83,39 @@ type Handler struct {
 	Polls federation.PollStore
 	// Archives is account export and import (archive.go); nil leaves them out.
 	Archives *Archives
+	// Schedule keeps scheduled posts (scheduled.go); nil refuses scheduled_at.
+	Schedule *schedule.Service
+	// Announcements are the instance's and the tenant's news
+	// (announcements.go); nil leaves them out.
+	Announcements *announcement.Service
+	// Translate translates posts (translate.go); nil: translation off.
+	Translate *translate.Service
+	// Relations are notes, endorsements, suggestions, blocks and mutes
+	// lists, the directory (accountroutes.go); nil leaves them out.
+	Relations *account.Relations
+	// Threads mutes threads and marks conversations unread
+	// (statusroutes.go); nil leaves those routes out.
+	Threads federation.ThreadStore
+	// InstanceData is what the instance routes read (instance_routes.go):
+	// peers, weekly activity, the contact account; nil: none known.
+	InstanceData federation.InstanceStore
+	// Push is Web Push: the token's subscription (push.go) and the VAPID
+	// key in the instance document; nil leaves push out.
+	Push *push.Service
+	// Tags are followed and featured hashtags and the Tag entity's state
+	// (tags.go); nil leaves those routes out.
+	Tags *tag.Service
+	// Cards are link previews: Status.card, trending links, the link
+	// timeline and card thumbnails (cards.go); nil leaves them out.
+	Cards *card.Service
+	// Quotes are quote posts (quotes.go): quote and quote_approval on
+	// statuses, quoting on create, quotes of one's posts, revoking,
+	// interaction policies; nil leaves them out.
+	Quotes *quote.Service
+	// Notifications keeps grouped notifications, the notification policy
+	// and its requests (notifications.go); nil leaves v2 notifications,
+	// unread counts, policy and requests out (404).
+	Notifications federation.NotificationStore
 }
 
 // InstanceInfo is the instance-wide part of /api/v1/instance.
@@ -104,17 +145,28 @@ func (h *Handler) Register(r fiber.Router) {
 	if h.DomainBlocks != nil && h.Reports != nil {
 		h.registerModeration(v1) // moderation.go: domain blocks, reports
 	}
+	h.registerTags(v1) // tags.go: followed and featured hashtags, /tags/:name
+	// cards.go: before registerTrends, whose /trends/links is the stand-in without cards
+	h.registerCards(r, v1)
 	h.registerTrends(v1)
+	h.registerAccountRoutes(v1, v2) // accountroutes.go: blocks, mutes, notes, endorsements, suggestions, directory
 	h.registerAccounts(v1)
+	h.registerQuotes(v1) // quotes.go: before registerStatuses (/statuses/:id/quotes)
 	h.registerStatuses(v1)
 	h.registerTimelines(v1)
 	h.registerForYou(v1)
-	h.registerNotifications(v1)
+	h.registerNotifications(v1, v2) // notifications.go: v1, grouped v2, policy, requests
 	h.registerInstance(api)
+	h.registerStatusRoutes(api) // statusroutes.go: statuses?id[], thread mutes, media delete, instance routes
 	h.registerMedia(r, api)
 	h.registerPolls(v1)
 	h.registerArchives(v1)
 	h.registerMigration(v1) // migration.go: aliases and moves
+	h.registerUserinfo(r)   // userinfo.go: /oauth/userinfo
+	h.registerScheduled(v1) // scheduled.go: scheduled posts
+	h.registerAnnouncements(v1)
+	h.registerTranslate(v1)
+	h.registerPush(v1)
 }
 
 // mastodonErrors renders validation failures as Mastodon does (422).
@@ -300,6 +352,9 @@ func (h *Handler) accountPage(c *fiber.Ctx, ids, cursors []int64) error {
 			out = append(out, r.account(v))
 		}
 	}
+	if err := r.addAccountEmojis(out, views); err != nil { // statusroutes.go
+		return err
+	}
 	h.linkHeader(c, cursors)
 	return c.JSON(out)
 }
@@ -331,7 +386,12 @@ func (h *Handler) oneAccount(c *fiber.Ctx, id int64) (*Account, error) {
 	if !ok {
 		return nil, errNotFound
 	}
-	return h.renderer(c).account(v), nil
+	r := h.renderer(c)
+	a := r.account(v)
+	if err := r.addAccountEmojis([]*Account{a}, views); err != nil { // statusroutes.go
+		return nil, err
+	}
+	return a, nil
 }
 
 // bodyOrQuery reads a parameter from a form/JSON body or the query, as
@@ -380,6 +440,10 @@ func parseParams(c *fiber.Ctx) (params, error) {
 // "a[b]" and "a[0][b]" nested maps (poll[options][], fields_attributes).
 func addParam(p params, k string, v []string) {
 	segs := splitKey(k)
+	if len(segs) == 3 && segs[1] == "" && segs[2] != "" {
+		addHashes(p, segs[0], segs[2], v) // statusroutes.go: media_attributes[][id]
+		return
+	}
 	m := map[string]any(p)
 	for i, seg := range segs {
 		if i == len(segs)-1 {

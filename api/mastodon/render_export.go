@@ -115,7 +115,10 @@ func (h *Handler) RenderNotification(ctx context.Context, site *tenant.Site, vie
 		return nil, errNotFound
 	}
 	out := &Notification{ID: idStr(n.ID), Type: n.Type, CreatedAt: ts(n.CreatedAt), Account: r.account(a),
-		GroupKey: "ungrouped-" + idStr(n.ID)}
+		GroupKey: n.GroupKey}
+	if out.GroupKey == "" { // alone: as GET /api/v2/notifications names it
+		out.GroupKey = federation.UngroupedPrefix + idStr(n.ID)
+	}
 	if n.StatusID != 0 {
 		views, err := h.Views.StatusViews(ctx, viewerID, []int64{n.StatusID})
 		if err != nil {

@@ -1,12 +1,10 @@
 package mastodon
 
 import (
-	"net/url"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
-	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/social/search"
 )
 
@@ -24,33 +22,6 @@ type SearchResults struct {
 	Accounts []*Account `json:"accounts"`
 	Statuses []*Status  `json:"statuses"`
 	Hashtags []*TagJSON `json:"hashtags"`
-}
-
-// TagJSON is Mastodon's Tag entity with its history.
-type TagJSON struct {
-	Name      string       `json:"name"`
-	URL       string       `json:"url"`
-	History   []TagDayJSON `json:"history"`
-	Following *bool        `json:"following,omitempty"`
-}
-
-// TagDayJSON is one day of a hashtag's history: strings, as on Mastodon.
-type TagDayJSON struct {
-	Day      string `json:"day"`
-	Uses     string `json:"uses"`
-	Accounts string `json:"accounts"`
-}
-
-func (h *Handler) tagEntity(c *fiber.Ctx, st federation.TagStats) *TagJSON {
-	t := &TagJSON{Name: st.Name, URL: httpx.SiteBase(c, h.URL) + "/tags/" + url.PathEscape(st.Name), History: []TagDayJSON{}}
-	for _, d := range st.History {
-		t.History = append(t.History, TagDayJSON{Day: strconv.FormatInt(d.Day.Unix(), 10),
-			Uses: strconv.FormatInt(d.Uses, 10), Accounts: strconv.FormatInt(d.Accounts, 10)})
-	}
-	if viewer(c) != 0 {
-		t.Following = boolPtr(false) // followed hashtags are not supported yet
-	}
-	return t
 }
 
 // searchQuery reads the parameters both account searches and /v2/search
@@ -84,8 +55,8 @@ func (h *Handler) search(c *fiber.Ctx) error {
 	if out.Accounts, err = h.accountList(c, found.Accounts); err != nil {
 		return err
 	}
-	for _, n := range found.Hashtags {
-		out.Hashtags = append(out.Hashtags, h.tagEntity(c, federation.TagStats{Name: n}))
+	if out.Hashtags, err = h.lookupTags(c, found.Hashtags); err != nil { // tags.go
+		return err
 	}
 	if len(found.Statuses) > 0 {
 		r := h.renderer(c)

@@ -54,6 +54,9 @@ func (h *Handler) createStatus(c *fiber.Ctx) error {
 		np.Poll, err = pollParams(p)
 		return err
 	}
+	if d.ScheduledAt != "" && h.Schedule != nil {
+		return h.scheduleStatus(c, me, d, &np) // scheduled.go
+	}
 	composed, err := h.statuses().Compose(c.UserContext(), me, d)
 	if err != nil {
 		return err
@@ -65,8 +68,15 @@ func (h *Handler) createStatus(c *fiber.Ctx) error {
 	if tok := tokenOf(c); tok != nil {
 		np.ApplicationID = tok.AppID
 	}
+	plan, err := h.quoteDraft(c, me, p, &np) // quotes.go
+	if err != nil {
+		return err
+	}
 	st, err := h.Outbox.Post(c.UserContext(), me, np)
 	if err != nil {
+		return err
+	}
+	if err := h.posted(c, me, st, plan); err != nil {
 		return err
 	}
 	if err := h.statuses().Posted(c.UserContext(), me, d.IdempotencyKey, st.ID); err != nil {
@@ -139,7 +149,8 @@ func (h *Handler) editStatus(c *fiber.Ctx) error {
 		return err
 	}
 	// As on Mastodon, the edit's media and poll replace the post's.
-	mediaAtts, err := h.statusMedia(c, me, p, v.ID)
+	// media_attributes[] change the alt text and focus too (statusroutes.go).
+	mediaAtts, saveMedia, err := h.editMedia(c, me, p, v.ID)
 	if err != nil {
 		return err
 	}
@@ -156,6 +167,9 @@ func (h *Handler) editStatus(c *fiber.Ctx) error {
 		e.Language = p.str("language")
 	}
 	if err := h.Outbox.EditPost(c.UserContext(), me, v.URI, e); err != nil {
+		return err
+	}
+	if err := saveMedia(); err != nil {
 		return err
 	}
 	out, err := h.oneStatus(c, v.ID)

@@ -1,13 +1,10 @@
 package mastodon
 
 import (
-	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
-	"github.com/roost-social/roost/federation/social/search"
 )
 
 func (h *Handler) registerTrends(v1 fiber.Router) {
@@ -18,7 +15,6 @@ func (h *Handler) registerTrends(v1 fiber.Router) {
 	v1.Get("/trends/tags", h.trendingTags)
 	v1.Get("/trends/statuses", h.optional("read:statuses"), h.trendingStatuses)
 	v1.Get("/trends/links", func(c *fiber.Ctx) error { return c.JSON([]any{}) })
-	v1.Get("/tags/:name", h.optional("read:follows"), h.tag)
 }
 
 // limitOffset reads limit (clamped to maxLimit) and offset.
@@ -39,9 +35,9 @@ func (h *Handler) trendingTags(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]*TagJSON, 0, len(stats))
-	for _, st := range stats {
-		out = append(out, h.tagEntity(c, st))
+	out, err := h.describeTags(c, stats) // tags.go
+	if err != nil {
+		return err
 	}
 	return c.JSON(out)
 }
@@ -65,21 +61,4 @@ func (h *Handler) trendingStatuses(c *fiber.Ctx) error {
 		out = []*Status{}
 	}
 	return c.JSON(out)
-}
-
-// tag shows a hashtag with its week on this tenant.
-func (h *Handler) tag(c *fiber.Ctx) error {
-	raw, err := url.PathUnescape(c.Params("name"))
-	if err != nil {
-		return errNotFound
-	}
-	name := strings.ToLower(strings.TrimPrefix(raw, "#"))
-	if !search.ValidTag(name) {
-		return errNotFound
-	}
-	st, err := h.Trends.TagHistory(c.UserContext(), httpx.SiteOf(c).TenantID, name)
-	if err != nil {
-		return err
-	}
-	return c.JSON(h.tagEntity(c, st))
 }

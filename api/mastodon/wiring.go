@@ -2,9 +2,11 @@ package mastodon
 
 import (
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/social/account"
 	"github.com/roost-social/roost/federation/social/filter"
 	"github.com/roost-social/roost/federation/social/list"
 	"github.com/roost-social/roost/federation/social/search"
+	"github.com/roost-social/roost/federation/social/tag"
 )
 
 // SocialStore is one store keeping all of the social core the client API
@@ -18,6 +20,10 @@ type SocialStore interface {
 	federation.ReportStore
 	federation.TrendStore
 	search.Store
+	federation.RelationStore // accountroutes.go
+	account.Follows
+	federation.TagStore          // tags.go
+	federation.NotificationStore // notifications.go
 }
 
 // UseSocialStore wires lists, filters, conversations, custom emojis,
@@ -33,4 +39,7 @@ func (h *Handler) UseSocialStore(s SocialStore, network search.Network) {
 	h.Reports = s
 	h.Search = &search.Service{Store: s, Network: network, Sites: h.Sites}
 	h.Trends = s
+	h.Relations = &account.Relations{Store: s, Accounts: h.Accounts, Follows: s, Answer: h.Outbox}
+	h.Tags = &tag.Service{Store: s}
+	h.Notifications = s
 }

@@ -59,7 +59,11 @@ func (h *Handler) createApp(c *fiber.Ctx) error {
 	if err != nil {
 		return unprocessable(c, err)
 	}
-	return c.JSON(credentialApplication{application: newApplication(app), ClientID: app.ClientID, ClientSecret: secret})
+	out := credentialApplication{application: newApplication(app), ClientID: app.ClientID, ClientSecret: secret}
+	if out.VapidKey, err = h.vapidKey(c); err != nil {
+		return err
+	}
+	return c.JSON(out)
 }
 
 // unprocessable answers a validation error with 422, as Mastodon does.
@@ -90,5 +94,17 @@ func (h *Handler) verifyApp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(newApplication(app))
+	out := newApplication(app)
+	if out.VapidKey, err = h.vapidKey(c); err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// vapidKey is the instance's Web Push key for the Application entity.
+func (h *Handler) vapidKey(c *fiber.Ctx) (string, error) {
+	if h.VAPIDKey == nil {
+		return "", nil
+	}
+	return h.VAPIDKey(c.UserContext())
 }

@@ -27,7 +27,8 @@ input{box-sizing:border-box;width:100%;padding:.5rem;font:inherit;border:1px sol
 button{flex:1;padding:.6rem;font:inherit;font-weight:600;border:0;border-radius:6px;background:#4c4cd8;color:#fff;cursor:pointer}
 button.deny{background:#e4e4ea;color:#1c1c22}.error{color:#b00020;font-weight:600}.code{font-family:monospace}`
 
-var pages = page.NewRenderer(pageCSS, nil, templateFS, "templates/*.html")
+// pages keep their opener: apps sign in through a pop-up (page.KeepOpener).
+var pages = page.NewRenderer(pageCSS, nil, templateFS, "templates/*.html").KeepOpener()
 
 // view is what the templates render: the fields every page has and the
 // authorization page's own.

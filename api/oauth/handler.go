@@ -6,6 +6,7 @@
 package oauth
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -34,6 +35,9 @@ type Handler struct {
 	// address and per login, across every node and every sign-in form of
 	// the instance; nil throttles nothing (tests).
 	SignIn *ratelimit.Guard
+	// VAPIDKey is the instance's Web Push public key, the Application's
+	// vapid_key; nil renders "".
+	VAPIDKey func(ctx context.Context) (string, error)
 }
 
 // PagePath is the package's one server-rendered page, the authorization
@@ -53,7 +57,7 @@ func (h *Handler) Register(r fiber.Router) {
 	r.Get("/.well-known/oauth-authorization-server", h.metadata)
 	// Browser clients call these cross-origin; none uses cookies.
 	for _, p := range []string{"/api/v1/apps", "/api/v1/apps/verify_credentials", "/oauth/token", "/oauth/revoke",
-		"/.well-known/oauth-authorization-server"} {
+		"/.well-known/oauth-authorization-server", "/oauth/userinfo"} {
 		r.Options(p, preflight)
 	}
 }

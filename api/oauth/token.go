@@ -123,6 +123,7 @@ func (h *Handler) metadata(c *fiber.Ctx) error {
 		"authorization_endpoint":                base + "/oauth/authorize",
 		"token_endpoint":                        base + "/oauth/token",
 		"revocation_endpoint":                   base + "/oauth/revoke",
+		"userinfo_endpoint":                     base + "/oauth/userinfo", // api/mastodon/userinfo.go
 		"app_registration_endpoint":             base + "/api/v1/apps",
 		"scopes_supported":                      oauth.SupportedScopes(),
 		"response_types_supported":              []string{"code"},

@@ -49,6 +49,18 @@ type Renderer struct {
 	templates *template.Template
 	css       string
 	cssHash   string
+	// keepOpener leaves out Cross-Origin-Opener-Policy (KeepOpener).
+	keepOpener bool
+}
+
+// KeepOpener makes r's pages keep the window that opened them: no
+// Cross-Origin-Opener-Policy: same-origin, which would sever a pop-up from
+// the app on another origin that opened it. The OAuth sign-in pages need
+// it: web apps (Phanpy) sign in through a pop-up they watch and that hands
+// them the code. Framing stays refused (frame-ancestors 'none', DENY).
+func (r *Renderer) KeepOpener() *Renderer {
+	r.keepOpener = true
+	return r
 }
 
 // NewRenderer parses the shared templates and then the area's (patterns
@@ -83,7 +95,8 @@ func (r *Renderer) Render(c *fiber.Ctx, status int, name string, v View, formAct
 // area's style (by hash) and form posts to this origin and to the
 // formAction sources (browsers apply form-action to the redirect a post
 // is answered with, too), no framing, sniffing, caching or referrer, a
-// browsing context group of its own, and the app's header policy.
+// browsing context group of its own (unless KeepOpener), and the app's
+// header policy.
 func (r *Renderer) Headers(c *fiber.Ctx, formAction ...string) {
 	action := strings.Join(append([]string{"'self'"}, formAction...), " ")
 	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src "+r.cssHash+
@@ -91,7 +104,9 @@ func (r *Renderer) Headers(c *fiber.Ctx, formAction ...string) {
 	c.Set(fiber.HeaderXFrameOptions, "DENY")
 	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if !r.keepOpener {
+		c.Set("Cross-Origin-Opener-Policy", "same-origin")
+	}
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	httpx.SecureHeaders(c)
 }

@@ -253,6 +253,7 @@ func adminHandler(cfg *config.Config, log *slog.Logger, svc *services, fd *fed) 
 	h.Billing = newBillingPages(cfg, svc)   // billing, plans and open-books pages (billing.go)
 	h.Leave = newLeaving(cfg, log, svc, fd) // leaving and changing domain (move.go)
 	h.SignIn = svc.signin                   // throttled sign-in (signin.go)
+	h.Announcements = newAnnouncements(svc) // the instance's and tenants' news (schedule.go)
 	if fd != nil {
 		h.Forward = fd.outbox // reports forwarded as Flags (federation/outbox ForwardReport)
 		h.Posts = localPosts{accounts: svc.social, outbox: fd.outbox}

@@ -16,6 +16,7 @@ import (
 	"github.com/roost-social/roost/federation/inbox"
 	"github.com/roost-social/roost/federation/outbox"
 	"github.com/roost-social/roost/federation/signature"
+	"github.com/roost-social/roost/federation/social/quote"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/tenant"
 )
@@ -29,6 +30,8 @@ type fed struct {
 	inbox   *inbox.Service
 	outbox  *outbox.Service
 	process *inbox.Processor
+	// quotes are the quote-post rules, for the inbox and the client API.
+	quotes *quote.Service
 	// blocks are the domain blocks in force, in memory (domainblock.Cache);
 	// serve and work refresh blocks as a job (Interval) to follow changes.
 	blocks *domainblock.Cache
@@ -78,6 +81,8 @@ func newFed(cfg *config.Config, log *slog.Logger, svc *services, sites tenant.Re
 	f.process = &inbox.Processor{Items: svc.social, Follows: svc.social, Actors: svc.social, Statuses: svc.social,
 		Social: svc.social, Movers: svc.social, Keys: f.keys, Locals: f.locals, Send: f.queue, Log: log,
 		Blocks: f.blocks, ActingHost: (&actors.ActingHosts{Domains: svc.social, Sites: sites, Scheme: cfg.URLScheme, Port: cfg.PublicPort}).Host}
+	f.quotes = &quote.Service{Views: svc.social, Quotes: svc.social, Locals: f.locals, Sender: f.outbox}
+	f.process.Quotes = inbox.QuotePorts{Store: svc.social, Rules: f.quotes, Send: f.outbox} // quote posts (FEP-044f)
 	return f, nil
 }
 

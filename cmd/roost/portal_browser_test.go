@@ -140,7 +140,8 @@ func portalBrowser(t *testing.T, addr string) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.NoFirstRun,
 		chromedp.UserDataDir(profile),
-		chromedp.Flag("host-resolver-rules", "MAP * 127.0.0.1:"+port),
+		// Every name to the node; IP literals (a test's own servers) as they are.
+		chromedp.Flag("host-resolver-rules", "MAP * 127.0.0.1:"+port+", EXCLUDE 127.0.0.1"),
 		// Plain http on purpose: no automatic upgrade attempts to https.
 		chromedp.Flag("disable-features", "site-per-process,Translate,BlinkGenPropertyTrees,HttpsUpgrades,HttpsFirstBalancedModeAutoEnable"),
 		chromedp.WindowSize(1100, 900),

@@ -60,15 +60,27 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 		return err
 	}
 	mastodonAPI.Polls = svc.social
+	mastodonAPI.Quotes = fd.quotes // quote posts (api/mastodon/quotes.go)
+	// link previews (cards.go)
+	mastodonAPI.Cards = newCards(svc, mastodonAPI.Media)
+	// scheduled posts; the instance's and tenants' news; translation (schedule.go)
+	mastodonAPI.Schedule, mastodonAPI.Announcements = newSchedule(log, svc, fd), newAnnouncements(svc)
+	if mastodonAPI.Translate, err = newTranslate(cfg, svc); err != nil {
+		return err
+	}
+	// Web Push subscriptions and VAPID keys (push.go)
+	mastodonAPI.Push = newPush(svc)
 	// account exports and imports, run by roost work (archive_work.go)
 	mastodonAPI.Archives = &mastodon.Archives{Jobs: svc.social, Dir: archiveDir(cfg), MaxUpload: 1 << 30}
 	mastodonAPI.UseSocialStore(svc.social, fd.outbox) // lists, filters, conversations, emojis, search... (api/mastodon/wiring.go)
 	mastodonAPI.RelMe = &relme.Verifier{Fetch: fd.fetch, Store: svc.social, Log: log}
+	mastodonAPI.Threads, mastodonAPI.InstanceData = svc.social, svc.social // thread mutes, instance routes (statusroutes.go)
 	hub := streaming.NewHub(svc.redis, cfg.RedisPrefix, log) // this node's one streaming subscription
 	stopJobs := startNodeJobs(ctx, log, reg, nodeJobs(cfg, log, svc, fd, cache, hub, subscribed))
 	defer stopJobs()
 	app := api.New(api.Options{
-		OAuth:          &apioauth.Handler{OAuth: oauthSvc, Logins: oauthStore, URL: urls, Log: log, SignIn: svc.signin},
+		OAuth: &apioauth.Handler{OAuth: oauthSvc, Logins: oauthStore, URL: urls, Log: log, SignIn: svc.signin,
+			VAPIDKey: mastodonAPI.Push.PublicKey},
 		Portal:         newPortal(cfg, log, svc, fd.fetch), // signup portal on ROOST_PORTAL_HOST (portal.go)
 		Operator:       newOperator(cfg, log, svc, fd),     // operator dashboard on ROOST_OPERATOR_HOST (admin.go)
 		TenantAdmin:    newTenantAdmin(cfg, log, svc, fd),  // the same dashboard under /admin on tenant domains (admin.go)
@@ -80,6 +92,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 		Inbox:          fd.inbox,
 		Statuses:       svc.social,
 		Collections:    svc.social,
+		Stamps:         svc.social, // quote stamps (api/activitypub/stamp.go)
 		InstanceKey:    fd.instancePub,
 		URL:            urls,
 		TrustedProxies: proxies,

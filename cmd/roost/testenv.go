@@ -51,6 +51,11 @@ func runTestenv(ctx context.Context, _ *config.Config, log *slog.Logger, args []
 			log.Warn("a test needing "+t[0]+" will fail", "err", err)
 		}
 	}
+	// The Mastodon.py client test (TestMastodonPyClient) runs Debian's
+	// python3-mastodon.
+	if err := devenv.EnsurePythonModule(devenv.Options{Install: true, Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }}, "mastodon", "python3-mastodon"); err != nil {
+		log.Warn("the Mastodon.py test will fail", "err", err)
+	}
 	// The HTTPS tests run Pebble, a real ACME CA, built once per machine
 	// into ~/.cache/roost/tools (the test builds it itself when missing).
 	if _, err := devenv.Pebble(devenv.Options{Install: true, Logf: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }}); err != nil {

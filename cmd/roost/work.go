@@ -69,6 +69,7 @@ const (
 	nodeInfoEvery      = 30 * time.Second // remote hosts due for NodeInfo (federation/peers)
 	subscriptionsEvery = 15 * time.Second // subscribed block lists due (federation/domainblock)
 	pollEndingsEvery   = 30 * time.Second // polls that ended (federation/social/poll)
+	scheduledEvery     = 15 * time.Second // scheduled posts due (federation/social/schedule)
 	// drainBatches bounds the batches one pass of a draining job takes.
 	drainBatches = 100
 )
@@ -93,6 +94,8 @@ func workJobs(cfg *config.Config, log *slog.Logger, svc *services, fd *fed, site
 			Run: (&domainblock.Subscriptions{Store: svc.social, Fetch: fd.fetch, Blocks: fd.blocks, Log: log}).Pass},
 		{Name: "domain-checks", Every: domainCheckEvery, Run: jobs.Drain(drainBatches, checker.RunDue)}, // portal claims
 		{Name: "poll-endings", Every: pollEndingsEvery, Run: (&poll.Endings{Store: svc.social, Log: log}).Pass},
+		cardsJob(cfg, log, svc, fd), // link preview cards (cards.go)
+		{Name: "scheduled-posts", Every: scheduledEvery, Run: newSchedule(log, svc, fd).Pass}, // due scheduled posts (schedule.go)
 		{Name: "billing-enforcer", Every: billingEvery, Run: func(ctx context.Context) error { // grace, suspension, reactivation
 			_, err := enforcer.RunOnce(ctx)
 			return err
@@ -103,5 +106,6 @@ func workJobs(cfg *config.Config, log *slog.Logger, svc *services, fd *fed, site
 			return nil
 		}},
 		{Name: "deliveries", Run: fd.deliveryWorker(log).Run},
+		pushJob(cfg, log, svc, fd), // Web Push (push.go)
 	}
 }

@@ -25,6 +25,7 @@ var ActorContext = []any{
 		"manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
 		"toot":                      "http://joinmastodon.org/ns#",
 		"featured":                  map[string]string{"@id": "toot:featured", "@type": "@id"},
+		"featuredTags":              map[string]string{"@id": "toot:featuredTags", "@type": "@id"},
 		"discoverable":              "toot:discoverable",
 		"alsoKnownAs":               map[string]string{"@id": "as:alsoKnownAs", "@type": "@id"},
 		"movedTo":                   map[string]string{"@id": "as:movedTo", "@type": "@id"},
@@ -48,6 +49,7 @@ type Actor struct {
 	Followers                 string          `json:"followers,omitempty"`
 	Following                 string          `json:"following,omitempty"`
 	Featured                  string          `json:"featured,omitempty"`
+	FeaturedTags              string          `json:"featuredTags,omitempty"`
 	ManuallyApprovesFollowers bool            `json:"manuallyApprovesFollowers"`
 	Discoverable              bool            `json:"discoverable"`
 	Published                 string          `json:"published"`
@@ -106,6 +108,7 @@ func NewActor(a *federation.Account, links federation.Links) *Actor {
 		Followers:                 links.Followers(a.Username),
 		Following:                 links.Following(a.Username),
 		Featured:                  links.Featured(a.Username),
+		FeaturedTags:              links.FeaturedTags(a.Username),
 		ManuallyApprovesFollowers: a.Locked,
 		Discoverable:              a.Discoverable,
 		Published:                 a.CreatedAt.UTC().Truncate(24 * time.Hour).Format(time.RFC3339),

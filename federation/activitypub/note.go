@@ -155,6 +155,7 @@ func ParseStatus(doc []byte, authorFollowers string) (st *federation.Status, aut
 		st.EditedAt = &updated
 	}
 	st.Mentions, st.Tags = parseTags(m["tag"])
+	st.Emojis = ParseEmojis(m["tag"]) // emojis.go
 	if hasType(m, "Question") {
 		st.Poll = parsePoll(m, st.Published)
 	}
@@ -412,8 +413,26 @@ func parseAttachments(v any) []federation.Attachment {
 			Width:       dimension(a["width"]),
 			Height:      dimension(a["height"]),
 		})
+		// The thumbnail Mastodon sends as the attachment's icon (videos,
+		// audio): what the client API previews it by (issue 17).
+		last := &out[len(out)-1]
+		last.PreviewURL, last.PreviewWidth, last.PreviewHeight = attachmentIcon(a["icon"])
 	}
 	return out
+}
+
+// attachmentIcon reads an attachment's icon: the first Image object (or
+// bare URL) with a usable URL, and its size when given.
+func attachmentIcon(v any) (string, int, int) {
+	if u, ok := v.(string); ok {
+		return validURL(u), 0, 0
+	}
+	for _, o := range objects(v) {
+		if u, _ := attachmentURL(o["url"]); validURL(u) != "" {
+			return u, dimension(o["width"]), dimension(o["height"])
+		}
+	}
+	return "", 0, 0
 }
 
 // attachmentURL reads an attachment's url: a string, a Link object, or an

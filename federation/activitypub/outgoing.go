@@ -15,6 +15,7 @@ var asContext = []any{
 	map[string]any{"sensitive": "as:sensitive", "Hashtag": "as:Hashtag", "toot": "http://joinmastodon.org/ns#",
 		"blurhash": "toot:blurhash", "focalPoint": map[string]any{"@container": "@list", "@id": "toot:focalPoint"},
 		"votersCount": "toot:votersCount"},
+	quoteContext, // quote.go
 }
 
 // Note is an outgoing post.
@@ -40,6 +41,12 @@ type Note struct {
 	EndTime     string       `json:"endTime,omitempty"`
 	Closed      string       `json:"closed,omitempty"`
 	VotersCount *int         `json:"votersCount,omitempty"`
+	// A quote and who may quote this note (quote.go, FEP-044f).
+	Quote              string             `json:"quote,omitempty"`
+	QuoteURI           string             `json:"quoteUri,omitempty"`
+	MisskeyQuote       string             `json:"_misskey_quote,omitempty"`
+	QuoteAuthorization string             `json:"quoteAuthorization,omitempty"`
+	InteractionPolicy  *InteractionPolicy `json:"interactionPolicy,omitempty"`
 }
 
 // NewNote renders a local status authored by actorURI.
@@ -50,6 +57,7 @@ func NewNote(st *federation.Status, actorURI, url string) *Note {
 		Tag: []map[string]string{}, Attachment: noteAttachments(st.Attachments),
 	}
 	addPoll(n, st.Poll, time.Now())
+	addQuote(n, st, actorURI) // quote.go
 	if st.InReplyToURI != "" {
 		n.InReplyTo = &st.InReplyToURI
 	}

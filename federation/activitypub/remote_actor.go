@@ -81,6 +81,7 @@ func ParseActorKey(doc []byte, keyID string, now time.Time) (*federation.Account
 			FetchedAt:   now,
 			AlsoKnownAs: ids(m["alsoKnownAs"]),
 			MovedTo:     validURL(idOf(m["movedTo"])),
+			Emojis:      ParseEmojis(m["tag"]), // emojis.go
 		},
 	}
 	return a, nil

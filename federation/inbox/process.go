@@ -41,6 +41,8 @@ type Processor struct {
 	// Mastodon's secure mode) answer unsigned GETs with 401. "" or nil
 	// leaves fetches unsigned.
 	ActingHost func(ctx context.Context, tenantID int64) string
+	// Quotes answers and records quote posts (quote.go); zero: none.
+	Quotes QuotePorts
 }
 
 // Run processes items until ctx ends, polling when the queue is empty.
@@ -144,10 +146,13 @@ func (p *Processor) apply(ctx context.Context, it federation.InboxItem) error {
 		return a.follow(ctx)
 	case "Undo":
 		return a.undo(ctx)
-	case "Accept":
-		return a.answer(ctx, true)
-	case "Reject":
-		return a.answer(ctx, false)
+	case "Accept", "Reject":
+		if done, err := a.quoteAnswer(ctx, env.Type == "Accept"); done { // quote.go
+			return err
+		}
+		return a.answer(ctx, env.Type == "Accept")
+	case "QuoteRequest":
+		return a.quoteRequest(ctx) // quote.go
 	case "Create":
 		return a.create(ctx)
 	case "Update":

@@ -53,6 +53,9 @@ func (a *activity) create(ctx context.Context) error {
 	if err := a.Social.AddMentions(ctx, saved.ID, a.mentionIDs(ctx, st.Mentions)); err != nil {
 		return err
 	}
+	if err := a.quotePost(ctx, doc, saved); err != nil { // quote.go
+		return err
+	}
 	return a.Social.AddToHomeFeeds(ctx, saved.ID, a.actor.ID, a.item.TenantID)
 }
 
@@ -107,8 +110,11 @@ func (a *activity) update(ctx context.Context) error {
 		return errs.E(errs.Forbidden, "an actor can only update its own posts")
 	}
 	st.AccountID = a.actor.ID
-	_, err = a.Statuses.UpsertRemoteStatus(ctx, st)
-	return err
+	saved, err := a.Statuses.UpsertRemoteStatus(ctx, st)
+	if err != nil {
+		return err
+	}
+	return a.quotePost(ctx, doc, saved) // quote.go
 }
 
 // delete removes the actor's post, or, for Delete(Person) of the actor
@@ -116,6 +122,9 @@ func (a *activity) update(ctx context.Context) error {
 func (a *activity) delete(ctx context.Context) error {
 	if a.env.ObjectID == a.actor.Remote.URI {
 		return a.Social.DeleteRemoteActor(ctx, a.actor.ID)
+	}
+	if done, err := a.deleteStamp(ctx); done { // quote.go
+		return err
 	}
 	ok, err := a.Statuses.DeleteStatusByURI(ctx, a.env.ObjectID, a.actor.ID)
 	if err == nil && !ok {

@@ -44,6 +44,10 @@ type NewPost struct {
 	// one or the other, and needs no text when it has media.
 	Media []federation.Attachment
 	Poll  *NewPoll
+	// ScheduledID is the scheduled post this publishes (scheduled.go).
+	ScheduledID int64
+	// Quote is the post this one quotes and who may quote it (quote.go).
+	Quote PostQuote
 }
 
 // Post publishes a status of local: stored, delivered locally and queued
@@ -85,6 +89,7 @@ func (s *Service) Post(ctx context.Context, local *federation.Account, p NewPost
 		Sensitive: p.Sensitive || strings.TrimSpace(p.Summary) != "", Visibility: p.Visibility, Language: p.Language,
 		InReplyToURI: p.InReplyToURI, Published: time.Now().UTC().Truncate(time.Second),
 		MentionIDs: mentionIDs, Text: text, ApplicationID: p.ApplicationID, Attachments: p.Media, Poll: poll,
+		ScheduledID: p.ScheduledID,
 	}
 	if p.InReplyToURI != "" {
 		// A reply mentions the author of the post it answers, who gets it;
@@ -115,6 +120,9 @@ func (s *Service) Post(ctx context.Context, local *federation.Account, p NewPost
 	st.To, st.Cc = ap.Addressing(p.Visibility, links.Followers(local.Username), st.Mentions)
 	uriFor := func(id int64) string { return me + "/statuses/" + strconv.FormatInt(id, 10) }
 	render := func(st *federation.Status) (string, []byte, error) {
+		if err := p.Quote.apply(ctx, st); err != nil { // quote.go
+			return "", nil, err
+		}
 		url := links.Profile(local.Username) + "/" + st.URI[strings.LastIndexByte(st.URI, '/')+1:]
 		id := st.URI + "/activity"
 		body, err := json.Marshal(ap.Wrap("Create", id, me, ap.NewNote(st, me, url), st.To, st.Cc))

@@ -13,7 +13,8 @@ import (
 // MediaID) to it, in its transaction, and detaches those it no longer
 // shows. Each must be the author's, ready, and unattached or already on
 // this status: checked again here, under the row locks, so two posts
-// racing for one upload cannot both have it.
+// racing for one upload cannot both have it. An upload a scheduled post
+// reserves (scheduled.go) is taken by none other.
 func attachMedia(ctx context.Context, tx pgx.Tx, st *federation.Status) error {
 	ids := []int64{} // not nil: <> all(null) matches nothing
 	for _, a := range st.Attachments {
@@ -31,12 +32,13 @@ func attachMedia(ctx context.Context, tx pgx.Tx, st *federation.Status) error {
 	tag, err := tx.Exec(ctx, `update media_attachments m set status_id = $1, position = u.pos - 1
 		from unnest($2::bigint[]) with ordinality as u(id, pos)
 		where m.id = u.id and m.account_id = $3 and m.tenant_id = $4 and m.state = 'ready'
-		and (m.status_id is null or m.status_id = $1)`, st.ID, ids, st.AccountID, st.TenantID)
+		and (m.status_id is null or m.status_id = $1)
+		and not exists (select 1 from scheduled_statuses s where s.account_id = m.account_id and m.id = any(s.media_ids))`, st.ID, ids, st.AccountID, st.TenantID)
 	if err != nil {
 		return fmt.Errorf("attach media: %w", err)
 	}
 	if tag.RowsAffected() != int64(len(ids)) {
-		return errs.E(errs.Invalid, "media cannot be attached: it is not yours, not ready, or on another post")
+		return errs.E(errs.Invalid, "media cannot be attached: it is not yours, not ready, or on another post or a scheduled one")
 	}
 	return nil
 }

@@ -97,8 +97,8 @@ func (s *Store) Unmute(ctx context.Context, accountID, targetID int64) error {
 // Notification returns one of the account's notifications.
 func (s *Store) Notification(ctx context.Context, accountID, id int64) (*federation.Notification, error) {
 	n := &federation.Notification{}
-	err := s.db.QueryRow(ctx, `select id, type, created_at, from_account_id, coalesce(status_id, 0)
-		from notifications where id = $1 and account_id = $2`, id, accountID).Scan(&n.ID, &n.Type, &n.CreatedAt, &n.FromAccountID, &n.StatusID)
+	err := s.db.QueryRow(ctx, `select id, type, created_at, from_account_id, coalesce(status_id, 0), coalesce(group_key, '')
+		from notifications where id = $1 and account_id = $2`, id, accountID).Scan(&n.ID, &n.Type, &n.CreatedAt, &n.FromAccountID, &n.StatusID, &n.GroupKey)
 	if err != nil {
 		return nil, pgutil.NotFound(err, "Record not found")
 	}

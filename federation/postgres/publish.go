@@ -25,6 +25,9 @@ func (s *Store) Publish(ctx context.Context, st *federation.Status, uriFor func(
 	var out *federation.Status
 	var ids []int64
 	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := consumeScheduled(ctx, tx, st); err != nil { // scheduled.go
+			return err
+		}
 		// A reply links its author to the post it answers: only to one
 		// they may see, and one they may not is answered as missing.
 		if st.InReplyToURI != "" {

@@ -54,6 +54,10 @@ func (s *Store) UpsertRemoteActor(ctx context.Context, a *federation.Account) (*
 	if err != nil {
 		return nil, fmt.Errorf("upsert remote actor %s: %w", r.URI, err)
 	}
+	if err := s.storeEmojis(ctx, "accounts", out.ID, r.Emojis); err != nil { // statusroutes.go
+		return nil, err
+	}
+	out.Remote.Emojis = r.Emojis
 	return out, nil
 }
 

@@ -16,7 +16,7 @@ var _ federation.StatusStore = (*Store)(nil)
 
 const statusColumns = `id, account_id, coalesce(tenant_id, 0), uri, coalesce(url, ''), coalesce(in_reply_to_uri, ''),
 	content, summary, sensitive, visibility, coalesce(language, ''), to_uris, cc_uris, mentions, tags, attachments, poll,
-	published_at, edited_at, created_at`
+	published_at, edited_at, created_at, coalesce(quote_uri, ''), coalesce(quote_stamp, ''), coalesce(quote_policy, '')`
 
 func scanStatus(row pgx.Row) (*federation.Status, error) { return scanStatusPlus(row) }
 
@@ -26,7 +26,7 @@ func scanStatusPlus(row pgx.Row, extra ...any) (*federation.Status, error) {
 	var attachments, poll []byte
 	err := row.Scan(append([]any{&s.ID, &s.AccountID, &s.TenantID, &s.URI, &s.URL, &s.InReplyToURI, &s.Content, &s.Summary,
 		&s.Sensitive, &s.Visibility, &s.Language, &s.To, &s.Cc, &s.Mentions, &s.Tags, &attachments, &poll,
-		&s.Published, &s.EditedAt, &s.CreatedAt}, extra...)...)
+		&s.Published, &s.EditedAt, &s.CreatedAt, &s.QuoteURI, &s.QuoteStamp, &s.QuotePolicy}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +89,14 @@ func (s *Store) UpsertRemoteStatus(ctx context.Context, st *federation.Status) (
 	}
 	if err != nil {
 		return nil, fmt.Errorf("upsert status %s: %w", st.URI, err)
+	}
+	// Its custom emojis (statusroutes.go); a new post without any has none
+	// stored to clear.
+	if len(st.Emojis) > 0 || st.EditedAt != nil {
+		if err := s.storeEmojis(ctx, "statuses", out.ID, st.Emojis); err != nil {
+			return nil, err
+		}
+		out.Emojis = st.Emojis
 	}
 	return out, nil
 }

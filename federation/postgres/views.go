@@ -95,7 +95,9 @@ func (s *Store) StatusViews(ctx context.Context, viewerID int64, ids []int64) ([
 		exists (select 1 from favourites f where f.account_id = $1 and f.status_id = s.id),
 		exists (select 1 from statuses r where r.account_id = $1 and r.reblog_of_id = s.id),
 		exists (select 1 from bookmarks k where k.account_id = $1 and k.status_id = s.id),
-		exists (select 1 from pins p where p.account_id = $1 and p.status_id = s.id)
+		exists (select 1 from pins p where p.account_id = $1 and p.status_id = s.id),
+		exists (select 1 from thread_mutes tm where tm.account_id = $1 and tm.thread_id = coalesce(s.thread_id, s.id)),
+		s.emojis
 		from unnest($2::bigint[]) with ordinality as q(qid, ord)
 		join statuses s on s.id = q.qid
 		left join status_stats st on st.status_id = s.id
@@ -107,10 +109,14 @@ func (s *Store) StatusViews(ctx context.Context, viewerID int64, ids []int64) ([
 	var out []*federation.StatusView
 	for rows.Next() {
 		v := &federation.StatusView{}
+		var emojis []byte
 		st, err := scanStatusPlus(rows, &v.ReblogOfID, &v.InReplyToID, &v.InReplyToAccountID, &v.Text,
 			&v.AppName, &v.AppWebsite, &v.RepliesCount, &v.ReblogsCount, &v.FavouritesCount, &v.MentionIDs,
-			&v.Favourited, &v.Reblogged, &v.Bookmarked, &v.Pinned)
+			&v.Favourited, &v.Reblogged, &v.Bookmarked, &v.Pinned, &v.Muted, &emojis)
 		if err != nil {
+			return nil, err
+		}
+		if st.Emojis, err = decodeEmojis(emojis); err != nil { // statusroutes.go
 			return nil, err
 		}
 		v.Status = st
@@ -130,7 +136,7 @@ func (s *Store) AccountViews(ctx context.Context, ids []int64) (map[int64]*feder
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, `select `+viewColumns+` from accounts a
+	rows, err := s.db.Query(ctx, `select `+viewColumns+`, a.emojis from accounts a
 		left join account_stats x on x.account_id = a.id where a.id = any($1)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("account views: %w", err)
@@ -141,13 +147,18 @@ func (s *Store) AccountViews(ctx context.Context, ids []int64) (map[int64]*feder
 		v := &federation.AccountView{Account: a}
 		var uri *string
 		var url, inbox, typ string
+		var emojis []byte
 		if err := rows.Scan(&a.ID, &a.TenantID, &a.Domain, &a.Username, &a.DisplayName, &a.Note, &a.AvatarURL,
 			&a.HeaderURL, &a.Locked, &a.Discoverable, &a.Bot, &a.CreatedAt, &a.AlsoKnownAs, &a.MovedTo,
-			&uri, &url, &inbox, &typ, &a.Fields, &v.StatusesCount, &v.FollowersCount, &v.FollowingCount, &v.LastStatusAt); err != nil {
+			&uri, &url, &inbox, &typ, &a.Fields, &v.StatusesCount, &v.FollowersCount, &v.FollowingCount, &v.LastStatusAt,
+			&emojis); err != nil {
 			return nil, err
 		}
 		if uri != nil {
 			a.Remote = &federation.RemoteInfo{URI: *uri, URL: url, Inbox: inbox, Type: typ}
+			if a.Remote.Emojis, err = decodeEmojis(emojis); err != nil { // statusroutes.go
+				return nil, err
+			}
 		}
 		out[a.ID] = v
 	}
@@ -175,45 +186,33 @@ func (s *Store) HomeTimeline(ctx context.Context, accountID int64, p federation.
 			and `+visibleStatus("h.status_id")+q, args...)
 }
 
+// publicModeration leaves out of a tenant's ($2) public or hashtag
+// timeline t: accounts silenced or suspended for this tenant or the
+// whole instance (account_limits, the dashboard); remote posts from a
+// domain silenced (or suspended) for this tenant or the instance,
+// subdomains included (domain_blocks); and remote posts this tenant's
+// moderators hid (a report resolved with "delete" on its /admin):
+// visibleStatus covers signed-in viewers, this anonymous ones.
+const publicModeration = ` and not exists (select 1 from statuses ls join account_limits l on l.account_id = ls.account_id
+		where ls.id = t.status_id and (l.silenced_at is not null or l.suspended_at is not null)
+		and (l.tenant_id is null or l.tenant_id = $2))
+	and (t.local or not exists (select 1 from statuses ds join accounts da on da.id = ds.account_id
+		join domain_blocks b on b.domain = da.domain or right(da.domain, length(b.domain) + 1) = '.' || b.domain
+		where ds.id = t.status_id and b.severity in ('silence', 'suspend') and (b.tenant_id is null or b.tenant_id = $2)))` + hiddenOnTimeline
+
 // PublicTimeline pages the public statuses a tenant has seen that the
 // viewer may see.
 func (s *Store) PublicTimeline(ctx context.Context, tenantID, viewerID int64, local, remote bool, p federation.Page) ([]int64, error) {
-	cond := ""
-	switch {
-	case local && !remote:
-		cond = " and t.local"
-	case remote && !local:
-		cond = " and not t.local"
-	}
-	// Accounts silenced or suspended for this tenant or the whole
-	// instance (account_limits, the dashboard) stay out of it.
-	cond += ` and not exists (select 1 from statuses ls join account_limits l on l.account_id = ls.account_id
-		where ls.id = t.status_id and (l.silenced_at is not null or l.suspended_at is not null)
-		and (l.tenant_id is null or l.tenant_id = $2))`
-	// So do remote posts from a domain silenced (or suspended) for this
-	// tenant or the instance, subdomains included (domain_blocks).
-	cond += ` and (t.local or not exists (select 1 from statuses ds join accounts da on da.id = ds.account_id
-		join domain_blocks b on b.domain = da.domain or right(da.domain, length(b.domain) + 1) = '.' || b.domain
-		where ds.id = t.status_id and b.severity in ('silence', 'suspend') and (b.tenant_id is null or b.tenant_id = $2)))`
-	// And remote posts this tenant's moderators hid (a report resolved
-	// with "delete" on its /admin): visibleStatus covers signed-in viewers,
-	// this anonymous ones.
-	cond += hiddenOnTimeline
+	return s.PublicStatuses(ctx, tenantID, viewerID, federation.TimelineFilter{Local: local, Remote: remote}, p)
+}
+
+// PublicStatuses pages the public statuses a tenant has seen that the
+// viewer may see, narrowed by f before the LIMIT.
+func (s *Store) PublicStatuses(ctx context.Context, tenantID, viewerID int64, f federation.TimelineFilter, p federation.Page) ([]int64, error) {
+	cond := publicWhere(f) // tags.go
 	q, args := pageSQL("t.status_id", p, 3, []any{viewerID, tenantID})
 	return s.ids(ctx, p, `select t.status_id from tenant_timeline t where t.tenant_id = $2`+cond+`
 		and `+visibleStatus("t.status_id")+q, args...)
-}
-
-// TagTimeline pages a tenant's public statuses carrying a hashtag that
-// the viewer may see.
-func (s *Store) TagTimeline(ctx context.Context, tenantID, viewerID int64, tag string, local bool, p federation.Page) ([]int64, error) {
-	cond := ""
-	if local {
-		cond = " and t.local"
-	}
-	q, args := pageSQL("t.status_id", p, 4, []any{viewerID, tenantID, strings.ToLower(tag)})
-	return s.ids(ctx, p, `select t.status_id from tenant_timeline t join statuses s on s.id = t.status_id
-		where t.tenant_id = $2 and $3 = any(s.tags) and `+visible+cond+hiddenOnTimeline+q, args...)
 }
 
 // AccountStatuses pages an account's statuses the viewer may see.
@@ -320,7 +319,11 @@ func (s *Store) Relationships(ctx context.Context, viewerID int64, ids []int64) 
 		coalesce((select notifications from mutes where account_id = $1 and target_id = q.qid
 			and (expires_at is null or expires_at > now())), false),
 		coalesce((select notify from follows where follower_id = $1 and followee_id = q.qid), false),
-		coalesce((select show_reblogs from follows where follower_id = $1 and followee_id = q.qid), false)
+		coalesce((select show_reblogs from follows where follower_id = $1 and followee_id = q.qid), false),
+		coalesce((select comment from account_notes where account_id = $1 and target_id = q.qid), ''),
+		exists (select 1 from account_endorsements where account_id = $1 and target_id = q.qid),
+		exists (select 1 from accounts t join account_domain_blocks d on d.account_id = $1
+			and (t.domain = d.domain or t.domain like '%.' || d.domain) where t.id = q.qid and t.tenant_id is null)
 		from unnest($2::bigint[]) with ordinality as q(qid, ord) order by q.ord`, viewerID, ids)
 	if err != nil {
 		return nil, fmt.Errorf("relationships: %w", err)
@@ -330,45 +333,11 @@ func (s *Store) Relationships(ctx context.Context, viewerID int64, ids []int64) 
 	for rows.Next() {
 		var r federation.Relationship
 		if err := rows.Scan(&r.ID, &r.Following, &r.Requested, &r.FollowedBy, &r.RequestedBy, &r.Blocking,
-			&r.BlockedBy, &r.Muting, &r.MutingNotifications, &r.Notifying, &r.ShowingReblogs); err != nil {
+			&r.BlockedBy, &r.Muting, &r.MutingNotifications, &r.Notifying, &r.ShowingReblogs,
+			&r.Note, &r.Endorsed, &r.DomainBlocking); err != nil { // note, endorsed: relations.go
 			return nil, err
 		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
-}
-
-// Notifications pages a local account's notifications by type.
-func (s *Store) Notifications(ctx context.Context, accountID int64, types, exclude []string, p federation.Page) ([]federation.Notification, error) {
-	args := []any{accountID}
-	cond := ""
-	if len(types) > 0 {
-		args = append(args, types)
-		cond += " and n.type = any($2)"
-	}
-	if len(exclude) > 0 {
-		args = append(args, exclude)
-		cond += " and n.type <> all($" + strconv.Itoa(len(args)) + ")"
-	}
-	// A notification about a status the account may no longer see is
-	// left out before paging, not after.
-	cond += " and (n.status_id is null or " + visibleStatus("n.status_id") + ")"
-	q, args := pageSQL("n.id", p, len(args)+1, args)
-	rows, err := s.db.Query(ctx, `select n.id, n.type, n.created_at, n.from_account_id, coalesce(n.status_id, 0)
-		from notifications n where n.account_id = $1`+cond+q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("notifications: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (federation.Notification, error) {
-		var n federation.Notification
-		err := r.Scan(&n.ID, &n.Type, &n.CreatedAt, &n.FromAccountID, &n.StatusID)
-		return n, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if p.MinID > 0 {
-		slices.Reverse(out)
-	}
-	return out, nil
 }

@@ -282,7 +282,7 @@ func pagedQueries() []pagedQuery {
 			return ids, err
 		}, visible},
 		{"notifications", func(ctx context.Context, w *pagedWorld, r *federation.Account) ([]int64, error) {
-			ns, err := w.s.Notifications(ctx, r.ID, nil, nil, one)
+			ns, err := w.s.Notifications(ctx, r.ID, federation.NotificationQuery{}, one)
 			var ids []int64
 			for _, n := range ns {
 				ids = append(ids, n.StatusID)
@@ -307,7 +307,7 @@ func pagedQueries() []pagedQuery {
 			return w.s.PublicTimeline(ctx, r.TenantID, r.ID, true, true, one)
 		}, own},
 		{"tag", func(ctx context.Context, w *pagedWorld, r *federation.Account) ([]int64, error) {
-			return w.s.TagTimeline(ctx, r.TenantID, r.ID, "secret", false, one)
+			return w.s.TagTimeline(ctx, r.TenantID, r.ID, "secret", federation.TimelineFilter{}, one)
 		}, visible},
 		{"trends", func(ctx context.Context, w *pagedWorld, r *federation.Account) ([]int64, error) {
 			return w.s.TrendingStatuses(ctx, r.TenantID, r.ID, 1, 0)

@@ -61,6 +61,9 @@ var edges = map[string][]string{
 	"github.com/go-fed/httpsig":        {"federation/signature"},
 	"github.com/caddyserver/certmagic": {"tenant/certs", "cmd/"},
 	"github.com/go-redis/redis_rate":   {"internal/ratelimit/redis"},
+
+	// Web Push encryption and VAPID, behind the federation.PushSender port.
+	"github.com/SherClockHolmes/webpush-go": {"federation/webpush"},
 }
 
 func rel(path string) string { return strings.TrimPrefix(strings.TrimPrefix(path, mod), "/") }

@@ -45,6 +45,14 @@ var owners = map[string]string{
 	"domain_blocks": fedPG, "domain_blocks_version": fedPG,
 	"blocklist_subscriptions": fedPG, "blocklist_imports": fedPG, "blocklist_import_changes": fedPG,
 	"archive_exports": fedPG, "archive_imports": fedPG,
+	"tags": fedPG, "tag_follows": fedPG, "featured_tags": fedPG, // migration 032
+	"notification_policies": fedPG, "notification_permissions": fedPG, // notifications (031)
+	"scheduled_statuses": fedPG, "announcements": fedPG, "announcement_dismissals": fedPG, "announcement_reactions": fedPG, // sched (035)
+	"link_cards": fedPG, "status_cards": fedPG, "link_card_queue": fedPG, // link preview cards (issue 17)
+	"account_notes": fedPG, "account_endorsements": fedPG, "suggestion_dismissals": fedPG, // acctroutes (036)
+	"quotes": fedPG, "quote_authorizations": fedPG, // quote posts (038)
+	"vapid_keys": fedPG, "push_subscriptions": fedPG, "push_deliveries": fedPG, // Web Push (033)
+	"thread_mutes": fedPG, // muted conversations (037)
 }
 
 const (

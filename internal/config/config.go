@@ -77,6 +77,9 @@ type Config struct {
 	MediaS3AccessKey string
 	MediaS3SecretKey string
 	MediaS3Region    string
+	// TranslateURL is a LibreTranslate-compatible API that translates
+	// posts (empty: translation off); TranslateKey its API key.
+	TranslateURL, TranslateKey string
 	// PortalHost serves the signup portal (empty: no portal); BaseDomain
 	// offers subdomains there; Signups is open, invite or approval.
 	PortalHost string
@@ -341,6 +344,13 @@ var Vars = []Var{
 	}},
 	{"ROOST_MEDIA_S3_REGION", "", "S3 region (empty: the service's default).", func(c *Config, v string) error {
 		c.MediaS3Region = v
+		return nil
+	}},
+	{"ROOST_TRANSLATE_URL", "", "Base URL of a LibreTranslate-compatible API (`https://translate.example`) that translates posts for apps (`POST /api/v1/statuses/:id/translate`). Called through the safe outbound client (10 s, 256 KB answers); a service on a private address must be listed in `ROOST_FEDERATION_RESOLVE`. Empty: translation off.", func(c *Config, v string) error {
+		return setURL(&c.TranslateURL, v, "https", "http")
+	}},
+	{"ROOST_TRANSLATE_KEY", "", "API key sent to the translation service (`api_key`); empty: none.", func(c *Config, v string) error {
+		c.TranslateKey = v
 		return nil
 	}},
 	{"ROOST_PORTAL_HOST", "", "Host name of the signup portal (`portal.roost.example`), where newcomers create a site, claim a domain and prove it with DNS records. Empty: no portal.", func(c *Config, v string) error {

@@ -89,6 +89,26 @@ func EnsureTool(o Options, command, pkg string) error {
 	return err
 }
 
+// EnsurePythonModule makes Debian's package pkg's Python module importable
+// by Debian's Python (/usr/bin/python3), installing pkg when it is missing
+// and installing is allowed: the Mastodon.py client test needs
+// python3-mastodon.
+func EnsurePythonModule(o Options, module, pkg string) error {
+	importable := func() error {
+		return exec.Command("/usr/bin/python3", "-c", "import "+module).Run()
+	}
+	if importable() == nil {
+		return nil
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	if err := install(o, pkg); err != nil {
+		return err
+	}
+	return importable()
+}
+
 // PebbleVersion is the ACME test CA (github.com/letsencrypt/pebble) the
 // TLS tests run; see Pebble.
 const PebbleVersion = "v2.10.3"

@@ -3,6 +3,8 @@
 // checks everything cheap first, so bad input never costs a key
 // generation, then creates the account with its actor keys and links it
 // to its login (created when the email is new) through the store.
+// Relations (relations.go) is the rest of an account's own rules: notes,
+// endorsements, removing followers, suggestions, the directory.
 package account
 
 import (

@@ -121,6 +121,14 @@ type Store interface {
 	// thumbnail) stored under key for one of the tenant's attachments, or
 	// errs.NotFound.
 	MediaFile(ctx context.Context, tenantID int64, key string) (string, error)
+	// DescribeMedia changes the description and focus of an attachment of
+	// the account that is unattached or on statusID (a status edit's
+	// media_attributes), or errs.NotFound.
+	DescribeMedia(ctx context.Context, accountID, statusID, id int64, description string, focusX, focusY float64) error
+	// DeleteMedia removes an unattached attachment of the account and
+	// returns its file keys: errs.NotFound unless it is the account's,
+	// errs.Invalid once it is attached.
+	DeleteMedia(ctx context.Context, accountID, id int64) ([]string, error)
 }
 
 // Blobs stores files by key. Keys are made of lower-case letters, digits,

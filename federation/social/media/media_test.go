@@ -62,6 +62,35 @@ func (m *memStore) UpdateMedia(_ context.Context, accountID, id int64, d string,
 	return &c, nil
 }
 
+func (m *memStore) DescribeMedia(_ context.Context, accountID, statusID, id int64, d string, fx, fy float64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, ok := m.rows[id]
+	if !ok || a.AccountID != accountID || (a.StatusID != 0 && a.StatusID != statusID) {
+		return errs.E(errs.NotFound, "Record not found")
+	}
+	a.Description, a.FocusX, a.FocusY = d, fx, fy
+	return nil
+}
+
+func (m *memStore) DeleteMedia(_ context.Context, accountID, id int64) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, ok := m.rows[id]
+	if !ok || a.AccountID != accountID {
+		return nil, errs.E(errs.NotFound, "Record not found")
+	}
+	if a.StatusID != 0 {
+		return nil, errs.E(errs.Invalid, "attached")
+	}
+	delete(m.rows, id)
+	keys := []string{a.FileKey}
+	if a.ThumbKey != "" {
+		keys = append(keys, a.ThumbKey)
+	}
+	return keys, nil
+}
+
 func (m *memStore) MediaFile(_ context.Context, tenantID int64, key string) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

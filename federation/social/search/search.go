@@ -93,11 +93,6 @@ func check(q *Query) error {
 	if len(q.Text) > MaxQuery {
 		return errs.E(errs.Invalid, "q is too long")
 	}
-	switch q.Type {
-	case "", "accounts", "hashtags", "statuses":
-	default:
-		return errs.E(errs.Invalid, "type must be accounts, hashtags or statuses")
-	}
 	q.Offset = min(max(q.Offset, 0), MaxOffset)
 	if q.ViewerID == 0 {
 		q.Resolve, q.Following = false, false // lookups on the network need a signed-in user
@@ -114,6 +109,11 @@ func (s *Service) Search(ctx context.Context, q Query) (Results, error) {
 	var out Results
 	if err := check(&q); err != nil {
 		return out, err
+	}
+	switch q.Type {
+	case "", "accounts", "hashtags", "statuses":
+	default:
+		return out, nil // as Mastodon: a type it does not know finds nothing (it was a 422 here)
 	}
 	want := func(t string) bool { return q.Type == "" || q.Type == t }
 	if isURL(q.Text) {

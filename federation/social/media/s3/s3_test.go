@@ -127,6 +127,12 @@ func (s *oneStore) UpdateMedia(context.Context, int64, int64, string, float64, f
 	return s.a, nil
 }
 
+func (s *oneStore) DescribeMedia(context.Context, int64, int64, int64, string, float64, float64) error {
+	return nil
+}
+
+func (s *oneStore) DeleteMedia(context.Context, int64, int64) ([]string, error) { return nil, nil }
+
 func (s *oneStore) MediaFile(_ context.Context, tenantID int64, key string) (string, error) {
 	if s.a == nil || tenantID != s.a.TenantID || (key != s.a.FileKey && key != s.a.ThumbKey) {
 		return "", errs.E(errs.NotFound, "no such file")

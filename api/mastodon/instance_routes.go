@@ -1,0 +1,158 @@
+package mastodon
+
+// Issue 17, the instance's own routes (GET /api/v1/instance/...) and the
+// parts of the instance document that are the tenant's: its contact
+// account, its accounts limits, its registrations.
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/roost-social/roost/api/httpx"
+	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/social/profile"
+	"github.com/roost-social/roost/internal/errs"
+)
+
+// Bounds of the instance routes, as Mastodon's: twelve weeks of activity;
+// peers are capped so one answer stays small whatever the tenant follows.
+const (
+	activityWeeks = 12
+	maxPeers      = 10000
+)
+
+// mastodonVersion is the Mastodon release whose client API Roost claims
+// (api_versions.mastodon 2 is 4.3's); the version string carries it with
+// Roost as semver build metadata, as forks of Mastodon do.
+const mastodonVersion = "4.3.0"
+
+func (h *Handler) registerInstanceRoutes(v1 fiber.Router) {
+	v1.Get("/instance/rules", h.instanceRules)
+	v1.Get("/instance/extended_description", h.extendedDescription)
+	v1.Get("/instance/privacy_policy", h.noInstanceDocument)
+	v1.Get("/instance/terms_of_service", h.noInstanceDocument)
+	v1.Get("/instance/terms_of_service/:date", h.noInstanceDocument)
+	v1.Get("/instance/languages", h.instanceLanguages)
+	v1.Get("/instance/peers", h.instancePeers)
+	v1.Get("/instance/activity", h.instanceActivity)
+	v1.Get("/instance/domain_blocks", h.noInstanceDocument)
+}
+
+// instanceRules lists the tenant's rules. Tenants have no rules to write
+// yet, so there are none, as on a Mastodon server without rules.
+func (h *Handler) instanceRules(c *fiber.Ctx) error {
+	return c.JSON([]any{})
+}
+
+// extendedDescription is the tenant's "about" text: none yet, which
+// Mastodon answers as empty content never updated.
+func (h *Handler) extendedDescription(c *fiber.Ctx) error {
+	return c.JSON(map[string]any{"updated_at": nil, "content": ""})
+}
+
+// noInstanceDocument answers the documents a tenant cannot write yet as
+// Mastodon answers them when absent: terms of service are 404 until
+// published, and the domain-block list is 404 while its visibility
+// setting is "disabled" (Mastodon's default; tenants have no such setting).
+// The privacy policy is 404 as well, and the instance document's
+// urls.privacy_policy null: Roost will not invent a policy for a tenant.
+func (h *Handler) noInstanceDocument(c *fiber.Ctx) error {
+	return errNotFound
+}
+
+func (h *Handler) instanceLanguages(c *fiber.Ctx) error {
+	out := make([]map[string]string, 0, len(languages))
+	for _, l := range languages {
+		out = append(out, map[string]string{"code": l[0], "name": l[1]})
+	}
+	return c.JSON(out)
+}
+
+// instancePeers lists the domains this tenant federates with: those of
+// the remote accounts its accounts follow or are followed by.
+func (h *Handler) instancePeers(c *fiber.Ctx) error {
+	out := []string{}
+	if h.InstanceData != nil {
+		peers, err := h.InstanceData.Peers(c.UserContext(), httpx.SiteOf(c).TenantID, maxPeers)
+		if err != nil {
+			return err
+		}
+		out = append(out, peers...)
+	}
+	return c.JSON(out)
+}
+
+// instanceActivity reports the tenant's last twelve weeks, the current
+// one first, with Mastodon's string-typed counts.
+func (h *Handler) instanceActivity(c *fiber.Ctx) error {
+	out := []map[string]string{}
+	if h.InstanceData != nil {
+		weeks, err := h.InstanceData.Activity(c.UserContext(), httpx.SiteOf(c).TenantID, activityWeeks, time.Now())
+		if err != nil {
+			return err
+		}
+		for _, w := range weeks {
+			out = append(out, map[string]string{"week": idStr(w.Week.Unix()), "statuses": idStr(w.Statuses),
+				"logins": idStr(w.Logins), "registrations": idStr(w.Registrations)})
+		}
+	}
+	return c.JSON(out)
+}
+
+// contactAccount is the tenant's contact account for the instance
+// document: its admin's (federation.InstanceStore.Owner), or null when the
+// tenant has no account.
+func (h *Handler) contactAccount(c *fiber.Ctx) (*Account, error) {
+	if h.InstanceData == nil {
+		return nil, nil
+	}
+	id, err := h.InstanceData.Owner(c.UserContext(), httpx.SiteOf(c).TenantID)
+	if errs.CodeOf(err) == errs.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	a, err := h.oneAccount(c, id)
+	if errs.CodeOf(err) == errs.NotFound {
+		return nil, nil
+	}
+	return a, err
+}
+
+// accountsConfig is configuration.accounts of the instance document: the
+// limits Roost's profile and pin rules enforce.
+func accountsConfig() map[string]any {
+	return map[string]any{
+		"max_note_length": profile.MaxNote, "max_featured_tags": federation.MaxFeaturedTags,
+		"max_pinned_statuses": federation.MaxPins, "max_profile_fields": profile.MaxFields,
+		"profile_field_name_limit": profile.MaxFieldName, "profile_field_value_limit": profile.MaxFieldValue,
+	}
+}
+
+// registrationsV2 is the instance document's registrations: accounts are
+// made on a tenant's dashboard, never signed up for through the API.
+func registrationsV2() map[string]any {
+	return map[string]any{"enabled": false, "approval_required": true, "reason_required": false,
+		"message": nil, "min_age": nil, "url": nil}
+}
+
+// versionString is Mastodon's version format: the claimed Mastodon
+// release, then Roost's own as build metadata with its dots as hyphens,
+// so that clients which read any x.y.z after a "+" (Mastodon.py does, for
+// Hometown) never take Roost's version for Mastodon's.
+func versionString(roost string) string {
+	v := make([]byte, 0, len(roost))
+	for i := 0; i < len(roost) && len(v) < 64; i++ {
+		switch b := roost[i]; {
+		case b >= '0' && b <= '9', b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z':
+			v = append(v, b)
+		default:
+			v = append(v, '-')
+		}
+	}
+	if len(v) == 0 {
+		return mastodonVersion + "+roost"
+	}
+	return mastodonVersion + "+roost-" + string(v)
+}

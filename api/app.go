@@ -14,6 +14,7 @@ import (
 	"github.com/roost-social/roost/api/activitypub"
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/api/mastodon"
+	"github.com/roost-social/roost/api/public"
 	"github.com/roost-social/roost/api/streaming"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/tenant"
@@ -48,6 +49,10 @@ type Options struct {
 	// Billing answers the payment providers' webhooks on the portal host
 	// (api/billing), ahead of the portal; nil leaves them unrouted.
 	Billing Router
+	// Public are the pages of every tenant domain anyone may open (posts,
+	// profiles, hashtags, the front page, RSS, oEmbed: api/public); nil
+	// leaves them out, and browsers at an actor get its plain profile.
+	Public *public.Handler
 	// Operator answers every request for the operator dashboard's host
 	// (api/admin), ahead of host routing; nil means no dashboard.
 	Operator Router
@@ -138,7 +143,12 @@ func New(o Options) *fiber.App {
 	if o.TenantAdmin != nil {
 		o.TenantAdmin.Register(app)
 	}
-	(&activitypub.Handler{Accounts: o.Accounts, Inbox: o.Inbox, Statuses: o.Statuses,
+	var pages activitypub.Pages
+	if o.Public != nil {
+		o.Public.Register(app) // before activitypub's /@:username, which would take /@name.rss
+		pages = o.Public
+	}
+	(&activitypub.Handler{Pages: pages, Accounts: o.Accounts, Inbox: o.Inbox, Statuses: o.Statuses,
 		Collections: o.Collections, Sites: o.Sites, InstanceKey: o.InstanceKey, URL: o.URL,
 		AuthorizedFetch: o.AuthorizedFetch, Fetches: o.Fetches, Stamps: o.Stamps}).Register(app)
 	if o.Mastodon != nil || o.OAuth != nil {

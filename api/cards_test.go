@@ -228,6 +228,13 @@ func TestIssue17LinkCardsFetchedInTheBackground(t *testing.T) {
 			t.Errorf("%s: %s after %d attempts, want %s after 1", p, state, attempts, want)
 		}
 	}
+	// The redirect to a private address was refused by the safe client's
+	// address check, not merely unreachable.
+	var reason string
+	if err := w.db.QueryRow(context.Background(), `select last_error from link_cards where url = 'http://site.test/private'`).
+		Scan(&reason); err != nil || !strings.Contains(reason, "is not allowed") {
+		t.Errorf("private-address redirect failed with %q (%v)", reason, err)
+	}
 	// The slow page is retried, with back-off, a bounded number of times.
 	for range card.MaxAttempts + 1 {
 		w.now = w.now.Add(time.Hour)

@@ -73,6 +73,10 @@ type CardQueue interface {
 	// returns the key of the thumbnail the card had before ("" for none),
 	// for the caller to remove once it is replaced.
 	SaveCard(ctx context.Context, c *Card, now time.Time) (string, error)
+	// PruneCards deletes up to limit cards no status links any more whose
+	// last fetch (or creation) is before before, returning how many and
+	// the keys of their thumbnails for the caller to remove.
+	PruneCards(ctx context.Context, before time.Time, limit int) (int, []string, error)
 	// FailCardFetch ends a failed attempt's lease: retried at retryAt, or
 	// failed for good when retryAt is nil. reason is safe to store.
 	FailCardFetch(ctx context.Context, id int64, reason string, now time.Time, retryAt *time.Time) error

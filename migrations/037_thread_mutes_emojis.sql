@@ -19,8 +19,9 @@ begin
     end if;
     return new;
 end $$;
--- Named after statuses_before_insert so it fires after it: that one
--- resolves in_reply_to_id from in_reply_to_uri.
+-- Its name sorts after statuses_before_insert, so it fires after that
+-- trigger, which resolves in_reply_to_id from in_reply_to_uri. A reply
+-- stored before its parent starts a thread of its own.
 create trigger statuses_thread before insert or update of in_reply_to_id on statuses
     for each row execute function statuses_thread();
 

@@ -19,12 +19,16 @@ alter table statuses
     add column quote_policy text check (quote_policy in ('public', 'followers', 'nobody'));
 
 -- A new local post that states no policy (posted from the command line, a
--- scheduled post, an import) is quotable as Mastodon's default has it:
--- by anyone when public or unlisted, by nobody else otherwise. Remote
--- posts keep what their server said (null: nothing).
+-- scheduled post, an import) gets its author's default (accounts.
+-- quote_policy, migration 036) when public or unlisted, nobody otherwise,
+-- as on Mastodon. Remote posts keep what their server said (null:
+-- nothing).
 create function statuses_quote_policy() returns trigger language plpgsql as $$
 begin
-    new.quote_policy := case when new.visibility in ('public', 'unlisted') then 'public' else 'nobody' end;
+    if new.visibility in ('public', 'unlisted') then
+        select coalesce(a.quote_policy, 'public') into new.quote_policy from accounts a where a.id = new.account_id;
+    end if;
+    new.quote_policy := coalesce(new.quote_policy, 'nobody');
     return new;
 end $$;
 create trigger statuses_quote_policy before insert on statuses

@@ -19,6 +19,9 @@ func (h *Handler) actor(c *fiber.Ctx) error {
 		if err := h.authorize(c); err != nil {
 			return err
 		}
+	} else if h.Pages != nil {
+		c.Vary(fiber.HeaderAccept)
+		return h.Pages.Profile(c, c.Params("username"))
 	}
 	acct, err := h.account(c, c.Params("username"))
 	if err != nil {

@@ -33,6 +33,17 @@ type Handler struct {
 	// Stamps are the quote stamps local accounts issue (stamp.go); nil
 	// leaves them unrouted.
 	Stamps federation.QuoteStore
+	// Pages answer browsers (no ActivityPub Accept) at an actor's and a
+	// post's id with their public pages (api/public); nil: the plain
+	// profile page below.
+	Pages Pages
+}
+
+// Pages are the public pages a browser opening an ActivityPub id gets;
+// they decide what a browser may see (and answer 404 pages) themselves.
+type Pages interface {
+	Profile(c *fiber.Ctx, username string) error
+	Status(c *fiber.Ctx, username, statusID string) error
 }
 
 // Register mounts the routes on r, which must sit behind host routing.

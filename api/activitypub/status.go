@@ -17,6 +17,9 @@ func (h *Handler) status(c *fiber.Ctx) error {
 		if err := h.authorize(c); err != nil {
 			return err
 		}
+	} else if h.Pages != nil {
+		c.Vary(fiber.HeaderAccept)
+		return h.Pages.Status(c, c.Params("username"), c.Params("id"))
 	}
 	acct, err := h.account(c, c.Params("username"))
 	if err != nil {

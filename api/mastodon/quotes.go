@@ -85,7 +85,8 @@ func (h *Handler) interactionPolicy(c *fiber.Ctx) error {
 }
 
 // quoteDraft settles a new post's quote (quoted_status_id: nil plan when
-// none) and quote policy (quote_approval_policy) on np.
+// none) and quote policy (quote_approval_policy, else the author's
+// default source[quote_policy]) on np.
 func (h *Handler) quoteDraft(c *fiber.Ctx, me *federation.Account, p params, np *outbox.NewPost) (*quote.Plan, error) {
 	plan, err := h.quotePlan(c, me, p, np.Visibility)
 	if err != nil {
@@ -94,7 +95,13 @@ func (h *Handler) quoteDraft(c *fiber.Ctx, me *federation.Account, p params, np 
 	if plan != nil {
 		np.Visibility = plan.Visibility
 	}
-	np.Quote, err = h.postQuote(me, plan, np.Visibility, p.str("quote_approval_policy"))
+	requested := p.str("quote_approval_policy")
+	if requested == "" && h.Quotes != nil {
+		if requested, err = h.quotePolicy(c); err != nil { // accountroutes.go
+			return nil, err
+		}
+	}
+	np.Quote, err = h.postQuote(me, plan, np.Visibility, requested)
 	return plan, err
 }
 

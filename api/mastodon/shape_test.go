@@ -345,10 +345,12 @@ func (f *srFixture) get(t *testing.T, path, token string) string {
 
 // The fixture's views beyond statuses and accounts, for the shapes.
 
-func (v srViews) Relationships(_ context.Context, _ int64, ids []int64) ([]federation.Relationship, error) {
+// Relationships: alice follows rita and mutes bob.
+func (v srViews) Relationships(_ context.Context, viewer int64, ids []int64) ([]federation.Relationship, error) {
 	out := make([]federation.Relationship, 0, len(ids))
 	for _, id := range ids {
-		out = append(out, federation.Relationship{ID: id, Following: id == 30, ShowingReblogs: id == 30})
+		out = append(out, federation.Relationship{ID: id, Following: viewer == 10 && id == 30,
+			ShowingReblogs: viewer == 10 && id == 30, Muting: viewer == 10 && id == 20})
 	}
 	return out, nil
 }

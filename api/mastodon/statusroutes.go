@@ -66,8 +66,47 @@ func (h *Handler) statusesByID(c *fiber.Ctx) error {
 		if out, err = r.statuses(views); err != nil {
 			return err
 		}
+		if out, err = h.withoutHiddenAuthors(c, out); err != nil {
+			return err
+		}
 	}
 	return c.JSON(out)
+}
+
+// withoutHiddenAuthors leaves out, as Mastodon's StatusFilter does for
+// several statuses at once, those whose author (or boosted author) the
+// signed-in viewer blocks, mutes or blocks the domain of.
+func (h *Handler) withoutHiddenAuthors(c *fiber.Ctx, out []*Status) ([]*Status, error) {
+	me := viewer(c)
+	if me == 0 || len(out) == 0 {
+		return out, nil
+	}
+	var ids []int64
+	for _, a := range statusAccounts(out) {
+		if id, _ := strconv.ParseInt(a.ID, 10, 64); id != me && id > 0 {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rels, err := h.Views.Relationships(c.UserContext(), me, ids)
+	if err != nil {
+		return nil, err
+	}
+	hidden := map[string]bool{}
+	for _, rel := range rels {
+		if rel.Blocking || rel.Muting || rel.DomainBlocking {
+			hidden[idStr(rel.ID)] = true
+		}
+	}
+	kept := out[:0]
+	for _, s := range out {
+		if !hidden[s.Account.ID] && (s.Reblog == nil || !hidden[s.Reblog.Account.ID]) {
+			kept = append(kept, s)
+		}
+	}
+	return kept, nil
 }
 
 // muteThread mutes or unmutes the thread of a status the viewer may see,

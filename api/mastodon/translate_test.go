@@ -39,7 +39,9 @@ func (p *trProvider) Translate(_ context.Context, texts []string, _, target stri
 // trAccounts answers the instance document's usage too.
 type trAccounts struct{ shAccounts }
 
-func (trAccounts) Usage(context.Context, int64) (federation.Usage, error) { return federation.Usage{}, nil }
+func (trAccounts) Usage(context.Context, int64) (federation.Usage, error) {
+	return federation.Usage{}, nil
+}
 
 // translationEnabled reads configuration.translation.enabled of the
 // instance document.

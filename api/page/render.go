@@ -51,6 +51,18 @@ type Renderer struct {
 	cssHash   string
 	// keepOpener leaves out Cross-Origin-Opener-Policy (KeepOpener).
 	keepOpener bool
+	// images gives a request's img-src and media-src sources (Images);
+	// nil: none, as default-src 'none' says.
+	images func(c *fiber.Ctx) []string
+}
+
+// Images lets r's pages show images and play media from the sources fn
+// gives for a request (its own origin, the instance's media origin), and
+// from nowhere else: the public pages (api/public) show avatars and
+// uploads, which the other areas' pages never do.
+func (r *Renderer) Images(fn func(c *fiber.Ctx) []string) *Renderer {
+	r.images = fn
+	return r
 }
 
 // KeepOpener makes r's pages keep the window that opened them: no
@@ -99,7 +111,12 @@ func (r *Renderer) Render(c *fiber.Ctx, status int, name string, v View, formAct
 // header policy.
 func (r *Renderer) Headers(c *fiber.Ctx, formAction ...string) {
 	action := strings.Join(append([]string{"'self'"}, formAction...), " ")
-	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src "+r.cssHash+
+	media := ""
+	if r.images != nil {
+		src := strings.Join(r.images(c), " ")
+		media = "; img-src " + src + "; media-src " + src
+	}
+	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src "+r.cssHash+media+
 		"; form-action "+action+"; frame-ancestors 'none'; base-uri 'none'")
 	c.Set(fiber.HeaderXFrameOptions, "DENY")
 	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")

@@ -22,7 +22,7 @@ func (h *Handler) sse(c *fiber.Ctx, name string) error {
 	if name == "" {
 		return errUnknown
 	}
-	st, err := h.resolve(v, name, c.Query("tag"), c.Query("list"))
+	st, err := h.resolve(c.UserContext(), v, name, c.Query("tag"), c.Query("list"))
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
+	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/social/filter"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
@@ -42,6 +43,13 @@ type Renderer interface {
 	RenderStatus(ctx context.Context, site *tenant.Site, viewerID, statusID int64, where filter.Where) ([]byte, error)
 	RenderNotification(ctx context.Context, site *tenant.Site, viewerID, notificationID int64) ([]byte, error)
 	RenderConversation(ctx context.Context, site *tenant.Site, viewerID, statusID int64) ([]byte, error)
+}
+
+// ListTimelines pages an owner's list timelines (list.Service): errs.NotFound
+// for a list that is not the owner's; forYou for the built-in ranked list,
+// whose timeline is not a list's.
+type ListTimelines interface {
+	Timeline(ctx context.Context, ownerID, listID int64, p federation.Page) (ids []int64, forYou bool, err error)
 }
 
 // Handler serves the streaming routes (behind host routing).
@@ -63,6 +71,9 @@ type Handler struct {
 	// Gate counts connections against the node's bounds (api sets it
 	// from its StreamLimits); nil admits every connection.
 	Gate Gate
+	// Lists backs list streams (a list's statuses as they reach its
+	// owner's home feed); nil refuses them.
+	Lists ListTimelines
 }
 
 // maxStreams bounds the streams one WebSocket may subscribe to.
@@ -199,17 +210,26 @@ func (h *Handler) authenticate(c *fiber.Ctx) (*viewer, string, error) {
 // channel (unprefixed) it listens to.
 type stream struct {
 	name    []string
+	id      string // what tells two subscriptions apart when name does not (a tag as the client spelled it)
 	channel string
 	media   bool         // only statuses with media attachments
 	place   filter.Where // where its statuses are shown (see Renderer)
+	noNotes bool         // a user stream whose token may not read notifications: none are sent
+	list    int64        // a list stream: the list whose timeline its statuses must be on
+	forYou  bool         // the built-in ranked list: no statuses are streamed
 }
 
-func (s *stream) key() string { return strings.Join(s.name, ":") }
+func (s *stream) key() string {
+	if s.id != "" {
+		return s.id
+	}
+	return strings.Join(s.name, ":")
+}
 
 // resolve checks that v may listen to the named stream and finds its
 // channel. Public streams are open as the public timelines are; a token
 // presented for them still needs a reading scope.
-func (h *Handler) resolve(v *viewer, name, tag, list string) (*stream, error) {
+func (h *Handler) resolve(ctx context.Context, v *viewer, name, tag, list string) (*stream, error) {
 	need := func(scope string, user bool) error {
 		if v.tok == nil {
 			if user {
@@ -231,7 +251,10 @@ func (h *Handler) resolve(v *viewer, name, tag, list string) (*stream, error) {
 		if err := need("read:statuses", true); err != nil {
 			return nil, err
 		}
-		return &stream{name: []string{name}, channel: userChannel(v.userID), place: filter.Home}, nil
+		// As on Mastodon, the user stream carries notifications only for a
+		// token that may read them.
+		return &stream{name: []string{name}, channel: userChannel(v.userID), place: filter.Home,
+			noNotes: !v.tok.Scopes.Allows("read:notifications")}, nil
 	case "user:notification":
 		if err := need("read:notifications", true); err != nil {
 			return nil, err
@@ -246,28 +269,67 @@ func (h *Handler) resolve(v *viewer, name, tag, list string) (*stream, error) {
 		if err := need("read:lists", true); err != nil {
 			return nil, err
 		}
-		// Lists are not kept yet: no list exists to stream.
-		return nil, errNoList
-	case "public", "public:media", "public:local", "public:local:media", "public:remote", "public:remote:media":
+		return h.listStream(ctx, v, list)
+	case "public", "public:media", "public:local", "public:local:media", "public:remote", "public:remote:media",
+		"public:allow_local_only", "public:allow_local_only:media":
 		if err := need("read:statuses", false); err != nil {
 			return nil, err
 		}
-		base := strings.TrimSuffix(name, ":media")
+		// public:allow_local_only is Mastodon's public stream with local-only
+		// posts, which Roost does not have: the public stream.
+		base := strings.TrimSuffix(strings.Replace(name, ":allow_local_only", "", 1), ":media")
 		scope := strings.TrimPrefix(strings.TrimPrefix(base, "public"), ":")
-		return &stream{name: []string{name}, channel: publicChannel(tenantID, scope), media: base != name,
+		return &stream{name: []string{name}, channel: publicChannel(tenantID, scope), media: strings.HasSuffix(name, ":media"),
 			place: filter.Public}, nil
 	case "hashtag", "hashtag:local":
 		if err := need("read:statuses", false); err != nil {
 			return nil, err
 		}
-		tag := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(tag), "#"))
-		if tag == "" || len(tag) > 100 || strings.ContainsAny(tag, ": \t\r\n") {
+		norm := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(tag), "#"))
+		if norm == "" || len(norm) > 100 || len(tag) > 200 || strings.ContainsAny(norm, ": \t\r\n") {
 			return nil, errNoTag
 		}
-		return &stream{name: []string{name, tag}, channel: hashtagChannel(tenantID, name == "hashtag:local", tag),
-			place: filter.Public}, nil
+		// Frames name the tag as the client spelled it, as Mastodon's do:
+		// clients (masto.js) match frames to subscriptions by that name.
+		return &stream{name: []string{name, tag}, id: name + ":" + norm,
+			channel: hashtagChannel(tenantID, name == "hashtag:local", norm), place: filter.Public}, nil
 	}
 	return nil, errUnknown
+}
+
+// listStream checks the list is the viewer's and streams it: the
+// statuses of its timeline as they reach the owner's home feed (its
+// channel), as Mastodon's list stream carries them.
+func (h *Handler) listStream(ctx context.Context, v *viewer, list string) (*stream, error) {
+	id, err := strconv.ParseInt(list, 10, 64)
+	if err != nil || id <= 0 || h.Lists == nil {
+		return nil, errNoList
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, forYou, err := h.Lists.Timeline(ctx, v.userID, id, federation.Page{Limit: 1})
+	if errs.Is(err, errs.NotFound) {
+		return nil, errNoList
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &stream{name: []string{"list", list}, id: "list:" + strconv.FormatInt(id, 10), channel: userChannel(v.userID),
+		place: filter.List, list: id, forYou: forYou}, nil
+}
+
+// onList reports whether status is on the viewer's list timeline (the
+// list's members, replies policy and what the viewer hides, as the REST
+// list timeline pages it).
+func (s *session) onList(ctx context.Context, st *stream, status int64) bool {
+	ids, _, err := s.h.Lists.Timeline(ctx, s.v.userID, st.list, federation.Page{MaxID: status + 1, SinceID: status - 1, Limit: 1})
+	if err != nil {
+		if !errs.Is(err, errs.NotFound) && !errors.Is(err, context.Canceled) {
+			s.h.log().Warn("streaming: checking a list stream failed; not sent", "list", st.list, "id", status, "err", err)
+		}
+		return false
+	}
+	return len(ids) == 1 && ids[0] == status
 }
 
 // frame is one event for one stream of a connection.
@@ -381,40 +443,79 @@ func (s *session) frames(ctx context.Context, ev event) []frame {
 	if len(streams) == 0 {
 		return nil
 	}
-	var payload []byte
-	var err error
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	type rendering struct {
+		payload []byte
+		ok      bool
+	}
+	byPlace := map[filter.Where]rendering{} // streams of one channel may show statuses in different places
+	var out []frame
+	for _, st := range streams {
+		if !st.carries(ev.Event) {
+			continue
+		}
+		r, done := byPlace[st.place]
+		if !done {
+			r.payload, r.ok = s.render(rctx, ev, st.place)
+			byPlace[st.place] = r
+		}
+		if !r.ok {
+			continue
+		}
+		if st.media && ev.Event != "delete" && ev.Event != "filters_changed" && !hasMedia(r.payload) {
+			continue
+		}
+		if st.list != 0 && isStatusEvent(ev.Event) && !s.onList(rctx, st, ev.ID) {
+			continue
+		}
+		out = append(out, frame{stream: st.name, event: ev.Event, payload: string(r.payload)})
+	}
+	return out
+}
+
+func isStatusEvent(e string) bool { return e == "update" || e == "status.update" }
+
+// carries reports whether the stream sends events of this kind: a list
+// stream only its statuses and deletions (the ranked "For you" list only
+// deletions), a user stream without the notification scope no
+// notifications.
+func (st *stream) carries(event string) bool {
+	switch {
+	case st.list != 0:
+		return event == "delete" || isStatusEvent(event) && !st.forYou
+	case st.noNotes:
+		return event != "notification"
+	}
+	return true
+}
+
+// render renders the event's payload for the session's viewer, a status
+// in place; ok is false when the viewer may not see it (or it failed).
+func (s *session) render(ctx context.Context, ev event, place filter.Where) (payload []byte, ok bool) {
 	r, site, viewerID := s.h.Render, s.v.site, s.v.userID
+	var err error
 	switch ev.Event {
 	case "delete":
-		payload = []byte(strconv.FormatInt(ev.ID, 10))
+		return []byte(strconv.FormatInt(ev.ID, 10)), true
 	case "filters_changed":
-		// No payload: the client reloads its filters (user stream only).
+		return nil, true // no payload: the client reloads its filters (user stream only)
 	case "update", "status.update":
-		// A channel's streams share its place.
-		payload, err = r.RenderStatus(rctx, site, viewerID, ev.ID, streams[0].place)
+		payload, err = r.RenderStatus(ctx, site, viewerID, ev.ID, place)
 	case "notification":
-		payload, err = r.RenderNotification(rctx, site, viewerID, ev.ID)
+		payload, err = r.RenderNotification(ctx, site, viewerID, ev.ID)
 	case "conversation":
-		payload, err = r.RenderConversation(rctx, site, viewerID, ev.ID)
+		payload, err = r.RenderConversation(ctx, site, viewerID, ev.ID)
 	default:
-		return nil
+		return nil, false
 	}
 	if err != nil {
 		if !errs.Is(err, errs.NotFound) && !errors.Is(err, context.Canceled) {
 			s.h.log().Warn("streaming: rendering an event failed; not sent", "event", ev.Event, "id", ev.ID, "err", err)
 		}
-		return nil
+		return nil, false
 	}
-	var out []frame
-	for _, st := range streams {
-		if st.media && ev.Event != "delete" && ev.Event != "filters_changed" && !hasMedia(payload) {
-			continue
-		}
-		out = append(out, frame{stream: st.name, event: ev.Event, payload: string(payload)})
-	}
-	return out
+	return payload, true
 }
 
 func hasMedia(status []byte) bool {

@@ -3,12 +3,14 @@ package streaming
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/roost-social/roost/api/httpx"
+	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/social/filter"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/testenv"
@@ -39,6 +42,7 @@ var tokens = map[string]*oauth.Token{
 	"carol":     {TenantID: 2, AccountID: 21, Scopes: oauth.Scopes{"read"}},
 	"app":       {TenantID: 1, Scopes: oauth.Scopes{"read"}},
 	"writeonly": {TenantID: 1, AccountID: 11, Scopes: oauth.Scopes{"write"}},
+	"dave":      {TenantID: 1, AccountID: 13, Scopes: oauth.Scopes{"read"}},
 }
 
 type fakeAuth struct{}
@@ -305,7 +309,7 @@ func TestStreamingAcrossNodes(t *testing.T) {
 		f := next(t, bobFrames, "bob's public frames")
 		got[fmt.Sprint(f["stream"])] = true
 	}
-	if !got["[public:local]"] || !got["[hashtag roost]"] {
+	if !got["[public:local]"] || !got["[hashtag #roost]"] { // the tag as the client spelled it, as on Mastodon
 		t.Fatalf("bob's public frames: %v", got)
 	}
 	if e := next(t, anonTag, "anonymous tag stream"); !strings.Contains(e.data, `"viewer":0`) {
@@ -419,7 +423,6 @@ func TestStreamingRefusals(t *testing.T) {
 	for _, req := range []map[string]string{
 		{"type": "subscribe", "stream": "user:notification"},
 		{"type": "subscribe", "stream": "bogus"},
-		{"type": "dance"},
 	} {
 		c.WriteJSON(req)
 		if f := next(t, frames, fmt.Sprint(req)); f["error"] == nil || f["status"] == nil {
@@ -523,10 +526,10 @@ func TestStreamResolve(t *testing.T) {
 		{"public", "", "[public]", "stream:public:2"},
 		{"public:local", "", "[public:local]", "stream:public:local:2"},
 		{"public:remote:media", "", "[public:remote:media]", "stream:public:remote:2"},
-		{"hashtag", "#Cats", "[hashtag cats]", "stream:hashtag:2:cats"},
+		{"hashtag", "#Cats", "[hashtag #Cats]", "stream:hashtag:2:cats"}, // named as the client spelled it
 		{"hashtag:local", "cats", "[hashtag:local cats]", "stream:hashtag:local:2:cats"},
 	} {
-		st, err := h.resolve(v, c.name, c.tag, "")
+		st, err := h.resolve(context.Background(), v, c.name, c.tag, "")
 		if err != nil || fmt.Sprint(st.name) != c.frame || st.channel != c.channel {
 			t.Errorf("%s: %+v %v", c.name, st, err)
 		}
@@ -634,5 +637,170 @@ func TestIssue17StreamingFramingAsMastodon(t *testing.T) {
 		default:
 			block = append(block, line)
 		}
+	}
+}
+
+// Issue 17 item 3, the WebSocket side, checked against Mastodon's
+// streaming server: frames are {"stream":[name(, tag as the client spelled
+// it)],"event":…,"payload":"<JSON as a string>"} (a bare id for delete);
+// subscribe accepts the stream as an array and the list as a number;
+// spellings of one tag are one subscription; unknown or unreadable
+// messages are ignored, not answered; a binary message closes the socket
+// with 1003; the subprotocol token is echoed; the server pings; the user
+// stream carries notifications only for a token that may read them.
+func TestIssue17WebSocketAsMastodon(t *testing.T) {
+	t.Parallel()
+	client, prefix := testenv.Redis(t)
+	n := startNode(t, client, prefix, &Handler{Heartbeat: 50 * time.Millisecond})
+
+	c, resp, err := dialWS(t, n, "a.test", "?stream=hashtag&tag=Cats", nil, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != "alice" {
+		t.Fatalf("Sec-WebSocket-Protocol = %q, want the token echoed", got)
+	}
+	var pings atomic.Int32
+	c.SetPingHandler(func(string) error {
+		pings.Add(1)
+		return c.WriteControl(websocket.PongMessage, nil, time.Now().Add(time.Second))
+	})
+	frames := wsFrames(c)
+	waitFor(t, "subscribed", func() bool { return confirmed(n.hub) == 1 })
+	subscribeWS(t, c, n, map[string]string{"type": "subscribe", "stream": "public:allow_local_only"})
+	for _, m := range []string{`{"type":"subscribe","stream":["hashtag"],"tag":"cats"}`, `{"type":"dance"}`, `not json`,
+		`{"type":"subscribe","stream":"hashtag:local","tag":["Cats"]}`} {
+		if err := c.WriteMessage(websocket.TextMessage, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "hashtag:local subscribed", func() bool { return confirmed(n.hub) == 3 })
+	none(t, frames, "answers to a duplicate, an unknown and an unreadable message")
+
+	publish(t, client, prefix, `{"e":"update","id":301,"pl":[1],"tags":["cats"]}`)
+	got := map[string]bool{}
+	for range 3 {
+		f := next(t, frames, "update")
+		var status map[string]any
+		p, _ := f["payload"].(string)
+		if f["event"] != "update" || json.Unmarshal([]byte(p), &status) != nil || status["id"] != "301" {
+			t.Fatalf("frame %v: want an update whose payload is the status as a JSON string", f)
+		}
+		got[fmt.Sprint(f["stream"])] = true
+	}
+	if !got["[hashtag Cats]"] || !got["[hashtag:local Cats]"] || !got["[public:allow_local_only]"] {
+		t.Fatalf("streams %v: want the tag as the client spelled it, once per subscription", got)
+	}
+	none(t, frames, "a second frame for one tag spelled twice")
+	publish(t, client, prefix, `{"e":"delete","id":301,"pl":[1],"tags":["cats"]}`)
+	if f := next(t, frames, "delete"); f["event"] != "delete" || f["payload"] != "301" {
+		t.Fatalf("delete frame %v: want the bare id as payload", f)
+	}
+	waitFor(t, "a ping", func() bool { return pings.Load() > 0 })
+
+	// bob's token reads statuses, not notifications: his user stream
+	// carries updates only. A list id sent as a number is read.
+	b, _, err := dialWS(t, n, "a.test", "?stream=user&access_token=bob", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bErr error // why bob's reader stopped; read once bFrames is closed
+	bFrames := make(chan map[string]any, 64)
+	go func() {
+		defer close(bFrames)
+		for {
+			var m map[string]any
+			if bErr = b.ReadJSON(&m); bErr != nil {
+				return
+			}
+			bFrames <- m
+		}
+	}()
+	waitFor(t, "bob subscribed", func() bool { return confirmed(n.hub) == 4 })
+	if err := b.WriteMessage(websocket.TextMessage, []byte(`{"type":"subscribe","stream":"list","list":12}`)); err != nil {
+		t.Fatal(err)
+	}
+	if f := next(t, bFrames, "list refusal"); f["error"] == nil {
+		t.Fatalf("list 12: %v, want an error frame", f)
+	}
+	publish(t, client, prefix, `{"e":"notification","id":5,"u":[12]}`)
+	publish(t, client, prefix, `{"e":"update","id":302,"u":[12]}`)
+	if f := next(t, bFrames, "bob's update"); f["event"] != "update" {
+		t.Fatalf("bob's first frame %v: want the update, no notification", f)
+	}
+
+	// A binary message closes the socket with 1003, as Mastodon does.
+	if err := b.WriteMessage(websocket.BinaryMessage, []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	for range bFrames {
+	}
+	if !websocket.IsCloseError(bErr, websocket.CloseUnsupportedData) {
+		t.Fatalf("after a binary message: %v, want close 1003", bErr)
+	}
+}
+
+// fakeLists: alice (11) owns list 5, whose timeline holds status 401
+// only, and list 6, the ranked "For you"; no one else owns a list.
+type fakeLists struct{}
+
+func (fakeLists) Timeline(_ context.Context, ownerID, listID int64, p federation.Page) ([]int64, bool, error) {
+	if ownerID != 11 || listID != 5 && listID != 6 {
+		return nil, false, errs.E(errs.NotFound, "Record not found")
+	}
+	if listID == 6 {
+		return nil, true, nil
+	}
+	if p.MaxID == 0 || p.MaxID > 401 && p.SinceID < 401 {
+		return []int64{401}, false, nil
+	}
+	return nil, false, nil
+}
+
+// Issue 17: list streams (Phanpy and Elk subscribe to them over the one
+// socket they share with the user stream; masto.js ends every
+// subscription of a socket on an error frame, so a refused list stream
+// silenced the home stream too). A list stream carries the statuses of
+// its timeline as they reach the owner's home feed, and deletions; not
+// notifications; only the owner may open it.
+func TestIssue17ListStreams(t *testing.T) {
+	t.Parallel()
+	client, prefix := testenv.Redis(t)
+	n := startNode(t, client, prefix, &Handler{Lists: fakeLists{}})
+	c, _, err := dialWS(t, n, "a.test", "?stream=user&access_token=alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := wsFrames(c)
+	waitFor(t, "subscribed", func() bool { return confirmed(n.hub) == 1 })
+	for _, m := range []string{`{"type":"subscribe","stream":"list","list":"5"}`, `{"type":"subscribe","stream":"list","list":6}`} {
+		if err := c.WriteMessage(websocket.TextMessage, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	none(t, frames, "answers to subscribing to alice's lists")
+	publish(t, client, prefix, `{"e":"update","id":402,"u":[11]}`)
+	publish(t, client, prefix, `{"e":"update","id":401,"u":[11]}`)
+	publish(t, client, prefix, `{"e":"notification","id":9,"u":[11]}`)
+	publish(t, client, prefix, `{"e":"delete","id":401,"u":[11]}`)
+	var got []string
+	for range 7 { // 402, 401 twice, the notification, the deletion on user and on lists 5 and 6
+		f := next(t, frames, "frames")
+		p, _ := f["payload"].(string)
+		got = append(got, fmt.Sprintf("%v %v %v", f["stream"], f["event"], strings.Contains(p, `"id":"401"`) || p == "401"))
+	}
+	want := "[[user] update false [user] update true [list 5] update true [user] notification false " +
+		"[user] delete true [list 5] delete true [list 6] delete true]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("frames %v\nwant   %v", got, want)
+	}
+	none(t, frames, "more frames")
+	// A list not one's own is refused, and the socket stays open.
+	d, _, err := dialWS(t, n, "a.test", "?stream=list&list=5&access_token=dave", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := next(t, wsFrames(d), "dave's refusal"); f["error"] == nil || f["status"] != float64(404) {
+		t.Fatalf("dave streaming alice's list: %v, want a 404 error frame", f)
 	}
 }

@@ -1,6 +1,7 @@
 package streaming
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -38,11 +39,48 @@ type wsError struct {
 
 // wsRequest is what a client sends: subscribe or unsubscribe to a stream.
 type wsRequest struct {
-	Type   string `json:"type"`
-	Stream string `json:"stream"`
-	Tag    string `json:"tag"`
-	List   string `json:"list"`
+	Type   string  `json:"type"`
+	Stream wsParam `json:"stream"`
+	Tag    wsParam `json:"tag"`
+	List   wsParam `json:"list"`
 }
+
+// wsParam reads a request's parameter as Mastodon's streaming server
+// does: a string, a number (a list id sent as one) or an array, of which
+// the first element counts.
+type wsParam string
+
+// UnmarshalJSON accepts a string, a number, or an array of those.
+func (p *wsParam) UnmarshalJSON(b []byte) error {
+	var v any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber() // a list id keeps its digits
+	if err := d.Decode(&v); err != nil {
+		return err
+	}
+	if a, ok := v.([]any); ok {
+		if len(a) == 0 {
+			v = nil
+		} else {
+			v = a[0]
+		}
+	}
+	switch x := v.(type) {
+	case string:
+		*p = wsParam(x)
+	case json.Number:
+		*p = wsParam(x.String())
+	case nil:
+		*p = ""
+	default:
+		return errs.E(errs.Invalid, "Unreadable parameter")
+	}
+	return nil
+}
+
+// whyBinary closes a socket that sent a binary message, as Mastodon does
+// (1003: unsupported data).
+const whyBinary = "binary messages are not supported"
 
 func isUpgrade(c *fiber.Ctx) bool { return websocket.IsWebSocketUpgrade(c) }
 
@@ -64,7 +102,7 @@ func (h *Handler) upgrade(c *fiber.Ctx, ws fiber.Handler, name string) error {
 		name = c.Query("stream")
 	}
 	if name != "" {
-		start.first, start.err = h.resolve(v, name, c.Query("tag"), c.Query("list"))
+		start.first, start.err = h.resolve(c.UserContext(), v, name, c.Query("tag"), c.Query("list"))
 	}
 	if start.ticket, err = h.admit(c, v); err != nil {
 		return err
@@ -119,19 +157,22 @@ func (h *Handler) serveWS(conn *websocket.Conn) {
 		defer close(readerDone)
 		defer s.close("client left")
 		for {
-			_, data, err := fc.ReadMessage()
+			kind, data, err := fc.ReadMessage()
 			if err != nil {
+				return
+			}
+			if kind == websocket.BinaryMessage {
+				s.close(whyBinary)
 				return
 			}
 			fc.SetReadDeadline(time.Now().Add(3 * beat))
 			var req wsRequest
 			if json.Unmarshal(data, &req) != nil {
-				refuse(errs.E(errs.Invalid, "Unreadable message"))
-				continue
+				continue // as Mastodon: an unreadable message is ignored
 			}
 			switch req.Type {
 			case "subscribe":
-				st, err := h.resolve(start.v, req.Stream, req.Tag, req.List)
+				st, err := h.resolve(ctx, start.v, string(req.Stream), string(req.Tag), string(req.List))
 				if err == nil {
 					err = s.add(ctx, st)
 				}
@@ -139,14 +180,13 @@ func (h *Handler) serveWS(conn *websocket.Conn) {
 					refuse(err)
 				}
 			case "unsubscribe":
-				st, err := h.resolve(start.v, req.Stream, req.Tag, req.List)
+				st, err := h.resolve(ctx, start.v, string(req.Stream), string(req.Tag), string(req.List))
 				if err != nil {
 					refuse(err)
 					continue
 				}
 				s.remove(st.key())
-			default:
-				refuse(errs.E(errs.Invalid, "Unknown message type"))
+			default: // as Mastodon: an unknown type is ignored
 			}
 		}
 	}()
@@ -172,6 +212,8 @@ func (h *Handler) serveWS(conn *websocket.Conn) {
 			msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
 			if strings.HasPrefix(s.why, "too slow") {
 				msg = websocket.FormatCloseMessage(websocket.ClosePolicyViolation, s.why)
+			} else if s.why == whyBinary {
+				msg = websocket.FormatCloseMessage(websocket.CloseUnsupportedData, s.why)
 			} else if s.why == "server shutting down" {
 				msg = websocket.FormatCloseMessage(websocket.CloseGoingAway, s.why)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/roost-social/roost/api"
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/api/mastodon"
+	"github.com/roost-social/roost/api/public"
 	apioauth "github.com/roost-social/roost/api/oauth"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/portability"
@@ -41,7 +42,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // nowhere (quiet), so the command's logger is not used.
 func runBench(ctx context.Context, cfg *config.Config, _ *slog.Logger, args []string) error {
 	if len(args) == 0 {
-		return errs.E(errs.Invalid, "usage: roost bench delivery|inbox|timeline|post|load [flags]")
+		return errs.E(errs.Invalid, "usage: roost bench delivery|inbox|timeline|post|load|export|web [flags]")
 	}
 	switch args[0] {
 	case "delivery":
@@ -56,8 +57,10 @@ func runBench(ctx context.Context, cfg *config.Config, _ *slog.Logger, args []st
 		return benchLoad(ctx, cfg, args[1:])
 	case "export":
 		return benchExport(ctx, cfg, args[1:])
+	case "web":
+		return benchWeb(ctx, cfg, args[1:])
 	}
-	return errs.E(errs.Invalid, "unknown benchmark %q; use delivery, inbox, timeline, post or load", args[0])
+	return errs.E(errs.Invalid, "unknown benchmark %q; use delivery, inbox, timeline, post, load, export or web", args[0])
 }
 
 // benchDelivery is `roost bench delivery`: one post fanned out to
@@ -275,6 +278,32 @@ func benchExport(ctx context.Context, cfg *config.Config, args []string) error {
 	return printResult(res)
 }
 
+// benchWeb is `roost bench web`: the public profile and post pages beside
+// the client API's JSON of the same posts.
+func benchWeb(ctx context.Context, cfg *config.Config, args []string) error {
+	var o bench.WebOptions
+	fs := flag.NewFlagSet("bench web", flag.ContinueOnError)
+	fs.IntVar(&o.Requests, "requests", 2000, "timed reads per page")
+	fs.IntVar(&o.Concurrency, "concurrency", 8, "reads in flight")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	svc, stop, err := benchServices(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	client, err := benchAPI(cfg, svc)
+	if err != nil {
+		return err
+	}
+	res, err := bench.Web{Env: benchEnv(svc), API: client}.Run(ctx, o)
+	if err != nil {
+		return err
+	}
+	return printResult(res)
+}
+
 // benchEnv is what every benchmark starts from.
 func benchEnv(svc *services) bench.Env {
 	return bench.Env{DB: svc.db, Tenants: svc.tenantSv, Progress: os.Stderr,
@@ -294,10 +323,12 @@ func benchAPI(cfg *config.Config, svc *services) (bench.API, error) {
 	store := tenantpg.NewOAuthStore(svc.db)
 	o := &oauth.Service{Store: store}
 	urls := httpx.URLConfig{Scheme: "http"}
+	m := &mastodon.Handler{Auth: o, Views: svc.social, Client: svc.social, Accounts: svc.social,
+		Outbox: fd.outbox, Sites: cache, URL: urls, ForYou: svc.social}
 	app := api.New(api.Options{
-		OAuth: &apioauth.Handler{OAuth: o, Logins: store, URL: urls, Log: quiet},
-		Mastodon: &mastodon.Handler{Auth: o, Views: svc.social, Client: svc.social, Accounts: svc.social,
-			Outbox: fd.outbox, Sites: cache, URL: urls, ForYou: svc.social},
+		OAuth:    &apioauth.Handler{OAuth: o, Logins: store, URL: urls, Log: quiet},
+		Mastodon: m,
+		Public:   &public.Handler{Accounts: svc.social, Views: svc.social, Source: m, URL: urls, Log: quiet}, // bench web
 		Sites: cache, Accounts: svc.social, Inbox: fd.inbox, Statuses: svc.social, Collections: svc.social,
 		URL: urls, Log: quiet, Metrics: prometheus.NewRegistry(),
 	})

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -24,7 +26,8 @@ import (
 
 // The Mastodon client API, driven by a real Mastodon client library
 // (mattn/go-mastodon) against a real `roost serve` and `roost work`, over
-// HTTP, on two tenant domains of one node.
+// HTTPS (the node's local CA trusted, as a phone trusts a public one), on
+// two tenant domains of one node.
 
 const testPassword = "long enough password"
 
@@ -39,6 +42,44 @@ func hostClient(addr string) http.Client {
 		}},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// tlsHostClient is hostClient over HTTPS: it trusts only the node's local
+// CA (ca, PEM) and checks each certificate against the request's tenant
+// domain, as an app on the real domain does.
+func tlsHostClient(addr string, ca []byte) http.Client {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	hc := hostClient(addr)
+	hc.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return hc
+}
+
+// tlsTenants starts tlsAPINode and returns an HTTPS client for it and the
+// base URLs of a.test and b.test (with the node's port, as issued URLs
+// carry it).
+func tlsTenants(t *testing.T) (hc http.Client, a, b string) {
+	t.Helper()
+	_, addr, ca := tlsAPINode(t)
+	_, port, _ := net.SplitHostPort(addr)
+	return tlsHostClient(addr, ca), "https://a.test:" + port, "https://b.test:" + port
+}
+
+// getActivityJSON fetches url as ActivityPub JSON with hc and wants 200.
+func getActivityJSON(t *testing.T, hc http.Client, url string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Accept", "application/activity+json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	return string(b)
 }
 
 // apiNode starts one node with tenants a.test (alice, bob) and b.test
@@ -62,8 +103,13 @@ func apiNode(t *testing.T) (*node, string) {
 // authorization page as email, and returns a client holding the token.
 func signIn(t *testing.T, addr, server, email, scopes string) *mastodon.Client {
 	t.Helper()
+	return signInWith(t, hostClient(addr), server, email, scopes)
+}
+
+// signInWith is signIn through hc (e.g. tlsHostClient's).
+func signInWith(t *testing.T, hc http.Client, server, email, scopes string) *mastodon.Client {
+	t.Helper()
 	ctx := context.Background()
-	hc := hostClient(addr)
 	app, err := mastodon.RegisterApp(ctx, &mastodon.AppConfig{
 		Client: hc, Server: server, ClientName: "go-mastodon test", Scopes: scopes,
 		RedirectURIs: "urn:ietf:wg:oauth:2.0:oob", Website: "https://example.org/app",
@@ -240,16 +286,16 @@ func eventuallyTrue(t *testing.T, what string, cond func() bool) {
 func TestClientAPIWithGoMastodon(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	_, addr := apiNode(t)
-	alice := signIn(t, addr, "http://a.test", "alice@a.test", "read write follow")
-	bob := signIn(t, addr, "http://a.test", "bob@a.test", "read write follow")
-	carol := signIn(t, addr, "http://b.test", "carol@b.test", "read write follow")
+	hc, aBase, bBase := tlsTenants(t)
+	alice := signInWith(t, hc, aBase, "alice@a.test", "read write follow")
+	bob := signInWith(t, hc, aBase, "bob@a.test", "read write follow")
+	carol := signInWith(t, hc, bBase, "carol@b.test", "read write follow")
 
 	me, err := alice.GetAccountCurrentUser(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if me.Username != "alice" || me.Acct != "alice" || me.URL != "http://a.test/@alice" {
+	if me.Username != "alice" || me.Acct != "alice" || me.URL != aBase+"/@alice" {
 		t.Fatalf("verify_credentials: %+v", me)
 	}
 	if _, err := alice.GetInstance(ctx); err != nil {
@@ -268,7 +314,7 @@ func TestClientAPIWithGoMastodon(t *testing.T) {
 	if _, err := alice.AccountUpdate(ctx, &mastodon.Profile{Fields: &[]mastodon.Field{{Name: "Site", Value: "https://alice.example/"}}}); err != nil {
 		t.Fatalf("update fields: %v", err)
 	}
-	actorDoc := string(waitHTTP(t, "http://"+addr+"/users/alice", "a.test", 200))
+	actorDoc := getActivityJSON(t, hc, aBase+"/users/alice")
 	if !strings.Contains(actorDoc, `"type":"PropertyValue","name":"Site"`) || !strings.Contains(actorDoc, `rel=\"nofollow noopener noreferrer me\"`) {
 		t.Fatalf("actor fields: %s", actorDoc)
 	}
@@ -350,7 +396,7 @@ func TestClientAPIWithGoMastodon(t *testing.T) {
 	if pinned, err := bob.GetAccountPinnedStatuses(ctx, me.ID); err != nil || len(pinned) != 1 || pinned[0].ID != post.ID {
 		t.Fatalf("pinned statuses: %v %v", pinned, err)
 	}
-	if featured := string(waitHTTP(t, "http://"+addr+"/users/alice/collections/featured", "a.test", 200)); !strings.Contains(featured, `"id":"`+post.URI+`"`) {
+	if featured := getActivityJSON(t, hc, aBase+"/users/alice/collections/featured"); !strings.Contains(featured, `"id":"`+post.URI+`"`) {
 		t.Fatalf("featured collection: %s", featured)
 	}
 
@@ -424,8 +470,8 @@ func TestClientAPIWithGoMastodon(t *testing.T) {
 	}
 
 	// Tokens are bound to their tenant: alice's token means nothing on b.test.
-	stolen := mastodon.NewClient(&mastodon.Config{Server: "http://b.test", AccessToken: alice.Config.AccessToken})
-	stolen.Client = hostClient(addr)
+	stolen := mastodon.NewClient(&mastodon.Config{Server: bBase, AccessToken: alice.Config.AccessToken})
+	stolen.Client = hc
 	if _, err := stolen.GetAccountCurrentUser(ctx); apiStatus(err) != 401 {
 		t.Fatalf("alice's token on b.test: %v, want 401", err)
 	}
@@ -445,7 +491,7 @@ func TestClientAPIWithGoMastodon(t *testing.T) {
 	}
 
 	// A read-only token cannot write.
-	reader := signIn(t, addr, "http://a.test", "alice@a.test", "read")
+	reader := signInWith(t, hc, aBase, "alice@a.test", "read")
 	if _, err := reader.PostStatus(ctx, &mastodon.Toot{Status: "nope"}); apiStatus(err) != 403 {
 		t.Fatalf("read-only token posting: %v, want 403", err)
 	}
@@ -485,9 +531,9 @@ func rawAPI(t *testing.T, c *mastodon.Client, method, path string) (int, string)
 func TestClientAPIFollowRequestsAndFollowOptions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	_, addr := apiNode(t)
-	alice := signIn(t, addr, "http://a.test", "alice@a.test", "read write follow")
-	bob := signIn(t, addr, "http://a.test", "bob@a.test", "read write follow")
+	hc, aBase, _ := tlsTenants(t)
+	alice := signInWith(t, hc, aBase, "alice@a.test", "read write follow")
+	bob := signInWith(t, hc, aBase, "bob@a.test", "read write follow")
 	me, err := alice.GetAccountCurrentUser(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -555,8 +601,8 @@ func TestClientAPIFollowRequestsAndFollowOptions(t *testing.T) {
 func TestClientAPIAvatarUpload(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	_, addr := apiNode(t)
-	alice := signIn(t, addr, "http://a.test", "alice@a.test", "read write")
+	hc, aBase, _ := tlsTenants(t)
+	alice := signInWith(t, hc, aBase, "alice@a.test", "read write")
 	img := image.NewRGBA(image.Rect(0, 0, 64, 64))
 	for i := range img.Pix {
 		img.Pix[i] = byte(i)
@@ -570,10 +616,9 @@ func TestClientAPIAvatarUpload(t *testing.T) {
 		t.Fatalf("avatar upload: %v", err)
 	}
 	me, err := alice.GetAccountCurrentUser(ctx)
-	if err != nil || !strings.HasPrefix(me.Avatar, "http://a.test/media/") {
+	if err != nil || !strings.HasPrefix(me.Avatar, aBase+"/media/") {
 		t.Fatalf("avatar URL: %q %v", me.Avatar, err)
 	}
-	hc := hostClient(addr)
 	resp, err := hc.Get(me.Avatar)
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -19,10 +18,12 @@ import (
 const megalodonVersion = "10.0.0"
 
 // The client API, driven by a JavaScript client from npm (megalodon) run
-// by node: app registration, OAuth sign-in (the consent page filled in
-// from Go), credentials, posting, replies, paged home timeline,
-// notifications, favourites, and search and streaming where the server
-// has them.
+// by node over HTTPS on a tenant domain (node trusts the instance's local
+// CA through NODE_EXTRA_CA_CERTS; the script maps *.test to 127.0.0.1):
+// app registration, OAuth sign-in (the consent page filled in from Go),
+// credentials, posting, replies, paged home timeline, notifications,
+// favourites, search, and the user stream over WebSocket (wss) hearing an
+// update and a notification.
 func TestJSClientMegalodon(t *testing.T) {
 	t.Parallel()
 	nodeBin := jsTool(t, "node")
@@ -33,13 +34,18 @@ func TestJSClientMegalodon(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	_, addr := jsNode(t)
+	_, addr, ca := tlsAPINode(t)
 	_, port, _ := net.SplitHostPort(addr)
-	base := "http://a.test:" + port
+	base := "https://a.test:" + port
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, ca, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hc := tlsHostClient(addr, ca)
 	ctx := context.Background()
 
 	// bob follows alice first, so alice has a notification to read.
-	bob := signIn(t, addr, base, "bob@a.test", "read write follow")
+	bob := signInWith(t, hc, base, "bob@a.test", "read write follow")
 	alice, err := bob.AccountLookup(ctx, "alice")
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +54,7 @@ func TestJSClientMegalodon(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	env := []string{"MEGALODON_DIR=" + modules, "ROOST_BASE=" + base}
+	env := []string{"MEGALODON_DIR=" + modules, "ROOST_BASE=" + base, "NODE_EXTRA_CA_CERTS=" + caFile}
 	runJS := func(phase string, extra ...string) string {
 		t.Helper()
 		cctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
@@ -74,21 +80,14 @@ func TestJSClientMegalodon(t *testing.T) {
 	if err := json.Unmarshal([]byte(runJS("register")), &app); err != nil || app.URL == "" {
 		t.Fatalf("register: %v %+v", err, app)
 	}
-	code := authorize(t, hostClient(addr), app.URL, "alice@a.test")
-
-	streaming := "1"
-	hc := hostClient(addr)
-	if resp, err := hc.Get(base + "/api/v1/streaming/health"); err != nil {
-		t.Fatal(err)
-	} else {
-		resp.Body.Close()
-		if resp.StatusCode == 404 {
-			t.Log("the streaming API is not available yet (/api/v1/streaming/health answers 404): the script skips its streaming part")
-			streaming = "0"
-		}
+	code := authorize(t, hc, app.URL, "alice@a.test")
+	if !strings.HasPrefix(app.URL, base+"/") {
+		t.Fatalf("the authorization URL %q is not on the tenant's HTTPS origin", app.URL)
 	}
+
+	// bob's token lets the script act as bob while alice's stream is open.
 	last := runJS("run", "CLIENT_ID="+app.ClientID, "CLIENT_SECRET="+app.ClientSecret, "CODE="+code,
-		"FOLLOWER=bob", "STREAMING="+streaming)
+		"FOLLOWER=bob", "FOLLOWER_TOKEN="+bob.Config.AccessToken)
 	var done struct {
 		Done bool `json:"done"`
 	}
@@ -166,22 +165,4 @@ func megalodonModules(t *testing.T, npm string) string {
 	}
 	t.Logf("installed megalodon@%s into %s", megalodonVersion, dir)
 	return dir
-}
-
-// jsNode is apiNode with issued URLs carrying the node's port, as a
-// client that connects to a.test:PORT expects (Link headers, streaming).
-func jsNode(t *testing.T) (*node, string) {
-	t.Helper()
-	addr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	n := startNode(t, "js", addr, "")
-	n.env = append(n.env, "ROOST_PUBLIC_PORT="+port)
-	n.run(t, "tenant", "create", "--name", "A", "--domain", "a.test")
-	for _, u := range []string{"alice", "bob"} {
-		n.run(t, "account", "create", "--domain", "a.test", "--username", u, "--email", u+"@a.test", "--password", testPassword)
-	}
-	n.start(t, "serve")
-	n.start(t, "work")
-	waitHTTP(t, "http://"+addr+"/users/alice", fmt.Sprintf("a.test:%s", port), 200)
-	return n, addr
 }

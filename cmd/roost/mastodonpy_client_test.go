@@ -15,9 +15,9 @@ import (
 )
 
 // tlsAPINode starts one node serving HTTPS (ROOST_TLS=self-signed: the
-// instance's local CA issues on demand) with tenant a.test (alice, bob),
-// and `roost work`. It returns the node, its HTTPS address and the CA
-// certificate (PEM) to trust.
+// instance's local CA issues on demand) with tenants a.test (alice, bob)
+// and b.test (carol), and `roost work`. It returns the node, its HTTPS
+// address and the CA certificate (PEM) to trust.
 func tlsAPINode(t *testing.T) (*node, string, []byte) {
 	t.Helper()
 	httpsAddr, redirectAddr := freeAddr(t), freeAddr(t)
@@ -26,23 +26,26 @@ func tlsAPINode(t *testing.T) (*node, string, []byte) {
 	n.env = append(n.env, "ROOST_TLS=self-signed", "ROOST_HTTPS_ADDR="+httpsAddr,
 		"ROOST_HTTP_REDIRECT_ADDR="+redirectAddr, "ROOST_URL_SCHEME=https", "ROOST_PUBLIC_PORT="+port)
 	n.run(t, "tenant", "create", "--name", "A", "--domain", "a.test")
-	for _, u := range []string{"alice", "bob"} {
-		n.run(t, "account", "create", "--domain", "a.test", "--username", u, "--email", u+"@a.test", "--password", testPassword)
+	n.run(t, "tenant", "create", "--name", "B", "--domain", "b.test")
+	for _, a := range [][2]string{{"a.test", "alice"}, {"a.test", "bob"}, {"b.test", "carol"}} {
+		n.run(t, "account", "create", "--domain", a[0], "--username", a[1], "--email", a[1]+"@"+a[0], "--password", testPassword)
 	}
 	n.start(t, "serve")
 	n.start(t, "work")
-	deadline := time.Now().Add(60 * time.Second) // liveness bound: the first certificate is issued on demand
-	for {
-		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", httpsAddr,
-			&tls.Config{ServerName: "a.test", InsecureSkipVerify: true})
-		if err == nil {
-			conn.Close()
-			break
+	deadline := time.Now().Add(60 * time.Second) // liveness bound: the first certificates are issued on demand
+	for _, host := range []string{"a.test", "b.test"} {
+		for {
+			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", httpsAddr,
+				&tls.Config{ServerName: host, InsecureSkipVerify: true})
+			if err == nil {
+				conn.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no TLS handshake for %s: %v", host, err)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no TLS handshake for a.test: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 	ca := n.query(t, `select convert_from(value, 'UTF8') from cert_storage where key = 'roost/local-ca/ca.crt'`)
 	if !strings.Contains(ca, "BEGIN CERTIFICATE") {

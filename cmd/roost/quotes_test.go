@@ -157,6 +157,15 @@ func TestIssue17QuotePostsClientAPI(t *testing.T) {
 		t.Fatalf("quoting a direct post: %d", code)
 	}
 
+	// Without quote_approval_policy, a post takes its author's default.
+	if code, m, _ := quoteCall(t, bob, "PATCH", "/api/v1/accounts/update_credentials",
+		url.Values{"source[quote_policy]": {"followers"}}); code != 200 {
+		t.Fatalf("default policy: %d %v", code, m)
+	}
+	if d := postStatus(t, bob, url.Values{"status": {"followers may quote"}}); jsonText(field(d, "quote_approval", "automatic")) != `["followers"]` {
+		t.Fatalf("a post after a default of followers: %s", jsonText(d["quote_approval"]))
+	}
+
 	// alice closes her post to quotes; carol may not quote it any more.
 	code, m, _ := quoteCall(t, alice, "PUT", "/api/v1/statuses/"+pid+"/interaction_policy", url.Values{"quote_approval_policy": {"nobody"}})
 	if code != 200 || jsonText(m["quote_approval"]) != `{"automatic":[],"current_user":"automatic","manual":[]}` {

@@ -11,6 +11,7 @@ import (
 	"github.com/roost-social/roost/api"
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/api/mastodon"
+	"github.com/roost-social/roost/api/public"
 	apioauth "github.com/roost-social/roost/api/oauth"
 	"github.com/roost-social/roost/api/streaming"
 	fedpg "github.com/roost-social/roost/federation/postgres"
@@ -86,6 +87,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 		TenantAdmin:    newTenantAdmin(cfg, log, svc, fd),  // the same dashboard under /admin on tenant domains (admin.go)
 		Billing:        newBillingWebhook(cfg, log, svc),   // Stripe webhook on the portal host (billing.go)
 		Mastodon:       mastodonAPI,
+		Public:         &public.Handler{Accounts: svc.social, Views: svc.social, Source: mastodonAPI, URL: urls, Log: log}, // api/public
 		Streaming:      &streaming.Handler{Auth: oauthSvc, Render: mastodonAPI, Hub: hub, Log: log},
 		Sites:          cache,
 		Accounts:       svc.social,

@@ -121,9 +121,11 @@ func (a *activity) quoteAnswer(ctx context.Context, accepted bool) (bool, error)
 }
 
 // checkRemoteStamp fetches a stamp (signed, through the safe client) and
-// checks it is authorID's, for quoting's quote of quoted.
+// checks it is authorID's, for quoting's quote of quoted. Only a stamp on
+// the quoted post's own host is fetched: a genuine one lives there, and
+// no activity can make us fetch from anywhere else.
 func (a *activity) checkRemoteStamp(ctx context.Context, stampURI string, authorID int64, quoting, quoted string) (bool, error) {
-	if stampURI == "" || a.Keys == nil {
+	if stampURI == "" || a.Keys == nil || !ap.SameOrigin(stampURI, quoted) {
 		return false, nil
 	}
 	doc, _, err := a.Keys.Fetch.GetActivity(ctx, stampURI, a.Keys.Sign)
@@ -158,7 +160,10 @@ func (a *activity) quotePost(ctx context.Context, doc []byte, st *federation.Sta
 	}
 	q := federation.Quote{StatusID: st.ID, AccountID: a.actor.ID, QuotedURI: quotedURI, State: federation.QuotePending}
 	quoted, err := a.Statuses.StatusByURI(ctx, quotedURI)
-	if err != nil && errs.CodeOf(err) != errs.NotFound {
+	if errs.CodeOf(err) == errs.NotFound && stamp != "" && ap.SameOrigin(stamp, quotedURI) {
+		quoted, err = a.fetchQuoted(ctx, quotedURI) // to check the stamp against
+	}
+	if err != nil && errs.CodeOf(err) == errs.Internal {
 		return err
 	}
 	if quoted != nil {
@@ -203,4 +208,27 @@ func (a *activity) deleteStamp(ctx context.Context) (bool, error) {
 	}
 	n, err := a.Quotes.Store.RevokeStampedQuotes(ctx, a.env.ObjectID, a.actor.ID)
 	return n > 0 || err != nil, err
+}
+
+// fetchQuoted fetches (signed, once) and stores a remote quoted post we
+// do not have, under its author; nil when it cannot be had.
+func (a *activity) fetchQuoted(ctx context.Context, uri string) (*federation.Status, error) {
+	if a.Keys == nil {
+		return nil, nil
+	}
+	doc, _, err := a.Keys.Fetch.GetActivity(ctx, uri, a.Keys.Sign)
+	if err != nil {
+		return nil, nil
+	}
+	st, author, err := ap.ParseStatus(doc, "")
+	if err != nil || st.URI != uri || author == "" {
+		return nil, nil
+	}
+	owner, err := a.Keys.Actor(ctx, author, false)
+	if err != nil {
+		return nil, nil
+	}
+	a.rejectMedia(st)
+	st.AccountID = owner.ID
+	return a.Statuses.UpsertRemoteStatus(ctx, st)
 }

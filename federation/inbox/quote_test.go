@@ -36,7 +36,7 @@ func quoteRequest(n, object string) map[string]any {
 
 // TestIssue17InboxQuoteRequest: a QuoteRequest for alice's post is
 // answered by its policy: Accept with a stamp (recorded, once) while it is
-// open to quotes, Reject once closed; a request naming another host's
+// open to quotes, Reject once closed or to someone alice blocks; a request naming another host's
 // post as the quote, or reaching another tenant's inbox, changes nothing.
 func TestIssue17InboxQuoteRequest(t *testing.T) {
 	t.Parallel()
@@ -81,13 +81,24 @@ func TestIssue17InboxQuoteRequest(t *testing.T) {
 		t.Fatalf("answers after refused requests: %s", got)
 	}
 
+	// Someone alice blocks is refused, whatever the policy.
+	if err := w.store.Block(context.Background(), w.alice.ID, w.mal.ID, "https://a.example/blocks/1"); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.deliver(t, w.mal, quoteRequest("5", st.URI)); r != "" {
+		t.Fatal(r)
+	}
+	if got := answers(); got != "2 Accept,Reject" {
+		t.Fatalf("answers to a blocked account: %s", got)
+	}
+
 	if err := w.store.SetQuotePolicy(context.Background(), st.ID, federation.QuoteNobody); err != nil {
 		t.Fatal(err)
 	}
 	if r := w.deliver(t, w.eve, quoteRequest("4", st.URI)); r != "" {
 		t.Fatal(r)
 	}
-	if got := answers(); got != "2 Accept,Reject" {
+	if got := answers(); got != "3 Accept,Reject,Reject" {
 		t.Fatalf("answers once closed to quotes: %s", got)
 	}
 	if got := w.one(t, `select count(*) from quote_authorizations`); got != "1" {

@@ -123,6 +123,30 @@ func (s *Store) SaveCard(ctx context.Context, c *federation.Card, now time.Time)
 	return old, nil
 }
 
+// PruneCards deletes cards no status links any more, last fetched before
+// before and not leased, returning their thumbnails' keys.
+func (s *Store) PruneCards(ctx context.Context, before time.Time, limit int) (int, []string, error) {
+	rows, err := s.db.Query(ctx, `delete from link_cards where id in (select c.id from link_cards c
+			where coalesce(c.fetched_at, c.created_at) < $1 and (c.lease_until is null or c.lease_until < $1)
+				and not exists (select 1 from status_cards sc where sc.card_id = c.id)
+			order by c.id limit $2 for update skip locked)
+		returning image_key`, before, max(limit, 1))
+	if err != nil {
+		return 0, nil, fmt.Errorf("prune cards: %w", err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, nil, fmt.Errorf("prune cards: %w", err)
+	}
+	var images []string
+	for _, k := range keys {
+		if k != "" {
+			images = append(images, k)
+		}
+	}
+	return len(keys), images, nil
+}
+
 // FailCardFetch ends a failed attempt: due again at retryAt, or done with
 // (failed; a card fetched before keeps showing what it had) when nil.
 func (s *Store) FailCardFetch(ctx context.Context, id int64, reason string, now time.Time, retryAt *time.Time) error {

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -171,5 +172,40 @@ func TestIssue17CardRefetchedAfterFourteenDays(t *testing.T) {
 	var rows int
 	if err := w.db.QueryRow(ctx, `select count(*) from link_cards`).Scan(&rows); err != nil || rows != 1 {
 		t.Fatalf("%d card rows for one URL across tenants (%v)", rows, err)
+	}
+}
+
+// Cards no post links any more are deleted once Refetch has passed since
+// their last fetch, returning their images; linked cards stay.
+func TestIssue17UnlinkedCardsPruned(t *testing.T) {
+	t.Parallel()
+	w := newMoreWorld(t)
+	ctx := context.Background()
+	now := time.Now()
+	gone := w.localPost(w.alice, `<a href="https://gone.example/">x</a>`, federation.Public)
+	w.localPost(w.bob, `<a href="https://kept.example/">x</a>`, federation.Public)
+	linkAll(t, w, now)
+	due, err := w.s.ClaimCardFetches(ctx, now, card.Lease, card.MaxAttempts, 10)
+	if err != nil || len(due) != 2 {
+		t.Fatalf("claim: %v %v", due, err)
+	}
+	for _, c := range due {
+		if _, err := w.s.SaveCard(ctx, &federation.Card{ID: c.ID, Title: "t", Type: "link", ImageKey: fmt.Sprintf("cards/%d/p.png", c.ID)}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.db.Exec(ctx, `delete from statuses where id = $1`, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, keys, err := w.s.PruneCards(ctx, now.Add(-time.Minute), 10); err != nil || n != 0 || len(keys) != 0 {
+		t.Fatalf("pruned a card fetched after the cut-off: %d %v %v", n, keys, err)
+	}
+	n, keys, err := w.s.PruneCards(ctx, now.Add(time.Minute), 10)
+	if err != nil || n != 1 || len(keys) != 1 || !strings.HasPrefix(keys[0], "cards/") {
+		t.Fatalf("pruned %d cards, images %v (%v); want the unlinked one", n, keys, err)
+	}
+	var left string
+	if err := w.db.QueryRow(ctx, `select string_agg(url, ',') from link_cards`).Scan(&left); err != nil || left != "https://kept.example/" {
+		t.Fatalf("cards left: %q (%v)", left, err)
 	}
 }

@@ -348,10 +348,15 @@ func (s *Store) SetNotificationPolicy(ctx context.Context, accountID int64, p fe
 	return nil
 }
 
+// requestSelect reads requests: the filtered notifications by sender,
+// less senders the account has since blocked or muted.
 const requestSelect = `select n.from_account_id, count(*), max(n.id),
 	coalesce((array_agg(n.status_id order by n.id desc) filter (where n.status_id is not null))[1], 0),
 	min(n.created_at), max(n.created_at)
-	from notifications n where n.account_id = $1 and n.filtered`
+	from notifications n where n.account_id = $1 and n.filtered
+	and not exists (select 1 from blocks b where b.account_id = $1 and b.target_id = n.from_account_id)
+	and not exists (select 1 from mutes u where u.account_id = $1 and u.target_id = n.from_account_id
+		and u.notifications and (u.expires_at is null or u.expires_at > now()))`
 
 func scanRequest(r pgx.CollectableRow) (federation.NotificationRequest, error) {
 	var q federation.NotificationRequest

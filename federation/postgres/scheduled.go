@@ -155,8 +155,15 @@ func (s *Store) Reschedule(ctx context.Context, accountID, id int64, at time.Tim
 		if err := lockAccount(ctx, tx, accountID); err != nil {
 			return err
 		}
-		if _, err := s.scheduledIn(ctx, tx, accountID, id); err != nil {
-			return err
+		// A claimed post is being published (it was due): moving it now
+		// could not stop that, so it is refused rather than lost.
+		var claimed bool
+		if err := tx.QueryRow(ctx, `select claimed_until is not null from scheduled_statuses
+			where id = $1 and account_id = $2 for update`, id, accountID).Scan(&claimed); err != nil {
+			return pgutil.NotFound(err, "Record not found")
+		}
+		if claimed {
+			return errs.E(errs.Invalid, "This post is being published and can no longer be moved")
 		}
 		if err := checkScheduleLimits(ctx, tx, accountID, id, at, limits); err != nil {
 			return err
@@ -175,15 +182,6 @@ func (s *Store) Reschedule(ctx context.Context, accountID, id int64, at time.Tim
 	return &out, nil
 }
 
-func (s *Store) scheduledIn(ctx context.Context, tx pgx.Tx, accountID, id int64) (federation.ScheduledStatus, error) {
-	st, err := scanScheduled(tx.QueryRow(ctx, `select `+scheduledColumns+` from scheduled_statuses
-		where id = $1 and account_id = $2 for update`, id, accountID))
-	if err != nil {
-		return st, pgutil.NotFound(err, "Record not found")
-	}
-	return st, nil
-}
-
 // CancelScheduled deletes one of the account's scheduled posts.
 func (s *Store) CancelScheduled(ctx context.Context, accountID, id int64) error {
 	tag, err := s.db.Exec(ctx, `delete from scheduled_statuses where id = $1 and account_id = $2`, id, accountID)
@@ -198,11 +196,15 @@ func (s *Store) CancelScheduled(ctx context.Context, accountID, id int64) error 
 
 // ClaimDueScheduled leases due scheduled posts no other worker holds.
 // The lease only saves a second worker the attempt: publishing is once
-// whatever happens, by consumeScheduled.
+// whatever happens, by consumeScheduled. Posts of a suspended account or
+// tenant are held, not claimed: they publish if it is lifted.
 func (s *Store) ClaimDueScheduled(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]federation.ScheduledStatus, error) {
 	rows, err := s.db.Query(ctx, `with due as (
 			select id from scheduled_statuses
 			where scheduled_at <= $1 and (claimed_until is null or claimed_until <= $1)
+			and exists (select 1 from tenants t where t.id = scheduled_statuses.tenant_id and t.status = 'active')
+			and not exists (select 1 from account_limits l where l.account_id = scheduled_statuses.account_id
+				and l.suspended_at is not null and (l.tenant_id is null or l.tenant_id = scheduled_statuses.tenant_id))
 			order by scheduled_at, id limit $3
 			for update skip locked)
 		update scheduled_statuses s set claimed_until = $2 from due where s.id = due.id

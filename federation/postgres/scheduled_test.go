@@ -304,3 +304,54 @@ func TestIssue17ScheduledMediaStaysReserved(t *testing.T) {
 		t.Errorf("still scheduled after publishing: %v", err)
 	}
 }
+
+// A post being published (claimed) cannot be moved; a suspended
+// account's or tenant's due posts are held, not published, until lifted.
+func TestIssue17ScheduledClaimedAndSuspendedHeld(t *testing.T) {
+	t.Parallel()
+	w := newSchedWorld(t)
+	ctx := context.Background()
+	svc := w.service()
+	sc := w.schedule(w.alice, "claimed", 10*time.Minute)
+	w.advance(11 * time.Minute)
+	if _, err := w.s.ClaimDueScheduled(ctx, w.now(), schedule.Lease, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Reschedule(ctx, w.alice, sc.ID, w.now().Add(time.Hour)); errs.CodeOf(err) != errs.Invalid {
+		t.Errorf("moving a claimed post: %v, want invalid", err)
+	}
+
+	held := w.schedule(w.bob, "bob's", 10*time.Minute)
+	tenantHeld := w.schedule(w.carol, "carol's", 10*time.Minute)
+	if _, err := w.db.Exec(ctx, `insert into account_limits (account_id, tenant_id, suspended_at) values ($1, $2, now())`,
+		w.bob.ID, w.bob.TenantID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.db.Exec(ctx, `update tenants set status = 'suspended' where id = $1`, w.tb); err != nil {
+		t.Fatal(err)
+	}
+	w.advance(schedule.Lease + 11*time.Minute)
+	if err := svc.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if w.posts(w.bob, "bob's") != 0 || w.posts(w.carol, "carol's") != 0 || w.posts(w.alice, "claimed") != 1 {
+		t.Fatalf("published: bob %d, carol %d, alice %d", w.posts(w.bob, "bob's"), w.posts(w.carol, "carol's"), w.posts(w.alice, "claimed"))
+	}
+	for _, who := range []struct {
+		a  *federation.Account
+		id int64
+	}{{w.bob, held.ID}, {w.carol, tenantHeld.ID}} {
+		if _, err := svc.Get(ctx, who.a, who.id); err != nil {
+			t.Errorf("%s's post is no longer held: %v", who.a.Username, err)
+		}
+	}
+	if _, err := w.db.Exec(ctx, `delete from account_limits where account_id = $1`, w.bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if w.posts(w.bob, "bob's") != 1 {
+		t.Error("bob's post was not published once his suspension was lifted")
+	}
+}

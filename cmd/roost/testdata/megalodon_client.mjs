@@ -5,9 +5,10 @@
 //   node megalodon_client.mjs run        signs in with CODE and uses the API
 //
 // Environment: MEGALODON_DIR (where megalodon is installed), ROOST_BASE
-// (http://a.test:PORT), and for run CLIENT_ID, CLIENT_SECRET, CODE,
-// FOLLOWER (the username expected to follow the signed-in account) and
-// STREAMING (1 when /api/v1/streaming/health answers).
+// (https://a.test:PORT; NODE_EXTRA_CA_CERTS names the CA to trust), and
+// for run CLIENT_ID, CLIENT_SECRET, CODE, FOLLOWER (the username expected
+// to follow the signed-in account) and FOLLOWER_TOKEN (that account's
+// access token, to favourite a post while the stream is open).
 // It exits non-zero on the first failed check.
 
 import dns from 'node:dns';
@@ -109,36 +110,66 @@ async function run() {
     }
   }
 
-  if (process.env.STREAMING === '1') {
-    await streaming(client);
-  } else {
-    console.log('skip: streaming (/api/v1/streaming/health answers 404 on this server)');
-  }
+  await streaming(client, generator('mastodon', base, process.env.FOLLOWER_TOKEN));
   console.log(JSON.stringify({ done: true, posted: posted.length, pages_seen: seen.length }));
 }
 
-// streaming reads the user stream and waits for a post of our own.
-async function streaming(client) {
+// streaming reads the user stream over WebSocket (megalodon dials
+// urls.streaming_api + /api/v1/streaming?stream=user, so this also checks
+// the instance advertises wss:// on the tenant's origin) and walks
+// Mastodon's event kinds: an update of our own post, a notification (the
+// follower favourites it), a status.update (we edit it) and a delete (a
+// bare id as payload). Any frame megalodon's parser rejects fails the run.
+async function streaming(client, follower) {
+  const wsURL = await client.streamingURL();
+  check(wsURL === base.replace(/^https:/, 'wss:'), 'instance urls.streaming_api', wsURL);
   const stream = await client.userStreaming();
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no update on the user stream within 20 s')), 20000);
-    stream.on('error', (err) => console.log('stream error (retried by megalodon):', err.message));
+  const rejected = [];
+  stream.on('parser-error', (err) => rejected.push(err.message));
+  stream.on('error', (err) => console.log('stream error (retried by megalodon):', err && err.message));
+  let post; // the streamed post (the update may arrive before postStatus answers)
+  let posted = false;
+  const seen = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the user stream stalled; parser errors: ${JSON.stringify(rejected)}`)), 30000);
+    const got = {};
+    const step = (fn) => fn().catch((e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     stream.on('update', (status) => {
-      if (status.content.includes('streamed from megalodon')) {
-        clearTimeout(timer);
-        resolve();
-      }
+      if (post || !status.content.includes('streamed from megalodon')) return;
+      post = status;
+      got.update = true;
+      step(() => follower.favouriteStatus(post.id));
     });
-    stream.on('connect', async () => {
-      try {
-        await client.postStatus('streamed from megalodon');
-      } catch (e) {
-        reject(e);
-      }
+    stream.on('notification', (n) => {
+      if (!post || n.type !== 'favourite' || !n.status || n.status.id !== post.id) return;
+      got.notification = n.account.acct;
+      step(() => client.editStatus(post.id, { status: 'streamed from megalodon (edited)' }));
     });
+    stream.on('status_update', (status) => {
+      if (!post || status.id !== post.id) return;
+      got.status_update = status.content;
+      step(() => client.deleteStatus(post.id));
+    });
+    stream.on('delete', (id) => {
+      if (!post || String(id) !== post.id) return;
+      got.delete = true;
+      clearTimeout(timer);
+      resolve(got);
+    });
+    stream.on('connect', () => step(async () => {
+      if (posted) return; // a reconnect
+      posted = true;
+      await client.postStatus('streamed from megalodon');
+    }));
   });
   stream.stop();
-  check(true, 'userStreaming update');
+  check(seen.update, 'userStreaming update');
+  check(seen.notification === process.env.FOLLOWER, 'userStreaming notification (favourite)', seen);
+  check(/edited/.test(seen.status_update), 'userStreaming status.update', seen);
+  check(seen.delete, 'userStreaming delete');
+  check(rejected.length === 0, 'every streamed frame parsed', rejected);
 }
 
 const phase = process.argv[2];

@@ -26,6 +26,8 @@ func TestIssue17FirstLinkSkipsMentionsAndHashtags(t *testing.T) {
 		{"after mention and tag", `<p>` + mention + " " + tag + ` <a href="http://site.example/x">x</a></p>`, nil, "http://site.example/x"},
 		{"mention without classes", `<p><a href="https://c.example/users/carol">@carol</a> <a href="https://news.example/">n</a></p>`,
 			[]string{"https://c.example/users/carol"}, "https://news.example/"},
+		{"quote fallback", `<p class="quote-inline">RE: <a href="https://q.example/@q/1"><span>q</span></a></p><p>hi <a href="https://r.example/">r</a></p>`,
+			nil, "https://r.example/"},
 		{"only mention and tag", `<p>` + mention + tag + `</p>`, nil, ""},
 		{"not http", `<p><a href="javascript:alert(1)">x</a><a href="ftp://f.example/">f</a></p>`, nil, ""},
 		{"credentials", `<p><a href="https://user:pw@evil.example/">x</a></p>`, nil, ""},
@@ -119,6 +121,10 @@ func (q *fakeQueue) SaveCard(_ context.Context, c *federation.Card, _ time.Time)
 	defer q.mu.Unlock()
 	q.saved = append(q.saved, c)
 	return "", nil
+}
+
+func (q *fakeQueue) PruneCards(context.Context, time.Time, int) (int, []string, error) {
+	return 0, nil, nil
 }
 
 func (q *fakeQueue) FailCardFetch(_ context.Context, id int64, _ string, _ time.Time, retry *time.Time) error {

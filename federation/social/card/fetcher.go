@@ -28,6 +28,9 @@ const (
 	// Refetch is how long a card is kept before a new post linking it
 	// fetches it again.
 	Refetch = 14 * 24 * time.Hour
+	// pruneEvery is how often a pass deletes cards no post links any
+	// more (kept for Refetch after their last fetch), with their images.
+	pruneEvery = time.Hour
 	// retryAfter is the wait before the second attempt; it doubles.
 	retryAfter = 5 * time.Minute
 	// batch is the statuses one store call links.
@@ -53,6 +56,8 @@ type Fetcher struct {
 	// Now is the clock (time.Now when nil): leases, retries and the
 	// refetch policy follow it.
 	Now func() time.Time
+
+	pruned time.Time // the last prune; passes of one job never overlap
 }
 
 func (f *Fetcher) now() time.Time {
@@ -71,8 +76,19 @@ func (f *Fetcher) log() *slog.Logger {
 
 // Pass links the queued statuses, then fetches the due cards, batch after
 // batch while batches come back full (bounded), so a backlog clears in
-// one pass.
+// one pass; once an hour it prunes unlinked cards.
 func (f *Fetcher) Pass(ctx context.Context) error {
+	if err := f.link(ctx); err != nil {
+		return err
+	}
+	if err := f.fetchDue(ctx); err != nil {
+		return err
+	}
+	return f.prune(ctx)
+}
+
+// link links queued statuses to their cards.
+func (f *Fetcher) link(ctx context.Context) error {
 	for range maxBatches {
 		now := f.now()
 		n, err := f.Store.LinkStatuses(ctx, now, now.Add(-Refetch), batch, FirstLink)
@@ -80,9 +96,14 @@ func (f *Fetcher) Pass(ctx context.Context) error {
 			return fmt.Errorf("link statuses to cards: %w", err)
 		}
 		if n < batch || ctx.Err() != nil {
-			break
+			return nil
 		}
 	}
+	return nil
+}
+
+// fetchDue fetches the cards due.
+func (f *Fetcher) fetchDue(ctx context.Context) error {
 	for range maxBatches {
 		due, err := f.Store.ClaimCardFetches(ctx, f.now(), Lease, MaxAttempts, fetchBatch)
 		if err != nil {
@@ -95,6 +116,31 @@ func (f *Fetcher) Pass(ctx context.Context) error {
 			return nil
 		}
 	}
+	return nil
+}
+
+// prune deletes cards no post links any more, and their images, at most
+// once per pruneEvery.
+func (f *Fetcher) prune(ctx context.Context) error {
+	now := f.now()
+	if now.Sub(f.pruned) < pruneEvery {
+		return nil
+	}
+	for range maxBatches {
+		n, keys, err := f.Store.PruneCards(ctx, now.Add(-Refetch), batch)
+		if err != nil {
+			return fmt.Errorf("prune cards: %w", err)
+		}
+		for _, k := range keys {
+			if err := f.Images.DeleteCardImage(ctx, k); err != nil {
+				f.log().Warn("pruned card's image not removed", "key", k, "err", err)
+			}
+		}
+		if n < batch || ctx.Err() != nil {
+			break
+		}
+	}
+	f.pruned = now
 	return nil
 }
 

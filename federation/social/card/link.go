@@ -23,25 +23,44 @@ const maxAnchors = 100
 // FirstLink returns the normalized URL of the status's first link that is
 // not a mention or a hashtag (Mastodon's rule: anchors with rel=tag, the
 // mention and h-card microformat classes, or an href of a mentioned
-// actor are skipped), or "" when there is none.
+// actor are skipped) nor a quote post's "RE:" fallback (inside a
+// quote-inline element), or "" when there is none.
 func FirstLink(s federation.LinkedStatus) string {
 	mentioned := make(map[string]bool, len(s.Mentions))
 	for _, m := range s.Mentions {
 		mentioned[m] = true
 	}
 	z := html.NewTokenizer(strings.NewReader(s.Content))
+	var quote string // the open quote-inline element's tag, skipped whole
+	depth := 0
 	for seen := 0; seen < maxAnchors; {
-		switch z.Next() {
+		tt := z.Next()
+		switch tt {
 		case html.ErrorToken:
 			return ""
+		case html.EndTagToken:
+			if name, _ := z.TagName(); quote != "" && string(name) == quote {
+				if depth--; depth == 0 {
+					quote = ""
+				}
+			}
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, hasAttr := z.TagName()
-			if string(name) != "a" || !hasAttr {
-				continue
-			}
-			seen++
-			if u := anchorLink(z, mentioned); u != "" {
-				return u
+			tag := string(name)
+			switch {
+			case quote != "":
+				if tag == quote && tt == html.StartTagToken {
+					depth++
+				}
+			case tag != "a":
+				if hasAttr && tt == html.StartTagToken && hasWord(attrs(z)["class"], "quote-inline") {
+					quote, depth = tag, 1
+				}
+			case hasAttr:
+				seen++
+				if u := anchorLink(z, mentioned); u != "" {
+					return u
+				}
 			}
 		}
 	}

@@ -193,20 +193,37 @@ func (s *Service) Revoke(ctx context.Context, me *federation.Account, id, quotin
 	if err := s.Quotes.SetQuoteState(ctx, quotingID, federation.QuoteRevoked, ""); err != nil {
 		return 0, err
 	}
-	if s.Sender != nil && stamp != "" {
+	if s.Sender == nil {
+		return quotingID, nil
+	}
+	if stamp != "" {
 		if err := s.Sender.RevokeQuote(ctx, me, stamp, q.AccountID); err != nil {
 			return 0, err
 		}
 	}
+	// A local quoter's post went out with the stamp: its audience gets it
+	// again, without.
+	if s.isLocal(ctx, q.AccountID) {
+		return quotingID, s.Sender.Republish(ctx, q.AccountID, q.StatusURI)
+	}
 	return quotingID, nil
 }
 
-// Authorize answers a QuoteRequest for a local post: a stamp when its
-// policy admits the quoter, "" otherwise.
+// Authorize answers a QuoteRequest for a local post: a stamp when the
+// quoter may see the post (an author's block shuts them out, as a
+// followers-only post does a stranger) and its policy admits them, ""
+// otherwise.
 func (s *Service) Authorize(ctx context.Context, quoted *federation.Status, quoter *federation.Account, quotingURI string) (string, *federation.Account, error) {
 	_, author, err := s.stampBase(ctx, quoted.AccountID)
 	if err != nil {
 		return "", nil, err
+	}
+	seen, err := s.Views.StatusViews(ctx, quoter.ID, []int64{quoted.ID})
+	if err != nil {
+		return "", nil, err
+	}
+	if len(seen) == 0 {
+		return "", author, nil
 	}
 	follows := false
 	if quoted.QuotePolicy == federation.QuoteFollowers {
@@ -244,4 +261,14 @@ func (s *Service) StampValid(ctx context.Context, stampURI string, quoted *feder
 		return false, err
 	}
 	return !st.Revoked && st.QuotedStatusID == quoted.ID && st.QuotingURI == quotingURI, nil
+}
+
+// isLocal reports whether an account is one of ours.
+func (s *Service) isLocal(ctx context.Context, id int64) bool {
+	accts, err := s.Views.AccountViews(ctx, []int64{id})
+	if err != nil {
+		return false
+	}
+	a, ok := accts[id]
+	return ok && a.Account != nil && a.Local()
 }

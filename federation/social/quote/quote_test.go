@@ -86,7 +86,9 @@ type fakeQuotes struct {
 	policies map[int64]federation.QuotePolicy
 }
 
-func (f *fakeQuotes) FollowsAccepted(context.Context, int64, int64) (bool, error) { return f.follows, nil }
+func (f *fakeQuotes) FollowsAccepted(context.Context, int64, int64) (bool, error) {
+	return f.follows, nil
+}
 
 func (f *fakeQuotes) QuoteOf(_ context.Context, id int64) (*federation.Quote, error) {
 	for _, q := range f.recorded {

@@ -29,11 +29,15 @@ func (s *Store) DescribeMedia(ctx context.Context, accountID, statusID, id int64
 func (s *Store) DeleteMedia(ctx context.Context, accountID, id int64) ([]string, error) {
 	var file string
 	var thumb *string
-	err := s.db.QueryRow(ctx, `delete from media_attachments where id = $1 and account_id = $2 and status_id is null
+	// An upload a scheduled post reserves is in use as much as an attached one.
+	err := s.db.QueryRow(ctx, `delete from media_attachments m where id = $1 and account_id = $2 and status_id is null
+		and not exists (select 1 from scheduled_statuses s where s.account_id = $2 and m.id = any(s.media_ids))
 		returning file_key, thumb_key`, id, accountID).Scan(&file, &thumb)
 	if errors.Is(err, pgx.ErrNoRows) {
 		var attached bool
-		if s.db.QueryRow(ctx, `select status_id is not null from media_attachments where id = $1 and account_id = $2`,
+		if s.db.QueryRow(ctx, `select m.status_id is not null or exists (select 1 from scheduled_statuses s
+				where s.account_id = $2 and m.id = any(s.media_ids))
+			from media_attachments m where m.id = $1 and m.account_id = $2`,
 			id, accountID).Scan(&attached) == nil && attached {
 			return nil, errs.E(errs.Invalid, "Media attachment is currently used by a status")
 		}

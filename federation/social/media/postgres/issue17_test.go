@@ -64,3 +64,27 @@ func TestIssue17DeleteAndDescribeMedia(t *testing.T) {
 		t.Fatalf("describe: %+v", got[0])
 	}
 }
+
+// TestIssue17DeleteMediaReservedBySchedule: an upload a scheduled post
+// reserves is in use: deleting it is refused (Invalid: 422) and leaves it,
+// so the post still has its picture when it publishes.
+func TestIssue17DeleteMediaReservedBySchedule(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.DB(t)
+	alice := account(t, db, "a.example", "alice")
+	ms := mediapg.New(db)
+	held, err := ms.CreateMedia(ctx, newMedia(alice, "h1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, `insert into scheduled_statuses (tenant_id, account_id, scheduled_at, params, media_ids)
+		values ($1, $2, now() + interval '1 hour', '{}', array[$3::bigint])`, alice.TenantID, alice.ID, held.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ms.DeleteMedia(ctx, alice.ID, held.ID); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("deleting an upload a scheduled post holds: %v", err)
+	}
+	if got, _ := ms.MediaByIDs(ctx, alice.ID, []int64{held.ID}); len(got) != 1 {
+		t.Fatal("the refused delete removed the upload")
+	}
+}

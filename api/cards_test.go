@@ -204,6 +204,11 @@ func TestIssue17LinkCardsFetchedInTheBackground(t *testing.T) {
 	if b := readAll(t, r.Body); !strings.HasPrefix(b, "\x89PNG") {
 		t.Fatal("the card image is not the re-encoded PNG")
 	}
+	for _, path := range []string{"/preview_cards/0123/preview.png", "/preview_cards/..%2F..%2Fetc%2Fpasswd", "/preview_cards/"} {
+		if r := w.do(t, http.MethodGet, "a.example", path, nil); r.StatusCode != 404 {
+			t.Errorf("GET %s: %d, want 404", path, r.StatusCode)
+		}
+	}
 	if other := w.cardOf(t, w.aliceB, theirs); other == nil || other.Title != "The article" ||
 		!strings.HasPrefix(*other.Image, "https://b.example/preview_cards/") {
 		t.Fatalf("tenant B's card = %+v", other)
@@ -297,15 +302,23 @@ func TestIssue17TrendingLinksAndLinkTimelinePerTenant(t *testing.T) {
 	t.Parallel()
 	w := newCardWorld(t)
 	article, other, secret := "http://site.test/article", "http://site.test/other", "http://site.test/secret"
+	// alice of B follows alice of A: A's followers-only posts reach B.
+	w.call(t, w.aliceB, http.MethodPost, fmt.Sprintf("/api/v1/accounts/%d/follow", w.aliceA.ID), nil).want(t, 200)
 	a1 := w.post(t, w.aliceA, map[string]any{"status": "one " + other})
 	a2 := w.post(t, w.aliceA, map[string]any{"status": "two " + other})
 	a3 := w.post(t, w.aliceA, map[string]any{"status": "read " + article})
 	b1 := w.post(t, w.bob, map[string]any{"status": "me too " + article})
-	w.post(t, w.aliceA, map[string]any{"status": "followers only " + secret, "visibility": "private"})
+	private := w.post(t, w.aliceA, map[string]any{"status": "followers only " + secret, "visibility": "private"})
 	w.post(t, w.aliceA, map[string]any{"status": "quiet " + secret, "visibility": "unlisted"})
 	theirs := w.post(t, w.aliceB, map[string]any{"status": "on B " + article})
 	w.pass(t)
 
+	if home := w.call(t, w.aliceB, http.MethodGet, "/api/v1/timelines/home", nil).want(t, 200).body; !strings.Contains(home, `"id":"`+private+`"`) {
+		t.Fatalf("the followers-only post did not reach tenant B's follower: %s", home)
+	}
+	if c := w.cardOf(t, w.aliceB, private); c == nil || c.URL != secret {
+		t.Fatalf("the follower's card of the followers-only post: %+v", c)
+	}
 	// Two accounts shared the article, one the other page (twice).
 	got := w.trends(t, w.aliceA)
 	if len(got) != 2 || got[0].URL != article || got[1].URL != other {
@@ -317,10 +330,11 @@ func TestIssue17TrendingLinksAndLinkTimelinePerTenant(t *testing.T) {
 	if h := got[1].History; h[0].Accounts != "1" || h[0].Uses != "2" {
 		t.Errorf("other history: %+v", h)
 	}
-	// Tenant B counts its own public post only: never A's posts, public
-	// or followers-only.
+	// Tenant B counts the public posts known to it — its own, and alice of
+	// A's that reached it through the follow — but not bob's, which never
+	// reached it, and never the followers-only post, though it did.
 	gotB := w.trends(t, w.aliceB)
-	if len(gotB) != 1 || gotB[0].URL != article || gotB[0].History[0].Accounts != "1" {
+	if len(gotB) != 2 || gotB[0].URL != article || gotB[0].History[0].Accounts != "2" || gotB[1].URL != other {
 		t.Fatalf("tenant B trends: %+v", gotB)
 	}
 	if ids := w.linkTimeline(t, w.aliceA, article); strings.Join(ids, ",") != b1+","+a3 {
@@ -329,8 +343,8 @@ func TestIssue17TrendingLinksAndLinkTimelinePerTenant(t *testing.T) {
 	if ids := w.linkTimeline(t, w.aliceA, other); strings.Join(ids, ",") != a2+","+a1 {
 		t.Errorf("tenant A's other timeline: %v", ids)
 	}
-	if ids := w.linkTimeline(t, w.aliceB, article); strings.Join(ids, ",") != theirs {
-		t.Errorf("tenant B's link timeline: %v, want only %s", ids, theirs)
+	if ids := w.linkTimeline(t, w.aliceB, article); strings.Join(ids, ",") != theirs+","+a3 {
+		t.Errorf("tenant B's link timeline: %v, want %s,%s (never bob's %s)", ids, theirs, a3, b1)
 	}
 	for _, a := range []*federation.Account{w.aliceA, w.aliceB} {
 		if ids := w.linkTimeline(t, a, secret); len(ids) != 0 {

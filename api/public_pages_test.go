@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roost-social/roost/api"
 	"github.com/roost-social/roost/api/mastodon"
@@ -25,6 +26,7 @@ import (
 	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/federation/inbox"
 	"github.com/roost-social/roost/federation/outbox"
+	"github.com/roost-social/roost/federation/social/about"
 	"github.com/roost-social/roost/federation/social/media"
 	mediapg "github.com/roost-social/roost/federation/social/media/postgres"
 	"github.com/roost-social/roost/internal/testenv"
@@ -60,6 +62,7 @@ func newWebWorld(t *testing.T) *webWorld {
 		Outbox: ob, Sites: o.Sites, URL: o.URL, Polls: w.accounts}
 	m.UseSocialStore(w.accounts, ob)
 	m.Threads, m.InstanceData = w.accounts, w.accounts
+	m.About = &about.Service{Store: w.accounts} // the front page's rules and about text
 	m.Media = &media.Service{Store: mediapg.New(w.db), Blobs: media.NewLocalStore(t.TempDir())}
 	o.Mastodon = m
 	o.Statuses = w.accounts
@@ -255,8 +258,18 @@ func TestIssue18ProfilePinnedPagedTabs(t *testing.T) {
 		"Authorization", "Bearer "+w.tokens[w.aliceA.ID]); r.StatusCode != 200 {
 		t.Fatalf("pin: %d", r.StatusCode)
 	}
+	fields := []federation.Field{{Name: "Site", Value: "https://alice.example/"}, {Name: "Other", Value: "https://other.example/"}}
+	if err := w.accounts.UpdateProfile(context.Background(), w.aliceA.ID, federation.ProfileUpdate{Fields: &fields}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := w.accounts.MarkFieldVerified(context.Background(), w.aliceA.ID, "https://alice.example/", time.Now()); err != nil || !ok {
+		t.Fatalf("verify: %v %v", ok, err)
+	}
 	code, body, h := w.page(t, "https://a.example/@alice")
-	wantPage(t, "profile", code, body, h, "Pinned", "the pinned one", "filler 19", `rel="next"`, "?max_id=",
+	if n := strings.Count(body, "✓ verified"); n != 1 {
+		t.Errorf("%d fields marked verified, want 1", n)
+	}
+	wantPage(t, "profile", code, body, h, `class="verified"`, `rel="nofollow noopener noreferrer me"`, "Pinned", "the pinned one", "filler 19", `rel="next"`, "?max_id=",
 		`<link rel="alternate" type="application/rss+xml" href="https://a.example/@alice.rss">`)
 	if strings.Contains(body, "a reply to bob") {
 		t.Error("the posts tab shows replies")
@@ -296,9 +309,22 @@ func TestIssue18FrontPageAndHashtag(t *testing.T) {
 	// Tenant B has one account: its front page is that profile.
 	code, body, h := w.page(t, "https://b.example/")
 	wantPage(t, "one-account front", code, body, h, "alice of b.example", "tenant B has one account")
-	// Tenant A has two: the site's page.
+	// Tenant A has two: the site's page, with its rules and about text.
+	ctx := context.Background()
+	ab := &about.Service{Store: w.accounts}
+	if _, err := ab.SaveRule(ctx, w.tenantA.ID, about.RuleDraft{Text: "Be kind to birds", Hint: "all of them"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ab.SaveSettings(ctx, w.tenantA.ID, federation.ServerSettings{About: "A roost for <b>birders</b>.",
+		DomainBlocks: federation.ShowNobody, DomainBlocksRationale: federation.ShowNobody}); err != nil {
+		t.Fatal(err)
+	}
 	code, body, h = w.page(t, "https://a.example/")
-	wantPage(t, "front", code, body, h, "Tenant A", "Rules", "a.example</code> as your server")
+	wantPage(t, "front", code, body, h, "Tenant A", "Rules", "Be kind to birds", "all of them",
+		"A roost for &lt;b&gt;birders&lt;/b&gt;.", "a.example</code> as your server")
+	if code, body, _ := w.page(t, "https://b.example/"); code != 200 || strings.Contains(body, "Be kind to birds") {
+		t.Errorf("tenant B's front page shows tenant A's rules")
+	}
 	code, body, h = w.page(t, "https://a.example/tags/roost")
 	wantPage(t, "tag", code, body, h, "#roost", "hello", `type="application/rss+xml" href="https://a.example/tags/roost.rss"`)
 	if strings.Contains(body, "quiet") || strings.Contains(body, "other tenant") {

@@ -25,6 +25,7 @@ import (
 	"github.com/roost-social/roost/api/page"
 	"github.com/roost-social/roost/billing"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/social/about"
 	"github.com/roost-social/roost/federation/social/announcement"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/ratelimit"
@@ -227,6 +228,9 @@ type Handler struct {
 	// Announcements backs the announcements pages (announcements.go);
 	// nil: not available.
 	Announcements *announcement.Service
+	// About backs the server rules, about and terms pages (about.go);
+	// nil: not available.
+	About *about.Service
 }
 
 // Register mounts the operator dashboard on r in front of host routing.
@@ -315,7 +319,7 @@ var coreRoutes = []route{
 
 // routes is every dashboard route: the route-table tests walk it.
 var routes = concatRoutes(coreRoutes, moderationRoutes, federationRoutes, queueRoutes, booksRoutes, leaveRoutes,
-	announcementRoutes)
+	announcementRoutes, aboutRoutes)
 
 func concatRoutes(sets ...[]route) []route {
 	var all []route
@@ -491,6 +495,9 @@ var navLinks = []navLink{
 	{"/tenant/leave", "Move or leave", "nav-leave", ManageSite},
 	// ManageSite, but shown on the operator host too (its own check).
 	{"/announcements", "Announcements", "nav-announcements", ManageSite | ViewDashboard},
+	{"/rules", "Server rules", "nav-rules", ManageSite},
+	{"/about", "About", "nav-about", ManageSite},
+	{"/terms", "Terms of service", "nav-terms", ManageSite},
 }
 
 // cookies is the dashboard's cookie policy (page.Cookies): SameSite=

@@ -205,6 +205,17 @@ var authorityActions = map[string]authSpec{
 	"GET /announcement":                      byKind("id", announcementsByKind),
 	"POST /announcements":                    byKind("id", announcementsByKind, vals("text", "edited", "published", "on")),
 	"POST /announcements/delete":             byKind("id", announcementsByKind),
+	"GET /rules":                             fixed(),
+	"GET /rule":                              byKind("id", rulesByKind),
+	"POST /rules":                            byKind("id", rulesByKind, vals("text", "edited", "hint", "h")),
+	"POST /rules/delete":                     byKind("id", rulesByKind),
+	"POST /rules/move":                       byKind("id", rulesByKind, vals("dir", "up"), vals("dir", "down")),
+	"GET /about":                             fixed(),
+	"POST /about":                            fixed("about", "hi", "domain_blocks", "all", "domain_blocks_rationale", "users"),
+	"GET /terms":                             fixed(),
+	"GET /terms/version":                     byKind("id", termsByKind),
+	"POST /terms":                            byKind("id", termsByKind, vals("effective_date", "2031-02-03", "text", "edited")),
+	"POST /terms/delete":                     byKind("id", termsByKind),
 }
 
 func queueForms(w *authWorld, k targetKind) []url.Values {

@@ -23,6 +23,7 @@ import (
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/domainblock"
 	fedpg "github.com/roost-social/roost/federation/postgres"
+	"github.com/roost-social/roost/federation/social/about"
 	"github.com/roost-social/roost/federation/social/announcement"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/testenv"
@@ -58,6 +59,8 @@ type authWorld struct {
 	deadA, deadB int64
 	// Announcements of A, of B and of the instance (announcements_test.go).
 	annA, annB, annI int64
+	// Server rules and terms versions of A and of B (about_test.go).
+	ruleA, ruleB, termsA, termsB int64
 	// tables are the schema's tables and their columns (digest).
 	tables map[string][]string
 }
@@ -182,11 +185,12 @@ func newAuthWorld(t *testing.T) *authWorld {
 	w.seedModeration(t)
 	w.seedFederation(t)
 	w.seedAnnouncements(t)
+	w.seedAbout(t)
 
 	h := &Handler{Store: w.admin, Host: authOperatorHost, URL: httpx.URLConfig{Scheme: "https"},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Forward: w.out, Posts: w.out,
 		Federation: fedStore{Store: w.views, rec: w.out}, Leave: leaveStore{leave: tenantpg.NewLeaveStore(db), fed: w.views},
-		Announcements: &announcement.Service{Store: w.views}}
+		Announcements: &announcement.Service{Store: w.views}, About: &about.Service{Store: w.views}}
 	bs := billingpg.NewStore(db)
 	h.Billing = &BillingPages{Plans: bs, Records: bs, Usage: bs, Books: bs, Currency: "eur"}
 	w.app = api.New(api.Options{Sites: tenant.NewHostCache(tenants, time.Minute, 100), Accounts: w.views,
@@ -394,6 +398,7 @@ func (w *authWorld) reset(t *testing.T) {
 	w.q(t, `insert into admin_roles (user_id, tenant_id, role, perms) values ($1, $2, $3, $4) on conflict do nothing`,
 		w.spareA, w.A, Moderator.Name, int64(Moderator.Perms))
 	w.seedAnnouncements(t) // deleted ones back, under their ids
+	w.seedAbout(t)
 }
 
 // digest fingerprints the database, table by table: every row when scope

@@ -65,6 +65,10 @@ func (h *Handler) instanceV1(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	rules, err := h.rules(c) // instance_routes.go
+	if err != nil {
+		return err
+	}
 	return c.JSON(map[string]any{
 		"uri": site.Domain, "title": site.TenantName, "short_description": "", "description": "",
 		"email": h.Instance.ContactEmail, "version": h.version(), "urls": map[string]any{"streaming_api": ws},
@@ -77,7 +81,7 @@ func (h *Handler) instanceV1(c *fiber.Ctx) error {
 			"media_attachments": mediaConfig,
 			"polls":             pollConfig,
 		},
-		"contact_account": contact, "rules": []any{},
+		"contact_account": contact, "rules": rules,
 	})
 }
 
@@ -89,6 +93,10 @@ func (h *Handler) instanceV2(c *fiber.Ctx) error {
 	}
 	base, ws := h.instanceBase(c)
 	contact, err := h.contactAccount(c) // instance_routes.go
+	if err != nil {
+		return err
+	}
+	rules, err := h.rules(c) // instance_routes.go
 	if err != nil {
 		return err
 	}
@@ -116,6 +124,6 @@ func (h *Handler) instanceV2(c *fiber.Ctx) error {
 		"registrations": registrationsV2(),
 		"api_versions":  map[string]any{"mastodon": 2},
 		"contact":       map[string]any{"email": h.Instance.ContactEmail, "account": contact},
-		"rules":         []any{},
+		"rules":         rules,
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/social/about"
 	"github.com/roost-social/roost/federation/social/profile"
 	"github.com/roost-social/roost/internal/errs"
 )
@@ -29,35 +30,132 @@ const mastodonVersion = "4.3.0"
 func (h *Handler) registerInstanceRoutes(v1 fiber.Router) {
 	v1.Get("/instance/rules", h.instanceRules)
 	v1.Get("/instance/extended_description", h.extendedDescription)
-	v1.Get("/instance/privacy_policy", h.noInstanceDocument)
-	v1.Get("/instance/terms_of_service", h.noInstanceDocument)
-	v1.Get("/instance/terms_of_service/:date", h.noInstanceDocument)
+	v1.Get("/instance/privacy_policy", h.privacyPolicy)
+	v1.Get("/instance/terms_of_service", h.termsOfService)
+	v1.Get("/instance/terms_of_service/:date", h.termsOfService)
 	v1.Get("/instance/languages", h.instanceLanguages)
 	v1.Get("/instance/peers", h.instancePeers)
 	v1.Get("/instance/activity", h.instanceActivity)
-	v1.Get("/instance/domain_blocks", h.noInstanceDocument)
+	v1.Get("/instance/domain_blocks", h.instanceDomainBlocks)
 }
 
-// instanceRules lists the tenant's rules. Tenants have no rules to write
-// yet, so there are none, as on a Mastodon server without rules.
+// Rule is Mastodon's Rule entity.
+type Rule struct {
+	ID   string `json:"id"`
+	Text string `json:"text"`
+	Hint string `json:"hint"`
+}
+
+// instanceRules lists the tenant's rules, in the order its admins set.
 func (h *Handler) instanceRules(c *fiber.Ctx) error {
-	return c.JSON([]any{})
+	rules, err := h.rules(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(rules)
 }
 
-// extendedDescription is the tenant's "about" text: none yet, which
-// Mastodon answers as empty content never updated.
+// rules are the tenant's rules as entities (also in the instance
+// documents); none when the node has no about use case.
+func (h *Handler) rules(c *fiber.Ctx) ([]Rule, error) {
+	out := []Rule{}
+	if h.About == nil {
+		return out, nil
+	}
+	rs, err := h.About.Rules(c.UserContext(), httpx.SiteOf(c).TenantID)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rs {
+		out = append(out, Rule{ID: idStr(r.ID), Text: r.Text, Hint: r.Hint})
+	}
+	return out, nil
+}
+
+// extendedDescription is the tenant's about text: empty content never
+// updated when it wrote none, as Mastodon answers.
 func (h *Handler) extendedDescription(c *fiber.Ctx) error {
-	return c.JSON(map[string]any{"updated_at": nil, "content": ""})
+	if h.About == nil {
+		return c.JSON(map[string]any{"updated_at": nil, "content": ""})
+	}
+	d, err := h.About.ExtendedDescription(c.UserContext(), httpx.SiteOf(c).TenantID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(documentJSON(d))
 }
 
-// noInstanceDocument answers the documents a tenant cannot write yet as
-// Mastodon answers them when absent: terms of service are 404 until
-// published, and the domain-block list is 404 while its visibility
-// setting is "disabled" (Mastodon's default; tenants have no such setting).
-// The privacy policy is 404 as well, and the instance document's
-// urls.privacy_policy null: Roost will not invent a policy for a tenant.
-func (h *Handler) noInstanceDocument(c *fiber.Ctx) error {
-	return errNotFound
+// privacyPolicy is the tenant's privacy policy; 404 when it wrote none
+// (Roost will not invent a policy for a tenant).
+func (h *Handler) privacyPolicy(c *fiber.Ctx) error {
+	if h.About == nil {
+		return errNotFound
+	}
+	d, err := h.About.PrivacyPolicy(c.UserContext(), httpx.SiteOf(c).TenantID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(documentJSON(d))
+}
+
+func documentJSON(d *about.Document) map[string]any {
+	var updated any
+	if d.UpdatedAt != nil {
+		updated = ts(*d.UpdatedAt)
+	}
+	return map[string]any{"updated_at": updated, "content": d.Content}
+}
+
+// termsOfService is the version in force (or, with :date, the version
+// taking effect that day), as Mastodon 4.4's TermsOfService entity; 404
+// until the tenant publishes terms.
+func (h *Handler) termsOfService(c *fiber.Ctx) error {
+	if h.About == nil {
+		return errNotFound
+	}
+	tenantID := httpx.SiteOf(c).TenantID
+	var t *about.Terms
+	var err error
+	if date := c.Params("date"); date != "" {
+		t, err = h.About.TermsOn(c.UserContext(), tenantID, date)
+	} else {
+		t, err = h.About.CurrentTerms(c.UserContext(), tenantID)
+	}
+	if err != nil {
+		return err
+	}
+	var next any
+	if t.SucceededBy != nil {
+		next = t.SucceededBy.Format(about.DateFormat)
+	}
+	return c.JSON(map[string]any{"effective_date": t.EffectiveDate.Format(about.DateFormat), "effective": t.Effective,
+		"content": t.Content, "succeeded_by": next})
+}
+
+// InstanceDomainBlock is Mastodon's DomainBlock entity (the instance's list).
+type InstanceDomainBlock struct {
+	Domain   string  `json:"domain"`
+	Digest   string  `json:"digest"`
+	Severity string  `json:"severity"`
+	Comment  *string `json:"comment,omitempty"`
+}
+
+// instanceDomainBlocks lists the tenant's domain blocks as its admins
+// chose to show them: 404 while hidden from the reader (Mastodon's
+// default), comments only when those are shown too.
+func (h *Handler) instanceDomainBlocks(c *fiber.Ctx) error {
+	if h.About == nil {
+		return errNotFound
+	}
+	bs, err := h.About.DomainBlocks(c.UserContext(), httpx.SiteOf(c).TenantID, viewer(c) != 0)
+	if err != nil {
+		return err
+	}
+	out := make([]InstanceDomainBlock, 0, len(bs))
+	for _, b := range bs {
+		out = append(out, InstanceDomainBlock{Domain: b.Domain, Digest: b.Digest, Severity: b.Severity, Comment: b.Comment})
+	}
+	return c.JSON(out)
 }
 
 func (h *Handler) instanceLanguages(c *fiber.Ctx) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/outbox"
+	"github.com/roost-social/roost/federation/social/about"
 	"github.com/roost-social/roost/federation/social/account"
 	"github.com/roost-social/roost/federation/social/announcement"
 	"github.com/roost-social/roost/federation/social/card"
@@ -116,6 +117,10 @@ type Handler struct {
 	// and its requests (notifications.go); nil leaves v2 notifications,
 	// unread counts, policy and requests out (404).
 	Notifications federation.NotificationStore
+	// About serves the tenant's rules, about text, privacy policy, terms
+	// of service and public domain blocks (instance_routes.go); nil: none
+	// written, as a Mastodon server without them.
+	About *about.Service
 }
 
 // InstanceInfo is the instance-wide part of /api/v1/instance.

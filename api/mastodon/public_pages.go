@@ -91,3 +91,24 @@ func (h *Handler) PublicDirectory(ctx context.Context, site *tenant.Site, limit 
 	}
 	return h.PublicAccounts(ctx, site, ids)
 }
+
+// PublicAbout is what site's tenant wrote about its server: its rules,
+// in order, and its about text as HTML (rendered from the admin's text,
+// which passes no HTML of its own); none without About.
+func (h *Handler) PublicAbout(ctx context.Context, site *tenant.Site) (rules []Rule, about string, err error) {
+	if h.About == nil {
+		return nil, "", nil
+	}
+	rs, err := h.About.Rules(ctx, site.TenantID)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, r := range rs {
+		rules = append(rules, Rule{ID: idStr(r.ID), Text: r.Text, Hint: r.Hint})
+	}
+	d, err := h.About.ExtendedDescription(ctx, site.TenantID)
+	if err != nil {
+		return nil, "", err
+	}
+	return rules, d.Content, nil
+}

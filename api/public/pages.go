@@ -1,6 +1,7 @@
 package public
 
 import (
+	"html/template"
 	"net/url"
 	"strconv"
 
@@ -216,8 +217,14 @@ func (h *Handler) front(c *fiber.Ctx) error {
 	if err != nil {
 		return h.fail(c, err)
 	}
+	rules, about, err := h.Source.PublicAbout(ctx, site)
+	if err != nil {
+		return h.fail(c, err)
+	}
 	l := h.looks(c)
-	v := &view{Page: page.Page{Host: site.Domain, Title: site.TenantName}, SiteName: site.TenantName, SignIn: site.Domain}
+	v := &view{Page: page.Page{Host: site.Domain, Title: site.TenantName}, SiteName: site.TenantName, SignIn: site.Domain,
+		// about.Render's HTML: the admin's text escaped, only its own tags.
+		Rules: rules, About: template.HTML(about)}
 	for _, a := range dir {
 		v.Directory = append(v.Directory, l.person(a))
 	}

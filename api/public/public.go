@@ -35,6 +35,7 @@ type Source interface {
 	PublicAccount(ctx context.Context, site *tenant.Site, id int64) (*mastodon.Account, error)
 	PublicDirectory(ctx context.Context, site *tenant.Site, limit int) ([]*mastodon.Account, error)
 	PublicOwner(ctx context.Context, site *tenant.Site) (id, users int64, err error)
+	PublicAbout(ctx context.Context, site *tenant.Site) (rules []mastodon.Rule, about string, err error)
 }
 
 // Accounts finds a tenant's local accounts by username.

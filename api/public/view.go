@@ -34,6 +34,8 @@ type view struct {
 	Tag       string
 	Directory []*person
 	SignIn    string // the domain an app signs in to
+	Rules     []mastodon.Rule
+	About     template.HTML
 }
 
 // meta is what a page tells previews, feed readers and ActivityPub

@@ -15,6 +15,7 @@ import (
 	"github.com/roost-social/roost/api/admin"
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/social/about"
 	"github.com/roost-social/roost/federation/social/account"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/errs"
@@ -254,6 +255,8 @@ func adminHandler(cfg *config.Config, log *slog.Logger, svc *services, fd *fed) 
 	h.Leave = newLeaving(cfg, log, svc, fd) // leaving and changing domain (move.go)
 	h.SignIn = svc.signin                   // throttled sign-in (signin.go)
 	h.Announcements = newAnnouncements(svc) // the instance's and tenants' news (schedule.go)
+	// Server rules, about, terms (api/admin/about.go).
+	h.About = &about.Service{Store: svc.social}
 	if fd != nil {
 		h.Forward = fd.outbox // reports forwarded as Flags (federation/outbox ForwardReport)
 		h.Posts = localPosts{accounts: svc.social, outbox: fd.outbox}

@@ -16,6 +16,7 @@ import (
 	"github.com/roost-social/roost/api/streaming"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/federation/relme"
+	"github.com/roost-social/roost/federation/social/about"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/jobs"
 	"github.com/roost-social/roost/tenant"
@@ -76,6 +77,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	mastodonAPI.UseSocialStore(svc.social, fd.outbox) // lists, filters, conversations, emojis, search... (api/mastodon/wiring.go)
 	mastodonAPI.RelMe = &relme.Verifier{Fetch: fd.fetch, Store: svc.social, Log: log}
 	mastodonAPI.Threads, mastodonAPI.InstanceData = svc.social, svc.social // thread mutes, instance routes (statusroutes.go)
+	// Rules, about, terms, domain blocks (api/mastodon/instance_routes.go).
+	mastodonAPI.About = &about.Service{Store: svc.social}
 	hub := streaming.NewHub(svc.redis, cfg.RedisPrefix, log) // this node's one streaming subscription
 	stopJobs := startNodeJobs(ctx, log, reg, nodeJobs(cfg, log, svc, fd, cache, hub, subscribed))
 	defer stopJobs()
@@ -88,7 +91,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 		Billing:        newBillingWebhook(cfg, log, svc),   // Stripe webhook on the portal host (billing.go)
 		Mastodon:       mastodonAPI,
 		Public:         &public.Handler{Accounts: svc.social, Views: svc.social, Source: mastodonAPI, URL: urls, Log: log}, // api/public
-		Streaming:      &streaming.Handler{Auth: oauthSvc, Render: mastodonAPI, Hub: hub, Log: log},
+		Streaming:      &streaming.Handler{Auth: oauthSvc, Render: mastodonAPI, Hub: hub, Log: log, Lists: mastodonAPI.Lists},
 		Sites:          cache,
 		Accounts:       svc.social,
 		Inbox:          fd.inbox,

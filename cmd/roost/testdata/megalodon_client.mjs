@@ -110,7 +110,9 @@ async function run() {
     }
   }
 
-  await streaming(client, generator('mastodon', base, process.env.FOLLOWER_TOKEN));
+  const followerClient = generator('mastodon', base, process.env.FOLLOWER_TOKEN);
+  await streaming(client, followerClient);
+  await listStreaming(client, followerClient);
   console.log(JSON.stringify({ done: true, posted: posted.length, pages_seen: seen.length }));
 }
 
@@ -170,6 +172,35 @@ async function streaming(client, follower) {
   check(/edited/.test(seen.status_update), 'userStreaming status.update', seen);
   check(seen.delete, 'userStreaming delete');
   check(rejected.length === 0, 'every streamed frame parsed', rejected);
+}
+
+// listStreaming follows the follower, puts them on a list and reads the
+// list's stream: their new post arrives there as it reaches home.
+async function listStreaming(client, follower) {
+  const them = (await follower.verifyAccountCredentials()).data;
+  await client.followAccount(them.id);
+  const list = (await client.createList('megalodon list')).data;
+  await client.addAccountsToList(list.id, [them.id]);
+  const stream = await client.listStreaming(list.id);
+  const rejected = [];
+  stream.on('parser-error', (err) => rejected.push(err.message));
+  let posted = false;
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the list stream stalled; parser errors: ${JSON.stringify(rejected)}`)), 30000);
+    stream.on('update', (status) => {
+      if (status.content.includes('listed from megalodon') && status.account.id === them.id) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    stream.on('connect', () => {
+      if (posted) return;
+      posted = true;
+      follower.postStatus('listed from megalodon').catch(reject);
+    });
+  });
+  stream.stop();
+  check(rejected.length === 0, 'listStreaming update', rejected);
 }
 
 const phase = process.argv[2];

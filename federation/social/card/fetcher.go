@@ -149,7 +149,14 @@ func (f *Fetcher) prune(ctx context.Context) error {
 func (f *Fetcher) fetchAll(ctx context.Context, due []federation.CardFetch) error {
 	errc := make(chan error, len(due))
 	for _, c := range due {
-		go func() { errc <- f.fetchOne(ctx, c) }()
+		go func() {
+			defer func() { // outside fetchOne's own recovery (recording): the pass's error, not the process's end
+				if r := recover(); r != nil {
+					errc <- fmt.Errorf("record card %d: panic: %v", c.ID, r)
+				}
+			}()
+			errc <- f.fetchOne(ctx, c)
+		}()
 	}
 	var first error
 	for range due {
@@ -163,7 +170,7 @@ func (f *Fetcher) fetchAll(ctx context.Context, due []federation.CardFetch) erro
 // fetchOne fetches one claimed card and records the outcome; a panic is
 // that card's failure, never the pass's. Only failing to record is an
 // error.
-func (f *Fetcher) fetchOne(ctx context.Context, c federation.CardFetch) (err error) {
+func (f *Fetcher) fetchOne(ctx context.Context, c federation.CardFetch) error {
 	var card *federation.Card
 	var failure error
 	crashed := false
@@ -179,13 +186,20 @@ func (f *Fetcher) fetchOne(ctx context.Context, c federation.CardFetch) (err err
 	if ctx.Err() != nil {
 		return nil // shutting down: the lease runs out and another pass retries
 	}
-	now := f.now()
-	if failure == nil {
-		card.ID, card.URL = c.ID, c.URL
-		return f.save(ctx, card, now)
+	if failure != nil {
+		return f.fail(ctx, c, failure, crashed)
 	}
+	card.ID, card.URL = c.ID, c.URL
+	return f.save(ctx, card, f.now())
+}
+
+// fail records a failed attempt: retried with back-off while attempts
+// remain and another try may pass; a refusal or a crash (which would
+// crash again) is final.
+func (f *Fetcher) fail(ctx context.Context, c federation.CardFetch, failure error, crashed bool) error {
+	now := f.now()
 	var retry *time.Time
-	if c.Attempts < MaxAttempts && !permanent(failure) && !crashed { // a crash would crash again
+	if c.Attempts < MaxAttempts && !permanent(failure) && !crashed {
 		at := now.Add(retryAfter << (c.Attempts - 1))
 		retry = &at
 	}

@@ -72,7 +72,7 @@ var embedPolicy = func() *bluemonday.Policy {
 	p.AllowElements("iframe")
 	p.AllowAttrs("src").OnElements("iframe")
 	p.AllowAttrs("width", "height").Matching(bluemonday.Integer).OnElements("iframe")
-	p.AllowAttrs("allowfullscreen", "frameborder", "title", "allow").OnElements("iframe")
+	p.AllowAttrs("allowfullscreen", "frameborder", "scrolling", "title").OnElements("iframe")
 	p.AllowURLSchemes("https")
 	p.RequireParseableURLs(true)
 	return p

@@ -5,7 +5,7 @@
 // limit (federation.NotificationQuery); what only the viewer's filters can
 // decide (a hide filter matching a notification's status) is applied here
 // while the page is filled, with more rows read until it is full, the
-// rows run out, or maxScan rows were read.
+// rows run out, or maxScan rows were read (timeline.Fill).
 package notification
 
 import (
@@ -47,13 +47,9 @@ type Viewer struct {
 	SiteDomain string
 }
 
-// maxScan bounds the notifications one page reads beyond its limit while
-// the viewer's filters hide some: a page stays a bounded amount of work.
-const maxScan = 400
-
-// Window is the ids a page covered, newest and oldest: the Link cursors.
-// A page the viewer's filters thinned still advances by what it read.
-type Window struct{ Newest, Oldest int64 }
+// Window is the ids a page covered, newest and oldest: the Link cursors
+// (timeline.Fill, shared with the status lists).
+type Window = timeline.Window
 
 var errNotFound = errs.E(errs.NotFound, "Record not found")
 
@@ -115,99 +111,6 @@ func (s *Service) hidden(ctx context.Context, v Viewer, lens *timeline.Lens, ns 
 	return out, nil
 }
 
-// scanned is one row read while filling a page, newest first.
-type scanned struct {
-	id   int64
-	kept bool
-}
-
-// fill reads rows through read (each call one store page, newest first)
-// until p.Limit are kept, the rows run out or maxScan were read, and
-// returns the kept indexes, in page order, and the window read. With MinID
-// the page is the oldest p.Limit kept above it, else the newest.
-func fill[T any](ctx context.Context, p federation.Page, id func(T) int64, read func(federation.Page) ([]T, error),
-	keep func([]T) ([]bool, error)) ([]T, Window, error) {
-	var rows []T
-	var seen []scanned
-	cur, kept := p, 0
-	for len(seen) < maxScan+p.Limit {
-		batch, err := read(cur)
-		if err != nil {
-			return nil, Window{}, err
-		}
-		if len(batch) == 0 {
-			break
-		}
-		ok, err := keep(batch)
-		if err != nil {
-			return nil, Window{}, err
-		}
-		for i, r := range batch {
-			if ok[i] {
-				kept++
-			}
-			seen = append(seen, scanned{id: id(r), kept: ok[i]})
-			rows = append(rows, r)
-		}
-		if len(batch) < cur.Limit || kept >= p.Limit {
-			break
-		}
-		if p.MinID > 0 {
-			cur.MinID = id(batch[0])
-		} else {
-			cur.MaxID = id(batch[len(batch)-1])
-		}
-	}
-	return window(p, rows, seen)
-}
-
-// window orders what fill read newest first and cuts it at p.Limit kept:
-// from the newest down, or with MinID from the oldest up.
-func window[T any](p federation.Page, rows []T, seen []scanned) ([]T, Window, error) {
-	idx := make([]int, len(seen))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		switch {
-		case seen[a].id > seen[b].id:
-			return -1
-		case seen[a].id < seen[b].id:
-			return 1
-		}
-		return 0
-	})
-	if p.MinID > 0 {
-		slices.Reverse(idx) // oldest first, to cut from the bottom
-	}
-	var out []int
-	kept := 0
-	for _, i := range idx {
-		if kept == p.Limit {
-			break
-		}
-		out = append(out, i)
-		if seen[i].kept {
-			kept++
-		}
-	}
-	if p.MinID > 0 {
-		slices.Reverse(out)
-	}
-	var w Window
-	var page []T
-	for _, i := range out {
-		if w.Newest == 0 {
-			w.Newest = seen[i].id
-		}
-		w.Oldest = seen[i].id
-		if seen[i].kept {
-			page = append(page, rows[i])
-		}
-	}
-	return page, w, nil
-}
-
 // Page is one page of v's notifications, one by one (GET
 // /api/v1/notifications), and the window it read.
 func (s *Service) Page(ctx context.Context, v Viewer, q federation.NotificationQuery, p federation.Page) ([]federation.Notification, Window, error) {
@@ -216,7 +119,7 @@ func (s *Service) Page(ctx context.Context, v Viewer, q federation.NotificationQ
 	if err != nil {
 		return nil, Window{}, err
 	}
-	return fill(ctx, p, func(n federation.Notification) int64 { return n.ID },
+	return timeline.Fill(ctx, p, func(n federation.Notification) int64 { return n.ID },
 		func(cur federation.Page) ([]federation.Notification, error) {
 			return s.Pages.Notifications(ctx, v.ID, q, cur)
 		},
@@ -250,7 +153,7 @@ func (s *Service) Groups(ctx context.Context, v Viewer, q federation.Notificatio
 		return nil, Window{}, err
 	}
 	onPage := map[string]bool{}
-	return fill(ctx, p, func(g federation.NotificationGroup) int64 { return g.Notification.ID },
+	return timeline.Fill(ctx, p, func(g federation.NotificationGroup) int64 { return g.Notification.ID },
 		func(cur federation.Page) ([]federation.NotificationGroup, error) {
 			return s.Store.NotificationGroups(ctx, v.ID, q, grouped, cur)
 		},

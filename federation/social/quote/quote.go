@@ -162,7 +162,14 @@ func (s *Service) SetPolicy(ctx context.Context, me *federation.Account, id int6
 	if err != nil {
 		return 0, err
 	}
-	return id, s.Quotes.SetQuotePolicy(ctx, id, p)
+	if err := s.Quotes.SetQuotePolicy(ctx, id, p); err != nil {
+		return 0, err
+	}
+	if s.Sender != nil && p != v.QuotePolicy {
+		// Other servers learn the new policy from an Update of the Note.
+		return id, s.Sender.Republish(ctx, me.ID, v.URI)
+	}
+	return id, nil
 }
 
 // Revoke withdraws the quote that post quotingID makes of me's own post

@@ -313,11 +313,9 @@ func (h *Handler) accountStatuses(c *fiber.Ctx) error {
 	f.OnlyMedia, _ = p.boolean("only_media")
 	f.Pinned, _ = p.boolean("pinned")
 	f.Tagged = strings.TrimPrefix(p.str("tagged"), "#")
-	ids, err := h.Views.AccountStatuses(c.UserContext(), seer(c), id, f, page(c, 20, 40))
-	if err != nil {
-		return err
-	}
-	return h.statusPage(c, ids)
+	return h.statusList(c, page(c, 20, 40), byOwnID(func(p federation.Page) ([]int64, error) {
+		return h.Views.AccountStatuses(c.UserContext(), seer(c), id, f, p)
+	}))
 }
 
 func (h *Handler) followers(c *fiber.Ctx) error {
@@ -480,19 +478,15 @@ func (h *Handler) answerFollowRequest(accept bool) fiber.Handler {
 }
 
 func (h *Handler) bookmarks(c *fiber.Ctx) error {
-	ids, cursors, err := h.Client.Bookmarks(c.UserContext(), viewer(c), page(c, 20, 40))
-	if err != nil {
-		return err
-	}
-	return h.statusPageCursors(c, ids, cursors)
+	return h.statusList(c, page(c, 20, 40), func(p federation.Page) ([]int64, []int64, error) {
+		return h.Client.Bookmarks(c.UserContext(), viewer(c), p)
+	})
 }
 
 func (h *Handler) favourites(c *fiber.Ctx) error {
-	ids, cursors, err := h.Client.Favourites(c.UserContext(), viewer(c), page(c, 20, 40))
-	if err != nil {
-		return err
-	}
-	return h.statusPageCursors(c, ids, cursors)
+	return h.statusList(c, page(c, 20, 40), func(p federation.Page) ([]int64, []int64, error) {
+		return h.Client.Favourites(c.UserContext(), viewer(c), p)
+	})
 }
 
 // statusPageCursors is statusPage for lists paged by their own row ids.

@@ -130,11 +130,9 @@ func (h *Handler) trendingLinks(c *fiber.Ctx) error {
 
 // linkTimeline pages the tenant's public posts linking ?url=.
 func (h *Handler) linkTimeline(c *fiber.Ctx) error {
-	ids, err := h.Cards.Timeline(c.UserContext(), httpx.SiteOf(c).TenantID, seer(c), c.Query("url"), page(c, 20, 40))
-	if err != nil {
-		return err
-	}
-	return h.statusPage(c, ids)
+	return h.statusList(c, page(c, 20, 40), byOwnID(func(p federation.Page) ([]int64, error) {
+		return h.Cards.Timeline(c.UserContext(), httpx.SiteOf(c).TenantID, seer(c), c.Query("url"), p)
+	}))
 }
 
 // serveCardImage serves a card thumbnail with the type it was stored as

@@ -195,12 +195,19 @@ func (h *Handler) listTimeline(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ids, forYou, err := h.Lists.Timeline(c.UserContext(), viewer(c), id, page(c, 20, 40))
+	p := page(c, 20, 40)
+	ids, forYou, err := h.Lists.Timeline(c.UserContext(), viewer(c), id, p)
 	if err != nil {
 		return err
 	}
 	if forYou {
 		return h.forYou(c)
 	}
-	return h.statusPage(c, ids)
+	return h.statusList(c, p, byOwnID(func(cur federation.Page) ([]int64, error) {
+		if cur == p { // the first page is already read
+			return ids, nil
+		}
+		ids, _, err := h.Lists.Timeline(c.UserContext(), viewer(c), id, cur)
+		return ids, err
+	}))
 }

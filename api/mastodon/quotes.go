@@ -54,11 +54,9 @@ func (h *Handler) statusQuotes(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ids, err := h.Quotes.QuotesOf(c.UserContext(), me, id, page(c, 20, 40))
-	if err != nil {
-		return err
-	}
-	return h.statusPage(c, ids)
+	return h.statusList(c, page(c, 20, 40), byOwnID(func(p federation.Page) ([]int64, error) {
+		return h.Quotes.QuotesOf(c.UserContext(), me, id, p)
+	}))
 }
 
 // revokeQuote withdraws a quote of one of the viewer's own posts and

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
+	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/social/filter"
 	"github.com/roost-social/roost/federation/social/tag"
 )
@@ -35,20 +36,16 @@ func placeOf(c *fiber.Ctx) filter.Where {
 }
 
 func (h *Handler) homeTimeline(c *fiber.Ctx) error {
-	ids, err := h.Views.HomeTimeline(c.UserContext(), viewer(c), page(c, 20, 40))
-	if err != nil {
-		return err
-	}
-	return h.statusPage(c, ids)
+	return h.statusList(c, page(c, 20, 40), byOwnID(func(p federation.Page) ([]int64, error) {
+		return h.Views.HomeTimeline(c.UserContext(), viewer(c), p)
+	}))
 }
 
 func (h *Handler) publicTimeline(c *fiber.Ctx) error {
 	p, _ := parseParams(c)
-	ids, err := h.Views.PublicStatuses(c.UserContext(), httpx.SiteOf(c).TenantID, seer(c), timelineFilter(p), page(c, 20, 40))
-	if err != nil {
-		return err
-	}
-	return h.statusPage(c, ids)
+	return h.statusList(c, page(c, 20, 40), byOwnID(func(pg federation.Page) ([]int64, error) {
+		return h.Views.PublicStatuses(c.UserContext(), httpx.SiteOf(c).TenantID, seer(c), timelineFilter(p), pg)
+	}))
 }
 
 // tagTimeline is the hashtag timeline with any[], all[], none[], local,
@@ -67,9 +64,7 @@ func (h *Handler) tagTimeline(c *fiber.Ctx) error {
 	if !ok {
 		return c.JSON([]any{}) // all[] names something no post carries
 	}
-	ids, err := h.Views.TagTimeline(c.UserContext(), httpx.SiteOf(c).TenantID, seer(c), name, f, page(c, 20, 40))
-	if err != nil {
-		return err
-	}
-	return h.statusPage(c, ids)
+	return h.statusList(c, page(c, 20, 40), byOwnID(func(pg federation.Page) ([]int64, error) {
+		return h.Views.TagTimeline(c.UserContext(), httpx.SiteOf(c).TenantID, seer(c), name, f, pg)
+	}))
 }

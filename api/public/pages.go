@@ -61,23 +61,20 @@ func (h *Handler) profile(c *fiber.Ctx, username, tab string) error {
 	v := &view{Page: page.Page{Host: site.Domain}, SiteName: site.TenantName, Tab: tab}
 	v.Profile = l.person(out)
 	v.Title = v.Profile.Name + " (@" + v.Profile.Handle + ")"
+	var pinned []int64
 	if before == 0 && tab == tabPosts {
-		pinned, err := h.Views.AccountStatuses(ctx, seer(c), a.ID, federation.AccountStatusesFilter{Pinned: true},
+		pinned, err = h.Views.AccountStatuses(ctx, seer(c), a.ID, federation.AccountStatusesFilter{Pinned: true},
 			federation.Page{Limit: federation.MaxPins})
 		if err != nil {
 			return h.fail(c, err)
 		}
-		ss, err := h.Source.PublicStatuses(ctx, site, pinned)
-		if err != nil {
-			return h.fail(c, err)
-		}
-		v.Pinned = l.posts(ss)
 	}
-	ss, err := h.Source.PublicStatuses(ctx, site, ids)
+	// One rendering for the pinned posts and the page: one set of queries.
+	byID, err := h.statuses(c, l, pinned, ids)
 	if err != nil {
 		return h.fail(c, err)
 	}
-	v.Posts = l.posts(ss)
+	v.Pinned, v.Posts = pick(byID, pinned), pick(byID, ids)
 	if len(ids) == PageSize {
 		v.Next = c.Path() + "?max_id=" + strconv.FormatInt(ids[len(ids)-1], 10)
 	}
@@ -110,26 +107,24 @@ func (h *Handler) post(c *fiber.Ctx, username string, id int64) error {
 		return h.fail(c, err)
 	}
 	site, ctx := httpx.SiteOf(c), c.UserContext()
-	ss, err := h.Source.PublicStatuses(ctx, site, []int64{id})
-	if err != nil {
-		return h.fail(c, err)
-	}
-	// Another account's post under this name, or a boost, is no post here.
-	if len(ss) == 0 || ss[0].Reblog != nil || ss[0].Account == nil || ss[0].Account.ID != strconv.FormatInt(a.ID, 10) {
-		return h.fail(c, errNoPost)
-	}
 	anc, desc, err := h.Views.Context(ctx, seer(c), id)
 	if err != nil {
 		return h.fail(c, err)
 	}
+	// The post and its thread in one rendering: one set of queries.
 	l := h.looks(c)
-	v := &view{Page: page.Page{Host: site.Domain}, SiteName: site.TenantName, Focus: l.post(ss[0])}
-	if v.Ancestors, err = h.thread(c, l, anc); err != nil {
+	byID, err := h.statuses(c, l, anc, []int64{id}, desc)
+	if err != nil {
 		return h.fail(c, err)
 	}
-	if v.Replies, err = h.thread(c, l, desc); err != nil {
-		return h.fail(c, err)
+	focus := byID[id]
+	// Not visible, another account's post under this name, or a boost:
+	// no post here.
+	if focus == nil || focus.BoostedBy != nil || focus.Author.ID != strconv.FormatInt(a.ID, 10) {
+		return h.fail(c, errNoPost)
 	}
+	v := &view{Page: page.Page{Host: site.Domain}, SiteName: site.TenantName, Focus: focus,
+		Ancestors: pick(byID, anc), Replies: pick(byID, desc)}
 	p := v.Focus
 	v.Title = p.Author.Name + ": " + excerpt(p.SpoilerText+" "+p.Status.Content, 60)
 	desc0 := excerpt(p.Status.Content, 300)
@@ -148,12 +143,42 @@ func (h *Handler) post(c *fiber.Ctx, username string, id int64) error {
 	return h.pages.Render(c, fiber.StatusOK, "status", v)
 }
 
-func (h *Handler) thread(c *fiber.Ctx, l *looks, ids []int64) ([]*post, error) {
+// statuses renders the statuses of the id lists that the signed-out
+// public may see, each once, by id.
+func (h *Handler) statuses(c *fiber.Ctx, l *looks, lists ...[]int64) (map[int64]*post, error) {
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, list := range lists {
+		for _, id := range list {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
 	ss, err := h.Source.PublicStatuses(c.UserContext(), httpx.SiteOf(c), ids)
 	if err != nil {
 		return nil, err
 	}
-	return l.posts(ss), nil
+	out := make(map[int64]*post, len(ss))
+	for _, s := range ss {
+		id, err := strconv.ParseInt(s.ID, 10, 64)
+		if err == nil {
+			out[id] = l.post(s)
+		}
+	}
+	return out, nil
+}
+
+// pick lists the posts of ids that were rendered, in order.
+func pick(byID map[int64]*post, ids []int64) []*post {
+	out := make([]*post, 0, len(ids))
+	for _, id := range ids {
+		if p, ok := byID[id]; ok {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // tagPage lists the public posts with a hashtag that the tenant knows.

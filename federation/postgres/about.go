@@ -61,7 +61,10 @@ func (s *Store) SaveServerRule(ctx context.Context, r federation.ServerRule, max
 		if r.ID != 0 {
 			out, err = scanRule(tx.QueryRow(ctx, `update server_rules set text = $3, hint = $4, updated_at = now()
 				where tenant_id = $1 and id = $2 returning `+ruleColumns, r.TenantID, r.ID, r.Text, r.Hint))
-			return pgutil.Invalid(pgutil.NotFound(err, "no such rule"), "the rule is not valid")
+			if err != nil {
+				return pgutil.Invalid(pgutil.NotFound(err, "no such rule"), "the rule is not valid")
+			}
+			return nil
 		}
 		var n int
 		if err := tx.QueryRow(ctx, `select count(*) from server_rules where tenant_id = $1`, r.TenantID).Scan(&n); err != nil {
@@ -73,7 +76,10 @@ func (s *Store) SaveServerRule(ctx context.Context, r federation.ServerRule, max
 		out, err = scanRule(tx.QueryRow(ctx, `insert into server_rules (tenant_id, position, text, hint)
 			select $1, coalesce(max(position), 0) + 1, $2, $3 from server_rules where tenant_id = $1
 			returning `+ruleColumns, r.TenantID, r.Text, r.Hint))
-		return pgutil.Invalid(err, "the rule is not valid")
+		if err != nil {
+			return pgutil.Invalid(err, "the rule is not valid")
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -161,7 +167,10 @@ func (s *Store) SaveServerSettings(ctx context.Context, tenantID int64, v federa
 			domain_blocks_visibility = excluded.domain_blocks_visibility,
 			domain_blocks_rationale = excluded.domain_blocks_rationale`,
 		tenantID, v.About, v.PrivacyPolicy, v.DomainBlocks, v.DomainBlocksRationale, now)
-	return pgutil.Invalid(err, "the settings are not valid")
+	if err != nil {
+		return pgutil.Invalid(err, "the settings are not valid")
+	}
+	return nil
 }
 
 const termsColumns = `id, tenant_id, effective_date, text, changelog`
@@ -204,7 +213,10 @@ func (s *Store) SaveTermsVersion(ctx context.Context, v federation.TermsVersion,
 			out, err = scanTerms(tx.QueryRow(ctx, `update terms_of_service set effective_date = $3, text = $4, changelog = $5,
 				updated_at = now() where tenant_id = $1 and id = $2 returning `+termsColumns,
 				v.TenantID, v.ID, v.EffectiveDate, v.Text, v.Changelog))
-			return termsError(pgutil.NotFound(err, "no such version of the terms"))
+			if err != nil {
+				return termsError(pgutil.NotFound(err, "no such version of the terms"))
+			}
+			return nil
 		}
 		var n int
 		if err := tx.QueryRow(ctx, `select count(*) from terms_of_service where tenant_id = $1`, v.TenantID).Scan(&n); err != nil {
@@ -215,7 +227,10 @@ func (s *Store) SaveTermsVersion(ctx context.Context, v federation.TermsVersion,
 		}
 		out, err = scanTerms(tx.QueryRow(ctx, `insert into terms_of_service (tenant_id, effective_date, text, changelog)
 			values ($1, $2, $3, $4) returning `+termsColumns, v.TenantID, v.EffectiveDate, v.Text, v.Changelog))
-		return termsError(err)
+		if err != nil {
+			return termsError(err)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

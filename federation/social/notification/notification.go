@@ -5,7 +5,7 @@
 // limit (federation.NotificationQuery); what only the viewer's filters can
 // decide (a hide filter matching a notification's status) is applied here
 // while the page is filled, with more rows read until it is full, the
-// rows run out, or maxScan rows were read (timeline.Fill).
+// rows run out, or timeline.MaxScan more were read (timeline.Fill).
 package notification
 
 import (

@@ -12,6 +12,10 @@ import (
 // a page stays a bounded amount of work however much is hidden.
 const MaxScan = 400
 
+// refill is the fewest rows each read after the first asks for: a small
+// page thinned by many hidden rows fills in a few queries, not hundreds.
+const refill = 40
+
 // Window is the cursors a page covered, newest and oldest: the Link
 // cursors. A page the viewer's filters thinned still advances by every
 // row it read, not only by the rows it kept.
@@ -58,6 +62,7 @@ func Fill[T any](ctx context.Context, p federation.Page, id func(T) int64, read 
 		if len(batch) < cur.Limit || kept >= p.Limit {
 			break
 		}
+		cur.Limit = max(cur.Limit, refill)
 		if p.MinID > 0 {
 			cur.MinID = id(batch[0])
 		} else {

@@ -290,6 +290,13 @@ func TestIssue18ProfilePinnedPagedTabs(t *testing.T) {
 	if strings.Contains(body, "filler") {
 		t.Error("the media tab shows posts without media")
 	}
+	// A featured hashtag's url (the profile's posts with it).
+	w.post(t, w.aliceA, map[string]any{"status": "about #birds"})
+	code, body, h = w.page(t, "https://a.example/@alice/tagged/birds")
+	wantPage(t, "tagged", code, body, h, "about ", `href="https://a.example/tags/birds"`, `aria-current="page">#birds`)
+	if strings.Contains(body, "filler") {
+		t.Error("the tagged tab shows posts without the hashtag")
+	}
 	// /users/alice opened by a browser shows the same profile.
 	code, body, h = w.page(t, "https://a.example/users/alice")
 	wantPage(t, "/users/alice", code, body, h, "the pinned one")

@@ -140,8 +140,7 @@ func profileChanges(p params) (profile.Changes, error) {
 			return ch, err
 		}
 	}
-	if fa := p.object("fields_attributes"); fa != nil {
-		fields := profileFields(fa)
+	if fields, ok := profileFields(p["fields_attributes"]); ok {
 		ch.Fields = &fields
 	}
 	if src := p.object("source"); src != nil {
@@ -208,16 +207,33 @@ func flag(p params, name string, dst **bool) error {
 	return nil
 }
 
-// profileFields reads fields_attributes (indexed "0".."15", as forms
-// send it, or a JSON list) in order; profile.Service checks them.
-func profileFields(fa params) []federation.Field {
-	var out []federation.Field
-	for i := 0; i < 16; i++ {
-		if f := fa.object(strconv.Itoa(i)); f != nil {
-			out = append(out, federation.Field{Name: f.str("name"), Value: f.str("value")})
+// profileFields reads fields_attributes in every encoding Mastodon
+// accepts: an object keyed by index ("0".."15": fields_attributes[0][name]
+// in a form, or JSON), or a list (a JSON list of objects, or
+// fields_attributes[][name] in a form), in order; profile.Service checks
+// them. ok is false when the parameter was not sent (fields unchanged).
+func profileFields(v any) (out []federation.Field, ok bool) {
+	field := func(x any) {
+		if f, isMap := x.(map[string]any); isMap {
+			out = append(out, federation.Field{Name: params(f).str("name"), Value: params(f).str("value")})
 		}
 	}
-	return out
+	switch fa := v.(type) {
+	case map[string]any:
+		for i := 0; i < 16; i++ {
+			field(fa[strconv.Itoa(i)])
+		}
+	case []any:
+		for i, x := range fa {
+			if i == 16 {
+				break
+			}
+			field(x)
+		}
+	default:
+		return nil, false
+	}
+	return out, true
 }
 
 func (h *Handler) getAccount(c *fiber.Ctx) error {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
+	"github.com/roost-social/roost/federation/social/translate"
 )
 
 // Translation (docs.joinmastodon.org/methods/statuses/#translate and
@@ -77,7 +78,11 @@ func (h *Handler) translateStatus(c *fiber.Ctx) error {
 	if strings.TrimSpace(lang) == "" || lang == "*" {
 		lang = "en"
 	}
-	t, err := h.Translate.Status(c.UserContext(), me.ID, id, lang)
+	tr := h.Translate
+	if tr == nil { // off, but a post the viewer may not see is still missing (404), not 503
+		tr = &translate.Service{Views: h.Views}
+	}
+	t, err := tr.Status(c.UserContext(), me.ID, id, lang)
 	if err != nil {
 		return err
 	}

@@ -131,4 +131,11 @@ func TestIssue17TranslateOff(t *testing.T) {
 	if translationEnabled(t, f) {
 		t.Error("the instance says translation is on")
 	}
+	// Off, with posts to look at: a post the viewer may not see is missing
+	// (404, as on every route naming a post), a visible one is 503.
+	f = newTrFixture(t, &translate.Service{Views: shViews{}})
+	f.check(t, []shCase{
+		{"POST", "/api/v1/statuses/1/translate", "alice", nil, http.StatusServiceUnavailable, "Translation is not enabled on this server"},
+		{"POST", "/api/v1/statuses/9/translate", "alice", nil, http.StatusNotFound, "Record not found"},
+	})
 }

@@ -14,7 +14,6 @@ func (h *Handler) registerTrends(v1 fiber.Router) {
 	v1.Get("/trends", h.trendingTags)
 	v1.Get("/trends/tags", h.trendingTags)
 	v1.Get("/trends/statuses", h.optional("read:statuses"), h.trendingStatuses)
-	v1.Get("/trends/links", func(c *fiber.Ctx) error { return c.JSON([]any{}) })
 }
 
 // limitOffset reads limit (clamped to maxLimit) and offset.

@@ -19,6 +19,7 @@ const (
 	tabPosts   = "posts"
 	tabReplies = "with_replies"
 	tabMedia   = "media"
+	tabTagged  = "tagged"
 )
 
 var errNoPost = errs.E(errs.NotFound, "no such post")
@@ -52,13 +53,20 @@ func (h *Handler) profile(c *fiber.Ctx, username, tab string) error {
 	}
 	site, ctx := httpx.SiteOf(c), c.UserContext()
 	f := federation.AccountStatusesFilter{ExcludeReplies: tab == tabPosts, OnlyMedia: tab == tabMedia}
+	if tab == tabTagged {
+		name, ok := tagName(c)
+		if !ok {
+			return h.fail(c, errs.E(errs.NotFound, "no such hashtag"))
+		}
+		f.Tagged = name
+	}
 	before := maxID(c)
 	ids, err := h.Views.AccountStatuses(ctx, seer(c), a.ID, f, federation.Page{MaxID: before, Limit: PageSize})
 	if err != nil {
 		return h.fail(c, err)
 	}
 	l := h.looks(c)
-	v := &view{Page: page.Page{Host: site.Domain}, SiteName: site.TenantName, Tab: tab}
+	v := &view{Page: page.Page{Host: site.Domain}, SiteName: site.TenantName, Tab: tab, Tag: f.Tagged}
 	v.Profile = l.person(out)
 	v.Title = v.Profile.Name + " (@" + v.Profile.Handle + ")"
 	var pinned []int64

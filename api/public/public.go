@@ -76,6 +76,7 @@ func (h *Handler) Register(r fiber.Router) {
 	r.Get("/@:username.rss", h.accountRSS)
 	r.Get("/@:username/with_replies", h.profileTab(tabReplies))
 	r.Get("/@:username/media", h.profileTab(tabMedia))
+	r.Get("/@:username/tagged/:tag", h.profileTab(tabTagged)) // a featured hashtag's url
 	r.Get("/@:username/:id", h.statusPage)
 	r.Get("/tags/:tag.rss", h.tagRSS)
 	r.Get("/tags/:tag", h.tagPage)
@@ -131,6 +132,13 @@ func maxID(c *fiber.Ctx) int64 {
 var funcs = template.FuncMap{
 	"date":    date,
 	"percent": percent,
+	"int64":   func(n int) int64 { return int64(n) },
+	"plural": func(n int64, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return strconv.FormatInt(n, 10) + " " + many
+	},
 	"item":    func(p *post) postItem { return postItem{P: p} },
 	"focus":   func(p *post) postItem { return postItem{P: p, Focus: true} },
 	"deref": func(s *string) string {

@@ -177,13 +177,8 @@ func (s *Store) AccountViews(ctx context.Context, ids []int64) (map[int64]*feder
 // timeline, docs/benchmarks.md).
 func (s *Store) HomeTimeline(ctx context.Context, accountID int64, p federation.Page) ([]int64, error) {
 	q, args := pageSQL("h.status_id", p, 2, []any{accountID})
-	return s.ids(ctx, p, `select h.status_id from home_feeds h, (select array(
-			select target_id from blocks where account_id = $1
-			union all
-			select target_id from mutes where account_id = $1 and (expires_at is null or expires_at > now())) as ids) hidden
-		where h.account_id = $1 and (cardinality(hidden.ids) = 0
-			or (select s.account_id from statuses s where s.id = h.status_id) <> all (hidden.ids))
-			and `+visibleStatus("h.status_id")+q, args...)
+	return s.ids(ctx, p, `select h.status_id from home_feeds h, `+homeHides+` where h.account_id = $1`+homeHidden+`
+			and `+visibleStatus("h.status_id")+` and `+boostedVisible("h.status_id")+q, args...) // timeline_hides.go
 }
 
 // publicModeration leaves out of a tenant's ($2) public or hashtag
@@ -237,7 +232,7 @@ func (s *Store) AccountStatuses(ctx context.Context, viewerID, accountID int64, 
 		cond += " and $" + strconv.Itoa(len(args)) + " = any(s.tags)"
 	}
 	q, args := pageSQL("s.id", p, len(args)+1, args)
-	return s.ids(ctx, p, `select s.id from statuses s where s.account_id = $2 and `+visible+cond+q, args...)
+	return s.ids(ctx, p, `select s.id from statuses s where s.account_id = $2 and `+visible+` and `+boostedVisible("s.id")+cond+q, args...)
 }
 
 // Context walks a thread: ancestors through in_reply_to_id (at most 40,

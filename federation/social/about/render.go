@@ -89,14 +89,14 @@ func inline(l string) string {
 	last := 0
 	for _, m := range links.FindAllStringSubmatchIndex(l, -1) {
 		b.WriteString(html.EscapeString(l[last:m[0]]))
-		label, url := l[m[0]:m[1]], l[m[0]:m[1]]
+		var label, url string
 		if m[2] >= 0 {
 			label, url = l[m[2]:m[3]], l[m[4]:m[5]]
 		} else {
 			// A sentence's closing punctuation is not part of the URL.
-			trimmed := strings.TrimRight(url, ".,;:!?)")
-			m[1] -= len(url) - len(trimmed)
-			label, url = trimmed, trimmed
+			url = strings.TrimRight(l[m[0]:m[1]], ".,;:!?)")
+			m[1] = m[0] + len(url)
+			label = url
 		}
 		b.WriteString(`<a href="` + html.EscapeString(url) + `" rel="nofollow noopener" target="_blank">` + html.EscapeString(label) + `</a>`)
 		last = m[1]

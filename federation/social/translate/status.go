@@ -30,19 +30,24 @@ var errNotAllowed = errs.E(errs.Forbidden, "This action is not allowed")
 // target. As on Mastodon, only public and unlisted posts are translated,
 // and not into their own language (403 both).
 func (s *Service) Status(ctx context.Context, viewerID, statusID int64, target string) (*Translation, error) {
-	if !s.Enabled() {
+	if s == nil || s.Views == nil {
 		return nil, errOff
 	}
-	target, ok := Lang(target)
-	if !ok {
-		return nil, errs.E(errs.Invalid, "lang must be a language code such as en or pt-BR")
-	}
+	// A post the viewer may not see is missing whatever else is wrong
+	// (translation off, a bad language): its existence is not told.
 	views, err := s.Views.StatusViews(ctx, viewerID, []int64{statusID})
 	if err != nil {
 		return nil, err
 	}
 	if len(views) == 0 || views[0].ReblogOfID != 0 {
 		return nil, errs.E(errs.NotFound, "Record not found")
+	}
+	if !s.Enabled() {
+		return nil, errOff
+	}
+	target, ok := Lang(target)
+	if !ok {
+		return nil, errs.E(errs.Invalid, "lang must be a language code such as en or pt-BR")
 	}
 	st := views[0].Status
 	source, known := Lang(st.Language)

@@ -1,0 +1,138 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roost-social/roost/federation"
+)
+
+// fillWorld is notifWorld with bob of A's posts on every status list of
+// alice of A: three older ones she sees, three newer ones her hide filter
+// ("zebra", every context) leaves out, plus posts of other.example (a
+// domain she hides) on her home and the remote public timeline.
+type fillWorld struct {
+	*notifWorld
+	list    string
+	visible map[string]bool // every post the lists may show
+	hidden  map[string]bool // every post no list may show
+}
+
+func newFillWorld(t *testing.T) *fillWorld {
+	t.Helper()
+	w := &fillWorld{notifWorld: newNotifWorld(t), visible: map[string]bool{}, hidden: map[string]bool{}}
+	a := w.aliceA
+	w.call(t, a, http.MethodPost, fmt.Sprintf("/api/v1/accounts/%d/follow", w.bob.ID), nil).want(t, 200)
+	w.list = decodeAs[struct{ ID string }](t, w.call(t, a, http.MethodPost, "/api/v1/lists", map[string]any{"title": "l"}).want(t, 200)).ID
+	w.call(t, a, http.MethodPost, "/api/v1/lists/"+w.list+"/accounts", map[string]any{"account_ids": []string{fmt.Sprint(w.bob.ID)}}).want(t, 200)
+	for _, word := range []string{"plain", "plain", "plain", "zebra", "zebra", "zebra"} {
+		id := w.hiddenWorld.post(t, w.bob, map[string]any{"status": word + " #stack https://link.example/x"})
+		w.visible[id] = word == "plain"
+		w.hidden[id] = word == "zebra"
+		// Bookmarks and favourites apply no filters: all six are listed.
+		w.call(t, a, http.MethodPost, "/api/v1/statuses/"+id+"/bookmark", nil).want(t, 200)
+		w.call(t, a, http.MethodPost, "/api/v1/statuses/"+id+"/favourite", nil).want(t, 200)
+	}
+	w.call(t, a, http.MethodPost, "/api/v2/filters", map[string]any{"title": "z", "filter_action": "hide",
+		"context":             []string{"home", "public", "account", "thread", "notifications"},
+		"keywords_attributes": []map[string]any{{"keyword": "zebra"}}}).want(t, 200)
+	// Remote posts: r1's seen, far's (other.example) hidden; on the public
+	// timeline of tenant A and, as if followed, on alice's home.
+	for i, author := range []*federation.Account{w.r1, w.r1, w.r1, w.far, w.far, w.far} {
+		st, err := w.accounts.UpsertRemoteStatus(context.Background(), &federation.Status{AccountID: author.ID,
+			URI: fmt.Sprintf("https://%s/users/%s/statuses/%d", author.Domain, author.Username, i), Content: "<p>remote</p>",
+			Visibility: federation.Public, To: []string{federation.PublicCollection}, Published: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.exec(t, `insert into tenant_timeline (tenant_id, status_id, local) values ($1, $2, false) on conflict do nothing`, w.tenantA.ID, st.ID)
+		w.exec(t, `insert into home_feeds (account_id, status_id) values ($1, $2) on conflict do nothing`, a.ID, st.ID)
+		id := fmt.Sprint(st.ID)
+		w.visible[id] = author == w.r1
+		w.hidden[id] = author == w.far
+	}
+	w.call(t, a, http.MethodPost, "/api/v1/domain_blocks", map[string]any{"domain": "other.example"}).want(t, 200)
+	return w
+}
+
+// walk pages route by limit=2 through the Link header's next until an
+// empty page, and returns every id in order and the first page's size.
+func (w *fillWorld) walk(t *testing.T, route string) (ids []string, first int) {
+	t.Helper()
+	sep := "?"
+	if strings.Contains(route, "?") {
+		sep = "&"
+	}
+	target := route + sep + "limit=2"
+	for n := 0; ; n++ {
+		if n > 40 {
+			t.Fatalf("%s: paging never ends: %v", route, ids)
+		}
+		r := w.call(t, w.aliceA, http.MethodGet, target, nil).want(t, 200)
+		page := decodeAs[[]struct{ ID string }](t, r)
+		if n == 0 {
+			first = len(page)
+		}
+		if len(page) == 0 {
+			return ids, first
+		}
+		for _, s := range page {
+			ids = append(ids, s.ID)
+		}
+		target = nextOf(t, r.link)
+	}
+}
+
+// TestIssue17StatusListsFilterBeforeLimit: on every status list route,
+// with more hidden rows (hide filter, hidden domain) at the top than the
+// limit, a page of two still holds two posts, and paging by the Link
+// header reaches every post the list shows without a limit, each exactly
+// once, in order, none of them hidden (the old code cut the page at the
+// limit and dropped the hidden rows after: an empty first page, which
+// clients read as the end of the timeline).
+func TestIssue17StatusListsFilterBeforeLimit(t *testing.T) {
+	w := newFillWorld(t)
+	bob := fmt.Sprint(w.bob.ID)
+	for _, tc := range []struct {
+		route    string
+		want     int  // posts of the world's own at least listed
+		filtered bool // the hide filter and hidden domains apply
+	}{
+		{"/api/v1/timelines/home", 6, true},
+		{"/api/v1/timelines/list/" + w.list, 3, true},
+		{"/api/v1/timelines/public", 6, true},
+		{"/api/v1/timelines/public?local=true", 3, true},
+		{"/api/v1/timelines/public?remote=true", 3, true},
+		{"/api/v1/timelines/tag/stack", 3, true},
+		{"/api/v1/accounts/" + bob + "/statuses", 3, true},
+		{"/api/v1/bookmarks", 6, false},
+		{"/api/v1/favourites", 6, false},
+	} {
+		t.Run(strings.NewReplacer("/", "_", "?", "_").Replace(tc.route), func(t *testing.T) {
+			all := decodeAs[[]struct{ ID string }](t, w.call(t, w.aliceA, http.MethodGet, tc.route, nil).want(t, 200))
+			var want []string
+			ours := 0
+			for _, s := range all {
+				want = append(want, s.ID)
+				if tc.filtered && w.hidden[s.ID] {
+					t.Fatalf("hidden post %s listed: %v", s.ID, want)
+				}
+				if w.visible[s.ID] || !tc.filtered && w.hidden[s.ID] {
+					ours++
+				}
+			}
+			if ours != tc.want {
+				t.Fatalf("unpaged list holds %d of the world's posts, want %d: %v", ours, tc.want, want)
+			}
+			got, first := w.walk(t, tc.route)
+			if first != min(2, len(want)) || !slices.Equal(got, want) {
+				t.Fatalf("first page %d; paged %v, want %v", first, got, want)
+			}
+		})
+	}
+}

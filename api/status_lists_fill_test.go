@@ -15,7 +15,9 @@ import (
 // fillWorld is notifWorld with bob of A's posts on every status list of
 // alice of A: three older ones she sees, three newer ones her hide filter
 // ("zebra", every context) leaves out, plus posts of other.example (a
-// domain she hides) on her home and the remote public timeline.
+// domain she hides) on her home and the remote public timeline, and on
+// her home posts of an exclusive list's member and boosts of a post she
+// may not see (unseen).
 type fillWorld struct {
 	*notifWorld
 	list    string
@@ -57,7 +59,52 @@ func newFillWorld(t *testing.T) *fillWorld {
 		w.hidden[id] = author == w.far
 	}
 	w.call(t, a, http.MethodPost, "/api/v1/domain_blocks", map[string]any{"domain": "other.example"}).want(t, 200)
+	w.unseen(t)
 	return w
+}
+
+// unseen tops alice's home with rows she may never be shown: r2's posts
+// while r2 is on her exclusive list, and r3's boosts of a followers-only
+// post by r1, whom she does not follow (also on r3's account page).
+func (w *fillWorld) unseen(t *testing.T) {
+	t.Helper()
+	var list int64
+	if err := w.db.QueryRow(context.Background(), `insert into lists (account_id, title, exclusive) values ($1, 'x', true)
+		returning id`, w.aliceA.ID).Scan(&list); err != nil {
+		t.Fatal(err)
+	}
+	w.exec(t, `insert into list_accounts (list_id, account_id) values ($1, $2)`, list, w.r2.ID)
+	var private int64
+	if err := w.db.QueryRow(context.Background(), `insert into statuses (account_id, uri, content, visibility, published_at)
+		values ($1, 'https://remote.example/users/r1/private', '<p>followers</p>', 'private', now()) returning id`,
+		w.r1.ID).Scan(&private); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 { // r3's own posts, below its boosts on its page
+		var id int64
+		if err := w.db.QueryRow(context.Background(), `insert into statuses (account_id, uri, content, visibility, published_at)
+			values ($1, $2, '<p>seen</p>', 'public', now()) returning id`,
+			w.r3.ID, fmt.Sprintf("https://remote.example/users/r3/seen/%d", i)).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		w.visible[fmt.Sprint(id)] = true
+	}
+	for i := range 3 {
+		for _, author := range []*federation.Account{w.r2, w.r3} {
+			var id int64
+			var reblog any
+			if author == w.r3 {
+				reblog = private
+			}
+			if err := w.db.QueryRow(context.Background(), `insert into statuses (account_id, uri, content, visibility, reblog_of_id, published_at)
+				values ($1, $2, '<p>unseen</p>', 'public', $3, now()) returning id`,
+				author.ID, fmt.Sprintf("https://remote.example/users/%s/unseen/%d", author.Username, i), reblog).Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			w.exec(t, `insert into home_feeds (account_id, status_id) values ($1, $2)`, w.aliceA.ID, id)
+			w.hidden[fmt.Sprint(id)] = true
+		}
+	}
 }
 
 // walk pages route by limit=2 through the Link header's next until an
@@ -89,7 +136,8 @@ func (w *fillWorld) walk(t *testing.T, route string) (ids []string, first int) {
 }
 
 // TestIssue17StatusListsFilterBeforeLimit: on every status list route,
-// with more hidden rows (hide filter, hidden domain) at the top than the
+// with more hidden rows (hide filter, hidden domain, exclusive list,
+// boost of an original the viewer may not see) at the top than the
 // limit, a page of two still holds two posts, and paging by the Link
 // header reaches every post the list shows without a limit, each exactly
 // once, in order, none of them hidden (the old code cut the page at the
@@ -97,6 +145,12 @@ func (w *fillWorld) walk(t *testing.T, route string) (ids []string, first int) {
 // clients read as the end of the timeline).
 func TestIssue17StatusListsFilterBeforeLimit(t *testing.T) {
 	w := newFillWorld(t)
+	// Home's query itself leaves out, before its LIMIT, what needs no
+	// text: hidden domains, exclusive lists, boosts of unseen originals.
+	top, err := w.accounts.HomeTimeline(context.Background(), w.aliceA.ID, federation.Page{Limit: 2})
+	if err != nil || len(top) != 2 || w.hidden[fmt.Sprint(top[0])] || w.hidden[fmt.Sprint(top[1])] {
+		t.Fatalf("home query's first two: %v %v", top, err)
+	}
 	bob := fmt.Sprint(w.bob.ID)
 	for _, tc := range []struct {
 		route    string
@@ -110,6 +164,7 @@ func TestIssue17StatusListsFilterBeforeLimit(t *testing.T) {
 		{"/api/v1/timelines/public?remote=true", 3, true},
 		{"/api/v1/timelines/tag/stack", 3, true},
 		{"/api/v1/accounts/" + bob + "/statuses", 3, true},
+		{fmt.Sprintf("/api/v1/accounts/%d/statuses", w.r3.ID), 3, true},
 		{"/api/v1/bookmarks", 6, false},
 		{"/api/v1/favourites", 6, false},
 	} {

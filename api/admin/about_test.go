@@ -45,7 +45,9 @@ func (w *authWorld) seedAbout(t *testing.T) {
 // show A's; the operator host has none to edit.
 func TestIssue17ServerRulesDashboardCSRFAuditAndTenants(t *testing.T) {
 	w := newAuthWorld(t)
-	rules := func(tenant int64) int64 { return w.q(t, `select count(*) from server_rules where tenant_id = $1`, tenant) }
+	rules := func(tenant int64) int64 {
+		return w.q(t, `select count(*) from server_rules where tenant_id = $1`, tenant)
+	}
 	beforeA, beforeB := rules(w.A), rules(w.B)
 
 	tok := w.session(t, w.adminA, w.A)

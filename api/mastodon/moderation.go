@@ -135,5 +135,8 @@ func (h *Handler) reports(c *fiber.Ctx) *report.Service {
 	if h.Outbox != nil {
 		s.Flags, s.Dispatch = h.Outbox, h.Outbox.Dispatch
 	}
+	if h.About != nil {
+		s.Rules = h.About // instance_routes.go: rule_ids name the tenant's rules
+	}
 	return s
 }

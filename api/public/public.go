@@ -139,8 +139,8 @@ var funcs = template.FuncMap{
 		}
 		return strconv.FormatInt(n, 10) + " " + many
 	},
-	"item":    func(p *post) postItem { return postItem{P: p} },
-	"focus":   func(p *post) postItem { return postItem{P: p, Focus: true} },
+	"item":  func(p *post) postItem { return postItem{P: p} },
+	"focus": func(p *post) postItem { return postItem{P: p, Focus: true} },
 	"deref": func(s *string) string {
 		if s == nil {
 			return ""

@@ -17,8 +17,8 @@ import (
 	"github.com/roost-social/roost/api"
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/api/mastodon"
-	"github.com/roost-social/roost/api/public"
 	apioauth "github.com/roost-social/roost/api/oauth"
+	"github.com/roost-social/roost/api/public"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/portability"
 	fedpg "github.com/roost-social/roost/federation/postgres"
@@ -329,7 +329,7 @@ func benchAPI(cfg *config.Config, svc *services) (bench.API, error) {
 		OAuth:    &apioauth.Handler{OAuth: o, Logins: store, URL: urls, Log: quiet},
 		Mastodon: m,
 		Public:   &public.Handler{Accounts: svc.social, Views: svc.social, Source: m, URL: urls, Log: quiet}, // bench web
-		Sites: cache, Accounts: svc.social, Inbox: fd.inbox, Statuses: svc.social, Collections: svc.social,
+		Sites:    cache, Accounts: svc.social, Inbox: fd.inbox, Statuses: svc.social, Collections: svc.social,
 		URL: urls, Log: quiet, Metrics: prometheus.NewRegistry(),
 	})
 	return bench.API{Server: app, OAuth: o}, nil

@@ -53,7 +53,8 @@ var owners = map[string]string{
 	"quotes": fedPG, "quote_authorizations": fedPG, // quote posts (038)
 	"vapid_keys": fedPG, "push_subscriptions": fedPG, "push_deliveries": fedPG, // Web Push (033)
 	"thread_mutes": fedPG, // muted conversations (037)
-	"server_rules": fedPG, "server_settings": fedPG, "terms_of_service": fedPG, // rules, about, terms (040)
+	// Server rules, about texts, terms of service (040).
+	"server_rules": fedPG, "server_settings": fedPG, "terms_of_service": fedPG,
 }
 
 const (

@@ -52,6 +52,14 @@ type Service struct {
 	Flags    federation.FlagBuilder
 	Dispatch Dispatcher // nil: the sweeper alone sends forwards
 	Log      *slog.Logger
+	// Rules are the reporter's tenant's server rules (issue 17): rule_ids
+	// must name them. nil: rule ids are only checked to be ids.
+	Rules RuleLister
+}
+
+// RuleLister lists a tenant's server rules (federation/social/about).
+type RuleLister interface {
+	Rules(ctx context.Context, tenantID int64) ([]federation.ServerRule, error)
 }
 
 // Form is a report as the client sent it: ids still as text, so that each
@@ -92,6 +100,9 @@ func (s *Service) File(ctx context.Context, reporter *federation.Account, f Form
 	if err := classify(r, f); err != nil {
 		return nil, nil, err
 	}
+	if err := s.checkRules(ctx, reporter.TenantID, r.RuleIDs); err != nil {
+		return nil, nil, err
+	}
 	uris, err := s.attach(ctx, r, f.StatusIDs)
 	if err != nil {
 		return nil, nil, err
@@ -110,6 +121,29 @@ func (s *Service) File(ctx context.Context, reporter *federation.Account, f Form
 	}
 	s.dispatch(ctx, r)
 	return r, target, nil
+}
+
+// checkRules refuses rule ids that are not the reporter's tenant's rules,
+// as Mastodon refuses rules it does not have: no report names another
+// tenant's rule or one deleted.
+func (s *Service) checkRules(ctx context.Context, tenantID int64, ids []int64) error {
+	if s.Rules == nil || len(ids) == 0 {
+		return nil
+	}
+	rules, err := s.Rules.Rules(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	known := make(map[int64]bool, len(rules))
+	for _, r := range rules {
+		known[r.ID] = true
+	}
+	for _, id := range ids {
+		if !known[id] {
+			return errs.E(errs.Invalid, "Validation failed: rule_ids must be this server's rules")
+		}
+	}
+	return nil
 }
 
 // classify checks the comment's length and sets the rule ids and the

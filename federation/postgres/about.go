@@ -13,7 +13,7 @@ import (
 )
 
 // What a tenant's admins write about their server (federation.AboutStore,
-// migration 040): server_rules, server_settings, terms_of_service. Every
+// migration 039): server_rules, server_settings, terms_of_service. Every
 // statement filters on the tenant, so a call for one tenant never reads
 // or changes another's rows.
 

@@ -46,7 +46,9 @@ type hiddenWorld struct {
 	secret, harmless string
 }
 
-func newHiddenWorld(t *testing.T) *hiddenWorld {
+// newHiddenWorld builds the world; with each, the handler is completed
+// (more use cases wired) before the app is built.
+func newHiddenWorld(t *testing.T, with ...func(*mastodon.Handler)) *hiddenWorld {
 	t.Helper()
 	ctx := context.Background()
 	w := &hiddenWorld{world: newWorld(t), tokens: map[int64]string{}, filters: map[int64]int64{},
@@ -63,6 +65,9 @@ func newHiddenWorld(t *testing.T) *hiddenWorld {
 	o.Mastodon = &mastodon.Handler{Auth: svc, Views: w.accounts, Client: w.accounts, Accounts: w.accounts,
 		Outbox: ob, Sites: o.Sites, URL: o.URL, Polls: w.accounts, ForYou: w.accounts}
 	o.Mastodon.UseSocialStore(w.accounts, ob)
+	for _, f := range with {
+		f(o.Mastodon)
+	}
 	w.app = api.New(o)
 	var err error
 	if w.bob, err = w.accounts.AccountByUsername(ctx, w.tenantA.ID, "a.example", "bob"); err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roost-social/roost/api/mastodon"
 	"github.com/roost-social/roost/federation"
 )
 
@@ -21,9 +22,9 @@ type notifWorld struct {
 	post            int64
 }
 
-func newNotifWorld(t *testing.T) *notifWorld {
+func newNotifWorld(t *testing.T, with ...func(*mastodon.Handler)) *notifWorld {
 	t.Helper()
-	w := &notifWorld{hiddenWorld: newHiddenWorld(t)}
+	w := &notifWorld{hiddenWorld: newHiddenWorld(t, with...)}
 	remote := func(domain, name string) *federation.Account {
 		uri := "https://" + domain + "/users/" + name
 		a, err := w.accounts.UpsertRemoteActor(context.Background(), &federation.Account{Domain: domain, Username: name,

@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/roost-social/roost/api/mastodon"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/federation/postgres"
+	"github.com/roost-social/roost/federation/social/card"
 )
 
 // fillWorld is notifWorld with bob of A's posts on every status list of
@@ -27,13 +31,22 @@ type fillWorld struct {
 
 func newFillWorld(t *testing.T) *fillWorld {
 	t.Helper()
-	w := &fillWorld{notifWorld: newNotifWorld(t), visible: map[string]bool{}, hidden: map[string]bool{}}
+	var views *postgres.Store
+	w := &fillWorld{notifWorld: newNotifWorld(t, func(h *mastodon.Handler) {
+		views = h.Views.(*postgres.Store)
+		h.Cards = &card.Service{Views: views} // timelines/link
+	}), visible: map[string]bool{}, hidden: map[string]bool{}}
+	var linkCard int64
+	if err := w.db.QueryRow(context.Background(), `insert into link_cards (url) values ('https://link.example/x') returning id`).Scan(&linkCard); err != nil {
+		t.Fatal(err)
+	}
 	a := w.aliceA
 	w.call(t, a, http.MethodPost, fmt.Sprintf("/api/v1/accounts/%d/follow", w.bob.ID), nil).want(t, 200)
 	w.list = decodeAs[struct{ ID string }](t, w.call(t, a, http.MethodPost, "/api/v1/lists", map[string]any{"title": "l"}).want(t, 200)).ID
 	w.call(t, a, http.MethodPost, "/api/v1/lists/"+w.list+"/accounts", map[string]any{"account_ids": []string{fmt.Sprint(w.bob.ID)}}).want(t, 200)
 	for _, word := range []string{"plain", "plain", "plain", "zebra", "zebra", "zebra"} {
 		id := w.hiddenWorld.post(t, w.bob, map[string]any{"status": word + " #stack https://link.example/x"})
+		w.exec(t, `insert into status_cards (status_id, card_id) values ($1, $2)`, id, linkCard)
 		w.visible[id] = word == "plain"
 		w.hidden[id] = word == "zebra"
 		// Bookmarks and favourites apply no filters: all six are listed.
@@ -165,6 +178,7 @@ func TestIssue17StatusListsFilterBeforeLimit(t *testing.T) {
 		{"/api/v1/timelines/tag/stack", 3, true},
 		{"/api/v1/accounts/" + bob + "/statuses", 3, true},
 		{fmt.Sprintf("/api/v1/accounts/%d/statuses", w.r3.ID), 3, true},
+		{"/api/v1/timelines/link?url=" + url.QueryEscape("https://link.example/x"), 3, true},
 		{"/api/v1/bookmarks", 6, false},
 		{"/api/v1/favourites", 6, false},
 	} {

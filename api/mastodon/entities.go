@@ -302,7 +302,7 @@ func (r *renderer) account(v *federation.AccountView) *Account {
 		if a.URL == "" {
 			a.URL = v.Remote.URI
 		}
-		a.Note = v.Note // sanitised when received
+		a.Note = v.Note                                                                      // sanitised when received
 		a.Emojis = remoteEmojis(v.Remote.Emojis, v.DisplayName, v.Note, fieldText(v.Fields)) // statusroutes.go
 		a.Group = v.Remote.Type == "Group"
 		a.Bot = a.Bot || v.Remote.Type == "Service" || v.Remote.Type == "Application"

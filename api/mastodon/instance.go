@@ -122,7 +122,7 @@ func (h *Handler) instanceV2(c *fiber.Ctx) error {
 			"limited_federation": false, // tenants federate openly, less their domain blocks
 		},
 		"registrations": registrationsV2(),
-		"api_versions":  map[string]any{"mastodon": 2},
+		"api_versions":  map[string]any{"mastodon": mastodonAPIVersion},
 		"contact":       map[string]any{"email": h.Instance.ContactEmail, "account": contact},
 		"rules":         rules,
 	})

@@ -22,10 +22,17 @@ const (
 	maxPeers      = 10000
 )
 
-// mastodonVersion is the Mastodon release whose client API Roost claims
-// (api_versions.mastodon 2 is 4.3's); the version string carries it with
-// Roost as semver build metadata, as forks of Mastodon do.
-const mastodonVersion = "4.3.0"
+// mastodonVersion is the Mastodon release whose client API Roost claims,
+// and mastodonAPIVersion its api_versions.mastodon (7 is 4.5's: quote
+// posts; 2 was 4.3's grouped notifications). Apps gate features on them
+// (quoting, grouped notifications), so they say what Roost serves: every
+// 4.5 route but the few cmd/roost/testdata/mastodon-4.5-routes.txt marks
+// as not served. The version string carries the release with Roost as
+// semver build metadata, as forks of Mastodon do.
+const (
+	mastodonVersion    = "4.5.0"
+	mastodonAPIVersion = 7
+)
 
 func (h *Handler) registerInstanceRoutes(v1 fiber.Router) {
 	v1.Get("/instance/rules", h.instanceRules)

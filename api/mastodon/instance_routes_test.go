@@ -43,7 +43,7 @@ func TestIssue17InstanceV2(t *testing.T) {
 	if _, ok := doc.Registrations["min_age"]; !ok || doc.Registrations["reason_required"] != false {
 		t.Errorf("registrations: %v", doc.Registrations)
 	}
-	if doc.APIVersions["mastodon"] != 2 {
+	if doc.APIVersions["mastodon"] != mastodonAPIVersion {
 		t.Errorf("api_versions: %v", doc.APIVersions)
 	}
 	semver := regexp.MustCompile(`^\d+\.\d+\.\d+\+roost(-[0-9A-Za-z-]+)?$`)

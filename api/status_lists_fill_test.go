@@ -67,6 +67,7 @@ func newFillWorld(t *testing.T) *fillWorld {
 		}
 		w.exec(t, `insert into tenant_timeline (tenant_id, status_id, local) values ($1, $2, false) on conflict do nothing`, w.tenantA.ID, st.ID)
 		w.exec(t, `insert into home_feeds (account_id, status_id) values ($1, $2) on conflict do nothing`, a.ID, st.ID)
+		w.exec(t, `insert into status_cards (status_id, card_id) values ($1, $2)`, st.ID, linkCard)
 		id := fmt.Sprint(st.ID)
 		w.visible[id] = author == w.r1
 		w.hidden[id] = author == w.far
@@ -178,7 +179,7 @@ func TestIssue17StatusListsFilterBeforeLimit(t *testing.T) {
 		{"/api/v1/timelines/tag/stack", 3, true},
 		{"/api/v1/accounts/" + bob + "/statuses", 3, true},
 		{fmt.Sprintf("/api/v1/accounts/%d/statuses", w.r3.ID), 3, true},
-		{"/api/v1/timelines/link?url=" + url.QueryEscape("https://link.example/x"), 3, true},
+		{"/api/v1/timelines/link?url=" + url.QueryEscape("https://link.example/x"), 6, true},
 		{"/api/v1/bookmarks", 6, false},
 		{"/api/v1/favourites", 6, false},
 	} {

@@ -111,7 +111,7 @@ func (s *Store) LinkTimeline(ctx context.Context, tenantID, viewerID int64, url 
 		join status_cards sc on sc.status_id = t.status_id
 		join link_cards c on c.id = sc.card_id
 		join statuses s on s.id = t.status_id
-		where t.tenant_id = $2 and c.url = $3 and s.visibility = 'public' and `+visible+hiddenOnTimeline+q, args...)
+		where t.tenant_id = $2 and c.url = $3 and s.visibility = 'public' and `+visible+hiddenOnTimeline+viewerHides+q, args...) // viewerHides: tags.go
 	if err != nil {
 		return nil, fmt.Errorf("link timeline: %w", err)
 	}

@@ -169,21 +169,9 @@ func (h *Handler) renderRequests(c *fiber.Ctx, rs []federation.NotificationReque
 			statusIDs = append(statusIDs, q.LastStatusID)
 		}
 	}
-	accounts, err := h.Views.AccountViews(c.UserContext(), acctIDs)
+	accounts, byID, err := h.hydrate(c, r, acctIDs, statusIDs)
 	if err != nil {
 		return nil, err
-	}
-	views, err := h.Views.StatusViews(c.UserContext(), r.seer, statusIDs)
-	if err != nil {
-		return nil, err
-	}
-	rendered, err := r.statuses(views)
-	if err != nil {
-		return nil, err
-	}
-	byID := map[string]*Status{}
-	for _, s := range rendered {
-		byID[s.ID] = s
 	}
 	out := make([]*NotificationRequestEntity, 0, len(rs))
 	for _, q := range rs {

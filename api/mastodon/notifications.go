@@ -98,6 +98,29 @@ func (h *Handler) notifications(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
+// hydrate loads what a page of notifications (or groups, or requests)
+// names: the accounts by id, and the statuses the viewer may see,
+// rendered and keyed by their entity id.
+func (h *Handler) hydrate(c *fiber.Ctx, r *renderer, acctIDs, statusIDs []int64) (map[int64]*federation.AccountView, map[string]*Status, error) {
+	accounts, err := h.Views.AccountViews(c.UserContext(), acctIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	views, err := h.Views.StatusViews(c.UserContext(), r.seer, statusIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	rendered, err := r.statuses(views)
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := make(map[string]*Status, len(rendered))
+	for _, s := range rendered {
+		byID[s.ID] = s
+	}
+	return accounts, byID, nil
+}
+
 // renderNotifications hydrates notifications' accounts and statuses. The
 // use case left out what the viewer may not see or hides; a notification
 // that went meanwhile is left out too, never shown half.
@@ -110,21 +133,9 @@ func (h *Handler) renderNotifications(c *fiber.Ctx, ns []federation.Notification
 			statusIDs = append(statusIDs, n.StatusID)
 		}
 	}
-	accounts, err := h.Views.AccountViews(c.UserContext(), acctIDs)
+	accounts, byID, err := h.hydrate(c, r, acctIDs, statusIDs)
 	if err != nil {
 		return nil, err
-	}
-	views, err := h.Views.StatusViews(c.UserContext(), r.seer, statusIDs)
-	if err != nil {
-		return nil, err
-	}
-	rendered, err := r.statuses(views)
-	if err != nil {
-		return nil, err
-	}
-	byID := map[string]*Status{}
-	for _, s := range rendered {
-		byID[s.ID] = s
 	}
 	out := make([]*Notification, 0, len(ns))
 	for _, n := range ns {

@@ -135,21 +135,9 @@ func (h *Handler) renderGroups(c *fiber.Ctx, gs []federation.NotificationGroup, 
 			statusIDs = append(statusIDs, g.Notification.StatusID)
 		}
 	}
-	accounts, err := h.Views.AccountViews(c.UserContext(), acctIDs)
+	accounts, byID, err := h.hydrate(c, r, acctIDs, statusIDs)
 	if err != nil {
 		return nil, err
-	}
-	views, err := h.Views.StatusViews(c.UserContext(), r.seer, statusIDs)
-	if err != nil {
-		return nil, err
-	}
-	rendered, err := r.statuses(views)
-	if err != nil {
-		return nil, err
-	}
-	byID := map[string]*Status{}
-	for _, s := range rendered {
-		byID[s.ID] = s
 	}
 	out := &GroupedNotificationsResults{Accounts: []*Account{}, Statuses: []*Status{}, NotificationGroups: []*NotificationGroupEntity{}}
 	full, part, shown := map[int64]bool{}, map[int64]bool{}, map[string]bool{}

@@ -69,6 +69,11 @@ class Listener(StreamListener):
     def __init__(self):
         super().__init__()
         self.updates, self.notifications = [], []
+        self.opened = False
+
+    def handle_heartbeat(self):
+        # Roost's stream opens with a ":)" comment once it is subscribed.
+        self.opened = True
 
     def on_update(self, status):
         self.updates.append(status["content"])
@@ -100,7 +105,8 @@ def main():
     user, public = Listener(), Listener()
     user_stream = alice.stream_user(user, run_async=True)
     public_stream = alice.stream_public(public, run_async=True)
-    time.sleep(1)  # let both streams subscribe before the posts they should hear
+    # Both streams subscribed before the posts they should hear.
+    until("both streams open", lambda: user.opened and public.opened)
 
     mention = bob.status_post("hello @alice, this is from Mastodon.py")
     until("alice's user stream hears bob's post", lambda: any("Mastodon.py" in u for u in user.updates))

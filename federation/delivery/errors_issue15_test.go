@@ -50,9 +50,9 @@ func TestIssue15Finding8FailedRecordIsNotAcknowledged(t *testing.T) {
 	addr := r.recvAddr
 	// ClaimIdle is short so that the entry comes back soon; the row's
 	// lease (nine tenths of it) has run out by then.
-	worker := func(sweep time.Duration) func() {
+	worker := func(claimIdle, sweep time.Duration) func() {
 		w := &delivery.Worker{
-			Queue: &q, Consumer: "issue15", ClaimIdle: 50 * time.Millisecond, SweepEvery: sweep, Log: q.Log,
+			Queue: &q, Consumer: "issue15", ClaimIdle: claimIdle, SweepEvery: sweep, Log: q.Log,
 			Fetch: fetch.New(fetch.Config{Resolve: map[string]string{"recv.test": addr}}),
 			KeyID: func(context.Context, *federation.Account) (string, error) { return keyID, nil },
 		}
@@ -61,7 +61,11 @@ func TestIssue15Finding8FailedRecordIsNotAcknowledged(t *testing.T) {
 		go func() { _ = w.Run(wctx); close(done) }()
 		return func() { cancel(); <-done } // Run returns after every handler has
 	}
-	stop := worker(time.Hour) // no sweeper: only the stream entry can bring the row back
+	// The failing worker reclaims nothing while it runs (ClaimIdle an hour):
+	// a reclaim of the entry before stop() could find the row still leased
+	// by its own first claim on a loaded machine, and acknowledge it
+	// unattempted (a flake). No sweeper: only the entry brings the row back.
+	stop := worker(time.Hour, time.Hour)
 	if err := q.Send(ctx, r.sender.ID, "http://a.example/a/issue15", []byte(`{}`), inboxes(1), true); err != nil {
 		t.Fatal(err)
 	}
@@ -75,11 +79,16 @@ func TestIssue15Finding8FailedRecordIsNotAcknowledged(t *testing.T) {
 		t.Fatalf("%d unacknowledged stream entries after a failed record, want 1", n)
 	}
 	store.failing.Store(false)
+	// The stopped worker's lease on the row (nine tenths of its hour) runs
+	// out, as it would have by the time its entry idled that long.
+	if _, err := r.db.Exec(ctx, `update deliveries set leased_until = now() - interval '1 second'`); err != nil {
+		t.Fatal(err)
+	}
 	// The entry is reclaimed once idle; should its row still be leased by
 	// the stopped worker's last claim (a loaded machine delays the lease
 	// past the entry's idle time), the entry is acknowledged unattempted
 	// and the sweeper, as in production, dispatches the row again.
-	stop = worker(100 * time.Millisecond)
+	stop = worker(50*time.Millisecond, 100*time.Millisecond)
 	defer stop()
 	eventually(t, "the retried attempt recorded", func() bool {
 		return r.state(t, `select state || ' ' || coalesce(last_status, 0) from deliveries`) == "pending 500"

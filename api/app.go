@@ -16,6 +16,7 @@ import (
 	"github.com/roost-social/roost/api/mastodon"
 	"github.com/roost-social/roost/api/public"
 	"github.com/roost-social/roost/api/streaming"
+	"github.com/roost-social/roost/api/webapp"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/tenant"
 )
@@ -53,6 +54,9 @@ type Options struct {
 	// profiles, hashtags, the front page, RSS, oEmbed: api/public); nil
 	// leaves them out, and browsers at an actor get its plain profile.
 	Public *public.Handler
+	// Web is the signed-in web app of every tenant domain (api/webapp),
+	// mounted ahead of the public pages; nil leaves it out.
+	Web *webapp.Handler
 	// Operator answers every request for the operator dashboard's host
 	// (api/admin), ahead of host routing; nil means no dashboard.
 	Operator Router
@@ -95,6 +99,10 @@ type Router interface{ Register(r fiber.Router) }
 type Check struct {
 	Name string
 	Ping func(ctx context.Context) error
+	// Optional: the node serves without it (degraded), so its failure is
+	// reported as "degraded" and the node stays ready (Redis: posting and
+	// reading go on while it is down; docs/operating.md).
+	Optional bool
 }
 
 // MaxBody is the largest request body accepted anywhere but media uploads
@@ -142,6 +150,9 @@ func New(o Options) *fiber.App {
 	app.Use(hostRouting(o.Sites))
 	if o.TenantAdmin != nil {
 		o.TenantAdmin.Register(app)
+	}
+	if o.Web != nil {
+		o.Web.Register(app) // before the public pages: /tags/:tag is the app's for a signed-in viewer
 	}
 	var pages activitypub.Pages
 	if o.Public != nil {
@@ -195,7 +206,8 @@ func bodyLimit(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	if c.Method() == fiber.MethodPost && (c.Path() == "/api/v1/media" || c.Path() == "/api/v2/media" ||
-		c.Path() == "/api/v1/roost/imports") { // larger archives: roost account import
+		c.Path() == "/api/v1/roost/imports" || // larger archives: roost account import
+		webapp.Upload(c.Path())) { // the web app's compose and edit forms, with their media
 		return c.Next()
 	}
 	return fiber.ErrRequestEntityTooLarge

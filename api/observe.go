@@ -95,6 +95,9 @@ func observe(o Options) fiber.Handler {
 		// included: the one place the header policy is applied.
 		httpx.SecureHeaders(c)
 		status := c.Response().StatusCode()
+		if status == fiber.StatusServiceUnavailable && len(c.Response().Header.Peek(fiber.HeaderRetryAfter)) == 0 {
+			c.Set(fiber.HeaderRetryAfter, httpx.RetryAfterSeconds) // every 503 says when to come back
+		}
 		route := routeLabel(c)
 		elapsed := time.Since(start)
 		if m != nil {

@@ -39,6 +39,9 @@ func readyz(o Options) fiber.Handler {
 				msg := "ok"
 				if err := ch.Ping(ctx); err != nil {
 					msg = "unavailable"
+					if ch.Optional {
+						msg = "degraded" // the node serves without it: still ready
+					}
 					o.Log.Warn("readiness check failed", "check", ch.Name, "err", err)
 				}
 				errsCh <- [2]string{ch.Name, msg}
@@ -48,7 +51,7 @@ func readyz(o Options) fiber.Handler {
 		for range checks {
 			r := <-errsCh
 			body[r[0]] = r[1]
-			if r[1] != "ok" {
+			if r[1] == "unavailable" {
 				status = fiber.StatusServiceUnavailable
 			}
 		}

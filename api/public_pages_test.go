@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api"
 	"github.com/roost-social/roost/api/mastodon"
 	"github.com/roost-social/roost/api/public"
@@ -43,9 +44,13 @@ type webWorld struct {
 	*world
 	bob    *federation.Account
 	tokens map[int64]string
+	// pages are the public pages of app; node builds more apps (web
+	// nodes) on the same database, each with its own page cache.
+	pages *public.Handler
+	node  func(cache *public.PageCache) *fiber.App
 }
 
-func newWebWorld(t *testing.T) *webWorld {
+func newWebWorld(t *testing.T, cache ...*public.PageCache) *webWorld {
 	t.Helper()
 	ctx := context.Background()
 	w := &webWorld{world: newWorld(t), tokens: map[int64]string{}}
@@ -66,8 +71,14 @@ func newWebWorld(t *testing.T) *webWorld {
 	m.Media = &media.Service{Store: mediapg.New(w.db), Blobs: media.NewLocalStore(t.TempDir())}
 	o.Mastodon = m
 	o.Statuses = w.accounts
-	o.Public = &public.Handler{Accounts: w.accounts, Views: w.accounts, Source: m, URL: o.URL, Log: o.Log}
-	w.app = api.New(o)
+	w.node = func(cache *public.PageCache) *fiber.App {
+		o := o
+		o.Public = &public.Handler{Accounts: w.accounts, Views: w.accounts, Source: m, URL: o.URL, Log: o.Log, Cache: cache,
+			Emojis: w.accounts, Sizes: w.accounts}
+		w.pages = o.Public
+		return api.New(o)
+	}
+	w.app = w.node(append(cache, nil)[0])
 	var err error
 	if w.bob, err = w.accounts.AccountByUsername(ctx, w.tenantA.ID, "a.example", "bob"); err != nil {
 		t.Fatal(err)
@@ -441,7 +452,11 @@ func TestIssue18PagePolicyAllowsOnlyOwnMedia(t *testing.T) {
 				t.Errorf("%s: CSP %q lacks %q", link, csp, want)
 			}
 		}
-		if strings.Contains(csp, "https:;") || strings.Contains(csp, "https: ") || strings.Contains(csp, "unsafe-inline") ||
+		// Only form-action may name every https origin: the remote
+		// interaction form is answered with a redirect to the visitor's
+		// own server, which browsers check against form-action.
+		loads := regexp.MustCompile(`form-action [^;]*`).ReplaceAllString(csp, "")
+		if strings.Contains(loads, "https:;") || strings.Contains(loads, "https: ") || strings.Contains(csp, "unsafe-inline") ||
 			strings.Contains(csp, "script-src") {
 			t.Errorf("%s: CSP %q too wide", link, csp)
 		}

@@ -10,7 +10,7 @@ import (
 
 // RetryAfterSeconds is what a shed request is told to wait (Retry-After).
 // Clients and remote servers retry; one second lets a burst drain.
-const RetryAfterSeconds = "1"
+const RetryAfterSeconds = httpx.RetryAfterSeconds
 
 // shedder bounds the requests a node works on at once. Past the bound a
 // request is answered 503 with Retry-After at once, before any database

@@ -58,6 +58,10 @@ type Status struct {
 	// none): its row is deleted in the transaction that stores the status,
 	// so it is published once. Not stored.
 	ScheduledID int64
+	// IdempotencyKey is the client's Idempotency-Key of a local post (""
+	// none): remembered in the transaction that stores the status, so a
+	// retry after any crash finds the post. Not stored in statuses.
+	IdempotencyKey string
 	// QuoteURI is the post this one quotes (FEP-044f), QuoteStamp the
 	// QuoteAuthorization allowing it once accepted, QuotePolicy who may
 	// quote this post ("" unknown: only its author). Stored (quote.go).

@@ -37,7 +37,12 @@ func (h *Handler) webfinger(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.sendJRD(c, ap.NewJRD(acct, links))
+	jrd := ap.NewJRD(acct, links)
+	// Remote interaction: other servers send their people to this site's
+	// page for a post or account they saw elsewhere (api/public interact.go).
+	jrd.Links = append(jrd.Links, ap.Link{Rel: "http://ostatus.org/schema/1.0/subscribe",
+		Template: httpx.SiteBase(c, h.URL) + "/authorize_interaction?uri={uri}"})
+	return h.sendJRD(c, jrd)
 }
 
 // ofSite reports whether host is the site's handle or service domain.

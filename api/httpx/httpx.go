@@ -107,9 +107,18 @@ func ErrorHandler(c *fiber.Ctx, err error) error {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		status, msg = fiber.StatusServiceUnavailable, "the server is busy; try again"
 		Log(c).WarnContext(c.UserContext(), "request timed out", "err", err)
+	case Unavailable(err):
+		status, msg = fiber.StatusServiceUnavailable, UnavailableMessage
+		Log(c).WarnContext(c.UserContext(), "a dependency is unavailable", "err", err)
 	default:
 		Log(c).ErrorContext(c.UserContext(), "request failed", "err", err)
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
+	if status == fiber.StatusServiceUnavailable {
+		c.Set(fiber.HeaderRetryAfter, RetryAfterSeconds)
+		if wantsPage(c) {
+			return c.Status(status).Type("html").SendString(unavailablePage)
+		}
+	}
 	return c.Status(status).JSON(ErrorBody{Error: msg})
 }

@@ -28,7 +28,11 @@ func (r *renderer) loadExtra() error {
 	if x.lens != nil {
 		return nil
 	}
-	lens, err := timeline.Open(r.ctx, r.h.Filters, r.viewer, r.site.Domain, x.place)
+	var viewings timeline.Viewings = r.h.Filters
+	if r.h.Viewings != nil {
+		viewings = r.h.Viewings // the node's cache (instance_cache.go)
+	}
+	lens, err := timeline.Open(r.ctx, viewings, r.viewer, r.site.Domain, x.place)
 	if err != nil {
 		return err
 	}

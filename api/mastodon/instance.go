@@ -55,21 +55,25 @@ func (h *Handler) instanceBase(c *fiber.Ctx) (string, string) {
 }
 
 func (h *Handler) instanceV1(c *fiber.Ctx) error {
+	return h.instanceDoc(c, "v1", h.instanceV1Doc) // instance_cache.go
+}
+
+func (h *Handler) instanceV1Doc(c *fiber.Ctx) (map[string]any, *Account, error) {
 	site := httpx.SiteOf(c)
 	usage, err := h.Accounts.Usage(c.UserContext(), site.TenantID)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	_, ws := h.instanceBase(c)
 	contact, err := h.contactAccount(c) // instance_routes.go
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	rules, err := h.rules(c) // instance_routes.go
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	return c.JSON(map[string]any{
+	return map[string]any{
 		"uri": site.Domain, "title": site.TenantName, "short_description": "", "description": "",
 		"email": h.Instance.ContactEmail, "version": h.version(), "urls": map[string]any{"streaming_api": ws},
 		"stats":     map[string]any{"user_count": usage.Users, "status_count": usage.Statuses, "domain_count": usage.Domains},
@@ -82,25 +86,29 @@ func (h *Handler) instanceV1(c *fiber.Ctx) error {
 			"polls":             pollConfig,
 		},
 		"contact_account": contact, "rules": rules,
-	})
+	}, contact, nil
 }
 
 func (h *Handler) instanceV2(c *fiber.Ctx) error {
+	return h.instanceDoc(c, "v2", h.instanceV2Doc) // instance_cache.go
+}
+
+func (h *Handler) instanceV2Doc(c *fiber.Ctx) (map[string]any, *Account, error) {
 	site := httpx.SiteOf(c)
 	usage, err := h.Accounts.Usage(c.UserContext(), site.TenantID)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	base, ws := h.instanceBase(c)
 	contact, err := h.contactAccount(c) // instance_routes.go
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	rules, err := h.rules(c) // instance_routes.go
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	return c.JSON(map[string]any{
+	return map[string]any{
 		"domain": site.Domain, "title": site.TenantName, "version": h.version(),
 		"source_url": "https://github.com/roost-social/roost", "description": "",
 		"usage":     map[string]any{"users": map[string]any{"active_month": usage.ActiveMonth}},
@@ -125,5 +133,5 @@ func (h *Handler) instanceV2(c *fiber.Ctx) error {
 		"api_versions":  map[string]any{"mastodon": mastodonAPIVersion},
 		"contact":       map[string]any{"email": h.Instance.ContactEmail, "account": contact},
 		"rules":         rules,
-	})
+	}, contact, nil
 }

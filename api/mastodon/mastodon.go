@@ -26,8 +26,10 @@ import (
 	"github.com/roost-social/roost/federation/social/schedule"
 	"github.com/roost-social/roost/federation/social/search"
 	"github.com/roost-social/roost/federation/social/tag"
+	"github.com/roost-social/roost/federation/social/timeline"
 	"github.com/roost-social/roost/federation/social/translate"
 	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/internal/hotcache"
 	"github.com/roost-social/roost/tenant"
 	"github.com/roost-social/roost/tenant/oauth"
 )
@@ -121,6 +123,13 @@ type Handler struct {
 	// of service and public domain blocks (instance_routes.go); nil: none
 	// written, as a Mastodon server without them.
 	About *about.Service
+	// InstanceDocs keeps rendered instance documents per tenant and URL
+	// (instance_cache.go); nil renders each request afresh.
+	InstanceDocs *hotcache.Cache[InstanceDocKey, []byte]
+	// Viewings read what a viewer hides when rendering (decorate.go),
+	// from the node's cache; nil reads through Filters. The filter
+	// routes always read Filters (a write is seen by the next read).
+	Viewings timeline.Viewings
 }
 
 // InstanceInfo is the instance-wide part of /api/v1/instance.

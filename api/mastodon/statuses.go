@@ -40,7 +40,7 @@ func (h *Handler) createStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	np := outbox.NewPost{Text: p.str("status"), Summary: p.str("spoiler_text")}
+	np := outbox.NewPost{Text: p.str("status"), Summary: p.str("spoiler_text"), IdempotencyKey: c.Get("Idempotency-Key")}
 	d := status.Draft{IdempotencyKey: c.Get("Idempotency-Key"), ScheduledAt: p.str("scheduled_at"),
 		Visibility: p.str("visibility"), Language: p.str("language"), InReplyToID: p.str("in_reply_to_id")}
 	if p.has("sensitive") {

@@ -40,6 +40,9 @@ type view struct {
 	Email  string
 	Error  string
 	Code   string
+	// Challenge is the second step of a sign-in whose password was right
+	// (factor.go): the form asks for the code instead.
+	Challenge string
 }
 
 // authRequest is an authorization request's parameters (RFC 6749 §4.1.1,
@@ -109,21 +112,9 @@ func (h *Handler) authorizeSubmit(c *fiber.Ctx) error {
 	if p.get("decision") != "approve" {
 		return h.redirectError(c, r, oauth.ErrAccessDenied, "The resource owner or authorization server denied the request.")
 	}
-	site := httpx.SiteOf(c)
-	email := p.get("email")
-	// Throttled before the password is checked: a refused guess costs no
-	// hashing (issue 14 finding 7).
-	signedIn, err := h.SignIn.Password(c.UserContext(), httpx.ClientIP(c), email)
-	if err != nil {
-		return h.refused(c, err)
-	}
-	accountID, _, err := h.Logins.Login(c.UserContext(), site.TenantID, site.Domain, email, p.get("password"))
-	signedIn(err == nil)
-	if errs.Is(err, errs.Unauthorized) {
-		return h.renderForm(c, fiber.StatusUnprocessableEntity, app, scopes, r, email, errs.MessageOf(err))
-	}
-	if err != nil {
-		return h.serverError(c, err)
+	accountID, done, err := h.signIn(c, p, app, scopes, r) // factor.go: the password, then the code when asked
+	if done {
+		return err
 	}
 	code, err := h.OAuth.Authorize(c.UserContext(), app, accountID, r.RedirectURI, r.Scope, r.CodeChallenge, r.CodeChallengeMethod)
 	if e, ok := oauth.AsError(err); ok {

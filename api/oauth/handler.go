@@ -18,6 +18,7 @@ import (
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/ratelimit"
+	"github.com/roost-social/roost/tenant/factor"
 	"github.com/roost-social/roost/tenant/oauth"
 )
 
@@ -38,6 +39,9 @@ type Handler struct {
 	// VAPIDKey is the instance's Web Push public key, the Application's
 	// vapid_key; nil renders "".
 	VAPIDKey func(ctx context.Context) (string, error)
+	// Factors asks accounts with two-factor sign-in on for a code after
+	// the password (factor.go); nil: the password alone.
+	Factors *factor.Service
 }
 
 // PagePath is the package's one server-rendered page, the authorization

@@ -24,6 +24,8 @@ func Failure(c *fiber.Ctx, log *slog.Logger, what string, err error) (status int
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		status, message = fiber.StatusServiceUnavailable, "The server is busy. Try again."
+	case httpx.Unavailable(err): // PostgreSQL or Redis cannot be reached
+		status, message = fiber.StatusServiceUnavailable, "The server is temporarily unavailable. Try again in a moment."
 	case errs.CodeOf(err) != errs.Internal:
 		status, message = httpx.Status(errs.CodeOf(err)), errs.MessageOf(err)
 	}

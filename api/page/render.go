@@ -54,6 +54,18 @@ type Renderer struct {
 	// images gives a request's img-src and media-src sources (Images);
 	// nil: none, as default-src 'none' says.
 	images func(c *fiber.Ctx) []string
+	// scripts allows script files and fetches from the page's own origin
+	// (Scripts).
+	scripts bool
+}
+
+// Scripts lets r's pages run script files served from their own origin,
+// and those scripts fetch from it: script-src and connect-src 'self',
+// never inline script. The signed-in web app (api/webapp) needs it for
+// its live updates and optimistic actions; every other area runs none.
+func (r *Renderer) Scripts() *Renderer {
+	r.scripts = true
+	return r
 }
 
 // Images lets r's pages show images and play media from the sources fn
@@ -115,6 +127,9 @@ func (r *Renderer) Headers(c *fiber.Ctx, formAction ...string) {
 	if r.images != nil {
 		src := strings.Join(r.images(c), " ")
 		media = "; img-src " + src + "; media-src " + src
+	}
+	if r.scripts {
+		media += "; script-src 'self'; connect-src 'self'"
 	}
 	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src "+r.cssHash+media+
 		"; form-action "+action+"; frame-ancestors 'none'; base-uri 'none'")

@@ -2,6 +2,8 @@ package portal
 
 import (
 	"errors"
+	"net"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -151,7 +153,8 @@ func (h *Handler) sitePage(c *fiber.Ctx, status int, sg *verify.Signup, f map[st
 	p := &view{Page: titled(sg.TenantName), Signup: sg, Claim: sg.Claim, Form: f, Errors: fe, Base: h.Signups.BaseDomain,
 		Pending: sg.TenantStatus == tenant.Pending}
 	if cl := sg.Claim; cl != nil {
-		p.AppDomain = cl.Host()
+		p.AppDomain = appServer(h.URL, cl.Host())
+		p.WebSignIn = webSignIn(h.URL, cl.Host())
 		if cl.NextCheckAt != nil && cl.NextCheckAt.After(h.now()) {
 			p.NextCheck = cl.NextCheckAt
 		}
@@ -303,4 +306,31 @@ func (h *Handler) createAccount(c *fiber.Ctx) error {
 		return h.serverError(c, err)
 	}
 	return h.sitePage(c, fiber.StatusUnprocessableEntity, sg, f, fe)
+}
+
+// appServer is what a person types into an app's "server" box: the bare
+// host on https's default port, the full origin otherwise (an app told
+// "localhost" would try https://localhost:443 and fail under roost dev).
+func appServer(u httpx.URLConfig, host string) string {
+	scheme := u.Scheme
+	if scheme == "" {
+		scheme = "https"
+	}
+	defaultPort := map[string]int{"https": 443, "http": 80}[scheme]
+	if scheme == "https" && (u.Port == 0 || u.Port == defaultPort) {
+		return host
+	}
+	if u.Port != 0 && u.Port != defaultPort {
+		host = net.JoinHostPort(host, strconv.Itoa(u.Port))
+	}
+	return scheme + "://" + host
+}
+
+// webSignIn is the web app's sign-in page on the new site.
+func webSignIn(u httpx.URLConfig, host string) string {
+	scheme := u.Scheme
+	if scheme == "" {
+		scheme = "https"
+	}
+	return federation.NewLinks(scheme, host, u.Port).Base + "/auth/sign_in"
 }

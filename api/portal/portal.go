@@ -159,6 +159,8 @@ type view struct {
 	Rows      []row
 	Pending   bool
 	AppDomain string
+	// WebSignIn is the new site's web sign-in page (api/webapp).
+	WebSignIn string
 	// NextCheck is the next background check, when still to come.
 	NextCheck *time.Time
 	// Billing is the plans, usage and books pages' content (plans.go).

@@ -1,6 +1,7 @@
 package public
 
 import (
+	"context"
 	"encoding/xml"
 	"mime"
 	"net/url"
@@ -63,6 +64,10 @@ type rssEnclosure struct {
 
 // accountRSS is /@name.rss.
 func (h *Handler) accountRSS(c *fiber.Ctx) error {
+	return h.cached(c, func() error { return h.renderAccountRSS(c) })
+}
+
+func (h *Handler) renderAccountRSS(c *fiber.Ctx) error {
 	a, out, err := h.account(c, c.Params("username"))
 	if err != nil {
 		return err
@@ -83,11 +88,15 @@ func (h *Handler) accountRSS(c *fiber.Ctx) error {
 	if p.Avatar != "" {
 		ch.Image = &rssImage{URL: p.Avatar, Title: p.Name, Link: p.Profile}
 	}
-	return sendRSS(c, ch, l.posts(ss))
+	return h.sendRSS(c, ch, l.posts(ss))
 }
 
 // tagRSS is /tags/:tag.rss.
 func (h *Handler) tagRSS(c *fiber.Ctx) error {
+	return h.cached(c, func() error { return h.renderTagRSS(c) })
+}
+
+func (h *Handler) renderTagRSS(c *fiber.Ctx) error {
 	name, ok := tagName(c)
 	if !ok {
 		return errs.E(errs.NotFound, "no such hashtag")
@@ -98,11 +107,46 @@ func (h *Handler) tagRSS(c *fiber.Ctx) error {
 	}
 	link := httpx.SiteBase(c, h.URL) + "/tags/" + url.PathEscape(name)
 	ch := rssChannel{Title: "#" + name, Link: link, Description: "Public posts with #" + name + " on " + httpx.SiteOf(c).Domain}
-	return sendRSS(c, ch, h.looks(c).posts(ss))
+	return h.sendRSS(c, ch, h.looks(c).posts(ss))
 }
 
-func sendRSS(c *fiber.Ctx, ch rssChannel, posts []*post) error {
+// MediaSizes reads the stored sizes of a tenant's uploads by id.
+type MediaSizes interface {
+	MediaSizes(ctx context.Context, tenantID int64, ids []int64) (map[int64]int64, error)
+}
+
+// enclosureSizes are the stored sizes of the posts' local uploads, by
+// attachment id; a remote file's size is unknown (0), as is every size
+// when they cannot be read (the feed is not refused for them).
+func (h *Handler) enclosureSizes(c *fiber.Ctx, posts []*post) map[string]int64 {
+	if h.Sizes == nil {
+		return nil
+	}
+	var ids []int64
+	for _, p := range posts {
+		for _, m := range p.Media {
+			if id, err := strconv.ParseInt(m.ID, 10, 64); err == nil && p.Local && m.Inline {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	sizes, err := h.Sizes.MediaSizes(c.UserContext(), httpx.SiteOf(c).TenantID, ids)
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]int64, len(sizes))
+	for id, n := range sizes {
+		out[strconv.FormatInt(id, 10)] = n
+	}
+	return out
+}
+
+func (h *Handler) sendRSS(c *fiber.Ctx, ch rssChannel, posts []*post) error {
 	ch.Generator = "Roost"
+	sizes := h.enclosureSizes(c, posts)
 	for _, p := range posts {
 		it := rssItem{GUID: rssGUID{IsPermaLink: true, Value: p.Link}, Link: p.Link, PubDate: rssDate(p.CreatedAt),
 			Description: rssBody(p)}
@@ -110,7 +154,8 @@ func sendRSS(c *fiber.Ctx, ch rssChannel, posts []*post) error {
 			it.Categories = append(it.Categories, t.Name)
 		}
 		for _, m := range p.Media {
-			it.Enclosures = append(it.Enclosures, rssEnclosure{URL: m.URL, Length: "0", Type: mediaType(m.Attachment)})
+			it.Enclosures = append(it.Enclosures, rssEnclosure{URL: m.URL, Length: strconv.FormatInt(sizes[m.ID], 10),
+				Type: mediaType(m.Attachment)})
 		}
 		ch.Items = append(ch.Items, it)
 	}

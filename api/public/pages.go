@@ -27,7 +27,7 @@ var errNoPost = errs.E(errs.NotFound, "no such post")
 // Profile answers a browser at /@name or /users/name (api/activitypub
 // hands it over) with the profile of a, a local account of the site.
 func (h *Handler) Profile(c *fiber.Ctx, username string) error {
-	return h.profile(c, username, tabPosts)
+	return h.cached(c, func() error { return h.profile(c, username, tabPosts) })
 }
 
 // Status answers a browser at a post's ActivityPub id (api/activitypub
@@ -37,11 +37,13 @@ func (h *Handler) Status(c *fiber.Ctx, username, rawID string) error {
 	if !ok {
 		return h.fail(c, errNoPost)
 	}
-	return h.post(c, username, id)
+	return h.cached(c, func() error { return h.post(c, username, id) })
 }
 
 func (h *Handler) profileTab(tab string) fiber.Handler {
-	return func(c *fiber.Ctx) error { return h.profile(c, c.Params("username"), tab) }
+	return func(c *fiber.Ctx) error {
+		return h.cached(c, func() error { return h.profile(c, c.Params("username"), tab) })
+	}
 }
 
 // profile shows an account and its public and unlisted posts, pinned
@@ -88,7 +90,7 @@ func (h *Handler) profile(c *fiber.Ctx, username, tab string) error {
 	}
 	v.Meta = meta{Canonical: v.Profile.Profile, Description: excerpt(out.Note, 200), Image: v.Profile.Avatar,
 		Type: "profile", ActivityJSON: httpx.Links(c, h.URL).Actor(a.Username), RSS: v.Profile.RSS}
-	return h.pages.Render(c, fiber.StatusOK, "profile", v)
+	return h.pages.Render(c, fiber.StatusOK, "profile", v, h.interactTargets()...)
 }
 
 // statusPage answers /@name/:id, the url the client API gives a local
@@ -103,7 +105,7 @@ func (h *Handler) statusPage(c *fiber.Ctx) error {
 		return c.Redirect(httpx.Links(c, h.URL).Actor(c.Params("username"))+"/statuses/"+strconv.FormatInt(id, 10),
 			fiber.StatusFound)
 	}
-	return h.post(c, c.Params("username"), id)
+	return h.cached(c, func() error { return h.post(c, c.Params("username"), id) })
 }
 
 // post shows one of the named account's posts with its thread: the
@@ -148,7 +150,7 @@ func (h *Handler) post(c *fiber.Ctx, username string, id int64) error {
 			break
 		}
 	}
-	return h.pages.Render(c, fiber.StatusOK, "status", v)
+	return h.pages.Render(c, fiber.StatusOK, "status", v, h.interactTargets()...)
 }
 
 // statuses renders the statuses of the id lists that the signed-out
@@ -191,6 +193,10 @@ func pick(byID map[int64]*post, ids []int64) []*post {
 
 // tagPage lists the public posts with a hashtag that the tenant knows.
 func (h *Handler) tagPage(c *fiber.Ctx) error {
+	return h.cached(c, func() error { return h.renderTag(c) })
+}
+
+func (h *Handler) renderTag(c *fiber.Ctx) error {
 	name, ok := tagName(c)
 	if !ok {
 		return h.fail(c, errs.E(errs.NotFound, "no such hashtag"))
@@ -224,6 +230,7 @@ func tagName(c *fiber.Ctx) (string, bool) {
 // tagPosts pages the tenant's public posts with the hashtag.
 func (h *Handler) tagPosts(c *fiber.Ctx, name string) ([]*mastodon.Status, []int64, error) {
 	site := httpx.SiteOf(c)
+	depsOf(c).add("#" + name)
 	ids, err := h.Views.TagTimeline(c.UserContext(), site.TenantID, seer(c), name, federation.TimelineFilter{},
 		federation.Page{MaxID: maxID(c), Limit: PageSize})
 	if err != nil {
@@ -236,6 +243,10 @@ func (h *Handler) tagPosts(c *fiber.Ctx, name string) ([]*mastodon.Status, []int
 // front is the site's front page: the profile of a tenant's only
 // account, or the site's name, its directory and how to sign in.
 func (h *Handler) front(c *fiber.Ctx) error {
+	return h.cached(c, func() error { return h.renderFront(c) })
+}
+
+func (h *Handler) renderFront(c *fiber.Ctx) error {
 	site, ctx := httpx.SiteOf(c), c.UserContext()
 	owner, users, err := h.Source.PublicOwner(ctx, site)
 	if err != nil && errs.CodeOf(err) != errs.NotFound {

@@ -51,6 +51,19 @@ type Handler struct {
 	Source   Source
 	URL      httpx.URLConfig
 	Log      *slog.Logger
+	// Cache keeps rendered signed-out pages (nil: every page is
+	// rendered for every request).
+	Cache *PageCache
+	// Emojis are the tenants' custom emoji, shown as images in posts,
+	// names and bios (nil: shown as their :shortcode: text).
+	Emojis Emojis
+	// Sizes states uploads' sizes in RSS enclosures (nil: 0, unknown).
+	Sizes MediaSizes
+	// Finger looks up visitors' servers for remote interaction (nil:
+	// the form answers that it is not enabled).
+	Finger Finger
+
+	fingers chan struct{} // lookups in flight (fingerInFlight)
 
 	pages *page.Renderer
 }
@@ -71,7 +84,10 @@ func (h *Handler) Register(r fiber.Router) {
 		panic(err) // embedded: cannot happen
 	}
 	h.pages = page.NewRenderer(string(css), funcs, templateFS, "templates/*.html").Images(h.imageSources)
+	h.fingers = make(chan struct{}, fingerInFlight)
 	r.Get("/", h.front)
+	r.Get("/interact", h.interact)
+	r.Get("/authorize_interaction", h.authorizeInteraction)
 	r.Get("/api/oembed", h.oembed)
 	r.Get("/@:username.rss", h.accountRSS)
 	r.Get("/@:username/with_replies", h.profileTab(tabReplies))

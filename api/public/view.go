@@ -11,6 +11,7 @@ import (
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/api/mastodon"
 	"github.com/roost-social/roost/api/page"
+	"github.com/roost-social/roost/federation"
 )
 
 // view is every public page's template data.
@@ -49,20 +50,21 @@ type meta struct {
 // person is an account as a page shows it.
 type person struct {
 	*mastodon.Account
-	Name    string
-	Handle  string // user@domain
-	Avatar  string // "" when its image is not allowed on the page
-	Header  string
-	Note    template.HTML
-	Fields  []field
-	Link    string // its page here, or its own URL
-	Local   bool
-	RSS     string
-	Profile string // its profile page on this domain ("" for a remote one)
+	Name     string
+	NameHTML template.HTML // Name with its custom emoji
+	Handle   string        // user@domain
+	Avatar   string        // "" when its image is not allowed on the page
+	Header   string
+	Note     template.HTML
+	Fields   []field
+	Link     string // its page here, or its own URL
+	Local    bool
+	RSS      string
+	Profile  string // its profile page on this domain ("" for a remote one)
 }
 
 type field struct {
-	Name     string
+	Name     template.HTML
 	Value    template.HTML
 	Verified bool
 }
@@ -95,11 +97,21 @@ type looks struct {
 	base    string // the site's handle-domain base URL
 	domain  string // the site's handle domain
 	people  map[string]*person
+	deps    *deps // what the page shows, when it is cached
+	// emojis are the site's custom emoji images by shortcode, loaded by
+	// loadEmojis when first needed (emoji.go).
+	emojis     map[string]string
+	loadEmojis func() ([]federation.CustomEmoji, error)
 }
 
 func (h *Handler) looks(c *fiber.Ctx) *looks {
-	return &looks{origins: h.origins(c), base: httpx.SiteBase(c, h.URL),
-		domain: httpx.SiteOf(c).Domain, people: map[string]*person{}}
+	l := &looks{origins: h.origins(c), base: httpx.SiteBase(c, h.URL),
+		domain: httpx.SiteOf(c).Domain, people: map[string]*person{}, deps: depsOf(c)}
+	if h.Emojis != nil {
+		ctx, tenantID := c.UserContext(), httpx.SiteOf(c).TenantID
+		l.loadEmojis = func() ([]federation.CustomEmoji, error) { return h.Emojis.CustomEmojis(ctx, tenantID) }
+	}
+	return l
 }
 
 // origins are the image origins of the request's pages: the site's own
@@ -142,6 +154,7 @@ func (l *looks) person(a *mastodon.Account) *person {
 	if p, ok := l.people[a.ID]; ok {
 		return p
 	}
+	l.deps.add("a" + a.ID)
 	p := &person{Account: a, Name: a.DisplayName, Link: a.URL, Handle: a.Acct,
 		// Note and field values are sanitised HTML: a local account's
 		// rendered from its text, a remote one's cleaned when received.
@@ -156,6 +169,13 @@ func (l *looks) person(a *mastodon.Account) *person {
 		p.Link = p.Profile
 		p.RSS = p.Profile + ".rss"
 	}
+	if a.Moved != nil {
+		l.deps.add("a" + a.Moved.ID)
+	}
+	emoji := l.emojiSet(p.Local, a.Emojis)
+	p.NameHTML = emojiText(p.Name, emoji)
+	// Sanitised HTML (see above); emojify adds only its own images.
+	p.Note = template.HTML(emojify(a.Note, emoji))
 	if l.allowed(a.Avatar) {
 		p.Avatar = a.Avatar
 	} else {
@@ -165,7 +185,8 @@ func (l *looks) person(a *mastodon.Account) *person {
 		p.Header = a.Header
 	}
 	for _, f := range a.Fields {
-		p.Fields = append(p.Fields, field{Name: f.Name, Value: template.HTML(f.Value), Verified: f.VerifiedAt != nil})
+		p.Fields = append(p.Fields, field{Name: emojiText(f.Name, emoji), Value: template.HTML(emojify(f.Value, emoji)),
+			Verified: f.VerifiedAt != nil})
 	}
 	l.people[a.ID] = p
 	return p
@@ -181,15 +202,18 @@ func (l *looks) posts(ss []*mastodon.Status) []*post {
 
 func (l *looks) post(s *mastodon.Status) *post {
 	var by *person
+	l.deps.add("s" + s.ID)
 	if s.Reblog != nil {
 		by = l.person(s.Account)
 		s = s.Reblog
+		l.deps.add("s" + s.ID)
 	}
 	p := &post{Status: s, Author: l.person(s.Account), BoostedBy: by, Edited: s.EditedAt != nil,
 		// Content is sanitised HTML, as the client API serves it: a local
 		// post's rendered from its text, a remote one's cleaned when received.
 		Content: template.HTML(s.Content)}
 	p.Local = p.Author.Local
+	p.Content = template.HTML(emojify(s.Content, l.emojiSet(p.Local, s.Emojis))) // sanitised, as above
 	switch {
 	case p.Local:
 		p.Link = p.Author.Profile + "/" + s.ID

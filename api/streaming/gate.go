@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
+	"github.com/roost-social/roost/internal/errs"
 )
 
 // Gate admits streaming connections: the node's bound and the caps per
@@ -47,6 +48,12 @@ const (
 // admit takes a place for v's connection, or refuses it with Retry-After.
 // Without a Gate every connection is admitted.
 func (h *Handler) admit(c *fiber.Ctx, v *viewer) (*ticket, error) {
+	if h.Hub != nil && !h.Hub.Available() {
+		// Redis is away: a connection now would hear nothing. Refused
+		// at once; the app reconnects when told to.
+		c.Set(fiber.HeaderRetryAfter, httpx.RetryAfterSeconds)
+		return nil, errs.E(errs.Unavailable, "streaming is unavailable for a moment; try again")
+	}
 	release := func() {}
 	if h.Gate != nil {
 		var err error

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -42,7 +43,24 @@ type Hub struct {
 	waiting   map[string][]chan struct{}
 	ctx       context.Context
 	done      bool
+
+	// down is set while Redis does not answer (watch): connections were
+	// dropped and new ones are refused 503 until it answers again.
+	down atomic.Bool
+	// pingEvery spaces watch's pings (defaultPingEvery when 0).
+	pingEvery time.Duration
 }
+
+// defaultPingEvery is how often a hub asks Redis whether it is there.
+// Events published while Redis is away are lost to the connections,
+// so the sooner they are dropped, the sooner apps reconnect and page.
+const defaultPingEvery = 2 * time.Second
+
+// WhyRedisDown is why connections are dropped when the node loses Redis
+// (or finds its subscription was re-established): the events published
+// meanwhile never reached them, so they end, and apps reconnect and catch
+// up by paging, as after any disconnection.
+const WhyRedisDown = "streaming interrupted: events may have been missed; reconnect"
 
 // NewHub makes a hub on client; channels are prefix + stream keys. Run it.
 func NewHub(client goredis.UniversalClient, prefix string, log *slog.Logger) *Hub {
@@ -65,6 +83,7 @@ func (h *Hub) Run(ctx context.Context) {
 	h.mu.Unlock()
 	ch := h.ps.ChannelWithSubscriptions(goredis.WithChannelSize(1024), goredis.WithChannelSendTimeout(time.Second))
 	defer h.shutdown()
+	go h.watch(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -121,6 +140,12 @@ func (h *Hub) subscription(s *goredis.Subscription) {
 	defer h.mu.Unlock()
 	switch s.Kind {
 	case "subscribe":
+		if h.confirmed[s.Channel] {
+			// Confirmed twice: the subscription was lost and re-made
+			// (Redis restarted or the connection broke), and what was
+			// published in between never arrived.
+			go h.drop(s.Channel)
+		}
 		h.confirmed[s.Channel] = true
 		for _, w := range h.waiting[s.Channel] {
 			close(w)
@@ -251,4 +276,66 @@ func (h *Hub) channels() (channels, listeners int) {
 		}
 	}
 	return len(h.subs), len(seen)
+}
+
+// Available reports whether the hub hears Redis; while it does not, new
+// streaming connections are refused 503 with Retry-After.
+func (h *Hub) Available() bool { return !h.down.Load() }
+
+// watch pings Redis until ctx ends. When a ping fails every connection is
+// dropped (WhyRedisDown) and new ones refused; when Redis answers again
+// connections are taken again.
+func (h *Hub) watch(ctx context.Context) {
+	every := h.pingEvery
+	if every <= 0 {
+		every = defaultPingEvery
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, every)
+		err := h.redis.Ping(pctx).Err()
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && !h.down.Swap(true):
+			h.log.Warn("streaming: Redis is unavailable; dropping connections and refusing new ones until it answers", "err", err)
+			h.drop("")
+		case err == nil && h.down.Swap(false):
+			h.log.Info("streaming: Redis answers again; taking connections")
+		}
+	}
+}
+
+// drop ends the connections listening on channel (prefixed), or on any
+// channel when channel is "".
+func (h *Hub) drop(channel string) {
+	h.mu.Lock()
+	seen := map[listener]bool{}
+	var ls []listener
+	for c, m := range h.subs {
+		if channel != "" && c != channel {
+			continue
+		}
+		for l := range m {
+			if !seen[l] {
+				seen[l] = true
+				ls = append(ls, l)
+			}
+		}
+	}
+	h.mu.Unlock()
+	for _, l := range ls {
+		if d, ok := l.(interface{ drop(why string) }); ok {
+			d.drop(WhyRedisDown)
+		} else {
+			l.stop()
+		}
+	}
 }

@@ -379,6 +379,9 @@ func (s *session) deliver(ev event) bool {
 
 func (s *session) stop() { s.close("server shutting down") }
 
+// drop ends the connection because its events were interrupted (hub.go).
+func (s *session) drop(why string) { s.close(why) }
+
 func (s *session) close(why string) {
 	s.once.Do(func() {
 		s.why = why

@@ -216,6 +216,8 @@ func (h *Handler) serveWS(conn *websocket.Conn) {
 				msg = websocket.FormatCloseMessage(websocket.CloseUnsupportedData, s.why)
 			} else if s.why == "server shutting down" {
 				msg = websocket.FormatCloseMessage(websocket.CloseGoingAway, s.why)
+			} else if s.why == WhyRedisDown {
+				msg = websocket.FormatCloseMessage(websocket.CloseTryAgainLater, s.why)
 			}
 			fc.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 			return

@@ -89,6 +89,9 @@ func withArchiveAccount(ctx context.Context, cfg *config.Config, log *slog.Logge
 		return err
 	}
 	defer svc.close()
+	if err := checkOrigin(ctx, cfg, svc); err != nil { // links for the served origin only
+		return err
+	}
 	host, err := tenant.NormalizeHost(domain)
 	if err != nil {
 		return err

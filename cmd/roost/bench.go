@@ -59,6 +59,8 @@ func runBench(ctx context.Context, cfg *config.Config, _ *slog.Logger, args []st
 		return benchExport(ctx, cfg, args[1:])
 	case "web":
 		return benchWeb(ctx, cfg, args[1:])
+	case "compare":
+		return benchCompare(ctx, cfg, args[1:]) // bench_compare.go
 	}
 	return errs.E(errs.Invalid, "unknown benchmark %q; use delivery, inbox, timeline, post, load, export or web", args[0])
 }
@@ -72,6 +74,8 @@ func benchDelivery(ctx context.Context, cfg *config.Config, args []string) error
 	fs.IntVar(&o.Concurrency, "concurrency", 128, "deliveries in flight")
 	fs.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "give up after")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the timed window here")
+	fs.StringVar(&o.BlockProfile, "blockprofile", "", "write a block profile of the timed window here")
+	fs.StringVar(&o.MutexProfile, "mutexprofile", "", "write a mutex profile of the timed window here")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -86,7 +90,8 @@ func benchDelivery(ctx context.Context, cfg *config.Config, args []string) error
 		return err
 	}
 	defer stop()
-	fd, err := newFed(cfg, quiet, svc, storeResolver{svc.tenants})
+	// Sites resolved through a host cache, as `roost work` does.
+	fd, err := newFed(cfg, quiet, svc, tenant.NewHostCache(svc.tenants, time.Minute, 1000))
 	if err != nil {
 		return err
 	}
@@ -167,15 +172,21 @@ func benchTimeline(ctx context.Context, cfg *config.Config, args []string) error
 		Emit:    printResult}.Run(ctx, o)
 }
 
-// benchPost is `roost bench post`: posts per second with local followers.
+// benchPost is `roost bench post`: post latency and the delay to the
+// last home feed, per audience of local followers.
 func benchPost(ctx context.Context, cfg *config.Config, args []string) error {
 	var o bench.PostOptions
 	fs := flag.NewFlagSet("bench post", flag.ContinueOnError)
-	fs.IntVar(&o.Followers, "followers", 1000, "local followers of the poster")
-	fs.IntVar(&o.Posts, "posts", 1000, "timed posts")
+	followers := fs.String("followers", "1000,10000,50000", "audiences measured in turn: local followers of the poster")
+	fs.IntVar(&o.Posts, "posts", 200, "timed posts per audience")
 	fs.IntVar(&o.Concurrency, "concurrency", 4, "posts in flight")
+	fs.IntVar(&o.Probes, "probes", 5, "posts per audience timed to their last follower's home feed, one at a time")
+	without := fs.String("without-triggers", "", "comma-separated table.trigger to disable first (to measure their cost)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the timed posts here")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := parseBenchPostLists(&o, *followers, *without); err != nil { // fanout.go
 		return err
 	}
 	svc, stop, err := benchServices(ctx, cfg)
@@ -187,7 +198,7 @@ func benchPost(ctx context.Context, cfg *config.Config, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := bench.Post{Env: benchEnv(svc), API: client}.Run(ctx, o)
+	res, err := bench.Post{Env: benchEnv(svc), API: client, FanOut: runFanOut(svc)}.Run(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -285,6 +296,7 @@ func benchWeb(ctx context.Context, cfg *config.Config, args []string) error {
 	fs := flag.NewFlagSet("bench web", flag.ContinueOnError)
 	fs.IntVar(&o.Requests, "requests", 2000, "timed reads per page")
 	fs.IntVar(&o.Concurrency, "concurrency", 8, "reads in flight")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the timed reads here")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -325,10 +337,12 @@ func benchAPI(cfg *config.Config, svc *services) (bench.API, error) {
 	urls := httpx.URLConfig{Scheme: "http"}
 	m := &mastodon.Handler{Auth: o, Views: svc.social, Client: svc.social, Accounts: svc.social,
 		Outbox: fd.outbox, Sites: cache, URL: urls, ForYou: svc.social}
+	pages := &public.Handler{Accounts: svc.social, Views: svc.social, Source: m, URL: urls, Log: quiet,
+		Cache: public.NewPageCache(publicCacheBytes, publicCacheTTL), Emojis: svc.social, Sizes: svc.social} // as serve's (public.go)
 	app := api.New(api.Options{
 		OAuth:    &apioauth.Handler{OAuth: o, Logins: store, URL: urls, Log: quiet},
 		Mastodon: m,
-		Public:   &public.Handler{Accounts: svc.social, Views: svc.social, Source: m, URL: urls, Log: quiet}, // bench web
+		Public:   pages, // bench web
 		Sites:    cache, Accounts: svc.social, Inbox: fd.inbox, Statuses: svc.social, Collections: svc.social,
 		URL: urls, Log: quiet, Metrics: prometheus.NewRegistry(),
 	})

@@ -13,10 +13,13 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/devenv"
 	"github.com/roost-social/roost/internal/errs"
+	tenantpg "github.com/roost-social/roost/tenant/postgres"
 )
 
 const (
@@ -63,15 +66,38 @@ func runDev(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 	if err != nil {
 		return err
 	}
-	printBanner(cfg, password)
+	if cfg.OperatorHost != "" { // the demo login runs the dev node's operator dashboard too
+		if _, err := tenantpg.NewAdminStore(svc.db).GrantOperator(ctx, demoUsername+"@"+cfg.DevDomain, true); err != nil {
+			return fmt.Errorf("grant the demo login the operator dashboard: %w", err)
+		}
+	}
+	// One registry for the web node and the workers: /metrics on the
+	// dev port carries the queue gauges and job metrics too.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		queueCollector{stats: svc.social.QueueStats, log: log})
+	svc.metrics = reg
 
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	settings := devSettingsPath(cfg.DevDir)
+	defer os.Remove(settings)
+	listening := func() {
+		// Announced only once the port is bound; the settings file lets
+		// CLI commands in this checkout reach this node (devsettings.go).
+		if err := writeDevSettings(settings, cfg); err != nil {
+			log.Warn("CLI commands will not find this node's settings", "file", settings, "err", err)
+		}
+		if err := seedDemo(ctx, cfg, svc); err != nil { // a first start's demo profile and posts (devseed.go)
+			log.Warn("the demo account's first posts were not made", "err", err)
+		}
+		printBanner(cfg, password)
+	}
 	for _, run := range []func() error{
-		func() error { return serve(ctx, cfg, log, svc) },
-		func() error { return work(ctx, cfg, log, svc, nil) },
+		func() error { return serve(ctx, cfg, log, svc, listening) },
+		func() error { return work(ctx, cfg, log, svc, reg) },
 	} {
 		wg.Add(1)
 		go func() {
@@ -96,6 +122,22 @@ func devDefaults(cfg *config.Config) {
 	if os.Getenv("ROOST_PUBLIC_PORT") == "" {
 		if _, p, err := net.SplitHostPort(cfg.HTTPAddr); err == nil {
 			cfg.PublicPort, _ = strconv.Atoi(p)
+		}
+	}
+	// The portal and dashboards on names every browser and curl resolve
+	// to loopback (RFC 6761 §6.3), so a newcomer can try them at once.
+	for _, d := range []struct {
+		name string
+		dst  *string
+		host string
+	}{
+		{"ROOST_PORTAL_HOST", &cfg.PortalHost, "portal.localhost"},
+		{"ROOST_OPERATOR_HOST", &cfg.OperatorHost, "ops.localhost"},
+		{"ROOST_BASE_DOMAIN", &cfg.BaseDomain, "roost.localhost"},
+		{"ROOST_SIGNUPS", &cfg.Signups, "open"}, // no operator to approve a newcomer's trial site
+	} {
+		if os.Getenv(d.name) == "" {
+			*d.dst = d.host
 		}
 	}
 }
@@ -153,11 +195,25 @@ func printBanner(cfg *config.Config, password string) {
 
   Demo login: %s@%s / %s
   Apps:       point any Mastodon app or library at %s and sign in as above
-
+%s
   Database:   %s
   Redis:      %s
   Press Ctrl-C to stop.
 
 `, links.Profile(demoUsername), links.Actor(demoUsername), links.Base, demoUsername, cfg.DevDomain,
-		links.Base, links.Base, demoUsername, cfg.DevDomain, password, links.Base, cfg.DatabaseURL, cfg.RedisURL)
+		links.Base, links.Base, demoUsername, cfg.DevDomain, password, links.Base, devHosts(cfg), cfg.DatabaseURL, cfg.RedisURL)
+}
+
+// devHosts are the banner's lines for the portal and the operator
+// dashboard, when dev serves them.
+func devHosts(cfg *config.Config) string {
+	var b strings.Builder
+	if cfg.PortalHost != "" {
+		fmt.Fprintf(&b, "  Portal:     %s (new sites: %s)\n", federation.NewLinks(cfg.URLScheme, cfg.PortalHost, cfg.PublicPort).Base,
+			federation.NewLinks(cfg.URLScheme, "NAME."+cfg.BaseDomain, cfg.PublicPort).Base)
+	}
+	if cfg.OperatorHost != "" {
+		fmt.Fprintf(&b, "  Operator:   %s (sign in with the demo login)\n", federation.NewLinks(cfg.URLScheme, cfg.OperatorHost, cfg.PublicPort).Base)
+	}
+	return b.String()
 }

@@ -20,6 +20,7 @@ func TestDevNode(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755) // the unprivileged postgres user must reach it
+	removeDevData(t, dir)
 	var passwords []string
 	for run := 0; run < 2; run++ {
 		addr := freeAddr(t)

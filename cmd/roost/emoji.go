@@ -53,6 +53,9 @@ func runEmoji(ctx context.Context, cfg *config.Config, log *slog.Logger, args []
 		return err
 	}
 	defer svc.close()
+	if err := checkOrigin(ctx, cfg, svc); err != nil { // links for the served origin only
+		return err
+	}
 	site, err := svc.tenants.SiteByHost(ctx, host)
 	if err != nil {
 		return err

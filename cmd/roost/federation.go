@@ -83,6 +83,7 @@ func newFed(cfg *config.Config, log *slog.Logger, svc *services, sites tenant.Re
 		Blocks: f.blocks, ActingHost: (&actors.ActingHosts{Domains: svc.social, Sites: sites, Scheme: cfg.URLScheme, Port: cfg.PublicPort}).Host}
 	f.quotes = &quote.Service{Views: svc.social, Quotes: svc.social, Locals: f.locals, Sender: f.outbox}
 	f.process.Quotes = inbox.QuotePorts{Store: svc.social, Rules: f.quotes, Send: f.outbox} // quote posts (FEP-044f)
+	f.process.Tombstones = svc.social                                                       // Deletes that arrive before their post (soak finding 3)
 	return f, nil
 }
 

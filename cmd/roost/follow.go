@@ -153,6 +153,9 @@ func asLocal(ctx context.Context, cfg *config.Config, log *slog.Logger, account 
 		return err
 	}
 	defer svc.close()
+	if err := checkOrigin(ctx, cfg, svc); err != nil { // links for the served origin only
+		return err
+	}
 	host, err := tenant.NormalizeHost(domain)
 	if err != nil {
 		return err

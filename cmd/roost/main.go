@@ -79,6 +79,7 @@ commands:
   bench timeline      home timeline reads over 1,000,000 statuses (JSON per pattern)
   bench post          statuses posted per second with 1,000 local followers
   bench load          mixed load on several nodes, 1,000 tenants [--rate R] [--find-max] [--overload]
+  soak                chaos soak of a loopback cluster [--duration D] [--seed N] [--rate R]
   testenv -- CMD...   run CMD with private PostgreSQL and Redis for tests
   version             print the version
 
@@ -103,6 +104,7 @@ var commands = map[string]command{
 	"emoji":    runEmoji,
 	"do":       runDo,
 	"bench":    runBench,
+	"soak":     runSoak, // soak.go: chaos soak of a loopback cluster
 	"testenv":  runTestenv,
 	"test":     runTest,
 	"version":  runVersion,
@@ -122,7 +124,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "roost: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	cfg, err := config.Load(os.Getenv)
+	cfg, err := config.Load(withDevSettings(os.Getenv, args[0], stderr)) // devsettings.go
 	if err != nil {
 		fmt.Fprintf(stderr, "roost: %v\n", err)
 		return 2

@@ -149,6 +149,9 @@ func withMover(ctx context.Context, cfg *config.Config, log *slog.Logger, fn fun
 		return err
 	}
 	defer svc.close()
+	if err := checkOrigin(ctx, cfg, svc); err != nil { // links for the served origin only
+		return err
+	}
 	fd, err := newFed(cfg, log, svc, storeResolver{svc.tenants})
 	if err != nil {
 		return err

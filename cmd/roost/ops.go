@@ -52,6 +52,9 @@ func opsHandler(g prometheus.Gatherer, checks []api.Check, log *slog.Logger) htt
 				msg := "ok"
 				if err := ch.Ping(ctx); err != nil {
 					msg = "unavailable"
+					if ch.Optional {
+						msg = "degraded" // the node serves without it: still ready
+					}
 					log.Warn("readiness check failed", "check", ch.Name, "err", err)
 				}
 				results <- [2]string{ch.Name, msg}
@@ -61,7 +64,7 @@ func opsHandler(g prometheus.Gatherer, checks []api.Check, log *slog.Logger) htt
 		for range checks {
 			r := <-results
 			body[r[0]] = r[1]
-			if r[1] != "ok" {
+			if r[1] == "unavailable" {
 				status = http.StatusServiceUnavailable
 			}
 		}
@@ -71,11 +74,14 @@ func opsHandler(g prometheus.Gatherer, checks []api.Check, log *slog.Logger) htt
 	return mux
 }
 
-// serviceChecks are the dependencies /readyz pings: PostgreSQL and Redis.
+// serviceChecks are the dependencies /readyz pings: PostgreSQL, without
+// which a node cannot serve, and Redis, without which it serves degraded
+// (reported, still ready: every node shares the Redis, and taking them
+// all out of the load balancer would stop the posting that works).
 func serviceChecks(svc *services) []api.Check {
 	return []api.Check{
 		{Name: "postgres", Ping: svc.db.Ping},
-		{Name: "redis", Ping: func(ctx context.Context) error { return svc.redis.Ping(ctx).Err() }},
+		{Name: "redis", Ping: func(ctx context.Context) error { return svc.redis.Ping(ctx).Err() }, Optional: true},
 	}
 }
 

@@ -1,52 +1,33 @@
 package main
 
 import (
-	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/roost-social/roost/internal/config"
+	"github.com/roost-social/roost/internal/pgutil"
 )
 
-// acquireTimeout bounds how long a query waits for a pooled PostgreSQL
-// connection (ROOST_DB_ACQUIRE_TIMEOUT). Without it a request waits as long
-// as its own deadline (30 s): under overload the pool's queue then grows
-// with every request admitted, each holding its memory, and answers come
-// back long after clients gave up. Bounded, the wait ends in
-// context.DeadlineExceeded, which the API answers 503 with Retry-After.
-//
-// pgxpool has no setting for it; an AcquireTracer may replace the context
-// Acquire uses, and that context is used for the acquisition alone (the
-// query runs on the caller's).
-type acquireTimeout struct{ d time.Duration }
-
-type acquireCancelKey struct{}
-
-func (a acquireTimeout) TraceAcquireStart(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireStartData) context.Context {
-	ctx, cancel := context.WithTimeout(ctx, a.d)
-	return context.WithValue(ctx, acquireCancelKey{}, cancel)
+// boundAcquire installs the pool's circuit (internal/pgutil.Circuit) on a
+// pool configuration: every acquisition waits at most d for a connection
+// (ROOST_DB_ACQUIRE_TIMEOUT; under overload the wait ends in
+// context.DeadlineExceeded, answered 503 with Retry-After, instead of
+// queueing for the request's whole deadline), and while PostgreSQL is
+// down acquisitions fail at once rather than each dialling a dead
+// server. Attach the returned circuit to the pool once it exists.
+func boundAcquire(pcfg *pgxpool.Config, d time.Duration) *pgutil.Circuit {
+	c := &pgutil.Circuit{AcquireTimeout: max(d, 0)}
+	c.Install(pcfg)
+	return c
 }
 
-func (a acquireTimeout) TraceAcquireEnd(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireEndData) {
-	if cancel, ok := ctx.Value(acquireCancelKey{}).(context.CancelFunc); ok {
-		cancel()
-	}
-}
-
-// TraceQueryStart and TraceQueryEnd do nothing: pgx only accepts an
-// AcquireTracer that is also a QueryTracer.
-func (acquireTimeout) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	return ctx
-}
-
-func (acquireTimeout) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-// boundAcquire installs the acquisition bound on a pool's configuration
-// unless something else already traces its connections.
-func boundAcquire(pcfg *pgxpool.Config, d time.Duration) {
-	if d > 0 && pcfg.ConnConfig.Tracer == nil {
-		pcfg.ConnConfig.Tracer = acquireTimeout{d: d}
+// boundConnect bounds how long one connection attempt to PostgreSQL takes
+// (ROOST_DB_CONNECT_TIMEOUT) unless the URL sets connect_timeout: without
+// a bound, a server that does not answer (a black-holed network) holds
+// the acquisition until the caller's deadline.
+func boundConnect(pcfg *pgxpool.Config, d time.Duration) {
+	if pcfg.ConnConfig.ConnectTimeout == 0 && d > 0 {
+		pcfg.ConnConfig.ConnectTimeout = d
 	}
 }
 

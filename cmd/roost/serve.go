@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,14 +13,16 @@ import (
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/api/mastodon"
 	apioauth "github.com/roost-social/roost/api/oauth"
-	"github.com/roost-social/roost/api/public"
 	"github.com/roost-social/roost/api/streaming"
+	"github.com/roost-social/roost/api/webapp"
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/federation/relme"
 	"github.com/roost-social/roost/federation/social/about"
 	"github.com/roost-social/roost/internal/config"
+	"github.com/roost-social/roost/internal/hotcache"
 	"github.com/roost-social/roost/internal/jobs"
 	"github.com/roost-social/roost/tenant"
+	"github.com/roost-social/roost/tenant/factor"
 	"github.com/roost-social/roost/tenant/oauth"
 	tenantpg "github.com/roost-social/roost/tenant/postgres"
 	tenantredis "github.com/roost-social/roost/tenant/redis"
@@ -31,12 +34,18 @@ func runServe(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []str
 		return err
 	}
 	defer svc.close()
-	return serve(ctx, cfg, log, svc)
+	stopPprof, err := listenPprof(cfg.PprofAddr, log) // ROOST_PPROF_ADDR (pprof.go)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
+	return serve(ctx, cfg, log, svc, nil)
 }
 
 // serve runs a web node until ctx ends, then finishes in-flight requests
-// within ROOST_SHUTDOWN_GRACE.
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *services) error {
+// within ROOST_SHUTDOWN_GRACE. listening (may be nil) is called once the
+// node's ports are bound, so `roost dev` announces only a reachable node.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *services, listening func()) error {
 	cache := tenant.NewHostCache(svc.tenants, cfg.DomainCacheTTL, cfg.DomainCacheMax)
 	subscribed := make(chan struct{})
 	fd, err := newFed(cfg, log, svc, cache)
@@ -46,14 +55,20 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	batcher := svc.social.NewInboxBatcher() // group-commits inbox enqueues
 	defer batcher.Close()
 	fd.inbox.Store = batcher
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := svc.metrics // `roost dev` shares one registry with its workers (dev.go)
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
 	var proxies []string
 	for _, p := range cfg.TrustedProxies {
 		proxies = append(proxies, p.String())
 	}
 	oauthStore := tenantpg.NewOAuthStore(svc.db)
-	oauthSvc := &oauth.Service{Store: oauthStore}
+	// two-factor sign-in of the web app and the OAuth page (tenant/factor)
+	factors := &factor.Service{Store: tenantpg.NewFactorStore(svc.db)}
+	hot := hotcache.NewSet(reg) // in-process caches (hotcache.go)
+	oauthSvc := &oauth.Service{Store: oauth.NewCachedStore(hot, oauthStore)}
 	urls := httpx.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort}
 	mastodonAPI := &mastodon.Handler{Auth: oauthSvc, Views: svc.social, Client: svc.social, Accounts: svc.social,
 		Outbox: fd.outbox, Sites: cache, URL: urls, Instance: mastodon.InstanceInfo{Version: version},
@@ -80,20 +95,26 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	// Rules, about, terms, domain blocks (api/mastodon/instance_routes.go).
 	mastodonAPI.About = &about.Service{Store: svc.social}
 	hub := streaming.NewHub(svc.redis, cfg.RedisPrefix, log) // this node's one streaming subscription
-	stopJobs := startNodeJobs(ctx, log, reg, nodeJobs(cfg, log, svc, fd, cache, hub, subscribed))
+	// api/public with its page cache (public.go)
+	pages, pagesJob := newPublicPages(cfg, log, svc, reg, mastodonAPI, urls, fd.fetch)
+	accounts, cachesJob := newNodeCaches(log, svc, hot, mastodonAPI) // in-process caches (hotcache.go)
+	stopJobs := startNodeJobs(ctx, log, reg, append(nodeJobs(cfg, log, svc, fd, cache, hub, subscribed), pagesJob, cachesJob))
 	defer stopJobs()
 	app := api.New(api.Options{
 		OAuth: &apioauth.Handler{OAuth: oauthSvc, Logins: oauthStore, URL: urls, Log: log, SignIn: svc.signin,
-			VAPIDKey: mastodonAPI.Push.PublicKey},
-		Portal:         newPortal(cfg, log, svc, fd.fetch), // signup portal on ROOST_PORTAL_HOST (portal.go)
-		Operator:       newOperator(cfg, log, svc, fd),     // operator dashboard on ROOST_OPERATOR_HOST (admin.go)
-		TenantAdmin:    newTenantAdmin(cfg, log, svc, fd),  // the same dashboard under /admin on tenant domains (admin.go)
-		Billing:        newBillingWebhook(cfg, log, svc),   // Stripe webhook on the portal host (billing.go)
-		Mastodon:       mastodonAPI,
-		Public:         &public.Handler{Accounts: svc.social, Views: svc.social, Source: mastodonAPI, URL: urls, Log: log}, // api/public
+			VAPIDKey: mastodonAPI.Push.PublicKey, Factors: factors},
+		Portal:      newPortal(cfg, log, svc, fd.fetch), // signup portal on ROOST_PORTAL_HOST (portal.go)
+		Operator:    newOperator(cfg, log, svc, fd),     // operator dashboard on ROOST_OPERATOR_HOST (admin.go)
+		TenantAdmin: newTenantAdmin(cfg, log, svc, fd),  // the same dashboard under /admin on tenant domains (admin.go)
+		Billing:     newBillingWebhook(cfg, log, svc),   // Stripe webhook on the portal host (billing.go)
+		Mastodon:    mastodonAPI,
+		Public:      pages, // api/public
+		Web: webapp.New(webapp.Deps{OAuth: oauthSvc, Logins: oauthStore, SignIn: svc.signin, Accounts: svc.social,
+			URL: urls, Log: log, Settings: webapp.Settings{Apps: &oauth.Authorizations{Store: oauthStore},
+				Factors: factors}}), // the signed-in web app (api/webapp)
 		Streaming:      &streaming.Handler{Auth: oauthSvc, Render: mastodonAPI, Hub: hub, Log: log, Lists: mastodonAPI.Lists},
 		Sites:          cache,
-		Accounts:       svc.social,
+		Accounts:       accounts,
 		Inbox:          fd.inbox,
 		Statuses:       svc.social,
 		Collections:    svc.social,
@@ -134,12 +155,25 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 		}
 		defer stopTLS()
 	} else {
+		// Bound here, not in the goroutine, so a busy port fails the
+		// start with the variable to change rather than after a banner.
+		ln, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w (set ROOST_HTTP_ADDR to a free address)", cfg.HTTPAddr, err)
+		}
 		go func() {
-			if err := app.Listen(cfg.HTTPAddr); err != nil {
-				errc <- fmt.Errorf("listen on %s (ROOST_HTTP_ADDR): %w", cfg.HTTPAddr, err)
+			if err := app.Listener(ln); err != nil {
+				errc <- fmt.Errorf("serve on %s (ROOST_HTTP_ADDR): %w", cfg.HTTPAddr, err)
 			}
 		}()
 		log.Info("web node listening", "addr", cfg.HTTPAddr)
+	}
+	// Recorded once bound: CLI commands check their links against it.
+	if err := svc.tenants.RecordOrigin(ctx, servedOrigin(cfg)); err != nil {
+		log.Warn("served origin not recorded; CLI commands cannot check their links", "err", err)
+	}
+	if listening != nil {
+		listening()
 	}
 	select {
 	case err := <-errc:
@@ -154,7 +188,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 // ends. Every serve and work process runs one; they elect one to relay.
 func runRelay(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *services) {
 	pub := &streaming.Publisher{Redis: svc.redis, Prefix: cfg.RedisPrefix, Log: log}
-	(&fedpg.Relay{DB: svc.db, Handle: pub.Publish, Log: log}).Run(ctx)
+	(&fedpg.Relay{DB: svc.db, Handle: pagesRelay(cfg, log, svc, pub.Publish), Log: log}).Run(ctx) // page events: public.go
 }
 
 // nodeJobs are a web node's background loops, supervised as `roost
@@ -194,7 +228,7 @@ func startNodeJobs(ctx context.Context, log *slog.Logger, reg prometheus.Registe
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := (&jobs.Runner{Log: log, Registerer: reg}).Run(ctx, js...); err != nil {
+		if err := (&jobs.Runner{Log: log, Registerer: reg, Jitter: jobs.DefaultJitter}).Run(ctx, js...); err != nil {
 			log.Error("web node jobs stopped", "err", err)
 		}
 	}()

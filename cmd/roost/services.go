@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
 	ap "github.com/roost-social/roost/federation/activitypub"
 	fedpg "github.com/roost-social/roost/federation/postgres"
@@ -32,7 +34,15 @@ type services struct {
 	tenantSv *tenant.Service
 	// signin throttles sign-in attempts (signin.go); nil without Redis.
 	signin *ratelimit.Guard
+	// metrics, when set, is the registry serve exports on /metrics:
+	// `roost dev` sets it so one process exports its workers' queue and
+	// job metrics too.
+	metrics *prometheus.Registry
 }
+
+// redisDialTimeout bounds one connection attempt to Redis unless
+// ROOST_REDIS_URL sets dial_timeout.
+const redisDialTimeout = 2 * time.Second
 
 // connect opens PostgreSQL and, when withRedis, Redis, failing within
 // ten seconds with a message naming the variable to check.
@@ -45,11 +55,14 @@ func connect(ctx context.Context, cfg *config.Config, log *slog.Logger, withRedi
 		return nil, fmt.Errorf("invalid ROOST_DATABASE_URL: %w", err)
 	}
 	pcfg.MaxConns = max(pcfg.MaxConns, 20)
-	boundAcquire(pcfg, cfg.DBAcquireTimeout) // ROOST_DB_ACQUIRE_TIMEOUT (pool.go)
+	circuit := boundAcquire(pcfg, cfg.DBAcquireTimeout) // ROOST_DB_ACQUIRE_TIMEOUT; fails fast while PostgreSQL is down (pool.go)
+	circuit.Log = log
+	boundConnect(pcfg, cfg.DBConnectTimeout) // ROOST_DB_CONNECT_TIMEOUT
 	db, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("ROOST_DATABASE_URL: %w", err)
 	}
+	circuit.Attach(db)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.Ping(pctx); err != nil {
@@ -71,13 +84,18 @@ func connect(ctx context.Context, cfg *config.Config, log *slog.Logger, withRedi
 			db.Close()
 			return nil, fmt.Errorf("invalid ROOST_REDIS_URL: %w", err)
 		}
+		if !strings.Contains(cfg.RedisURL, "dial_timeout=") {
+			// A Redis that does not answer is given up on sooner than
+			// go-redis's 5 s, for each of its retries (docs/operating.md).
+			ropt.DialTimeout = redisDialTimeout
+		}
 		s.redis = goredis.NewClient(ropt)
 		if err := s.redis.Ping(pctx).Err(); err != nil {
 			s.close()
 			return nil, fmt.Errorf("cannot reach Redis at ROOST_REDIS_URL: %w", err)
 		}
 		s.tenantSv.Notify = &tenantredis.Notifier{Client: s.redis, Channel: tenantredis.Channel(cfg.RedisPrefix)}
-		s.signin = newSignInGuard(cfg, s.redis)
+		s.signin = newSignInGuard(cfg, log, s.redis)
 	}
 	return s, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -14,7 +15,7 @@ import (
 
 // newSignInGuard throttles every password and code check of this node
 // (ROOST_SIGNIN_*), counting in Redis so the limits hold across nodes.
-func newSignInGuard(cfg *config.Config, rdb *goredis.Client) *ratelimit.Guard {
+func newSignInGuard(cfg *config.Config, log *slog.Logger, rdb *goredis.Client) *ratelimit.Guard {
 	pw, codes := ratelimit.DefaultPasswords, ratelimit.DefaultCodes
 	pw.PerIP, pw.PerLogin = cfg.SignInPerIP, cfg.SignInPerLogin
 	codes.PerIP, codes.PerLogin = cfg.SignInPerIP, cfg.SignInCodes
@@ -22,7 +23,10 @@ func newSignInGuard(cfg *config.Config, rdb *goredis.Client) *ratelimit.Guard {
 	if slots == 0 {
 		slots = ratelimit.DefaultSlots()
 	}
-	return ratelimit.NewGuard(ratelimitredis.New(rdb), cfg.RedisPrefix, pw, codes, slots)
+	// With Redis down the limits are counted per node instead (a logged
+	// warning), so signing in neither stops nor goes unthrottled.
+	store := &ratelimit.Fallback{Shared: ratelimitredis.New(rdb), Local: &ratelimit.Memory{}, Log: log}
+	return ratelimit.NewGuard(store, cfg.RedisPrefix, pw, codes, slots)
 }
 
 // reservedHosts are the names the instance serves or calls itself, which

@@ -23,6 +23,11 @@ func runWork(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []stri
 		return err
 	}
 	defer svc.close()
+	stopPprof, err := listenPprof(cfg.PprofAddr, log) // ROOST_PPROF_ADDR (pprof.go)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	// /healthz, /readyz and /metrics for probes and scrapers (ops.go);
 	// here, not in work, because `roost dev` runs work beside serve.
 	var reg prometheus.Registerer // the jobs' metrics, when scraped
@@ -30,7 +35,8 @@ func runWork(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []stri
 		r := prometheus.NewRegistry()
 		reg = r
 		r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-			queueCollector{stats: svc.social.QueueStats, log: log})
+			queueCollector{stats: svc.social.QueueStats, log: log},
+			fanOutCollector{backlog: svc.social.HomeFanOutBacklog, log: log}) // fanout.go
 		errc := make(chan error, 1)
 		stopOps, err := listenOps(cfg.MetricsAddr, opsHandler(r, serviceChecks(svc), log), errc)
 		if err != nil {
@@ -59,7 +65,9 @@ func work(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servic
 	}
 	log.Info("workers running", "queues", []string{"inbox", "deliveries"})
 	all := append(workJobs(cfg, log, svc, fd, sites), portabilityJobs(ctx, cfg, log, svc, fd)...) // archive_work.go
-	err = (&jobs.Runner{Log: log, Registerer: reg}).Run(ctx, all...)
+	// Home feeds of large audiences after commit (fanout.go).
+	all = append(all, fanOutJobs(log, svc)...)
+	err = (&jobs.Runner{Log: log, Registerer: reg, Jitter: jobs.DefaultJitter}).Run(ctx, all...)
 	log.Info("workers stopped")
 	return err
 }

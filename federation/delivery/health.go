@@ -20,9 +20,15 @@ type HostRecorder interface {
 // hostHealth remembers what was last written per host, so a host's row
 // is written when its state changes (first success after failures, first
 // failure, breaker opening) or at most once a minute, never per delivery.
+// The news is written by one goroutine (recordHosts) in batches, off the
+// delivery path: a fan-out to thousands of new hosts used to make one
+// database round trip per delivery here, each waiting for a pool
+// connection the whole pool of attempts was queueing for.
 type hostHealth struct {
-	mu   sync.Mutex
-	last map[string]hostMark
+	mu      sync.Mutex
+	last    map[string]hostMark
+	pending map[string]domainblock.HostState // news not yet written, latest per host
+	wake    chan struct{}                    // one token: pending has news
 }
 
 type hostMark struct {
@@ -34,32 +40,84 @@ type hostMark struct {
 const maxHealthHosts = 100000
 
 // observe records the outcome of an attempt to host when it is news.
-func (w *Worker) observe(ctx context.Context, host string, ok bool, reason string) {
+func (w *Worker) observe(host string, ok bool, reason string) {
 	if w.Hosts == nil {
 		return
 	}
 	failures, until := w.breakers.state(host)
 	now := w.Now()
 	open := now.Before(until)
-	w.health.mu.Lock()
-	if w.health.last == nil || len(w.health.last) > maxHealthHosts {
-		w.health.last = map[string]hostMark{}
-	}
-	m, seen := w.health.last[host]
-	write := !seen || m.ok != ok || m.open != open || now.Sub(m.at) >= time.Minute
-	if write {
-		w.health.last[host] = hostMark{ok: ok, open: open, at: now}
-	}
-	w.health.mu.Unlock()
-	if !write {
-		return
-	}
 	st := domainblock.HostState{Host: host, Delivered: ok, Error: reason, ConsecutiveFailures: failures, At: now}
 	if open {
 		st.BreakerUntil = until
 	}
-	if err := w.Hosts.RecordHostStates(ctx, []domainblock.HostState{st}); err != nil {
-		w.Log.Warn("recording host state", "host", host, "err", err)
+	h := &w.health
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.last == nil || len(h.last) > maxHealthHosts {
+		h.last = map[string]hostMark{}
+	}
+	m, seen := h.last[host]
+	if seen && m.ok == ok && m.open == open && now.Sub(m.at) < time.Minute {
+		return
+	}
+	if h.pending == nil {
+		h.pending = map[string]domainblock.HostState{}
+	}
+	if _, queued := h.pending[host]; !queued && len(h.pending) >= maxHealthHosts {
+		return // the writer is far behind: this host's news waits for its next minute
+	}
+	h.last[host] = hostMark{ok: ok, open: open, at: now}
+	h.pending[host] = st
+	select {
+	case h.wake <- struct{}{}:
+	default: // a wake-up is already waiting
+	}
+}
+
+// healthBatch bounds the rows of one RecordHostStates call.
+const healthBatch = 500
+
+// recordHosts writes hosts' news until ctx ends, then writes what is
+// left. It takes whatever is pending at once, without a linger: what
+// arrives during a write makes up the next batch.
+func (w *Worker) recordHosts(ctx context.Context, stop <-chan struct{}) {
+	for {
+		select {
+		case <-w.health.wake:
+			w.writeHosts(ctx)
+		case <-stop:
+			w.writeHosts(ctx)
+			return
+		}
+	}
+}
+
+// writeHosts writes the pending news in batches. A failed batch is only
+// logged, as the dashboard's figures are news, not records: the hosts'
+// rows are written again on their next change or after a minute.
+func (w *Worker) writeHosts(ctx context.Context) {
+	h := &w.health
+	h.mu.Lock()
+	pending := h.pending
+	h.pending = nil
+	h.mu.Unlock()
+	batch := make([]domainblock.HostState, 0, min(len(pending), healthBatch))
+	for _, st := range pending {
+		if batch = append(batch, st); len(batch) == healthBatch {
+			w.recordHostStates(ctx, batch)
+			batch = batch[:0]
+		}
+	}
+	w.recordHostStates(ctx, batch)
+}
+
+func (w *Worker) recordHostStates(ctx context.Context, states []domainblock.HostState) {
+	if len(states) == 0 {
+		return
+	}
+	if err := w.Hosts.RecordHostStates(ctx, states); err != nil {
+		w.Log.Warn("recording host states", "n", len(states), "err", err)
 	}
 }
 

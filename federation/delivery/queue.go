@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/roost-social/roost/federation"
@@ -51,6 +52,10 @@ func (q *Queue) Send(ctx context.Context, senderID int64, activityID string, bod
 	return nil
 }
 
+// DispatchTimeout bounds the Redis round trip that follows a committed
+// send: past it the rows wait for the sweeper (ROOST_DELIVERY_SWEEP_EVERY).
+const DispatchTimeout = time.Second
+
 // Dispatch adds committed rows to the express or bulk lane.
 func (q *Queue) Dispatch(ctx context.Context, express bool, ids []int64) error {
 	lane := laneBulk
@@ -65,6 +70,10 @@ func (q *Queue) dispatch(ctx context.Context, lane string, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	// Bounded: the rows are committed and the post is made; a Redis that
+	// does not answer must not hold the request (the sweeper dispatches).
+	ctx, cancel := context.WithTimeout(ctx, DispatchTimeout)
+	defer cancel()
 	pipe := q.Redis.Pipeline()
 	for _, id := range ids {
 		pipe.XAdd(ctx, &goredis.XAddArgs{Stream: q.stream(lane), Values: []any{"id", strconv.FormatInt(id, 10)}})

@@ -17,6 +17,7 @@ import (
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/federation/signature"
+	"github.com/roost-social/roost/internal/jobs"
 )
 
 // Worker consumes the delivery streams. Several workers (processes) share
@@ -54,13 +55,14 @@ type Worker struct {
 	health hostHealth
 
 	breakers breakers
-	hostsMu  sync.Mutex
-	hosts    map[string]chan struct{}
+	hosts    *hostSlots
 	done     chan done
 	keys     sync.Map // private key PEM → parsed key: parsing costs more than a tenth of a signature
 	nkeys    atomic.Int64
 	flightMu sync.Mutex
 	inFlight map[int64]struct{} // rows being attempted or recorded here
+	// readBackoff spaces reads while Redis fails (read's goroutine only).
+	readBackoff jobs.Backoff
 }
 
 func (w *Worker) defaults() {
@@ -85,8 +87,13 @@ func (w *Worker) defaults() {
 	if w.Log == nil {
 		w.Log = slog.Default()
 	}
-	w.hosts = map[string]chan struct{}{}
+	w.hosts = newHostSlots()
 	w.inFlight = map[int64]struct{}{}
+	w.health.wake = make(chan struct{}, 1)
+	// Redis down or restarting: wait doubling to ten seconds, jittered so
+	// every worker does not come back at once; the sweeper keeps finding
+	// due rows in PostgreSQL meanwhile and dispatches them when Redis is back.
+	w.readBackoff = jobs.Backoff{Min: 250 * time.Millisecond, Max: 10 * time.Second, Jitter: jobs.DefaultJitter}
 }
 
 // entry is one stream entry with its delivery row loaded (d nil when the
@@ -120,6 +127,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.done = make(chan done, w.Concurrency)
 	flushed := make(chan struct{})
 	go func() { w.flush(context.WithoutCancel(ctx)); close(flushed) }()
+	stopHosts, hostsWritten := make(chan struct{}), make(chan struct{})
+	go func() { w.recordHosts(context.WithoutCancel(ctx), stopHosts); close(hostsWritten) }()
 	var wg sync.WaitGroup
 	for range w.Concurrency {
 		wg.Add(1)
@@ -137,6 +146,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	wg.Wait()
 	close(w.done)
 	<-flushed
+	close(stopHosts) // after the pool: its last news is written too
+	<-hostsWritten
 	return nil
 }
 
@@ -217,13 +228,17 @@ func (w *Worker) readLane(ctx context.Context, lane string, block time.Duration,
 	res, err := q.Redis.XReadGroup(ctx, &goredis.XReadGroupArgs{
 		Group: group, Consumer: w.Consumer, Streams: streams, Count: int64(w.Concurrency), Block: block,
 	}).Result()
+	if err == nil || errors.Is(err, goredis.Nil) {
+		w.readBackoff.Reset() // Redis answers
+	}
 	if err != nil {
 		if !errors.Is(err, goredis.Nil) && ctx.Err() == nil {
-			w.Log.Warn("reading delivery stream", "err", err)
+			wait := w.readBackoff.Next()
+			w.Log.Warn("reading delivery stream", "err", err, "retry_in", wait)
 			if strings.Contains(err.Error(), "NOGROUP") {
 				w.recreateGroups(ctx)
 			}
-			sleep(ctx, time.Second)
+			sleep(ctx, wait)
 		}
 		return false
 	}
@@ -406,7 +421,7 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 	status, err := w.attempt(ctx, d, sender)
 	if err == nil && status >= 200 && status < 300 {
 		w.breakers.success(d.Host)
-		w.observe(ctx, d.Host, true, "")
+		w.observe(d.Host, true, "")
 		recorded = true // flush records, acknowledges and ends it
 		w.done <- done{e: e, status: status}
 		return
@@ -429,7 +444,7 @@ func (w *Worker) failed(ctx context.Context, d *federation.Delivery, now time.Ti
 		// unusable): no retry can change that. The reason names no
 		// address, since tenants read it on their federation page.
 		w.Log.Info("delivery refused before sending", "id", d.ID, "host", d.Host, "err", err)
-		w.observe(ctx, d.Host, false, fetch.Reason(err))
+		w.observe(d.Host, false, fetch.Reason(err))
 		return w.fail(ctx, d, 0, fetch.Reason(err), time.Time{})
 	default:
 		reason := fmt.Sprintf("status %d", status)
@@ -437,7 +452,7 @@ func (w *Worker) failed(ctx context.Context, d *federation.Delivery, now time.Ti
 			reason = fetch.Reason(err)
 		}
 		w.breakers.failure(d.Host, now)
-		w.observe(ctx, d.Host, false, reason)
+		w.observe(d.Host, false, reason)
 		return w.fail(ctx, d, status, reason, now.Add(backoff(d.Attempts)))
 	}
 }
@@ -534,21 +549,7 @@ func (w *Worker) privateKey(pem string) (crypto.PrivateKey, error) {
 
 // hostSlot takes one of host's PerHost slots without waiting, returning
 // its release; false when all are taken.
-func (w *Worker) hostSlot(host string) (func(), bool) {
-	w.hostsMu.Lock()
-	s, ok := w.hosts[host]
-	if !ok {
-		s = make(chan struct{}, w.PerHost)
-		w.hosts[host] = s
-	}
-	w.hostsMu.Unlock()
-	select {
-	case s <- struct{}{}:
-		return func() { <-s }, true
-	default:
-		return nil, false
-	}
-}
+func (w *Worker) hostSlot(host string) (func(), bool) { return w.hosts.take(host, w.PerHost) }
 
 // backoff grows exponentially from 30 s to a 6 h ceiling.
 func backoff(attempts int) time.Duration {

@@ -25,6 +25,12 @@ const (
 	DefaultTimeout         = 10 * time.Second
 	DefaultMaxRedirects    = 3
 	DefaultMaxConnsPerHost = 8
+	// DefaultMaxIdleConns bounds idle keep-alive connections over all
+	// hosts. A post fans out to every follower's server, and the next post
+	// goes to the same servers: with too few kept, each delivery put back
+	// evicts (closes) another host's connection under the pool's lock, and
+	// the next fan-out dials and handshakes again (issue 21).
+	DefaultMaxIdleConns = 1024
 )
 
 // maxHeaderBytes bounds response headers, which are read before any body cap.
@@ -131,7 +137,7 @@ func (c *Client) newTransport(perHost int, roots *x509.CertPool) *http.Transport
 		DialContext:            c.dial,
 		ForceAttemptHTTP2:      true,
 		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots},
-		MaxIdleConns:           100,
+		MaxIdleConns:           DefaultMaxIdleConns,
 		MaxIdleConnsPerHost:    perHost,
 		MaxConnsPerHost:        perHost,
 		IdleConnTimeout:        90 * time.Second,

@@ -13,6 +13,7 @@ import (
 	"github.com/roost-social/roost/federation/actors"
 	"github.com/roost-social/roost/federation/domainblock"
 	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/internal/jobs"
 )
 
 // Processor applies queued activities, tenant by tenant.
@@ -43,17 +44,29 @@ type Processor struct {
 	ActingHost func(ctx context.Context, tenantID int64) string
 	// Quotes answers and records quote posts (quote.go); zero: none.
 	Quotes QuotePorts
+	// Tombstones remember Deletes that arrived before their post, which
+	// is then not stored when it comes (statuses.go); nil: not remembered.
+	Tombstones federation.Tombstones
 }
 
 // Run processes items until ctx ends, polling when the queue is empty.
+// While the database fails (down, restarting) it backs off, doubling to
+// ten seconds with jitter, and resumes on its own: no busy loop, no exit,
+// and items it had leased come back when their lease ends.
 func (p *Processor) Run(ctx context.Context) {
+	backoff := jobs.Backoff{Min: 200 * time.Millisecond, Max: 10 * time.Second, Jitter: jobs.DefaultJitter}
 	for ctx.Err() == nil {
 		n, err := p.Once(ctx, 64)
-		if err != nil {
-			p.Log.Warn("processing inbox items", "err", err)
-		}
-		if n == 0 || err != nil {
+		switch {
+		case err != nil:
+			wait := backoff.Next()
+			p.Log.Warn("processing inbox items", "err", err, "retry_in", wait)
+			sleep(ctx, wait)
+		case n == 0:
+			backoff.Reset()
 			sleep(ctx, 200*time.Millisecond)
+		default:
+			backoff.Reset()
 		}
 	}
 }

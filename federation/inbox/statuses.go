@@ -46,6 +46,9 @@ func (a *activity) create(ctx context.Context) error {
 		return errs.E(errs.Forbidden, "the object is not the actor's own")
 	}
 	st.AccountID = a.actor.ID
+	if late, err := a.outOfOrder(ctx, st); late || err != nil {
+		return err
+	}
 	saved, err := a.Statuses.UpsertRemoteStatus(ctx, st)
 	if err != nil {
 		return err
@@ -103,11 +106,21 @@ func (a *activity) update(ctx context.Context) error {
 		return errs.E(errs.Forbidden, "an actor can only update its own posts")
 	}
 	old, err := a.Statuses.StatusByURI(ctx, st.URI)
+	if errs.Is(err, errs.NotFound) {
+		// An edit of a post not here yet: its Create may still be on its
+		// way (retried deliveries arrive out of order). The Update carries
+		// the whole post; it is stored as its Create would have been, and
+		// the late Create, older, is then dropped (outOfOrder).
+		return a.create(ctx)
+	}
 	if err != nil {
-		return err // an edit of a post we never had: nothing to apply
+		return err
 	}
 	if old.AccountID != a.actor.ID {
 		return errs.E(errs.Forbidden, "an actor can only update its own posts")
+	}
+	if old.EditedAt != nil && st.EditedAt != nil && !st.EditedAt.After(*old.EditedAt) {
+		return nil // an older edit behind a newer one already applied
 	}
 	st.AccountID = a.actor.ID
 	saved, err := a.Statuses.UpsertRemoteStatus(ctx, st)
@@ -128,9 +141,34 @@ func (a *activity) delete(ctx context.Context) error {
 	}
 	ok, err := a.Statuses.DeleteStatusByURI(ctx, a.env.ObjectID, a.actor.ID)
 	if err == nil && !ok {
+		// Not here: never sent to us, or its Create is still on its way.
+		// Remembered (a post on the actor's own host only), so that the
+		// late Create does not bring back what its author deleted.
+		if a.Tombstones != nil && ap.HostOf(a.env.ObjectID) == ap.HostOf(a.actor.Remote.URI) {
+			return a.Tombstones.Bury(ctx, a.actor.ID, a.env.ObjectID)
+		}
 		return errs.E(errs.NotFound, "no post %s of this actor", a.env.ObjectID)
 	}
 	return err
+}
+
+// outOfOrder reports whether a Create (or an Update stored as one) came
+// after what it would undo (soak finding 3): its author deleted the post
+// before it arrived, or a newer edit of it is already stored.
+func (a *activity) outOfOrder(ctx context.Context, st *federation.Status) (bool, error) {
+	if a.Tombstones != nil {
+		if buried, err := a.Tombstones.Buried(ctx, a.actor.ID, st.URI); err != nil || buried {
+			return buried, err
+		}
+	}
+	old, err := a.Statuses.StatusByURI(ctx, st.URI)
+	if errs.Is(err, errs.NotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return old.AccountID == a.actor.ID && old.EditedAt != nil && (st.EditedAt == nil || !st.EditedAt.After(*old.EditedAt)), nil
 }
 
 // like records a like of a known status.

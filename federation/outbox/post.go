@@ -46,6 +46,9 @@ type NewPost struct {
 	Poll  *NewPoll
 	// ScheduledID is the scheduled post this publishes (scheduled.go).
 	ScheduledID int64
+	// IdempotencyKey is the client's Idempotency-Key, remembered with the
+	// post in one transaction.
+	IdempotencyKey string
 	// Quote is the post this one quotes and who may quote it (quote.go).
 	Quote PostQuote
 }
@@ -89,7 +92,7 @@ func (s *Service) Post(ctx context.Context, local *federation.Account, p NewPost
 		Sensitive: p.Sensitive || strings.TrimSpace(p.Summary) != "", Visibility: p.Visibility, Language: p.Language,
 		InReplyToURI: p.InReplyToURI, Published: time.Now().UTC().Truncate(time.Second),
 		MentionIDs: mentionIDs, Text: text, ApplicationID: p.ApplicationID, Attachments: p.Media, Poll: poll,
-		ScheduledID: p.ScheduledID,
+		ScheduledID: p.ScheduledID, IdempotencyKey: strings.TrimSpace(p.IdempotencyKey),
 	}
 	if p.InReplyToURI != "" {
 		// A reply mentions the author of the post it answers, who gets it;

@@ -23,6 +23,12 @@ type payloads struct {
 }
 
 func (p *payloads) add(_ context.Context, s string) {
+	// The public page cache's events (migration 042) share the channel;
+	// these tests are about streaming's.
+	var kind struct{ E string }
+	if json.Unmarshal([]byte(s), &kind) == nil && kind.E == "pages" {
+		return
+	}
 	p.mu.Lock()
 	p.list = append(p.list, s)
 	p.mu.Unlock()

@@ -14,8 +14,9 @@ import (
 )
 
 // Publish stores a local status and, in the same transaction, delivers it
-// locally — into the home feeds of the author and of local followers on
-// every tenant, and of mentioned local accounts — and records
+// locally — into the home feeds of the author, of mentioned local
+// accounts and of local followers on every tenant (a large audience's
+// rest after commit: localFanOut) — and records
 // one delivery row per remote inbox, shared inboxes deduplicated. uriFor
 // gives the status its URI from its id; render builds the activity to
 // deliver. The returned delivery ids are dispatched by the caller after
@@ -54,6 +55,9 @@ func (s *Store) Publish(ctx context.Context, st *federation.Status, uriFor func(
 			out.ID, st.Text, st.ApplicationID); err != nil {
 			return fmt.Errorf("status source: %w", err)
 		}
+		if err := rememberKey(ctx, tx, st.IdempotencyKey, out.AccountID, out.ID); err != nil { // idempotency.go
+			return err
+		}
 		if err := addMentions(ctx, tx, out.ID, st.MentionIDs); err != nil {
 			return err
 		}
@@ -80,36 +84,51 @@ func (s *Store) Publish(ctx context.Context, st *federation.Status, uriFor func(
 	return out, ids, nil
 }
 
-// localFanOut is local delivery: no HTTP, no signature, same result.
+// localFanOut is local delivery: no HTTP, no signature, same result. The
+// author, the local accounts it mentions and the first followers
+// (HomeFanOutInline, on any tenant) get it in this transaction — one
+// statement, so their streams hear it in one event as before; the rest
+// of a large audience get it after commit from the fan-out job
+// (fanout.go), so the transaction's work does not grow with the audience.
 func localFanOut(ctx context.Context, tx pgx.Tx, st *federation.Status) error {
-	_, err := tx.Exec(ctx, `
-		insert into home_feeds (account_id, status_id)
-		select $2::bigint, $1::bigint
-		union
-		select f.follower_id, $1::bigint from follows f join accounts a on a.id = f.follower_id
-		where f.followee_id = $2 and f.state = 'accepted' and a.tenant_id is not null and $3 <> 'direct'
-		union
-		select id, $1::bigint from accounts where id = any($4::bigint[]) and tenant_id is not null
-		on conflict do nothing`, st.ID, st.AccountID, string(st.Visibility), st.LocalMentionIDs)
+	var last int64
+	var n int
+	var tenants []int64
+	err := tx.QueryRow(ctx, `
+		with batch as (
+			select f.follower_id, a.tenant_id from follows f join accounts a on a.id = f.follower_id
+			where f.followee_id = $2 and f.state = 'accepted' and a.tenant_id is not null and $3 <> 'direct'
+			order by f.follower_id limit $5),
+		feed as (
+			insert into home_feeds (account_id, status_id)
+			select $2::bigint, $1::bigint
+			union
+			select follower_id, $1::bigint from batch
+			union
+			select id, $1::bigint from accounts where id = any($4::bigint[]) and tenant_id is not null
+			on conflict do nothing)
+		select coalesce(max(follower_id), 0), count(*), coalesce(array_agg(distinct tenant_id), '{}') from batch`,
+		st.ID, st.AccountID, string(st.Visibility), st.LocalMentionIDs, HomeFanOutInline).Scan(&last, &n, &tenants)
 	if err != nil {
 		return fmt.Errorf("local delivery: %w", err)
 	}
-	if st.Visibility != federation.Public {
+	if st.Visibility == federation.Public {
+		// The author's tenant sees it as local; the tenants of local
+		// followers elsewhere see it as they would a remote post (those of
+		// followers the fan-out job reaches, as it reaches them).
+		if _, err = tx.Exec(ctx, `
+			insert into tenant_timeline (tenant_id, status_id, local)
+			select $3::bigint, $1::bigint, true
+			union
+			select t, $1::bigint, false from unnest($2::bigint[]) t where t <> $3
+			on conflict do nothing`, st.ID, tenants, st.TenantID); err != nil {
+			return fmt.Errorf("tenant timelines: %w", err)
+		}
+	}
+	if n < HomeFanOutInline {
 		return nil
 	}
-	// The author's tenant sees it as local; the tenants of local followers
-	// elsewhere see it as they would a remote post.
-	_, err = tx.Exec(ctx, `
-		insert into tenant_timeline (tenant_id, status_id, local)
-		select $3::bigint, $1::bigint, true
-		union
-		select distinct a.tenant_id, $1::bigint, false from follows f join accounts a on a.id = f.follower_id
-		where f.followee_id = $2 and f.state = 'accepted' and a.tenant_id is not null and a.tenant_id <> $3
-		on conflict do nothing`, st.ID, st.AccountID, st.TenantID)
-	if err != nil {
-		return fmt.Errorf("tenant timelines: %w", err)
-	}
-	return nil
+	return queueFanOut(ctx, tx, st.ID, nil, st.Visibility == federation.Public, last)
 }
 
 // addMentions records the accounts a status mentions (notifying the local

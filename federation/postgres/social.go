@@ -12,25 +12,45 @@ import (
 var _ federation.SocialStore = (*Store)(nil)
 
 // AddToHomeFeeds fans a status out to the author's accepted followers on
-// one tenant (and to a local author's own feed).
+// one tenant (and to a local author's own feed): the first followers in
+// one statement, the rest of a large audience after commit by the
+// fan-out job (fanout.go).
 func (s *Store) AddToHomeFeeds(ctx context.Context, statusID, authorID, tenantID int64) error {
-	// A direct status goes only to the followers it mentions (as on
-	// Mastodon); a public one joins the tenant's federated timeline.
-	_, err := s.db.Exec(ctx, `
-		with st as (select id, visibility, reblog_of_id from statuses where id = $1),
-		feed as (
-			insert into home_feeds (account_id, status_id)
-			select f.follower_id, $1::bigint from follows f join accounts a on a.id = f.follower_id, st
-			where f.followee_id = $2 and f.state = 'accepted' and a.tenant_id = $3
-				and (st.reblog_of_id is null or f.show_reblogs) and (st.visibility <> 'direct'
-				or exists (select 1 from status_mentions m where m.status_id = $1 and m.account_id = f.follower_id))
-			union
-			select id, $1::bigint from accounts where id = $2 and tenant_id = $3
-			on conflict do nothing)
-		insert into tenant_timeline (tenant_id, status_id, local)
-		select $3::bigint, st.id, exists (select 1 from accounts where id = $2 and tenant_id = $3) from st
-		where st.visibility = 'public' and st.reblog_of_id is null
-		on conflict do nothing`, statusID, authorID, tenantID)
+	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		// A direct status goes only to the followers it mentions (as on
+		// Mastodon); a public one joins the tenant's federated timeline.
+		var last int64
+		var n int
+		err := tx.QueryRow(ctx, `
+			with st as (select id, visibility, reblog_of_id from statuses where id = $1),
+			batch as (
+				select f.follower_id from follows f join accounts a on a.id = f.follower_id, st
+				where f.followee_id = $2 and f.state = 'accepted' and a.tenant_id = $3
+					and (st.reblog_of_id is null or f.show_reblogs) and st.visibility <> 'direct'
+				order by f.follower_id limit $4),
+			feed as (
+				insert into home_feeds (account_id, status_id)
+				select follower_id, $1::bigint from batch
+				union
+				select m.account_id, $1::bigint from status_mentions m
+				join follows f on f.follower_id = m.account_id and f.followee_id = $2 and f.state = 'accepted'
+				join accounts a on a.id = m.account_id and a.tenant_id = $3, st
+				where m.status_id = $1 and st.visibility = 'direct'
+				union
+				select id, $1::bigint from accounts where id = $2 and tenant_id = $3
+				on conflict do nothing),
+			tl as (
+				insert into tenant_timeline (tenant_id, status_id, local)
+				select $3::bigint, st.id, exists (select 1 from accounts where id = $2 and tenant_id = $3) from st
+				where st.visibility = 'public' and st.reblog_of_id is null
+				on conflict do nothing)
+			select coalesce(max(follower_id), 0), count(*) from batch`,
+			statusID, authorID, tenantID, HomeFanOutInline).Scan(&last, &n)
+		if err != nil || n < HomeFanOutInline {
+			return err
+		}
+		return queueFanOut(ctx, tx, statusID, &tenantID, false, last)
+	})
 	if err != nil {
 		return fmt.Errorf("add to home feeds: %w", err)
 	}

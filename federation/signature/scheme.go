@@ -133,20 +133,29 @@ type Schemes struct {
 	// the memory starts over.
 	Max int
 
-	mu    sync.Mutex
+	mu    sync.RWMutex // every request reads; a host's first answer writes
 	hosts map[string]Scheme
 }
 
 // First is the scheme to sign a first request to host with.
 func (s *Schemes) First(host string) Scheme {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.hosts[strings.ToLower(host)] // Cavage when unknown
 }
 
 // Accepted records that host accepted a request signed in scheme.
 func (s *Schemes) Accepted(host string, scheme Scheme) {
 	host = strings.ToLower(host)
+	s.mu.RLock()
+	old := s.hosts[host]
+	s.mu.RUnlock()
+	if old == scheme {
+		// Known already, or cavage for a host never heard from (what First
+		// answers for it anyway): no write lock, and a fan-out to thousands
+		// of new hosts does not churn the memory of those that need 9421.
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.hosts[host]; ok && old == scheme {

@@ -63,9 +63,10 @@ func isStore(r string) bool {
 // on this machine or the operator's own configuration:
 var outboundAllowed = map[string]string{
 	"federation/fetch":          "the one safe client",
-	"internal/devenv":           "waits for the local PostgreSQL and Redis it started",
+	"internal/devenv":           "waits for the local PostgreSQL and Redis it started; seeds roost dev's demo account on loopback",
 	"internal/testenv":          "test servers on loopback",
 	"internal/bench":            "the benchmarks play remote servers and clients on loopback",
+	"internal/soak":             "the chaos soak plays apps, remote servers and a load balancer on loopback",
 	"billing/stripe/stripemock": "waits for the local stripe-mock it started",
 }
 

@@ -55,7 +55,7 @@ var rootPackages = []string{"tenant", "federation", "billing", "internal/ratelim
 var edges = map[string][]string{
 	"github.com/gofiber/fiber":         {"api", "api/"},
 	"github.com/valyala/fasthttp":      {"api", "api/"},
-	"github.com/jackc/pgx":             {"/postgres", "internal/pgutil", "internal/testenv", "internal/devenv", "internal/bench", "migrations", "cmd/"},
+	"github.com/jackc/pgx":             {"/postgres", "internal/pgutil", "internal/testenv", "internal/devenv", "internal/bench", "internal/soak", "migrations", "cmd/"},
 	"github.com/jackc/tern":            {"migrations"},
 	"github.com/redis/go-redis":        {"/redis", "internal/testenv", "cmd/", "federation/delivery", "api/streaming"},
 	"github.com/go-fed/httpsig":        {"federation/signature"},

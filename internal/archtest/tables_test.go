@@ -25,7 +25,7 @@ var owners = map[string]string{
 	"users": tenantPG, "admin_roles": tenantPG, "admin_sessions": tenantPG, "audit_log": tenantPG,
 	"account_limits": tenantPG, "tenant_hidden_statuses": tenantPG, "tenant_deletions": tenantPG,
 	"oauth_apps": tenantPG, "oauth_codes": tenantPG, "oauth_tokens": tenantPG,
-	"cert_storage": tenantPG, "cert_locks": tenantPG,
+	"cert_storage": tenantPG, "cert_locks": tenantPG, "served_origin": tenantPG,
 	// billing.
 	"tenant_billing": billingPG, "billing_events": billingPG, "billing_payments": billingPG,
 	"plans": billingPG, "usage_daily": billingPG, "book_costs": billingPG, "books_settings": billingPG,
@@ -35,7 +35,7 @@ var owners = map[string]string{
 	"accounts": fedPG, "user_accounts": fedPG, "account_stats": fedPG, "account_moves": fedPG,
 	"account_conversations": fedPG, "account_domain_blocks": fedPG, "instance_actor": fedPG,
 	"statuses": fedPG, "status_stats": fedPG, "status_edits": fedPG, "status_mentions": fedPG,
-	"status_idempotency": fedPG, "imported_statuses": fedPG, "tenant_timeline": fedPG, "tenant_tags": fedPG,
+	"status_idempotency": fedPG, "status_tombstones": fedPG, "imported_statuses": fedPG, "tenant_timeline": fedPG, "tenant_tags": fedPG,
 	"home_feeds": fedPG, "for_you_lists": fedPG, "for_you_served": fedPG, "markers": fedPG,
 	"follows": fedPG, "import_follows": fedPG, "blocks": fedPG, "mutes": fedPG,
 	"favourites": fedPG, "bookmarks": fedPG, "pins": fedPG, "notifications": fedPG,
@@ -53,8 +53,10 @@ var owners = map[string]string{
 	"quotes": fedPG, "quote_authorizations": fedPG, // quote posts (038)
 	"vapid_keys": fedPG, "push_subscriptions": fedPG, "push_deliveries": fedPG, // Web Push (033)
 	"thread_mutes": fedPG, // muted conversations (037)
+	"home_fanouts": fedPG, // home-feed fan-out after commit (044)
 	// Server rules, about texts, terms of service (040).
 	"server_rules": fedPG, "server_settings": fedPG, "terms_of_service": fedPG,
+	"account_factors": tenantPG, "factor_keys": tenantPG, // two-factor sign-in (041)
 }
 
 const (

@@ -7,13 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/federation/delivery"
 	"github.com/roost-social/roost/federation/outbox"
@@ -26,6 +25,9 @@ type DeliveryOptions struct {
 	Concurrency int           // deliveries in flight
 	Timeout     time.Duration // give up after
 	CPUProfile  string        // a CPU profile of the timed window, when set
+	// BlockProfile and MutexProfile, when set, get the block and mutex
+	// profiles of the timed window (where goroutines wait, not run).
+	BlockProfile, MutexProfile string
 }
 
 // Delivery is what the delivery benchmark posts through and delivers
@@ -93,13 +95,25 @@ func (d Delivery) Run(ctx context.Context, r *Receiver, o DeliveryOptions) (map[
 	if err := seedRemoteFollowers(ctx, d.Env, poster.ID, r.n); err != nil {
 		return nil, err
 	}
+	fl, err := d.newFloor(ctx, poster, recv.pub)
+	if err != nil {
+		return nil, err
+	}
+	// Half the floor before the run and half after: a machine whose load
+	// changes meanwhile weighs on both sides of the ratio alike.
+	before, err := fl.measure(standInBody, fl.inboxes[:len(fl.inboxes)/2])
+	if err != nil {
+		return nil, err
+	}
 	w := d.Worker
 	w.Concurrency, w.PerHost = o.Concurrency, 4
 	wctx, cancel := context.WithCancel(ctx)
 	stopped := make(chan struct{})
 	go func() { _ = w.Run(wctx); close(stopped) }() // ends with cancel
 	defer cancel()
-	time.Sleep(300 * time.Millisecond) // consumer groups created, pool idle
+	if err := workerReady(ctx, w.Queue); err != nil {
+		return nil, err
+	}
 
 	st, err := d.Outbox.Post(ctx, poster, outbox.NewPost{Text: "Benchmark post"})
 	if err != nil {
@@ -107,15 +121,9 @@ func (d Delivery) Run(ctx context.Context, r *Receiver, o DeliveryOptions) (map[
 	}
 	start := time.Now()
 	recv.setStart(start)
-	if o.CPUProfile != "" {
-		f, err := os.Create(o.CPUProfile)
-		if err != nil {
-			return nil, err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return nil, err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfiles, err := startProfiles(o.CPUProfile, o.BlockProfile, o.MutexProfile)
+	if err != nil {
+		return nil, err
 	}
 	select {
 	case <-recv.done:
@@ -123,7 +131,10 @@ func (d Delivery) Run(ctx context.Context, r *Receiver, o DeliveryOptions) (map[
 	case <-ctx.Done():
 	}
 	last, first := recv.times()
-	elapsed := last.Sub(start).Seconds()
+	elapsed := last.Sub(start)
+	if err := stopProfiles(); err != nil {
+		return nil, err
+	}
 	cancel() // let the worker record its last batch before counting rows
 	<-stopped
 	var failed int
@@ -131,13 +142,99 @@ func (d Delivery) Run(ctx context.Context, r *Receiver, o DeliveryOptions) (map[
 		st.URI+"/activity").Scan(&failed); err != nil {
 		return nil, fmt.Errorf("count deliveries: %w", err)
 	}
+	var body []byte
+	if err := d.DB.QueryRow(ctx, `select body from deliveries where activity_id = $1 limit 1`, st.URI+"/activity").Scan(&body); err != nil {
+		return nil, fmt.Errorf("load a delivery: %w", err)
+	}
+	after, err := fl.measure(body, fl.inboxes[len(fl.inboxes)/2:])
+	if err != nil {
+		return nil, err
+	}
+	floors := Floors{Sign: before.Sign + after.Sign, Verify: before.Verify + after.Verify}
 	got := recv.count.Load()
 	return map[string]any{
-		"bench": "delivery", "inboxes": r.n, "seconds": round3(elapsed),
-		"deliveries_per_second": round3(float64(got) / max(elapsed, 1e-9)), "failed": int64(r.n) - got,
+		"bench": "delivery", "inboxes": r.n, "seconds": round3(elapsed.Seconds()),
+		"deliveries_per_second": round3(float64(got) / max(elapsed.Seconds(), 1e-9)), "failed": int64(r.n) - got,
 		// A delivery can land before Post has returned: that counts as 0.
 		"first_delivery_ms": round3(max(first.Sub(start).Seconds(), 0) * 1000), "rows_not_delivered": failed,
+		"sign_floor_seconds": round3(floors.Sign.Seconds()), "verify_floor_seconds": round3(floors.Verify.Seconds()),
+		"limit_seconds": round3(floors.Limit().Seconds()), "ratio": ratio(elapsed, floors.Limit()), "loadavg": loadavg(),
 	}, nil
+}
+
+// workerReady waits until the worker beats (its consumer groups are
+// created and its pool started), then a little more for its first
+// blocking read: on a loaded machine a fixed sleep was not always enough,
+// and the worker's start-up was counted as the first delivery's latency.
+func workerReady(ctx context.Context, q *delivery.Queue) error {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st, err := q.Streams(ctx, time.Now())
+		if err != nil {
+			return fmt.Errorf("delivery worker: %w", err)
+		}
+		if len(st.Workers) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("delivery worker not running after 30 s")
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	return nil
+}
+
+// standInBody stands for the post's activity before it exists: a Create
+// of the same size. What signing costs does not depend on the body but
+// for its digest (microseconds).
+var standInBody = []byte(`{"@context":["https://www.w3.org/ns/activitystreams"],"id":"http://bench.test/users/poster/statuses/0/activity","type":"Create","actor":"http://bench.test/users/poster","published":"2026-12-06T00:00:00Z","to":["https://www.w3.org/ns/activitystreams#Public"],"cc":["http://bench.test/users/poster/followers"],"object":{"id":"http://bench.test/users/poster/statuses/0","type":"Note","attributedTo":"http://bench.test/users/poster","content":"<p>Benchmark post</p>","published":"2026-12-06T00:00:00Z","url":"http://bench.test/@poster/0","to":["https://www.w3.org/ns/activitystreams#Public"],"cc":["http://bench.test/users/poster/followers"],"sensitive":false,"tag":[],"attachment":[]}}`)
+
+// floor is what the benchmark's floor is measured with: the poster's key
+// and key id (as the worker signs), every follower's inbox, and the key
+// the receivers verify with.
+type floor struct {
+	key     crypto.PrivateKey
+	keyID   string
+	inboxes []string
+	pub     crypto.PublicKey
+}
+
+func (d Delivery) newFloor(ctx context.Context, poster *federation.Account, pub crypto.PublicKey) (*floor, error) {
+	key, err := signature.ParsePrivateKeyPEM(poster.PrivateKeyPEM)
+	if err != nil {
+		return nil, err
+	}
+	keyID, err := d.Worker.KeyID(ctx, poster)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.DB.Query(ctx, `select inbox_url from accounts where tenant_id is null order by id`)
+	if err != nil {
+		return nil, fmt.Errorf("load inboxes: %w", err)
+	}
+	inboxes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("load inboxes: %w", err)
+	}
+	return &floor{key: key, keyID: keyID, inboxes: inboxes, pub: pub}, nil
+}
+
+// measure signs a delivery of body to each inbox, then verifies each as
+// its receiver does, every core at a time.
+func (f *floor) measure(body []byte, inboxes []string) (Floors, error) {
+	var out Floors
+	var reqs []*http.Request
+	var err error
+	if out.Sign, reqs, err = signFloor(f.key, f.keyID, body, inboxes); err != nil {
+		return Floors{}, err
+	}
+	bodies := make([][]byte, len(reqs))
+	for i := range bodies {
+		bodies[i] = body
+	}
+	if out.Verify, err = verifyFloor(reqs, bodies, f.pub); err != nil {
+		return Floors{}, err
+	}
+	return out, nil
 }
 
 // seedRemoteFollowers caches n remote actors, r<i>.test/users/f<i>, each

@@ -67,6 +67,21 @@ func (b Inbox) Run(ctx context.Context, o InboxOptions) (map[string]any, error) 
 	if err != nil {
 		return nil, err
 	}
+	// Half the floor before the run and half after, as bench delivery.
+	parsed, bodies, err := received(reqs)
+	if err != nil {
+		return nil, err
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("bench inbox: a %T cannot sign", key)
+	}
+	pub := signer.Public()
+	half := len(parsed) / 2
+	floorBefore, err := verifyFloor(parsed[:half], bodies[:half], pub)
+	if err != nil {
+		return nil, err
+	}
 	if o.CPUProfile != "" {
 		f, err := os.Create(o.CPUProfile)
 		if err != nil {
@@ -80,6 +95,11 @@ func (b Inbox) Run(ctx context.Context, o InboxOptions) (map[string]any, error) 
 	if o.CPUProfile != "" {
 		pprof.StopCPUProfile()
 	}
+	floorAfter, err := verifyFloor(parsed[half:], bodies[half:], pub)
+	if err != nil {
+		return nil, err
+	}
+	floor := floorBefore + floorAfter
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	var queued int
 	if err := b.DB.QueryRow(ctx, `select count(*) from inbox_items`).Scan(&queued); err != nil {
@@ -88,7 +108,26 @@ func (b Inbox) Run(ctx context.Context, o InboxOptions) (map[string]any, error) 
 	return map[string]any{
 		"bench": "inbox", "scheme": o.Scheme.String(), "key": o.Key, "requests": o.Requests, "per_second": round3(float64(o.Requests-errors) / wall.Seconds()),
 		"p99_ms": round3(float64(lat[len(lat)*99/100].Microseconds()) / 1000), "errors": errors, "queued": queued,
+		"seconds": round3(wall.Seconds()), "limit_seconds": round3(floor.Seconds()), "ratio": ratio(wall, floor),
+		"loadavg": loadavg(),
 	}, nil
+}
+
+// received reads the requests back from the bytes sent, as the inbox
+// reads them, for its floor: verifying each, outside the timed run.
+func received(raw [][]byte) ([]*http.Request, [][]byte, error) {
+	reqs, bodies := make([]*http.Request, len(raw)), make([][]byte, len(raw))
+	for i, b := range raw {
+		r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(b)))
+		if err != nil {
+			return nil, nil, err
+		}
+		if bodies[i], err = io.ReadAll(r.Body); err != nil {
+			return nil, nil, err
+		}
+		reqs[i] = r
+	}
+	return reqs, bodies, nil
 }
 
 // cacheSender caches a remote actor with a fresh RSA-2048 or Ed25519

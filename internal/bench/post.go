@@ -2,60 +2,105 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // PostOptions are the flags of `roost bench post`.
 type PostOptions struct {
-	Followers   int    // local followers of the poster
-	Posts       int    // timed posts
+	Followers   []int  // audiences measured in turn: the poster's local followers
+	Posts       int    // timed posts per audience
 	Concurrency int    // posts in flight
+	Probes      int    // posts, one at a time on an idle queue, timed to their last follower's home feed
 	CPUProfile  string // a CPU profile of the timed posts, when set
+	// WithoutTriggers are triggers ("table.trigger") disabled on the
+	// private database before the run, to measure what they cost.
+	WithoutTriggers []string
 }
 
-// Post is what the post benchmark posts through: the client API.
+// Post is what the post benchmark posts through: the client API, and the
+// home-feed fan-out job that files posts for large audiences after commit.
 type Post struct {
 	Env
 	API
+	// FanOut runs `roost work`'s home-fanout jobs until ctx ends.
+	FanOut func(ctx context.Context) error
 }
 
-// PostResult is the benchmark's JSON line.
+// PostResult is the benchmark's JSON line: the figures of the largest
+// audience at the top, every audience in Audiences, and how the post p99
+// of the largest compares with the smallest's (1: independent of the
+// audience).
 type PostResult struct {
-	Bench       string  `json:"bench"`
-	PerSecond   float64 `json:"per_second"`
-	P99         float64 `json:"p99_ms"`
-	P50         float64 `json:"p50_ms"`
-	Posts       int     `json:"posts"`
-	Followers   int     `json:"followers"`
-	Concurrency int     `json:"concurrency"`
+	Bench           string         `json:"bench"`
+	PerSecond       float64        `json:"per_second"`
+	P99             float64        `json:"p99_ms"`
+	P50             float64        `json:"p50_ms"`
+	Posts           int            `json:"posts"`
+	Followers       int            `json:"followers"`
+	Concurrency     int            `json:"concurrency"`
+	P99Ratio        float64        `json:"p99_ratio"`
+	Audiences       []PostAudience `json:"audiences"`
+	WithoutTriggers []string       `json:"without_triggers,omitempty"`
+}
+
+// PostAudience is one audience's figures: post latency through the API
+// (the response comes after commit), and the time from a post's request
+// to its last follower's home-feed row, measured on an idle queue.
+type PostAudience struct {
+	Followers       int     `json:"followers"`
+	PerSecond       float64 `json:"per_second"`
+	P50             float64 `json:"p50_ms"`
+	P99             float64 `json:"p99_ms"`
+	LastHomeFeedP50 float64 `json:"last_home_feed_p50_ms"`
+	LastHomeFeedMax float64 `json:"last_home_feed_max_ms"`
+	// DrainSeconds is how long the fan-outs of the timed posts took to
+	// finish after the last post's response (a burst of Posts posts to
+	// Followers each).
+	DrainSeconds float64 `json:"drain_seconds"`
+	Load1        float64 `json:"load1"` // the machine's 1-minute load average after the audience
 }
 
 // warmupPosts are posted before the timed ones (connections, caches).
 const warmupPosts = 20
 
-// Run measures statuses created per second through POST
+// Run measures, for each audience in turn (the same poster, followers
+// added between audiences), statuses created per second through POST
 // /api/v1/statuses (the real client API on a loopback listener, a real
-// OAuth token) by an account with o.Followers local followers: each post
-// is stored and fanned out to every follower's home feed in its
-// transaction before the response.
+// OAuth token) and how long their followers wait for them. A post commits
+// with its author's and first followers' home-feed rows; the fan-out job,
+// running beside as in `roost work`, files it for the rest after commit.
 func (b Post) Run(ctx context.Context, o PostOptions) (*PostResult, error) {
+	if len(o.Followers) == 0 || b.FanOut == nil {
+		return nil, fmt.Errorf("bench post: no audience or no fan-out job")
+	}
+	for _, t := range o.WithoutTriggers {
+		table, name, ok := strings.Cut(t, ".")
+		if !ok {
+			return nil, fmt.Errorf("bench post: trigger %q is not table.trigger", t)
+		}
+		if _, err := b.DB.Exec(ctx, `alter table `+pgx.Identifier{table}.Sanitize()+` disable trigger `+
+			pgx.Identifier{name}.Sanitize()); err != nil {
+			return nil, fmt.Errorf("disable trigger %s: %w", t, err)
+		}
+	}
 	tn, err := b.Tenants.CreateTenant(ctx, "Bench", "bench.test", "")
 	if err != nil {
 		return nil, err
 	}
 	poster, err := b.CreateAccount(ctx, "bench.test", "poster", "poster@bench.test", "bench password", "Poster")
 	if err != nil {
-		return nil, err
-	}
-	if err := seedLocalFollowers(ctx, b.Env, tn.ID, poster.ID, o.Followers); err != nil {
 		return nil, err
 	}
 	srv, err := startClient(b.Server)
@@ -67,72 +112,238 @@ func (b Post) Run(ctx context.Context, o PostOptions) (*PostResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	var seq atomic.Int64
-	post := func() error { return postOne(srv, tok, seq.Add(1)) }
+	fctx, stopFanOut := context.WithCancel(ctx)
+	fanOutDone := make(chan error, 1)
+	go func() { fanOutDone <- b.FanOut(fctx) }()
+	defer func() {
+		stopFanOut()
+		<-fanOutDone
+	}()
+	res := &PostResult{Bench: "post", Posts: o.Posts, Concurrency: o.Concurrency, WithoutTriggers: o.WithoutTriggers}
+	run := postRun{Post: b, o: o, tenantID: tn.ID, posterID: poster.ID, srv: srv, token: tok}
+	for _, n := range o.Followers {
+		a, err := run.audience(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		res.Audiences = append(res.Audiences, *a)
+		if line, err := json.Marshal(a); err == nil { // a struct of numbers: cannot fail
+			fmt.Fprintf(b.progress(), "bench post: %s\n", line)
+		}
+	}
+	first, last := res.Audiences[0], res.Audiences[len(res.Audiences)-1]
+	res.Followers, res.PerSecond, res.P50, res.P99 = last.Followers, last.PerSecond, last.P50, last.P99
+	if first.P99 > 0 {
+		res.P99Ratio = round3(last.P99 / first.P99)
+	}
+	return res, nil
+}
+
+// postRun is one run's poster and client.
+type postRun struct {
+	Post
+	o                  PostOptions
+	tenantID, posterID int64
+	srv                *client
+	token              string
+	seeded             int
+	seq                atomic.Int64
+	profiled           bool
+}
+
+// audience grows the poster's followers to n and measures: warm-up posts,
+// the timed posts (their fan-outs running meanwhile), the drain of their
+// fan-outs, then Probes single posts on an idle queue.
+func (r *postRun) audience(ctx context.Context, n int) (*PostAudience, error) {
+	if n > r.seeded {
+		if err := seedLocalFollowers(ctx, r.Env, r.tenantID, r.posterID, r.seeded, n-r.seeded); err != nil {
+			return nil, err
+		}
+		r.seeded = n
+		r.srv.closeIdle() // the server dropped them while seeding (its idle timeout)
+	}
+	fmt.Fprintf(r.progress(), "bench post: %d followers\n", n)
+	var mu sync.Mutex
+	var ids []int64
+	post := func() error {
+		id, err := postOne(r.srv, r.token, r.seq.Add(1))
+		mu.Lock()
+		ids = append(ids, id)
+		mu.Unlock()
+		return err
+	}
 	for range warmupPosts {
 		if err := post(); err != nil {
 			return nil, err
 		}
 	}
-	if o.CPUProfile != "" {
-		f, err := os.Create(o.CPUProfile)
-		if err != nil {
-			return nil, err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return nil, err
-		}
+	if err := r.drain(ctx); err != nil {
+		return nil, err
 	}
-	lat, wall, err := timePosts(post, o.Posts, o.Concurrency)
-	if o.CPUProfile != "" {
-		pprof.StopCPUProfile()
-	}
+	r.srv.closeIdle()
+	stopProfile, err := r.profile()
 	if err != nil {
 		return nil, err
 	}
-	if err := checkHomeFeeds(ctx, b.Env, tn.ID, o.Posts+warmupPosts); err != nil {
+	lat, wall, err := timePosts(post, r.o.Posts, r.o.Concurrency)
+	stopProfile()
+	if err != nil {
 		return nil, err
 	}
-	return &PostResult{Bench: "post", PerSecond: round3(float64(o.Posts) / wall.Seconds()), P99: pct(lat, 99),
-		P50: pct(lat, 50), Posts: o.Posts, Followers: o.Followers, Concurrency: o.Concurrency}, nil
+	drainStart := time.Now()
+	if err := r.drain(ctx); err != nil {
+		return nil, err
+	}
+	drained := time.Since(drainStart)
+	r.srv.closeIdle() // idle through the drain: the server may have closed them
+	last, err := r.lastHomeFeeds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkHomeFeeds(ctx, r.Env, ids, n); err != nil {
+		return nil, err
+	}
+	return &PostAudience{Followers: n, PerSecond: round3(float64(r.o.Posts) / wall.Seconds()),
+		P50: pct(lat, 50), P99: pct(lat, 99), LastHomeFeedP50: pct(last, 50), LastHomeFeedMax: pct(last, 100),
+		DrainSeconds: round3(drained.Seconds()), Load1: load1()}, nil
 }
 
-// seedLocalFollowers creates n local accounts following the poster.
-// They never sign anything, so they share a dummy key; their follows go
-// through the triggers as any follow does.
-func seedLocalFollowers(ctx context.Context, e Env, tenantID, posterID int64, n int) error {
-	if _, err := e.DB.Exec(ctx, `
-		insert into accounts (tenant_id, domain, username, public_key_pem, private_key_pem)
-		select $1, 'bench.test', 'f' || i, '', 'unused' from generate_series(1, $2::int) i`, tenantID, n); err != nil {
-		return fmt.Errorf("seed local followers: %w", err)
+// profile starts the CPU profile of the first audience's timed posts.
+func (r *postRun) profile() (stop func(), err error) {
+	if r.o.CPUProfile == "" || r.profiled {
+		return func() {}, nil
 	}
+	r.profiled = true
+	f, err := os.Create(r.o.CPUProfile)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close() // the profile is written; a close error loses nothing more
+	}, nil
+}
+
+// drain waits until no fan-out is queued.
+func (r *postRun) drain(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Minute)
+	for {
+		var queued int
+		if err := r.DB.QueryRow(ctx, `select count(*) from home_fanouts`).Scan(&queued); err != nil {
+			return fmt.Errorf("fan-out queue: %w", err)
+		}
+		if queued == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d fan-outs still queued after 30 minutes", queued)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// lastHomeFeeds posts Probes posts one at a time and times each from its
+// request to the row in the home feed of the follower the fan-out reaches
+// last (the highest account id: it goes by id).
+func (r *postRun) lastHomeFeeds(ctx context.Context) ([]time.Duration, error) {
+	var lastID int64
+	if err := r.DB.QueryRow(ctx, `select max(follower_id) from follows where followee_id = $1 and state = 'accepted'`,
+		r.posterID).Scan(&lastID); err != nil {
+		return nil, fmt.Errorf("last follower: %w", err)
+	}
+	var out []time.Duration
+	for range max(r.o.Probes, 1) {
+		start := time.Now()
+		id, err := postOne(r.srv, r.token, r.seq.Add(1))
+		if err != nil {
+			return nil, err
+		}
+		for {
+			var has bool
+			if err := r.DB.QueryRow(ctx, `select exists (select 1 from home_feeds where account_id = $1 and status_id = $2)`,
+				lastID, id).Scan(&has); err != nil {
+				return nil, err
+			}
+			if has {
+				break
+			}
+			if time.Since(start) > 10*time.Minute {
+				return nil, fmt.Errorf("post %d never reached its last follower", id)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		out = append(out, time.Since(start))
+	}
+	return out, nil
+}
+
+// closeIdle closes the idle keep-alive connections: after a long pause
+// the server has closed them, and reusing one fails.
+func (b *client) closeIdle() {
+	for {
+		select {
+		case c := <-b.conns:
+			_ = c.conn.Close() // unused since; nothing to report
+		default:
+			return
+		}
+	}
+}
+
+// load1 is the machine's 1-minute load average (0 when unreadable).
+func load1() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(strings.Fields(string(b) + " 0")[0], 64) // malformed: 0
+	return f
+}
+
+// seedLocalFollowers creates n more local accounts (after the first
+// from) following the poster. They never sign anything, so they share a
+// dummy key; their follows go through the triggers as any follow does.
+func seedLocalFollowers(ctx context.Context, e Env, tenantID, posterID int64, from, n int) error {
 	if _, err := e.DB.Exec(ctx, `
+		with f as (
+			insert into accounts (tenant_id, domain, username, public_key_pem, private_key_pem)
+			select $1, 'bench.test', 'f' || i, '', 'unused' from generate_series($3::int + 1, $3::int + $2::int) i
+			returning id)
 		insert into follows (follower_id, followee_id, state, uri)
-		select id, $1, 'accepted', 'http://bench.test/follows/' || id from accounts
-		where tenant_id = $2 and username like 'f%'`, posterID, tenantID); err != nil {
-		return fmt.Errorf("seed follows: %w", err)
+		select id, $4, 'accepted', 'http://bench.test/follows/' || id from f`, tenantID, n, from, posterID); err != nil {
+		return fmt.Errorf("seed local followers: %w", err)
 	}
 	return nil
 }
 
-// postOne posts status number n as the token's account.
-func postOne(srv *client, token string, n int64) error {
+// postOne posts status number n as the token's account and returns its
+// id.
+func postOne(srv *client, token string, n int64) (int64, error) {
 	body := url.Values{"status": {fmt.Sprintf("Benchmark post %d, with a little text as a real post would have.", n)}}
 	req, err := http.NewRequest("POST", "http://"+srv.addr+"/api/v1/statuses", strings.NewReader(body.Encode()))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req.Host = "bench.test"
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, b, err := srv.do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST /api/v1/statuses: %s: %s", resp.Status, b)
+		return 0, fmt.Errorf("POST /api/v1/statuses: %s: %s", resp.Status, b)
 	}
-	return nil
+	var st struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return 0, fmt.Errorf("POST /api/v1/statuses: %w", err)
+	}
+	return strconv.ParseInt(st.ID, 10, 64)
 }
 
 // timePosts makes n posts with conc workers and returns each one's
@@ -169,16 +380,15 @@ func timePosts(post func() error, n, conc int) ([]time.Duration, time.Duration, 
 	return lat, wall, nil
 }
 
-// checkHomeFeeds fails unless every follower's home feed holds every
-// post.
-func checkHomeFeeds(ctx context.Context, e Env, tenantID int64, posts int) error {
-	var short int
-	if err := e.DB.QueryRow(ctx, `select count(*) from accounts a where a.tenant_id = $1 and a.username like 'f%'
-		and (select count(*) from home_feeds h where h.account_id = a.id) <> $2`, tenantID, posts).Scan(&short); err != nil {
+// checkHomeFeeds fails unless every post of ids is in the home feed of
+// its author and of each of its followers.
+func checkHomeFeeds(ctx context.Context, e Env, ids []int64, followers int) error {
+	var rows int64
+	if err := e.DB.QueryRow(ctx, `select count(*) from home_feeds where status_id = any($1)`, ids).Scan(&rows); err != nil {
 		return err
 	}
-	if short > 0 {
-		return fmt.Errorf("%d followers' home feeds miss posts", short)
+	if want := int64(len(ids)) * int64(followers+1); rows != want {
+		return fmt.Errorf("home feeds hold %d rows of %d posts, want %d", rows, len(ids), want)
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,8 +16,9 @@ import (
 
 // WebOptions are the flags of `roost bench web`.
 type WebOptions struct {
-	Requests    int // timed reads per page
-	Concurrency int // reads in flight
+	Requests    int    // timed reads per page
+	Concurrency int    // reads in flight
+	CPUProfile  string // a CPU profile of the timed reads of every page, when set
 }
 
 // Web measures the public pages (api/public) a visitor opens, beside the
@@ -31,13 +34,19 @@ type webPage struct {
 	Name string
 	Path string
 	HTML bool
+	// SignedIn sends a (made-up) web app session cookie: the public
+	// pages' cache never answers a signed-in browser, so this measures a
+	// page rendered for every read.
+	SignedIn bool
 }
 
 // Run seeds one tenant (bench.test) with an author of 20 posts and a
 // 21-post thread between two accounts, then reads, anonymously: the
 // author's profile page (20 posts) and a post page in the middle of the
-// thread (20 others around it), and the client API's JSON of the same:
-// the author's statuses (limit 20) and the post's context.
+// thread (20 others around it), each as the page cache serves a
+// signed-out visitor and as rendered for every read (a signed-in
+// browser, which the cache never answers), and the client API's JSON of
+// the same: the author's statuses (limit 20) and the post's context.
 func (b Web) Run(ctx context.Context, o WebOptions) (map[string]any, error) {
 	out := b.progress()
 	tn, err := b.Tenants.CreateTenant(ctx, "Bench", "bench.test", "")
@@ -87,12 +96,28 @@ func (b Web) Run(ctx context.Context, o WebOptions) (map[string]any, error) {
 	mid := thread[10]
 	fmt.Fprintf(out, "seeded 41 posts; reading each page %d times, %d at once\n", o.Requests, o.Concurrency)
 	pages := []webPage{
-		{"profile_html", "/@author", true},
-		{"post_thread_html", "/@author/" + mid, true},
-		{"account_statuses_json", "/api/v1/accounts/" + strconv.FormatInt(author.ID, 10) + "/statuses?limit=20", false},
-		{"status_context_json", "/api/v1/statuses/" + mid + "/context", false},
+		{"profile_html", "/@author", true, false},
+		{"post_thread_html", "/@author/" + mid, true, false},
+		{"profile_html_rendered", "/@author", true, true},
+		{"post_thread_html_rendered", "/@author/" + mid, true, true},
+		{"account_statuses_json", "/api/v1/accounts/" + strconv.FormatInt(author.ID, 10) + "/statuses?limit=20", false, false},
+		{"status_context_json", "/api/v1/statuses/" + mid + "/context", false, false},
 	}
 	res := map[string]any{"bench": "web", "requests": o.Requests, "concurrency": o.Concurrency}
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			_ = f.Close()
+			return nil, err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close() // a close error loses only the profile
+		}()
+	}
 	for _, p := range pages {
 		if _, err := srv.read(p); err != nil { // warm up, and check the page
 			return nil, err
@@ -142,6 +167,9 @@ func (b *client) read(p webPage) (time.Duration, error) {
 	req.Host = "bench.test"
 	if p.HTML {
 		req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	}
+	if p.SignedIn {
+		req.Header.Set("Cookie", "roost_web_session=bench")
 	}
 	t := time.Now()
 	resp, body, err := b.do(req)

@@ -22,6 +22,7 @@ type Config struct {
 	RedisPrefix    string
 	HTTPAddr       string
 	MetricsAddr    string
+	PprofAddr      string // ROOST_PPROF_ADDR: net/http/pprof, loopback only
 	URLScheme      string
 	PublicPort     int
 	TrustedProxies []netip.Prefix
@@ -44,6 +45,8 @@ type Config struct {
 	// wait for a pooled connection.
 	MaxInflight      int
 	DBAcquireTimeout time.Duration
+	// DBConnectTimeout bounds one connection attempt to PostgreSQL.
+	DBConnectTimeout time.Duration
 	// StreamingMax, StreamingMaxPerIP and StreamingMaxPerToken bound a
 	// web node's streaming connections (api.StreamLimits); 0: no bound.
 	StreamingMax         int
@@ -134,6 +137,12 @@ var Vars = []Var{
 			return nil
 		}
 		return setAddr(&c.MetricsAddr, v)
+	}},
+	{"ROOST_PPROF_ADDR", "", "Optional loopback-only listen address (`127.0.0.1:6060` or `[::1]:6060`) for Go's profiles (`/debug/pprof/`: CPU, heap, goroutines, block and mutex, the last two sampled while it is set) of `roost serve` and `roost work`, for finding where time goes on a live node (e.g. `go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=10`). Off by default; any other address is refused, since profiles show the process's insides.", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		return setLoopbackAddr(&c.PprofAddr, v)
 	}},
 	{"ROOST_TLS", "off", "`off`: plain HTTP on ROOST_HTTP_ADDR (TLS ends at a proxy or load balancer). `acme`: HTTPS on ROOST_HTTPS_ADDR with certificates obtained on demand for tenants' verified domains (Let's Encrypt by default; see \"Serving your tenants' domains over HTTPS\"). `self-signed`: the same with certificates from a local CA kept in the database, for development.", func(c *Config, v string) error {
 		if v != "off" && v != "acme" && v != "self-signed" {
@@ -271,6 +280,9 @@ var Vars = []Var{
 	}},
 	{"ROOST_DB_ACQUIRE_TIMEOUT", "5s", "How long a request waits for a pooled PostgreSQL connection before it is answered 503 with Retry-After.", func(c *Config, v string) error {
 		return setDuration(&c.DBAcquireTimeout, v)
+	}},
+	{"ROOST_DB_CONNECT_TIMEOUT", "2s", "How long one connection attempt to PostgreSQL may take (unless the URL sets connect_timeout); a server that does not answer in time is treated as down: requests are answered 503 with Retry-After until a probe connects.", func(c *Config, v string) error {
+		return setDuration(&c.DBConnectTimeout, v)
 	}},
 	{"ROOST_STREAMING_MAX", "10000", "Most streaming connections (server-sent events and WebSockets) a web node keeps open at once; past it a new one is answered 503 with Retry-After. Each holds a file descriptor, two goroutines and about 30 KB. 0: no bound.", func(c *Config, v string) error {
 		return setCount(&c.StreamingMax, v)
@@ -473,6 +485,21 @@ func setURL(dst *string, v string, schemes ...string) error {
 func setAddr(dst *string, v string) error {
 	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
 		return fmt.Errorf("must be host:port or :port")
+	}
+	*dst = v
+	return nil
+}
+
+// setLoopbackAddr takes ip:port on a loopback address.
+func setLoopbackAddr(dst *string, v string) error {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil || port == "" {
+		return fmt.Errorf("must be host:port on loopback")
+	}
+	// A literal address: a name (even localhost) resolves as the hosts
+	// file says.
+	if ip, err := netip.ParseAddr(host); err != nil || !ip.IsLoopback() {
+		return fmt.Errorf("must be a loopback address (127.0.0.1 or [::1]), not %q", host)
 	}
 	*dst = v
 	return nil

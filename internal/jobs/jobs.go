@@ -56,6 +56,10 @@ type Runner struct {
 	// long-running job restarts: doubling from Min, capped at Max, back
 	// to Min after a run that lasted at least Max.
 	MinBackoff, MaxBackoff time.Duration
+	// Jitter is the share of each restart wait drawn at random (Backoff);
+	// 0 waits exactly. Processes set DefaultJitter so their loops do not
+	// all restart at once when a dependency returns.
+	Jitter float64
 }
 
 // Run starts every job and returns when ctx ends and every job has
@@ -115,7 +119,7 @@ func (r *Runner) interval(ctx context.Context, m *metrics, j Job) {
 // longRunning runs j until ctx ends, restarting it after a failure, a
 // panic or an early return with back-off.
 func (r *Runner) longRunning(ctx context.Context, m *metrics, j Job) {
-	backoff := r.minBackoff()
+	backoff := Backoff{Min: r.minBackoff(), Max: r.maxBackoff(), Jitter: r.Jitter}
 	for ctx.Err() == nil {
 		start := r.now()
 		err := r.once(ctx, m, j)
@@ -123,17 +127,17 @@ func (r *Runner) longRunning(ctx context.Context, m *metrics, j Job) {
 			return
 		}
 		if r.now().Sub(start) >= r.maxBackoff() {
-			backoff = r.minBackoff() // it ran well for a while: a fresh failure
+			backoff.Reset() // it ran well for a while: a fresh failure
 		}
+		wait := backoff.Next()
 		if err == nil {
-			r.log().Warn("job returned before shutdown; restarting", "job", j.Name, "in", backoff)
+			r.log().Warn("job returned before shutdown; restarting", "job", j.Name, "in", wait)
 		} else {
-			r.log().Warn("restarting failed job", "job", j.Name, "in", backoff)
+			r.log().Warn("restarting failed job", "job", j.Name, "in", wait)
 		}
-		if !r.wait(ctx, backoff) {
+		if !r.wait(ctx, wait) {
 			return
 		}
-		backoff = min(backoff*2, r.maxBackoff())
 	}
 }
 

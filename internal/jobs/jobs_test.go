@@ -434,3 +434,52 @@ func TestIssue15Finding7DrainStopsWhenEmptyFailedOrBounded(t *testing.T) {
 		t.Fatalf("err %v after %d batches, want the first failure returned", err, calls)
 	}
 }
+
+// Issue 19: a worker loop backs off from its dependency's outage doubling,
+// capped, with jitter inside [d·(1−Jitter), d], and starts again from Min
+// after a success (Rand injected: no clock, no chance).
+func TestIssue19BackoffCappedAndJittered(t *testing.T) {
+	draws := []float64{0, 0.5, 0.999, 1 - 1e-9, 0.25}
+	b := Backoff{Min: 100 * time.Millisecond, Max: time.Second, Jitter: 0.5, Rand: func() float64 {
+		v := draws[0]
+		draws = append(draws[1:], v)
+		return v
+	}}
+	steps := []time.Duration{100, 200, 400, 800, 1000, 1000, 1000}
+	for i, step := range steps {
+		d := step * time.Millisecond
+		got := b.Next()
+		if got > d || got < d/2 {
+			t.Fatalf("wait %d = %v, want within [%v, %v]", i, got, d/2, d)
+		}
+	}
+	b.Reset()
+	b.Jitter = 0
+	if got := b.Next(); got != 100*time.Millisecond {
+		t.Fatalf("after Reset: %v, want Min", got)
+	}
+	if got := (&Backoff{}).Next(); got != 0 {
+		t.Fatalf("zero Backoff waits %v", got)
+	}
+}
+
+// The runner's restart back-off takes the same jitter when a process asks
+// for it: every wait within its step, never above the cap.
+func TestIssue19RunnerRestartJitter(t *testing.T) {
+	h := newHarness()
+	h.r.Jitter = DefaultJitter
+	ctx, cancel := context.WithCancel(context.Background())
+	done := h.start(ctx, Job{Name: "worker", Run: func(context.Context) error { return errors.New("database down") }})
+	for _, step := range []time.Duration{1, 2, 4, 4, 4} {
+		w := h.clock.next(t)
+		if d := step * time.Second; w.d > d || w.d < d/2 {
+			t.Fatalf("restart waits %v, want within [%v, %v]", w.d, d/2, d)
+		}
+		w.fire <- time.Time{}
+	}
+	h.clock.next(t)
+	cancel()
+	if err := recv(t, done); err != nil {
+		t.Fatal(err)
+	}
+}

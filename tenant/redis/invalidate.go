@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/roost-social/roost/tenant"
@@ -27,8 +28,15 @@ func (n *Notifier) HostsChanged(ctx context.Context, hosts ...string) error {
 	if len(hosts) == 0 {
 		return nil // an empty message would mean "forget everything"
 	}
+	// Bounded: the change is committed; a Redis that does not answer must
+	// not hold the admin's request (caches expire within their TTL).
+	ctx, cancel := context.WithTimeout(ctx, NotifyTimeout)
+	defer cancel()
 	return n.Client.Publish(ctx, n.Channel, strings.Join(hosts, " ")).Err()
 }
+
+// NotifyTimeout bounds the publication of a host change.
+const NotifyTimeout = time.Second
 
 // Subscribe invalidates cache entries as changes are announced, until ctx
 // ends. Messages published while the connection was down are lost, so on

@@ -1,0 +1,279 @@
+package soak
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+)
+
+// run is the soak after provisioning: relationships, the loaded and
+// faulted window, the drain, the checks.
+func (w *world) run(ctx context.Context, c *cluster) (*Result, error) {
+	start := time.Now()
+	fmt.Fprintf(w.o.Progress, "soak: following (local, remote and edge accounts)...\n")
+	if err := w.relate(ctx, c); err != nil {
+		return nil, err
+	}
+	streams := w.startStreams(ctx)
+	var qwg sync.WaitGroup
+	w.startQueues(&qwg)
+
+	// Faults stop a fifth of the way before the end (at least 10 s): the
+	// load after the last one measures the recovery.
+	fctx, stopFaults := context.WithTimeout(ctx, w.o.Duration-max(w.o.Duration/5, 10*time.Second))
+	f := newFaults(c.main, c.web, c.workers, c.proxy, w.o.Seed, w.o.FaultEvery, w.o.Progress)
+	fdone := make(chan struct{})
+	go func() { f.run(fctx); close(fdone) }()
+
+	// The open-loop schedule: operation i is due at t0 + i/rate.
+	t0 := time.Now()
+	interval := time.Duration(float64(time.Second) / w.o.Rate)
+	nextReport := t0.Add(10 * time.Second)
+	for i := 0; ; i++ {
+		due := t0.Add(time.Duration(i) * interval)
+		if due.Sub(t0) >= w.o.Duration || ctx.Err() != nil {
+			break
+		}
+		if wait := time.Until(due); wait > 0 {
+			time.Sleep(wait)
+		}
+		w.plan(ctx, due)
+		if time.Now().After(nextReport) {
+			w.report(t0, f)
+			nextReport = nextReport.Add(10 * time.Second)
+		}
+	}
+	stopFaults()
+	<-fdone
+	faultsEnded := time.Now()
+	fmt.Fprintf(w.o.Progress, "soak: faults stopped; finishing the operations under way...\n")
+	// Every process up again (a fault's restart may have failed).
+	for _, p := range append(slices.Clone(c.web), c.workers...) {
+		if !p.running() {
+			if err := p.start(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, u := range w.locals {
+		close(u.q)
+	}
+	qwg.Wait()
+	w.remoteWG.Wait()
+	w.report(t0, f)
+	fmt.Fprintf(w.o.Progress, "soak: draining the queues (at most %s)...\n", w.o.Drain)
+	w.drain(ctx, c)
+	time.Sleep(3 * time.Second) // the streaming relay's last events
+	streams.stop()
+
+	res := &Result{Bench: "soak", Faults: map[string]int{}}
+	for _, k := range []string{faultKillWeb, faultKillWorker, faultRedis, faultRedisFlush, faultPG, faultNet} {
+		res.Faults[k] = 0
+	}
+	for k, v := range f.snapshot() {
+		res.Faults[k] = v
+	}
+	w.check(ctx, c, streams, res, f.windows())
+	for _, e := range f.errs {
+		res.Violations = append(res.Violations, "fault injection: "+e)
+		res.ErrorsOther++
+	}
+	res.Seconds = round1(time.Since(start).Seconds())
+	res.Ops = w.cl.ops.Load()
+	res.ErrorsRetryable = w.cl.retryable.Load()
+	w.mu.Lock()
+	res.Acknowledged = w.acked
+	w.mu.Unlock()
+	last := f.lastEnded()
+	if last.IsZero() {
+		last = faultsEnded
+	}
+	var loadSamples []sample // the workload's, not the checks'
+	for _, x := range w.cl.samples() {
+		if x.due.Before(t0.Add(w.o.Duration)) {
+			loadSamples = append(loadSamples, x)
+		}
+	}
+	res.RecoveryP99Seconds = recovery(loadSamples, t0, last)
+	for _, line := range impact(w.cl.samples(), f.windows(), t0) {
+		fmt.Fprintln(w.o.Progress, "soak: fault:", line)
+	}
+	if res.Failed() {
+		fmt.Fprint(w.o.Progress, c.logs())
+	}
+	return res, nil
+}
+
+// report prints a progress line.
+func (w *world) report(t0 time.Time, f *faults) {
+	s := w.cl.samples()
+	recent, bad := 0, 0
+	for _, x := range s {
+		if time.Since(x.done) < 10*time.Second {
+			recent++
+			if !x.ok {
+				bad++
+			}
+		}
+	}
+	rate := 0.0
+	if recent > 0 {
+		rate = float64(bad) / float64(recent)
+	}
+	w.mu.Lock()
+	acked, other := w.acked, len(w.otherErrs)
+	w.mu.Unlock()
+	fmt.Fprintf(w.o.Progress, "soak: %4.0fs ops %d acknowledged %d retried %d other errors %d error rate (10 s) %.3f faults %v\n",
+		time.Since(t0).Seconds(), w.cl.ops.Load(), acked, w.cl.retryable.Load(), other, rate, f.snapshot())
+}
+
+// relate makes the follows the workload starts from, with no fault
+// running: local accounts follow a few others (any tenant) and one in
+// three a remote account; remote accounts follow local ones; the edge
+// actors follow some. It waits until every follow is accepted.
+func (w *world) relate(ctx context.Context, c *cluster) error {
+	var wg sync.WaitGroup
+	for _, u := range w.locals {
+		targets := []string{}
+		for range min(3, len(w.locals)-1) {
+			if o := w.locals[w.rnd.IntN(len(w.locals))]; o != u && !slices.Contains(targets, o.acct()) {
+				targets = append(targets, o.acct())
+				u.plannedFollows[o.acct()] = true
+			}
+		}
+		if len(w.remotes) > 0 && w.rnd.IntN(3) == 0 {
+			r := w.remotes[w.rnd.IntN(len(w.remotes))]
+			targets = append(targets, r.users[w.rnd.IntN(len(r.users))].acct())
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, t := range targets {
+				w.doFollow(ctx, u, t, true, time.Now())
+			}
+		}()
+	}
+	for _, r := range w.remotes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.remoteRelate(ctx, r)
+		}()
+	}
+	for _, e := range w.edges {
+		for i := range min(8, len(w.locals)) {
+			u := w.locals[(i*7+len(e.host))%len(w.locals)]
+			act := map[string]any{"@context": "https://www.w3.org/ns/activitystreams", "type": "Follow",
+				"id": fmt.Sprintf("%s#follow-%d-%d", e.URI(), w.o.Seed, i), "actor": e.URI(), "object": u.uri()}
+			status, _, err := w.sendSigned(ctx, e, u.domain, act, 0)
+			if err != nil {
+				return fmt.Errorf("edge follow: %w", err)
+			}
+			if status != 202 && status != 200 {
+				return fmt.Errorf("edge follow of %s answered %d", u.acct(), status)
+			}
+		}
+	}
+	wg.Wait()
+	w.mu.Lock()
+	errs := slices.Clone(w.otherErrs)
+	w.otherErrs = nil
+	w.mu.Unlock()
+	if len(errs) > 0 {
+		return fmt.Errorf("setting up follows: %v", errs[:min(5, len(errs))])
+	}
+	dbs := []*Site{c.site}
+	for _, r := range c.remotes {
+		dbs = append(dbs, r.site)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for _, s := range dbs {
+		for {
+			var pending int
+			if err := s.DB.QueryRow(ctx, `select count(*) from follows where state = 'pending'`).Scan(&pending); err != nil {
+				return err
+			}
+			if pending == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%d follows still pending two minutes after they were sent", pending)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// remoteRelate: each remote account follows five local accounts; the
+// node resolves ten for the workload's follows and unfollows.
+func (w *world) remoteRelate(ctx context.Context, r *remoteNode) {
+	rnd := newRand(w.o.Seed, uint64(len(r.domain)))
+	for i := range min(10, len(w.locals)) {
+		u := w.locals[(i*len(w.locals)/10+int(rnd.IntN(3)))%len(w.locals)]
+		q := url.Values{"q": {"@" + u.acct()}, "resolve": {"true"}, "type": {"accounts"}}
+		var res struct {
+			Accounts []struct{ ID string } `json:"accounts"`
+		}
+		// A resolve whose WebFinger or actor fetch timed out (a loaded
+		// machine) finds nothing: asked again, a few times.
+		for try := 0; try < 6 && len(res.Accounts) == 0; try++ {
+			if try > 0 {
+				time.Sleep(2 * time.Second)
+			}
+			rep, err := w.cl.do(ctx, call{method: "GET", path: "/api/v2/search?" + q.Encode(), domain: r.domain, token: r.users[0].token, addr: r.serve.addr})
+			if err != nil || !rep.ok() {
+				continue
+			}
+			res, _ = decode[struct {
+				Accounts []struct{ ID string } `json:"accounts"`
+			}](rep.body)
+		}
+		if len(res.Accounts) == 0 {
+			w.fail("remote %s resolving %s: nothing found after 6 searches", r.domain, u.acct())
+			continue
+		}
+		r.mu.Lock()
+		r.ids[u.acct()] = res.Accounts[0].ID
+		r.mu.Unlock()
+		for j, ra := range r.users {
+			if (i+j)%2 == 1 {
+				continue
+			}
+			rep, err := w.cl.do(ctx, call{method: "POST", path: "/api/v1/accounts/" + res.Accounts[0].ID + "/follow", domain: r.domain, token: ra.token, addr: r.serve.addr})
+			if err != nil || !rep.ok() {
+				w.fail("remote %s following %s: %v %d", ra.acct(), u.acct(), err, rep.status)
+			}
+		}
+	}
+}
+
+// impact says, per fault, what the clients whose requests fell due while
+// it lasted saw: how many requests, how long the slowest waited for its
+// answer (retries included), and the failed attempts by kind.
+func impact(samples []sample, history []window, t0 time.Time) []string {
+	var out []string
+	for _, h := range history {
+		n, failed := 0, map[string]int{}
+		var lat []time.Duration
+		for _, s := range samples {
+			if s.due.Before(h.from) || s.due.After(h.to) {
+				continue
+			}
+			n++
+			lat = append(lat, s.lat)
+			for k, v := range s.failed {
+				failed[k] += v
+			}
+		}
+		line := fmt.Sprintf("%-15s at %5.1fs for %4.1fs (%s): %d requests due", h.kind, h.from.Sub(t0).Seconds(), h.to.Sub(h.from).Seconds(), h.detail, n)
+		if n > 0 {
+			line += fmt.Sprintf(", p99 %.2fs, slowest %.2fs, failed attempts retried %v", p99(lat).Seconds(), slices.Max(lat).Seconds(), failed)
+		}
+		out = append(out, line)
+	}
+	return out
+}

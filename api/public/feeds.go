@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/api/mastodon"
+	"github.com/roost-social/roost/api/page"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
 )
@@ -269,7 +270,7 @@ func embedHTML(p *post) string {
 	}
 	return `<blockquote class="roost-embed" cite="` + xmlText(p.Link) + `"><p>` + text + `</p>&mdash; ` +
 		xmlText(p.Author.Name) + ` (@` + xmlText(p.Author.Handle) + `) <a href="` + xmlText(p.Link) + `">` +
-		xmlText(date(p.CreatedAt)) + `</a></blockquote>`
+		xmlText(page.Date(p.CreatedAt)) + `</a></blockquote>`
 }
 
 // postOf reads a local post's author and id from its page URL

@@ -146,8 +146,8 @@ func maxID(c *fiber.Ctx) int64 {
 }
 
 var funcs = template.FuncMap{
-	"date":    date,
-	"percent": percent,
+	"date":    page.Date,
+	"percent": page.Percent,
 	"int64":   func(n int) int64 { return int64(n) },
 	"plural": func(n int64, one, many string) string {
 		if n == 1 {

@@ -5,7 +5,6 @@ import (
 	"html/template"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
@@ -235,23 +234,6 @@ func (l *looks) post(s *mastodon.Status) *post {
 		p.Media = append(p.Media, m)
 	}
 	return p
-}
-
-// date shows a client API timestamp for people.
-func date(ts string) string {
-	t, err := time.Parse(time.RFC3339Nano, ts)
-	if err != nil {
-		return ts
-	}
-	return page.When(t)
-}
-
-// percent is n of total as a whole percentage.
-func percent(n *int, total int) int {
-	if n == nil || total <= 0 {
-		return 0
-	}
-	return *n * 100 / total
 }
 
 // excerpt is s as plain text, at most n runes, for previews.

@@ -5,12 +5,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/api/mastodon"
-	"github.com/roost-social/roost/api/page"
 )
 
 // The statuses the client API answers, as the screens show them. The
@@ -210,23 +208,6 @@ func (h *Handler) withRelations(c *fiber.Ctx, l *looks) error {
 		}
 	}
 	return nil
-}
-
-// date shows a client API timestamp for people.
-func date(ts string) string {
-	t, err := time.Parse(time.RFC3339Nano, ts)
-	if err != nil {
-		return ts
-	}
-	return page.When(t)
-}
-
-// percent is n of total as a whole percentage.
-func percent(n *int, total int) int {
-	if n == nil || total <= 0 {
-		return 0
-	}
-	return *n * 100 / total
 }
 
 // validID reports whether raw is a status, account, list or poll id:

@@ -353,8 +353,8 @@ var funcs = template.FuncMap{
 	"composeItem": func(v *view, d *composeData) composeItem {
 		return composeItem{D: d, CSRF: v.CSRF, Return: v.Return}
 	},
-	"date":         date,
-	"percent":      percent,
+	"date":         page.Date,
+	"percent":      page.Percent,
 	"visibilities": func() any { return visibilities },
 	"languages":    func() any { return languages },
 	"pollExpiries": func() any { return pollExpiries },

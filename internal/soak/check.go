@@ -366,6 +366,11 @@ func (w *world) checkInboxes(ctx context.Context, c *cluster, t *tally) error {
 			switch {
 			case pending:
 				t.add(true, "%s: inbox item %d (%s) unprocessed after the drain (leased %v, last error %q)", name, id, act, leased, lastErr)
+			case strings.Contains(lastErr, "has no such document"):
+				// Finding 5 (seed 19 in CI): a boost or like whose post its
+				// origin had deleted before the activity arrived is not
+				// applicable, and the inbox records why (process.go's
+				// outcome): the workload's deletes make that everyday.
 			default:
 				t.add(false, "%s: inbox item %d (%s) processed with an error: %s", name, id, act, lastErr)
 			}

@@ -83,8 +83,14 @@ func runDev(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	settings := devSettingsPath(cfg.DevDir)
-	defer os.Remove(settings)
+	wrote := false
+	defer func() {
+		if wrote { // never another dev's file: a dev that could not bind writes none
+			os.Remove(settings)
+		}
+	}()
 	listening := func() {
+		wrote = true
 		// Announced only once the port is bound; the settings file lets
 		// CLI commands in this checkout reach this node (devsettings.go).
 		if err := writeDevSettings(settings, cfg); err != nil {

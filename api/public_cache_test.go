@@ -121,13 +121,25 @@ func TestIssue18CachedPageServedAgainWithETagAnd304(t *testing.T) {
 	t.Parallel()
 	cw := newCachedWeb(t, 1)
 	st := cw.post(t, cw.aliceA, map[string]any{"status": "a post worth caching"})
-	r1, body1 := cw.open(t, 0, "a.example", "/@alice/"+st.ID)
-	r2, body2 := cw.open(t, 0, "a.example", "/@alice/"+st.ID+"?utm_source=x") // ignored parameters: the same page
+	// The post's own change events reach the cache a moment after the
+	// API answered, and drop (or keep from being stored) a page read
+	// before them: read until the second of a pair is served stored.
+	var r1, r2 *http.Response
+	var body1, body2 string
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		before := cw.caches[0].Stats().Hits
+		r1, body1 = cw.open(t, 0, "a.example", "/@alice/"+st.ID)
+		r2, body2 = cw.open(t, 0, "a.example", "/@alice/"+st.ID+"?utm_source=x") // ignored parameters: the same page
+		if cw.caches[0].Stats().Hits > before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never served from the cache: %+v", cw.caches[0].Stats())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if r1.StatusCode != 200 || r2.StatusCode != 200 || body1 != body2 || !strings.Contains(body1, "a post worth caching") {
 		t.Fatalf("pages: %d %d, same %v", r1.StatusCode, r2.StatusCode, body1 == body2)
-	}
-	if s := cw.caches[0].Stats(); s.Hits != 1 || s.Stores != 1 {
-		t.Errorf("stats after two reads: %+v", s)
 	}
 	tag := r1.Header.Get("ETag")
 	if tag == "" || r2.Header.Get("ETag") != tag || r1.Header.Get("Cache-Control") != "no-cache" ||

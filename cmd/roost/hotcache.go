@@ -20,10 +20,13 @@ import (
 // listens the caches serve nothing.
 func newNodeCaches(log *slog.Logger, svc *services, set *hotcache.Set, m *mastodon.Handler) (*cached.Accounts, jobs.Job) {
 	m.InstanceDocs = mastodon.NewInstanceDocs(set)
-	// what viewers hide, read when rendering timelines (after
-	// UseSocialStore set m.Views)
-	viewers := cached.NewViewers(set, svc.social, svc.social)
-	m.Viewings = &filter.Service{Store: viewers, Statuses: m.Views, Hidden: viewers}
+	// What viewers hide (filters, blocked domains, exclusive lists) is
+	// read fresh when rendering timelines: cached, a change made on one
+	// request was not yet seen by the next until the node heard the
+	// database's announcement (TestMoreClientAPI/DomainBlocks in CI), and
+	// a person must see their own change at once. cached.Viewers stays
+	// for when writes evict locally too.
+	m.Viewings = &filter.Service{Store: svc.social, Statuses: m.Views, Hidden: svc.social}
 	listener := &fedpg.CacheChanges{DB: svc.db, Cache: set, Log: log}
 	return cached.NewAccounts(set, svc.social), jobs.Job{Name: "cache-invalidations", Run: func(ctx context.Context) error {
 		listener.Run(ctx)

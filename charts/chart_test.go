@@ -955,7 +955,7 @@ var (
 func roostBinary(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "roost-chart-bin-")
+		dir, err := testenv.TempDir("roost-chart-bin-")
 		if err != nil {
 			binErr = err
 			return

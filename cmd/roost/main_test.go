@@ -34,7 +34,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func roostBin(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "roost-bin-")
+		dir, err := testenv.TempDir("roost-bin-")
 		if err != nil {
 			binErr = err
 			return

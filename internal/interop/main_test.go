@@ -30,7 +30,7 @@ var (
 func roostBin(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "roost-interop-bin-")
+		dir, err := testenv.TempDir("roost-interop-bin-")
 		if err != nil {
 			binErr = err
 			return

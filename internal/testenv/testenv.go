@@ -32,7 +32,33 @@ var (
 	templateOnce sync.Once
 	templateName string
 	templateErr  error
+
+	tempMu   sync.Mutex
+	tempDirs []string
 )
+
+// TempDir makes a directory that lives as long as the package's tests, for
+// what is built once per run (a roost binary) and would otherwise be left in
+// the system's temp directory after every run.
+func TempDir(pattern string) (string, error) {
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", err
+	}
+	tempMu.Lock()
+	tempDirs = append(tempDirs, dir)
+	tempMu.Unlock()
+	return dir, nil
+}
+
+func removeTempDirs() {
+	tempMu.Lock()
+	defer tempMu.Unlock()
+	for _, dir := range tempDirs {
+		os.RemoveAll(dir)
+	}
+	tempDirs = nil
+}
 
 // Main runs a package's tests with services available; call it from
 // TestMain.
@@ -41,6 +67,7 @@ func Main(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	defer removeTempDirs()
 	adminURL, redisURL = os.Getenv("ROOST_TEST_DATABASE_URL"), os.Getenv("ROOST_TEST_REDIS_URL")
 	if adminURL == "" || redisURL == "" {
 		dir, err := os.MkdirTemp("", "roost-testenv-")

@@ -18,6 +18,7 @@ import (
 	"github.com/roost-social/roost/api/streaming"
 	"github.com/roost-social/roost/api/webapp"
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/hotcache"
 	"github.com/roost-social/roost/tenant"
 )
 
@@ -34,6 +35,9 @@ type Options struct {
 	Collections federation.CollectionStore
 	// Stamps serves the quote stamps local accounts issue; nil: none.
 	Stamps federation.QuoteStore
+	// DeletedAccounts finds names of deleted accounts, whose actors answer
+	// 410 Gone with a Tombstone; nil: 404.
+	DeletedAccounts activitypub.DeletedAccounts
 	// Mastodon is the client API and OAuth its sign-in; nil leaves them
 	// unrouted.
 	Mastodon *mastodon.Handler
@@ -64,6 +68,9 @@ type Options struct {
 	// domain (api/admin TenantRoutes), right behind host routing; it
 	// takes /admin and below only.
 	TenantAdmin Router
+	// WebFingers keeps rendered WebFinger answers (activitypub.NewWebFingers);
+	// nil: rendered on every request.
+	WebFingers *hotcache.Cache[activitypub.WebFingerKey, []byte]
 	// InstanceKey is the instance actor's public key PEM, served at /actor.
 	InstanceKey string
 	URL         httpx.URLConfig
@@ -90,6 +97,9 @@ type Options struct {
 	// MaxInflight bounds the requests worked on at once; past it requests
 	// are answered 503 with Retry-After at once (shed.go). 0: no bound.
 	MaxInflight int
+	// Quotas refuses client API requests over their tenant's quota of
+	// requests per second (quota.go); nil: none.
+	Quotas RequestQuota
 }
 
 // Router is a set of routes mounted behind host routing.
@@ -161,7 +171,7 @@ func New(o Options) *fiber.App {
 	}
 	(&activitypub.Handler{Pages: pages, Accounts: o.Accounts, Inbox: o.Inbox, Statuses: o.Statuses,
 		Collections: o.Collections, Sites: o.Sites, InstanceKey: o.InstanceKey, URL: o.URL,
-		AuthorizedFetch: o.AuthorizedFetch, Fetches: o.Fetches, Stamps: o.Stamps}).Register(app)
+		AuthorizedFetch: o.AuthorizedFetch, Fetches: o.Fetches, Stamps: o.Stamps, WebFingers: o.WebFingers, Deleted: o.DeletedAccounts}).Register(app)
 	if o.Mastodon != nil || o.OAuth != nil {
 		// Browser apps (Elk, Phanpy) call the API and the token endpoint
 		// from other origins; tokens travel in headers, never cookies.
@@ -173,6 +183,9 @@ func New(o Options) *fiber.App {
 			MaxAge:        86400,
 		})
 		app.Use("/api", c) // api/oauth sets its own for /oauth/*
+		if o.Quotas != nil {
+			app.Use("/api", quotaGuard(o.Quotas)) // after CORS: a preflight costs no quota
+		}
 		httpx.RegisterDefaultImages(app)
 	}
 	if o.OAuth != nil {

@@ -34,7 +34,7 @@ func hostRouting(sites tenant.Resolver) fiber.Handler {
 			return errSuspended
 		}
 		httpx.SetSite(c, site)
-		httpx.SetLogger(c, httpx.Log(c).With(slog.Int64("tenant", site.TenantID)))
+		httpx.AddLogAttrs(c, slog.Int64("tenant", site.TenantID))
 		return c.Next()
 	}
 }

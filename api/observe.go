@@ -69,8 +69,8 @@ func observe(o Options) fiber.Handler {
 			id = string([]byte(id)) // fiber reuses its buffers
 		}
 		c.Set(fiber.HeaderXRequestID, id)
-		reqLog := log.With(slog.String("request_id", id))
-		httpx.SetLogger(c, reqLog)
+		// Put together on first use (httpx.Log): most requests log nothing.
+		httpx.SetLogger(c, log, slog.String("request_id", id))
 		ctx, cancel := context.WithTimeout(context.Background(), o.RequestTimeout)
 		defer cancel()
 		c.SetUserContext(ctx)
@@ -78,7 +78,7 @@ func observe(o Options) fiber.Handler {
 		func() {
 			defer func() {
 				if r := recover(); r != nil {
-					reqLog.Error("panic", "panic", r, "stack", string(debug.Stack()))
+					httpx.Log(c).Error("panic", "panic", r, "stack", string(debug.Stack()))
 					err = fiber.ErrInternalServerError
 				}
 			}()
@@ -111,9 +111,11 @@ func observe(o Options) fiber.Handler {
 			// line for each would add to the overload it answers.
 			level = slog.LevelDebug
 		}
-		httpx.Log(c).LogAttrs(ctx, level, "request",
-			slog.String("method", c.Method()), slog.String("path", c.Path()), slog.String("route", route),
-			slog.Int("status", status), slog.Duration("duration", elapsed))
+		if httpx.LogEnabled(c, level) {
+			httpx.Log(c).LogAttrs(ctx, level, "request",
+				slog.String("method", c.Method()), slog.String("path", c.Path()), slog.String("route", route),
+				slog.Int("status", status), slog.Duration("duration", elapsed))
+		}
 		return nil
 	}
 }

@@ -29,13 +29,13 @@ type fillWorld struct {
 	hidden  map[string]bool // every post no list may show
 }
 
-func newFillWorld(t *testing.T) *fillWorld {
+func newFillWorld(t *testing.T, with ...func(*mastodon.Handler)) *fillWorld {
 	t.Helper()
 	var views *postgres.Store
-	w := &fillWorld{notifWorld: newNotifWorld(t, func(h *mastodon.Handler) {
+	w := &fillWorld{notifWorld: newNotifWorld(t, append([]func(*mastodon.Handler){func(h *mastodon.Handler) {
 		views = h.Views.(*postgres.Store)
 		h.Cards = &card.Service{Views: views} // timelines/link
-	}), visible: map[string]bool{}, hidden: map[string]bool{}}
+	}}, with...)...), visible: map[string]bool{}, hidden: map[string]bool{}}
 	var linkCard int64
 	if err := w.db.QueryRow(context.Background(), `insert into link_cards (url) values ('https://link.example/x') returning id`).Scan(&linkCard); err != nil {
 		t.Fatal(err)

@@ -29,6 +29,7 @@ import (
 	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/federation/inbox"
 	"github.com/roost-social/roost/federation/outbox"
+	"github.com/roost-social/roost/federation/portability"
 	"github.com/roost-social/roost/federation/relme"
 	"github.com/roost-social/roost/federation/social/media"
 	mediapg "github.com/roost-social/roost/federation/social/media/postgres"
@@ -85,8 +86,11 @@ func newSettingsWorld(t *testing.T) *settingsWorld {
 	o.Mastodon = m
 	o.Statuses = w.accounts
 	o.Public = &public.Handler{Accounts: w.accounts, Views: w.accounts, Source: m, URL: o.URL, Log: o.Log}
+	deletions := &portability.AccountDeletions{Store: w.accounts, Factors: w.factors}
 	o.Web = webapp.New(webapp.Deps{OAuth: w.oauth, Logins: store, Accounts: w.accounts, URL: o.URL, Log: o.Log,
-		Settings: webapp.Settings{Apps: &oauth.Authorizations{Store: store}, Factors: w.factors}})
+		Settings: webapp.Settings{Apps: &oauth.Authorizations{Store: store}, Factors: w.factors,
+			Deletions: deletions, Archives: w.accounts}})
+	o.DeletedAccounts = deletions
 	w.opts = o
 	w.app = api.New(o)
 	var err error
@@ -514,7 +518,8 @@ func TestIssue18SettingsIsolation(t *testing.T) {
 			(select string_agg(concat_ws(',', id, account_id, title, filter_action), ';' order by id) from filters),
 			(select count(*) from oauth_tokens where revoked_at is not null),
 			(select count(*) from account_factors),
-			(select count(*) from follows))`).Scan(&s)
+			(select count(*) from follows),
+			(select count(*) from account_deletions), (select count(*) from archive_exports), (select count(*) from archive_imports))`).Scan(&s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -540,6 +545,9 @@ func TestIssue18SettingsIsolation(t *testing.T) {
 		{"/settings/aliases", url.Values{"acct": {"alice@b.example"}}},
 		{"/settings/aliases/remove", url.Values{"acct": {"alice@b.example"}}},
 		{"/settings/migration", url.Values{"acct": {"alice@b.example"}, "understood": {"1"}}},
+		{"/settings/export", url.Values{}},
+		{"/settings/import", url.Values{"publish": {"1"}}},
+		{"/settings/delete", url.Values{"password": {"correct horse battery"}, "understood": {"1"}}},
 	}
 	before := snapshot()
 	for _, f := range forms {

@@ -27,6 +27,7 @@ import (
 	"github.com/roost-social/roost/federation/fetch"
 	"github.com/roost-social/roost/federation/inbox"
 	"github.com/roost-social/roost/federation/outbox"
+	"github.com/roost-social/roost/federation/portability"
 	"github.com/roost-social/roost/federation/social/media"
 	mediapg "github.com/roost-social/roost/federation/social/media/postgres"
 	"github.com/roost-social/roost/internal/testenv"
@@ -65,7 +66,8 @@ func newAppWorld(t *testing.T) *appWorld {
 	o.Mastodon = m
 	o.Statuses = w.accounts
 	o.Public = &public.Handler{Accounts: w.accounts, Views: w.accounts, Source: m, URL: o.URL, Log: o.Log}
-	o.Web = webapp.New(webapp.Deps{OAuth: svc, Logins: store, Accounts: w.accounts, URL: o.URL, Log: o.Log})
+	o.Web = webapp.New(webapp.Deps{OAuth: svc, Logins: store, Accounts: w.accounts, URL: o.URL, Log: o.Log,
+		Settings: webapp.Settings{Deletions: &portability.AccountDeletions{Store: w.accounts}, Archives: w.accounts}})
 	w.app = api.New(o)
 	var err error
 	if w.bob, err = w.accounts.AccountByUsername(ctx, w.tenantA.ID, "a.example", "bob"); err != nil {

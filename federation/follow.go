@@ -69,6 +69,11 @@ type DeliveryStore interface {
 	// sweepers leave it alone until the lease runs out. now is the
 	// caller's clock, against which rows are due.
 	LoadDeliveries(ctx context.Context, ids []int64, now time.Time, lease time.Duration) (map[int64]*Delivery, map[int64]*Account, error)
+	// ClaimDeliveries leases up to n due pending rows fairly across
+	// tenants (round-robin from the tenant cursor after, express first
+	// within each tenant's share), in the order to attempt them, and
+	// returns the cursor for the next claim.
+	ClaimDeliveries(ctx context.Context, after int64, n int, now time.Time, lease time.Duration) ([]*Delivery, map[int64]*Account, int64, error)
 	// Unlease gives a leased row back unattempted, due at at.
 	Unlease(ctx context.Context, id int64, at time.Time) error
 	// MarkDelivered records a successful attempt.

@@ -49,9 +49,12 @@ type InboxItem struct {
 // again).
 type InboxStore interface {
 	Enqueue(ctx context.Context, tenantID int64, activityID, actorURI string, activity []byte) (duplicate bool, err error)
-	// ClaimInboxItems leases up to limit unprocessed items for lease; an
-	// item whose lease expired (its worker died) is claimed again.
-	ClaimInboxItems(ctx context.Context, limit int, lease time.Duration) ([]InboxItem, error)
+	// ClaimInboxItems leases up to limit unprocessed items for lease,
+	// fairly across tenants (round-robin from the tenant cursor after, so
+	// one tenant's inbox flood does not hold another's items behind it),
+	// and returns the cursor for the next claim; an item whose lease
+	// expired (its worker died) is claimed again.
+	ClaimInboxItems(ctx context.Context, after int64, limit int, lease time.Duration) ([]InboxItem, int64, error)
 	// FinishInboxItem marks an item processed (reason records why it was
 	// ignored or failed for good, when not empty).
 	FinishInboxItem(ctx context.Context, id int64, reason string) error

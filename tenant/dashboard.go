@@ -111,6 +111,8 @@ type TenantFilter struct {
 	// Status is one tenant status, or empty for all.
 	Status string
 	Limit  int
+	// Before, when set, lists tenants with a smaller id (the next page).
+	Before int64
 }
 
 // TenantRow is a tenant in the list.
@@ -145,6 +147,8 @@ type TenantDetail struct {
 	LastPostAt  *time.Time
 	// SignupEmail is the login that signed the tenant up on the portal.
 	SignupEmail string
+	// Quota is its quotas and their use (tenant/quota), when shown.
+	Quota *QuotaUsage
 }
 
 // AuditEntry is one recorded action.

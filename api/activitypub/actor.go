@@ -9,6 +9,7 @@ import (
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
+	"github.com/roost-social/roost/internal/errs"
 )
 
 // actor serves the actor document to ActivityPub clients and the profile
@@ -24,6 +25,13 @@ func (h *Handler) actor(c *fiber.Ctx) error {
 		return h.Pages.Profile(c, c.Params("username"))
 	}
 	acct, err := h.account(c, c.Params("username"))
+	if asAP && errs.Is(err, errs.Gone) {
+		// As Mastodon: a deleted actor is a Tombstone, so servers that
+		// fetch it drop their copy.
+		c.Status(fiber.StatusGone)
+		return sendJSON(c, ap.ContentType, map[string]any{"@context": "https://www.w3.org/ns/activitystreams", "type": "Tombstone",
+			"id": httpx.Links(c, h.URL).Actor(c.Params("username")), "formerType": "Person"})
+	}
 	if err != nil {
 		return err
 	}

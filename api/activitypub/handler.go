@@ -4,12 +4,14 @@
 package activitypub
 
 import (
+	"context"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/errs"
+	"github.com/roost-social/roost/internal/hotcache"
 	"github.com/roost-social/roost/tenant"
 )
 
@@ -37,6 +39,19 @@ type Handler struct {
 	// post's id with their public pages (api/public); nil: the plain
 	// profile page below.
 	Pages Pages
+	// WebFingers keeps rendered WebFinger answers of accounts
+	// (webfinger_cache.go); nil: rendered on every request.
+	WebFingers *hotcache.Cache[WebFingerKey, []byte]
+	// Deleted finds the names of accounts their owners deleted
+	// (federation/portability.AccountDeletions), which answer 410 Gone
+	// rather than 404; nil: 404.
+	Deleted DeletedAccounts
+}
+
+// DeletedAccounts finds a deleted account's name on a tenant's domain,
+// or errs.NotFound.
+type DeletedAccounts interface {
+	Deleted(ctx context.Context, tenantID int64, domain, username string) (*federation.AccountDeletion, error)
 }
 
 // Pages are the public pages a browser opening an ActivityPub id gets;
@@ -84,7 +99,13 @@ func (h *Handler) account(c *fiber.Ctx, username string) (*federation.Account, e
 		return nil, errs.E(errs.NotFound, "no such account")
 	}
 	site := httpx.SiteOf(c)
-	return h.Accounts.AccountByUsername(c.UserContext(), site.TenantID, site.Domain, username)
+	a, err := h.Accounts.AccountByUsername(c.UserContext(), site.TenantID, site.Domain, username)
+	if errs.Is(err, errs.NotFound) && h.Deleted != nil {
+		if _, derr := h.Deleted.Deleted(c.UserContext(), site.TenantID, site.Domain, username); derr == nil {
+			return nil, errs.E(errs.Gone, "this account was deleted")
+		}
+	}
+	return a, err
 }
 
 // wantsActivityJSON reports whether Accept asks for an ActivityPub

@@ -33,16 +33,7 @@ func (h *Handler) webfinger(c *fiber.Ctx) error {
 		// actor, whose preferredUsername is the actor host.
 		return h.sendJRD(c, ap.NewInstanceJRD(site.ActorHost(), links))
 	}
-	acct, err := h.account(c, res.Username)
-	if err != nil {
-		return err
-	}
-	jrd := ap.NewJRD(acct, links)
-	// Remote interaction: other servers send their people to this site's
-	// page for a post or account they saw elsewhere (api/public interact.go).
-	jrd.Links = append(jrd.Links, ap.Link{Rel: "http://ostatus.org/schema/1.0/subscribe",
-		Template: httpx.SiteBase(c, h.URL) + "/authorize_interaction?uri={uri}"})
-	return h.sendJRD(c, jrd)
+	return h.accountJRD(c, res.Username) // webfinger_cache.go
 }
 
 // ofSite reports whether host is the site's handle or service domain.

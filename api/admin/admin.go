@@ -231,6 +231,8 @@ type Handler struct {
 	// About backs the server rules, about and terms pages (about.go);
 	// nil: not available.
 	About *about.Service
+	// Quotas backs the tenant page's quotas (quotas.go); nil: not shown.
+	Quotas Quotas
 }
 
 // Register mounts the operator dashboard on r in front of host routing.
@@ -319,7 +321,7 @@ var coreRoutes = []route{
 
 // routes is every dashboard route: the route-table tests walk it.
 var routes = concatRoutes(coreRoutes, moderationRoutes, federationRoutes, queueRoutes, booksRoutes, leaveRoutes,
-	announcementRoutes, aboutRoutes)
+	announcementRoutes, aboutRoutes, quotaRoutes)
 
 func concatRoutes(sets ...[]route) []route {
 	var all []route
@@ -426,6 +428,7 @@ var pages = page.NewRenderer(pageCSS, template.FuncMap{
 	"text":      plainText,
 	"statusCSS": func(s string) string { return "status-" + s },
 	"bytes":     billing.Bytes,
+	"gb":        gigabytes, // quotas.go
 }, templateFS, "templates/*.html")
 
 // view is what the templates render: the fields every page has and the

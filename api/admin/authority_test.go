@@ -138,6 +138,7 @@ var authorityActions = map[string]authSpec{
 	"POST /tenant/approve":   byKind("id", tenantsByKind),
 	"POST /tenant/suspend":   byKind("id", tenantsByKind),
 	"POST /tenant/unsuspend": byKind("id", tenantsByKind),
+	"POST /tenant/quotas":    byKind("id", tenantsByKind, url.Values{"requests_per_second": {"5"}}),
 	"GET /reports":           fixed(),
 	"POST /reports/resolve":  byKind("one", reportsByKind, each("action", "none", "silence", "suspend", "delete")...),
 	"GET /audit":             fixed("domain", "b.example"),

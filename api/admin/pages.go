@@ -229,7 +229,12 @@ type tenantsData struct {
 	Query, Status string
 	Statuses      []string
 	Tenants       []tenant.TenantRow
+	// Next is the id the next (older) page starts below; 0 on the last.
+	Next int64
 }
+
+// tenantsPage is how many tenants one page of the list shows.
+const tenantsPage = 200
 
 var tenantStatuses = []string{string(tenant.Active), string(tenant.Pending), string(tenant.Suspended), string(tenant.Deleted)}
 
@@ -242,11 +247,15 @@ func (h *Handler) tenants(c *fiber.Ctx, s *session) error {
 	if !valid || len(d.Query) > 253 {
 		return h.errorPage(c, s, fiber.StatusBadRequest, "Bad filter", "Choose a status from the list.")
 	}
-	ts, err := h.Store.Tenants(c.UserContext(), tenant.TenantFilter{Query: d.Query, Status: d.Status})
+	before, _ := strconv.ParseInt(c.Query("before"), 10, 64) // not a number: the first page
+	ts, err := h.Store.Tenants(c.UserContext(), tenant.TenantFilter{Query: d.Query, Status: d.Status, Before: before, Limit: tenantsPage})
 	if err != nil {
 		return h.serverError(c, s, err)
 	}
 	d.Tenants = ts
+	if len(ts) == tenantsPage {
+		d.Next = ts[len(ts)-1].ID
+	}
 	return h.render(c, s, fiber.StatusOK, "tenants", &view{Page: titled("Tenants"), Data: d})
 }
 
@@ -263,6 +272,7 @@ var notices = map[string]string{
 	"moderated":   "Done: the account's moderation is updated.",
 	"totp":        "Two-factor sign-in is on: the next sign-in asks for a code.",
 	"totp-off":    "Two-factor sign-in is off for this login.",
+	"quotas":      "Quotas saved: every node applies them within 10 seconds.",
 }
 
 func (h *Handler) tenantPage(c *fiber.Ctx, s *session) error {
@@ -273,6 +283,11 @@ func (h *Handler) tenantPage(c *fiber.Ctx, s *session) error {
 	t, err := h.Store.Tenant(c.UserContext(), id)
 	if err != nil {
 		return h.serverError(c, s, err)
+	}
+	if h.Quotas != nil {
+		if t.Quota, err = h.Quotas.Usage(c.UserContext(), id); err != nil {
+			return h.serverError(c, s, err)
+		}
 	}
 	return h.render(c, s, fiber.StatusOK, "tenant", &view{Page: titled(t.Name), Data: t, Notice: notices[c.Query("done")]})
 }

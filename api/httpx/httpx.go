@@ -41,15 +41,62 @@ func SiteOf(c *fiber.Ctx) *tenant.Site {
 	return s
 }
 
-// SetLogger attaches the request's logger.
-func SetLogger(c *fiber.Ctx, l *slog.Logger) { c.Locals(logKey, l) }
+// requestLog is a request's logger, put together when first used: slog's
+// With formats its attributes at once, and most requests log nothing
+// (issue 21: two such With calls on every request, the request id's and
+// the tenant's, cost about as much as rendering a WebFinger answer).
+type requestLog struct {
+	base  *slog.Logger
+	attrs []slog.Attr
+	built *slog.Logger
+}
+
+// SetLogger attaches the request's logger, with attrs (added when it is
+// first used).
+func SetLogger(c *fiber.Ctx, l *slog.Logger, attrs ...slog.Attr) {
+	c.Locals(logKey, &requestLog{base: l, attrs: attrs})
+}
+
+// AddLogAttrs adds attrs to every line the request's logger writes from
+// now on.
+func AddLogAttrs(c *fiber.Ctx, attrs ...slog.Attr) {
+	r, ok := c.Locals(logKey).(*requestLog)
+	if !ok {
+		SetLogger(c, slog.Default(), attrs...)
+		return
+	}
+	if r.built != nil {
+		r.built = slog.New(r.built.Handler().WithAttrs(attrs))
+		return
+	}
+	r.attrs = append(r.attrs, attrs...)
+}
 
 // Log returns the request's logger (request id, and tenant once known).
 func Log(c *fiber.Ctx) *slog.Logger {
-	if l, ok := c.Locals(logKey).(*slog.Logger); ok {
-		return l
+	r, ok := c.Locals(logKey).(*requestLog)
+	if !ok {
+		return slog.Default()
 	}
-	return slog.Default()
+	if r.built == nil {
+		r.built = r.base
+		if len(r.attrs) > 0 {
+			r.built = slog.New(r.base.Handler().WithAttrs(r.attrs))
+		}
+	}
+	return r.built
+}
+
+// LogEnabled reports whether the request's logger writes lines at level,
+// without putting it together.
+func LogEnabled(c *fiber.Ctx, level slog.Level) bool {
+	if r, ok := c.Locals(logKey).(*requestLog); ok {
+		if r.built != nil {
+			return r.built.Enabled(c.UserContext(), level)
+		}
+		return r.base.Enabled(c.UserContext(), level)
+	}
+	return slog.Default().Enabled(c.UserContext(), level)
 }
 
 // Links returns the URL builder for the Site's actor host.

@@ -275,8 +275,12 @@ func (h *Handler) findAcct(c *fiber.Ctx, acct string, resolve bool) (*federation
 		host = site.Domain
 	}
 	if norm, err := tenant.NormalizeHost(host); err == nil {
-		if s, err := h.Sites.Resolve(c.UserContext(), norm); err == nil {
+		s, err := h.Sites.Resolve(c.UserContext(), norm)
+		if err == nil {
 			return h.Accounts.AccountByUsername(c.UserContext(), s.TenantID, s.Domain, user)
+		}
+		if errs.CodeOf(err) != errs.NotFound {
+			return nil, err // the database away: not a remote account (soak finding 6)
 		}
 	}
 	if !resolve {
@@ -366,8 +370,11 @@ func (h *Handler) target(c *fiber.Ctx) (*federation.Account, string, error) {
 		return nil, "", err
 	}
 	a, err := h.Accounts.AccountByID(c.UserContext(), id)
-	if err != nil {
+	if errs.CodeOf(err) == errs.NotFound {
 		return nil, "", errNotFound
+	}
+	if err != nil {
+		return nil, "", err // a database failure is a 5xx an app retries, never a 404
 	}
 	if a.Remote != nil {
 		return a, a.Remote.URI, nil

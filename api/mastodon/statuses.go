@@ -79,9 +79,8 @@ func (h *Handler) createStatus(c *fiber.Ctx) error {
 	if err := h.posted(c, me, st, plan); err != nil {
 		return err
 	}
-	if err := h.statuses().Posted(c.UserContext(), me, d.IdempotencyKey, st.ID); err != nil {
-		return err
-	}
+	// The Idempotency-Key was remembered in the post's own transaction
+	// (np.IdempotencyKey): remembering it again here cost a round trip.
 	return h.renderStatus(c, st.ID)
 }
 

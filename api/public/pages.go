@@ -108,6 +108,33 @@ func (h *Handler) statusPage(c *fiber.Ctx) error {
 	return h.cached(c, func() error { return h.post(c, c.Params("username"), id) })
 }
 
+// activityPage answers a browser at an activity id named after a post
+// (…/statuses/:id/activity: a local post's Create, or the account's
+// boost of post :id, which the client API prints as the boost's uri)
+// with that post's page. ActivityPub requests go on to api/activitypub.
+func (h *Handler) activityPage(c *fiber.Ctx) error {
+	if wantsActivityJSON(c.Get(fiber.HeaderAccept)) {
+		return c.Next()
+	}
+	c.Vary(fiber.HeaderAccept)
+	id, ok := statusID(c.Params("id"))
+	if !ok {
+		return h.fail(c, errNoPost)
+	}
+	if _, _, err := h.account(c, c.Params("username")); err != nil {
+		return h.fail(c, err)
+	}
+	byID, err := h.statuses(c, h.looks(c), []int64{id})
+	if err != nil {
+		return h.fail(c, err)
+	}
+	p := byID[id]
+	if p == nil {
+		return h.fail(c, errNoPost)
+	}
+	return c.Redirect(p.Link, fiber.StatusFound)
+}
+
 // post shows one of the named account's posts with its thread: the
 // ancestors and replies the signed-out public may see.
 func (h *Handler) post(c *fiber.Ctx, username string, id int64) error {
@@ -128,9 +155,15 @@ func (h *Handler) post(c *fiber.Ctx, username string, id int64) error {
 		return h.fail(c, err)
 	}
 	focus := byID[id]
-	// Not visible, another account's post under this name, or a boost:
-	// no post here.
-	if focus == nil || focus.BoostedBy != nil || focus.Author.ID != strconv.FormatInt(a.ID, 10) {
+	me := strconv.FormatInt(a.ID, 10)
+	// A boost's url (the client API prints one for every boost) opens
+	// the post it boosted.
+	if focus != nil && focus.BoostedBy != nil && focus.BoostedBy.ID == me {
+		return c.Redirect(focus.Link, fiber.StatusFound)
+	}
+	// Not visible, another account's post under this name, or another
+	// account's boost: no post here.
+	if focus == nil || focus.BoostedBy != nil || focus.Author.ID != me {
 		return h.fail(c, errNoPost)
 	}
 	v := &view{Page: page.Page{Host: site.Domain}, SiteName: site.TenantName, Focus: focus,
@@ -257,6 +290,20 @@ func (h *Handler) renderFront(c *fiber.Ctx) error {
 			return h.profile(c, out.Username, tabPosts)
 		}
 	}
+	return h.renderSite(c, "/")
+}
+
+// about is Mastodon's /about, which the client API's instance prints as
+// its about URL: the site's own page, also on a one-account site whose
+// front page is that account's profile.
+func (h *Handler) about(c *fiber.Ctx) error {
+	return h.cached(c, func() error { return h.renderSite(c, "/about") })
+}
+
+// renderSite is the site's page at path: its name and description, its
+// directory, rules and how to sign in.
+func (h *Handler) renderSite(c *fiber.Ctx, path string) error {
+	site, ctx := httpx.SiteOf(c), c.UserContext()
 	dir, err := h.Source.PublicDirectory(ctx, site, 40)
 	if err != nil {
 		return h.fail(c, err)
@@ -272,6 +319,6 @@ func (h *Handler) renderFront(c *fiber.Ctx) error {
 	for _, a := range dir {
 		v.Directory = append(v.Directory, l.person(a))
 	}
-	v.Meta = meta{Canonical: httpx.SiteBase(c, h.URL) + "/", Description: site.TenantName + " on " + site.Domain, Type: "website"}
+	v.Meta = meta{Canonical: httpx.SiteBase(c, h.URL) + path, Description: site.TenantName + " on " + site.Domain, Type: "website"}
 	return h.pages.Render(c, fiber.StatusOK, "front", v)
 }

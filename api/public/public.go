@@ -86,6 +86,8 @@ func (h *Handler) Register(r fiber.Router) {
 	h.pages = page.NewRenderer(string(css), funcs, templateFS, "templates/*.html").Images(h.imageSources)
 	h.fingers = make(chan struct{}, fingerInFlight)
 	r.Get("/", h.front)
+	r.Get("/about", h.about)
+	r.Get("/users/:username/statuses/:id/activity", h.activityPage)
 	r.Get("/interact", h.interact)
 	r.Get("/authorize_interaction", h.authorizeInteraction)
 	r.Get("/api/oembed", h.oembed)
@@ -157,6 +159,8 @@ var funcs = template.FuncMap{
 	},
 	"item":  func(p *post) postItem { return postItem{P: p} },
 	"focus": func(p *post) postItem { return postItem{P: p, Focus: true} },
+	// A pinned post is listed again below: its element gets its own id.
+	"pinned": func(p *post) postItem { return postItem{P: p, Prefix: "pinned-"} },
 	"deref": func(s *string) string {
 		if s == nil {
 			return ""
@@ -169,4 +173,6 @@ var funcs = template.FuncMap{
 type postItem struct {
 	P     *post
 	Focus bool
+	// Prefix starts the element's id (unique on the page).
+	Prefix string
 }

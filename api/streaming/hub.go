@@ -43,6 +43,8 @@ type Hub struct {
 	waiting   map[string][]chan struct{}
 	ctx       context.Context
 	done      bool
+	// resetHeard: Redis confirmed the subscription to resetChannel.
+	resetHeard bool
 
 	// down is set while Redis does not answer (watch): connections were
 	// dropped and new ones are refused 503 until it answers again.
@@ -67,8 +69,10 @@ func NewHub(client goredis.UniversalClient, prefix string, log *slog.Logger) *Hu
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// The reset channel is heard for the hub's whole life (resubscribed
+	// by go-redis after a reconnection, like every other channel).
 	return &Hub{
-		redis: client, prefix: prefix, log: log, ps: client.Subscribe(context.Background()),
+		redis: client, prefix: prefix, log: log, ps: client.Subscribe(context.Background(), prefix+resetChannel),
 		subs: map[string]map[listener]int{}, confirmed: map[string]bool{}, waiting: map[string][]chan struct{}{},
 		ctx: context.Background(),
 	}
@@ -138,6 +142,10 @@ func (h *Hub) context() context.Context {
 func (h *Hub) subscription(s *goredis.Subscription) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if s.Channel == h.prefix+resetChannel {
+		h.resetHeard = s.Kind == "subscribe" // no connection listens on it
+		return
+	}
 	switch s.Kind {
 	case "subscribe":
 		if h.confirmed[s.Channel] {
@@ -157,6 +165,11 @@ func (h *Hub) subscription(s *goredis.Subscription) {
 }
 
 func (h *Hub) dispatch(m *goredis.Message) {
+	if m.Channel == h.prefix+resetChannel {
+		h.log.Info("streaming: events were lost upstream; dropping connections so apps catch up")
+		go h.drop("") // never blocks the receive loop
+		return
+	}
 	var msg message
 	if err := json.Unmarshal([]byte(m.Payload), &msg); err != nil || !knownEvents[msg.Event] {
 		return

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -88,6 +89,31 @@ type Publisher struct {
 	Redis  goredis.UniversalClient
 	Prefix string // ROOST_REDIS_PREFIX
 	Log    *slog.Logger
+
+	// lost is set when an event could not be published: the next
+	// publish that works carries a reset too (soak finding 4).
+	lost atomic.Bool
+}
+
+// resetChannel tells every node's Hub that events were lost (the relay's
+// LISTEN session ended, or Redis refused a publish): the hub ends every
+// streaming connection, and apps reconnect and catch up by paging. No
+// stream channel has only two segments, so it names none of them.
+const resetChannel = "stream:reset"
+
+// Reset tells every node to drop its streaming connections, because
+// events may have been lost before now (Relay.Elected calls it at the
+// start of each relay session). A reset Redis refuses is remembered and
+// sent with the next event.
+func (p *Publisher) Reset(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := p.Redis.Publish(ctx, p.Prefix+resetChannel, "{}").Err(); err != nil {
+		p.lost.Store(true)
+		p.log().Warn("streaming: publishing a reset to Redis failed; sent with the next event", "err", err)
+		return
+	}
+	p.lost.Store(false)
 }
 
 // Publish sends one database payload to the channels of its audience, in
@@ -110,8 +136,17 @@ func (p *Publisher) Publish(ctx context.Context, payload string) {
 	for _, ch := range chans {
 		pipe.Publish(ctx, p.Prefix+ch, body)
 	}
+	lost := p.lost.Load()
+	if lost {
+		pipe.Publish(ctx, p.Prefix+resetChannel, "{}") // after the event: its listeners page past it
+	}
 	if _, err := pipe.Exec(ctx); err != nil {
+		p.lost.Store(true)
 		p.log().Warn("streaming: publishing to Redis failed; event dropped", "event", e.Event, "id", e.ID, "err", err)
+		return
+	}
+	if lost {
+		p.lost.Store(false)
 	}
 }
 

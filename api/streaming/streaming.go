@@ -514,7 +514,12 @@ func (s *session) render(ctx context.Context, ev event, place filter.Where) (pay
 	}
 	if err != nil {
 		if !errs.Is(err, errs.NotFound) && !errors.Is(err, context.Canceled) {
-			s.h.log().Warn("streaming: rendering an event failed; not sent", "event", ev.Event, "id", ev.ID, "err", err)
+			// The event may be one the viewer should see (the database was
+			// away): unsent, it would be missed for good by a connection
+			// that stays. The connection ends instead, and the app
+			// reconnects and pages (soak finding 4).
+			s.h.log().Warn("streaming: rendering an event failed; dropping the connection so the app catches up", "event", ev.Event, "id", ev.ID, "err", err)
+			s.drop(WhyRedisDown)
 		}
 		return nil, false
 	}

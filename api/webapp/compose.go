@@ -49,8 +49,6 @@ type composeData struct {
 	// Inline is a compose box on another screen (home, a thread).
 	Inline bool
 	Error  string
-	// Note says what a redraft could not carry over.
-	Note string
 }
 
 // Visibilities are the choices of the form.
@@ -335,7 +333,7 @@ func (h *Handler) editSubmit(c *fiber.Ctx) error {
 }
 
 // redraft is POST /statuses/:id/redraft: the post is deleted (the client
-// API answers its source) and its text put back in the form.
+// API answers its source) and its text and media put back in the form.
 func (h *Handler) redraft(c *fiber.Ctx) error {
 	id := c.Params("id")
 	if !validID(id) {
@@ -364,8 +362,9 @@ func (h *Handler) redraft(c *fiber.Ctx) error {
 		}
 		d.PollMultiple = s.Poll.Multiple
 	}
-	if len(s.MediaAttachments) > 0 {
-		d.Note = "The post's media were deleted with it: attach them again."
-	}
+	// As Mastodon's redraft: the deleted post's media outlive it,
+	// detached, and the form keeps them attached, with their alt text
+	// (and focus), to be posted again or unticked.
+	d.Media = h.looks(c).post(&s).Media
 	return h.render(c, "compose", d)
 }

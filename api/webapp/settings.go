@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/roost-social/roost/federation/portability"
 	"github.com/roost-social/roost/tenant/factor"
 	"github.com/roost-social/roost/tenant/oauth"
 )
@@ -28,6 +29,13 @@ type Settings struct {
 	// Factors is two-factor sign-in; nil leaves /settings/otp_authentication
 	// out and signs in with the password alone.
 	Factors *factor.Service
+	// Deletions deletes the signed-in account (settings_account.go); nil
+	// leaves /settings/delete out.
+	Deletions *portability.AccountDeletions
+	// Archives lists and serves the account's archive jobs
+	// (settings_archives.go); nil leaves /settings/export and
+	// /settings/import out.
+	Archives ArchiveJobs
 }
 
 // settingsPages are the settings' sections, in the menu's order.
@@ -36,6 +44,7 @@ var settingsPages = []navItem{
 	{"/oauth/authorized_applications", "Authorised apps", ""}, {"/follow_requests", "Follow requests", ""},
 	{"/settings/aliases", "Account aliases", ""}, {"/settings/migration", "Move to another account", ""},
 	{"/settings/otp_authentication", "Two-factor sign-in", ""},
+	{"/settings/export", "Export", ""}, {"/settings/import", "Import", ""}, {"/settings/delete", "Delete account", ""},
 }
 
 // registerSettings mounts the settings pages, search, remote profiles and
@@ -49,6 +58,8 @@ func (h *Handler) registerSettings(r fiber.Router) {
 	h.registerAccounts(r)
 	h.registerFactors(r)
 	h.registerMoves(r)
+	h.registerArchives(r) // settings_archives.go
+	h.registerDeletion(r) // settings_account.go
 }
 
 // settingsData is what every settings page's data embeds: its title,
@@ -69,6 +80,8 @@ var settingsNotices = map[string]string{
 	"moved": "Your followers are being moved to the new account.", "otp-on": "Two-factor sign-in is on.",
 	"otp-off": "Two-factor sign-in is off.", "followed": "Followed.", "unfollowed": "Unfollowed.",
 	"requested-follow": "Follow requested.", "accepted": "Accepted.", "rejected": "Rejected.",
+	"export-requested": "Export requested: this page shows it when it is ready.",
+	"import-queued":    "Import queued: this page shows how it went.",
 }
 
 // settingsBase is the common part of a settings page's data.

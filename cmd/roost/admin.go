@@ -254,6 +254,7 @@ func adminHandler(cfg *config.Config, log *slog.Logger, svc *services, fd *fed) 
 	h.Billing = newBillingPages(cfg, svc)   // billing, plans and open-books pages (billing.go)
 	h.Leave = newLeaving(cfg, log, svc, fd) // leaving and changing domain (move.go)
 	h.SignIn = svc.signin                   // throttled sign-in (signin.go)
+	h.Quotas = svc.adminQuotas()            // per-tenant quotas on the tenant page (quotas.go)
 	h.Announcements = newAnnouncements(svc) // the instance's and tenants' news (schedule.go)
 	// Server rules, about, terms (api/admin/about.go).
 	h.About = &about.Service{Store: svc.social}

@@ -146,5 +146,8 @@ func runAccountPortability(ctx context.Context, cfg *config.Config, log *slog.Lo
 	if len(args) > 0 && args[0] == "move" {
 		return runAccountMove(ctx, cfg, log, args[1:]) // move.go
 	}
+	if len(args) > 0 && args[0] == "delete" {
+		return runAccountDelete(ctx, cfg, log, args[1:]) // account_delete.go
+	}
 	return runAccount(ctx, cfg, log, args)
 }

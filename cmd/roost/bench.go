@@ -61,6 +61,10 @@ func runBench(ctx context.Context, cfg *config.Config, _ *slog.Logger, args []st
 		return benchWeb(ctx, cfg, args[1:])
 	case "compare":
 		return benchCompare(ctx, cfg, args[1:]) // bench_compare.go
+	case "domains":
+		return benchDomains(ctx, cfg, args[1:]) // bench_domains.go
+	case "fairness":
+		return benchFairness(ctx, cfg, args[1:]) // bench_fairness.go
 	}
 	return errs.E(errs.Invalid, "unknown benchmark %q; use delivery, inbox, timeline, post, load, export or web", args[0])
 }

@@ -29,5 +29,5 @@ func newMedia(ctx context.Context, cfg *config.Config, svc *services) (*media.Se
 		}
 		blobs = st
 	}
-	return &media.Service{Store: mediapg.New(svc.db), Blobs: blobs}, nil
+	return svc.withStorageQuota(&media.Service{Store: mediapg.New(svc.db), Blobs: blobs}), nil // storage quota (quotas.go)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/roost-social/roost/api"
+	"github.com/roost-social/roost/api/activitypub"
 	"github.com/roost-social/roost/api/httpx"
 	"github.com/roost-social/roost/api/mastodon"
 	apioauth "github.com/roost-social/roost/api/oauth"
@@ -67,6 +68,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 	oauthStore := tenantpg.NewOAuthStore(svc.db)
 	// two-factor sign-in of the web app and the OAuth page (tenant/factor)
 	factors := &factor.Service{Store: tenantpg.NewFactorStore(svc.db)}
+	// one account deleted by its owner (account_delete.go)
+	deletions := newAccountDeletions(log, svc, factors)
 	hot := hotcache.NewSet(reg) // in-process caches (hotcache.go)
 	oauthSvc := &oauth.Service{Store: oauth.NewCachedStore(hot, oauthStore)}
 	urls := httpx.URLConfig{Scheme: cfg.URLScheme, Port: cfg.PublicPort}
@@ -111,10 +114,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 		Public:      pages, // api/public
 		Web: webapp.New(webapp.Deps{OAuth: oauthSvc, Logins: oauthStore, SignIn: svc.signin, Accounts: svc.social,
 			URL: urls, Log: log, Settings: webapp.Settings{Apps: &oauth.Authorizations{Store: oauthStore},
-				Factors: factors}}), // the signed-in web app (api/webapp)
+				Factors: factors, Deletions: deletions, Archives: svc.social}}), // the signed-in web app (api/webapp)
 		Streaming:      &streaming.Handler{Auth: oauthSvc, Render: mastodonAPI, Hub: hub, Log: log, Lists: mastodonAPI.Lists},
 		Sites:          cache,
 		Accounts:       accounts,
+		WebFingers:     activitypub.NewWebFingers(hot), // rendered WebFinger answers (api/activitypub/webfinger_cache.go)
 		Inbox:          fd.inbox,
 		Statuses:       svc.social,
 		Collections:    svc.social,
@@ -128,11 +132,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 		Gatherer:       reg,
 		ServeMetrics:   cfg.MetricsAddr == "",
 		MaxInflight:    maxInflight(cfg, svc), // load shedding (api/shed.go)
+		Quotas:         svc.requestQuota(),    // per-tenant requests per second (quotas.go)
 		Streams: api.StreamLimits{Node: cfg.StreamingMax, PerIP: cfg.StreamingMaxPerIP, // api/streams.go
 			PerToken: cfg.StreamingMaxPerToken},
 		// signed GETs (ROOST_AUTHORIZED_FETCH) are verified as inbox POSTs are
 		AuthorizedFetch: cfg.AuthorizedFetch,
 		Fetches:         fd.inbox,
+		// deleted accounts' actors answer 410 Gone (account_delete.go)
+		DeletedAccounts: deletions,
 	})
 
 	errc := make(chan error, 2)
@@ -188,7 +195,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 // ends. Every serve and work process runs one; they elect one to relay.
 func runRelay(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *services) {
 	pub := &streaming.Publisher{Redis: svc.redis, Prefix: cfg.RedisPrefix, Log: log}
-	(&fedpg.Relay{DB: svc.db, Handle: pagesRelay(cfg, log, svc, pub.Publish), Log: log}).Run(ctx) // page events: public.go
+	(&fedpg.Relay{DB: svc.db, Handle: pagesRelay(cfg, log, svc, pub.Publish), Log: log, Elected: pub.Reset}).Run(ctx) // page events: public.go
 }
 
 // nodeJobs are a web node's background loops, supervised as `roost

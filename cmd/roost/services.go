@@ -18,6 +18,7 @@ import (
 	"github.com/roost-social/roost/migrations"
 	"github.com/roost-social/roost/tenant"
 	tenantpg "github.com/roost-social/roost/tenant/postgres"
+	"github.com/roost-social/roost/tenant/quota"
 	tenantredis "github.com/roost-social/roost/tenant/redis"
 )
 
@@ -34,6 +35,8 @@ type services struct {
 	tenantSv *tenant.Service
 	// signin throttles sign-in attempts (signin.go); nil without Redis.
 	signin *ratelimit.Guard
+	// quotas are the per-tenant quotas (quotas.go); nil without Redis.
+	quotas *quota.Service
 	// metrics, when set, is the registry serve exports on /metrics:
 	// `roost dev` sets it so one process exports its workers' queue and
 	// job metrics too.
@@ -96,6 +99,7 @@ func connect(ctx context.Context, cfg *config.Config, log *slog.Logger, withRedi
 		}
 		s.tenantSv.Notify = &tenantredis.Notifier{Client: s.redis, Channel: tenantredis.Channel(cfg.RedisPrefix)}
 		s.signin = newSignInGuard(cfg, log, s.redis)
+		s.quotas = newQuotas(cfg, log, s) // per-tenant quotas (quotas.go)
 	}
 	return s, nil
 }

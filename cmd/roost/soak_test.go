@@ -17,11 +17,12 @@ func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a minute of chaos under load")
 	}
-	// Not yet in the default suite: beside the chromium tests it found an
-	// open bug (soak finding 5, seed 19 in CI: a remote's inbox failed a
-	// Create with "t1.soak.test has no such document" when a document it
-	// refers to was deleted meanwhile) that must be fixed first, and the
-	// full-size setup still has two open seeds (issue 19's progress note).
+	// Not yet in the default suite: it must first pass three times in a
+	// row on the loaded machine. Session 8's runs ran beside a full-size
+	// soak and failed from overload alone (requests answered 503 "busy"
+	// for an app's whole 3-minute retry budget; a remote's delivery
+	// circuit to the tenants still cooling down when the 2-minute drain
+	// ended), after its findings 4, 6, 7 and 8 were fixed.
 	// ROOST_SOAK=1 runs it.
 	if os.Getenv("ROOST_SOAK") == "" {
 		t.Skip("set ROOST_SOAK=1: the soak has open findings (issue 19)")

@@ -103,6 +103,10 @@ func newCertManager(cfg *config.Config, log *slog.Logger, svc *services, cache *
 	if err != nil {
 		return nil, fmt.Errorf("ROOST_HTTP_REDIRECT_ADDR: %w", err)
 	}
+	wildcard, err := dns01Wildcard(cfg)
+	if err != nil {
+		return nil, err
+	}
 	decider := certs.NewDecider(cache)
 	if cfg.PortalHost != "" {
 		decider.Own = map[string]bool{cfg.PortalHost: true}
@@ -121,6 +125,8 @@ func newCertManager(cfg *config.Config, log *slog.Logger, svc *services, cache *
 		Storage:         certs.NewStorage(tenantpg.NewCertStore(svc.db)),
 		Decider:         decider,
 		Log:             log.With("component", "tls"),
+		Wildcard:        wildcard,
+		OrderLimit:      cfg.ACMEOrderLimit,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ROOST_TLS=%s: %w", cfg.TLS, err)
@@ -175,6 +181,7 @@ func (c tlsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(tlsLookupLimited, s.RateLimited)
 	counter(tlsOrders, s.Obtaining, "started")
 	counter(tlsOrders, s.IssueRateLimited, "rate_limited")
+	counter(tlsOrders, s.BudgetLimited, "budget_limited")
 	counter(tlsOrders, s.Obtained, "obtained")
 	counter(tlsOrders, s.Failed, "failed")
 }

@@ -113,7 +113,9 @@ func workJobs(cfg *config.Config, log *slog.Logger, svc *services, fd *fed, site
 			fd.process.Run(ctx)
 			return nil
 		}},
-		{Name: "deliveries", Run: fd.deliveryWorker(log).Run},
+		{Name: "deliveries", Run: svc.withQuotas(fd.deliveryWorker(log)).Run}, // hourly quotas (quotas.go)
 		pushJob(cfg, log, svc, fd), // Web Push (push.go)
+		// accounts their owners deleted (account_delete.go)
+		accountDeletionsJob(cfg, log, svc, fd),
 	}
 }

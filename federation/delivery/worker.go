@@ -51,6 +51,11 @@ type Worker struct {
 	}
 	// Hosts, when set, records hosts' delivery health (health.go).
 	Hosts HostRecorder
+	// Quota, when set, admits each tenant's deliveries within its hourly
+	// quota (tenant/quota); the rest wait for the next hour, never dropped.
+	Quota interface {
+		AdmitDeliveries(ctx context.Context, tenantID int64, n int) (admitted int, until time.Time)
+	}
 
 	health hostHealth
 
@@ -63,6 +68,13 @@ type Worker struct {
 	inFlight map[int64]struct{} // rows being attempted or recorded here
 	// readBackoff spaces reads while Redis fails (read's goroutine only).
 	readBackoff jobs.Backoff
+	// cursor is the tenant the next fair claim starts after (read's
+	// goroutine only).
+	cursor int64
+	// busy counts the pool's workers attempting a delivery.
+	busy atomic.Int64
+	// signs bounds the signatures computed at once (signgate.go).
+	signs *signGate
 }
 
 func (w *Worker) defaults() {
@@ -89,6 +101,7 @@ func (w *Worker) defaults() {
 	}
 	w.hosts = newHostSlots()
 	w.inFlight = map[int64]struct{}{}
+	w.signs = newSignGate(0)
 	w.health.wake = make(chan struct{}, 1)
 	// Redis down or restarting: wait doubling to ten seconds, jittered so
 	// every worker does not come back at once; the sweeper keeps finding
@@ -135,7 +148,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for e := range work {
+				w.busy.Add(1)
 				w.handle(context.WithoutCancel(ctx), e)
+				w.busy.Add(-1)
 			}
 		}()
 	}
@@ -204,29 +219,42 @@ func (w *Worker) read(ctx context.Context, work chan<- entry) {
 			w.claim(ctx, work)
 			lastClaim = time.Now()
 		}
+		free := w.readCount()
 		got := false
 		for _, lane := range []string{laneExpress, laneBulk, laneRetry} {
-			if w.readLane(ctx, lane, -1, work) {
+			if w.readLane(ctx, lane, -1, free, work) {
 				got = true
 				break
 			}
 		}
 		if !got {
-			w.readLane(ctx, "", time.Second, work)
+			w.readLane(ctx, "", time.Second, free, work)
 		}
 	}
 }
 
-// readLane reads up to a batch from one lane without blocking (block<0),
-// or from all lanes blocking up to block (lane "").
-func (w *Worker) readLane(ctx context.Context, lane string, block time.Duration, work chan<- entry) bool {
+// readCount is how many entries to read and claim: as many as the pool
+// has idle workers, plus a small lookahead (an eighth of the pool) that
+// waits in hand so no worker idles through the next read. Claiming more
+// would hold claimed rows back: a quiet tenant's message arriving behind
+// a busy tenant's backlog waits for the lookahead at most, then is
+// claimed — fairly — with the next read, not after a batch of the size of
+// the pool.
+func (w *Worker) readCount() int {
+	ahead := max(1, w.Concurrency/8)
+	return max(ahead, w.Concurrency+ahead-int(w.busy.Load()))
+}
+
+// readLane reads up to count entries from one lane without blocking
+// (block<0), or from all lanes blocking up to block (lane "").
+func (w *Worker) readLane(ctx context.Context, lane string, block time.Duration, count int, work chan<- entry) bool {
 	q := w.Queue
 	streams := []string{q.stream(lane), ">"}
 	if lane == "" {
 		streams = []string{q.stream(laneExpress), q.stream(laneBulk), q.stream(laneRetry), ">", ">", ">"}
 	}
 	res, err := q.Redis.XReadGroup(ctx, &goredis.XReadGroupArgs{
-		Group: group, Consumer: w.Consumer, Streams: streams, Count: int64(w.Concurrency), Block: block,
+		Group: group, Consumer: w.Consumer, Streams: streams, Count: int64(count), Block: block,
 	}).Result()
 	if err == nil || errors.Is(err, goredis.Nil) {
 		w.readBackoff.Reset() // Redis answers
@@ -268,25 +296,30 @@ func toEntry(stream string, m goredis.XMessage) entry {
 	return entry{lane: stream, streamID: m.ID, id: id}
 }
 
-// send loads a batch of rows in one query and hands the entries to the
-// pool. When the load fails the entries stay unacknowledged and are
-// reclaimed later.
+// send claims as many due rows as the batch has entries, fairly across
+// tenants (issue 20), and hands them to the pool paired with the entries.
+// An entry is a token for one attempt, not its own row: a stream is one
+// queue in arrival order, and read as such a tenant's 20,000-inbox
+// fan-out would hold every other tenant's work behind it. Each row
+// dispatched one token, so tokens keep pace with due rows; a token left
+// over (its row already claimed with another's) is acknowledged, and a
+// row left without one is found by the sweeper. When the claim fails the
+// entries stay unacknowledged and are reclaimed later.
 func (w *Worker) send(ctx context.Context, work chan<- entry, batch []entry) {
 	if len(batch) == 0 {
 		return
 	}
-	ids := make([]int64, len(batch))
-	for i, e := range batch {
-		ids[i] = e.id
-	}
-	ds, senders, err := w.Queue.Store.LoadDeliveries(ctx, ids, w.Now(), w.lease())
+	ds, senders, next, err := w.Queue.Store.ClaimDeliveries(ctx, w.cursor, len(batch), w.Now(), w.lease())
 	if err != nil {
-		w.Log.Warn("loading deliveries", "n", len(ids), "err", err)
+		w.Log.Warn("claiming deliveries", "n", len(batch), "err", err)
 		return
 	}
-	for _, e := range batch {
-		if e.d = ds[e.id]; e.d != nil {
-			e.sender = senders[e.d.SenderID]
+	w.cursor = next
+	ds = w.admit(ctx, ds, senders)
+	for i, e := range batch {
+		e.d, e.sender = nil, nil
+		if i < len(ds) {
+			e.id, e.d, e.sender = ds[i].ID, ds[i], senders[ds[i].SenderID]
 		}
 		select {
 		case work <- e:
@@ -294,6 +327,43 @@ func (w *Worker) send(ctx context.Context, work chan<- entry, batch []entry) {
 			return
 		}
 	}
+}
+
+// admit keeps the claimed rows each tenant's hourly delivery quota admits,
+// in claim order; the others are given back due when the tenant's next
+// hour starts (and are found then by the sweeper): delayed, never dropped.
+func (w *Worker) admit(ctx context.Context, ds []*federation.Delivery, senders map[int64]*federation.Account) []*federation.Delivery {
+	if w.Quota == nil || len(ds) == 0 {
+		return ds
+	}
+	tenantOf := func(d *federation.Delivery) int64 {
+		if a := senders[d.SenderID]; a != nil {
+			return a.TenantID
+		}
+		return 0
+	}
+	want := map[int64]int{}
+	for _, d := range ds {
+		want[tenantOf(d)]++
+	}
+	admitted, until := map[int64]int{}, map[int64]time.Time{}
+	for t, n := range want {
+		admitted[t], until[t] = w.Quota.AdmitDeliveries(ctx, t, n)
+	}
+	out := make([]*federation.Delivery, 0, len(ds))
+	for _, d := range ds {
+		t := tenantOf(d)
+		if admitted[t] > 0 {
+			admitted[t]--
+			out = append(out, d)
+			continue
+		}
+		if err := w.Queue.Store.Unlease(ctx, d.ID, until[t]); err != nil {
+			// Its lease runs out and it is claimed (and counted) again.
+			w.Log.Warn("delaying a delivery over its tenant's quota", "id", d.ID, "err", err)
+		}
+	}
+	return out
 }
 
 // claim takes over entries another consumer read but never acknowledged
@@ -451,7 +521,11 @@ func (w *Worker) failed(ctx context.Context, d *federation.Delivery, now time.Ti
 		if err != nil {
 			reason = fetch.Reason(err)
 		}
-		w.breakers.failure(d.Host, now)
+		if againstHost(status, err) {
+			w.breakers.failure(d.Host, now)
+		} else {
+			w.breakers.success(d.Host) // the host answered; it is alive
+		}
 		w.observe(d.Host, false, reason)
 		return w.fail(ctx, d, status, reason, now.Add(backoff(d.Attempts)))
 	}
@@ -497,6 +571,16 @@ func (w *Worker) fail(ctx context.Context, d *federation.Delivery, status int, r
 // permanent reports statuses that retrying cannot fix. A 401 is retried,
 // as Mastodon does: the receiver may have failed to fetch our key (its own
 // key-fetch budget, a slow moment) and will verify the next attempt.
+// againstHost reports whether a failed attempt says the host is unwell
+// (no answer, a 5xx, 408, 429) and so counts towards its breaker. A 401 is
+// retried but is the host alive and refusing our signature — most often
+// because it could not fetch our key while this instance was overloaded
+// — and shutting the host out for minutes for it delayed every Accept and
+// Follow to it (soak finding 7, seed 4343739823095494074).
+func againstHost(status int, err error) bool {
+	return err != nil || status != http.StatusUnauthorized
+}
+
 func permanent(status int) bool {
 	return status >= 400 && status < 500 && status != http.StatusTooManyRequests && status != http.StatusRequestTimeout &&
 		status != http.StatusUnauthorized
@@ -525,6 +609,7 @@ func (w *Worker) attempt(ctx context.Context, d *federation.Delivery, sender *fe
 	// it last accepted, cavage when unknown, and a 401/403 is retried
 	// once in the other scheme before the answer counts.
 	return w.Fetch.Post(ctx, d.Inbox, d.Body, fetch.Knocking(func(s signature.Scheme, r *http.Request, body []byte) error {
+		defer w.signs.acquire(sender.TenantID, d.Express)() // the cores, most urgent first (signgate.go)
 		return signature.SignWith(s, r, body, keyID, key, w.Now())
 	}))
 }

@@ -33,6 +33,9 @@ func (l *SiteLocals) ByURI(ctx context.Context, tenantID int64, uri string) (*fe
 		return nil, errs.E(errs.NotFound, "not a local actor")
 	}
 	site, err := l.Sites.Resolve(ctx, name)
+	if err != nil && errs.CodeOf(err) != errs.NotFound {
+		return nil, err // the database away is not "not ours" (soak finding 6)
+	}
 	if err != nil || site.TenantID != tenantID {
 		return nil, errs.E(errs.NotFound, "not an actor of this tenant")
 	}
@@ -60,8 +63,11 @@ func (l *SiteLocals) ByHandle(ctx context.Context, user, host string) (*federati
 		return nil, errs.E(errs.NotFound, "not a local account")
 	}
 	site, err := l.Sites.Resolve(ctx, name)
-	if err != nil {
+	if errs.CodeOf(err) == errs.NotFound {
 		return nil, errs.E(errs.NotFound, "not a local account")
+	}
+	if err != nil {
+		return nil, err // the database away is not "not ours" (soak finding 6)
 	}
 	return l.Accounts.AccountByUsername(ctx, site.TenantID, site.Domain, user)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/roost-social/roost/federation"
@@ -47,6 +48,9 @@ type Processor struct {
 	// Tombstones remember Deletes that arrived before their post, which
 	// is then not stored when it comes (statuses.go); nil: not remembered.
 	Tombstones federation.Tombstones
+
+	// cursor is the tenant the next fair claim starts after (issue 20).
+	cursor atomic.Int64
 }
 
 // Run processes items until ctx ends, polling when the queue is empty.
@@ -76,10 +80,11 @@ func (p *Processor) Run(ctx context.Context) {
 // when its lease ends (applying is idempotent), and Once returns that
 // error after finishing the rest of the batch, so Run backs off.
 func (p *Processor) Once(ctx context.Context, limit int) (int, error) {
-	items, err := p.Items.ClaimInboxItems(ctx, limit, time.Minute)
+	items, next, err := p.Items.ClaimInboxItems(ctx, p.cursor.Load(), limit, time.Minute)
 	if err != nil {
 		return 0, fmt.Errorf("claim inbox items: %w", err)
 	}
+	p.cursor.Store(next)
 	var failed []error
 	for _, it := range items {
 		done, reason := p.outcome(ctx, it, p.apply(ctx, it))

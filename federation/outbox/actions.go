@@ -294,7 +294,9 @@ func (s *Service) Unfollow(ctx context.Context, local *federation.Account, targe
 // account resolves a handle or URI to an account, its actor URI and (for
 // remote ones) its inbox.
 func (s *Service) account(ctx context.Context, local *federation.Account, target string) (*federation.Account, string, []string, error) {
-	if other, ok := s.localTarget(ctx, target); ok {
+	if other, ok, err := s.localTarget(ctx, target); err != nil {
+		return nil, "", nil, err
+	} else if ok {
 		links, err := s.Locals.Links(ctx, other)
 		if err != nil {
 			return nil, "", nil, err

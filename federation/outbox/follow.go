@@ -68,7 +68,9 @@ func (s *Service) Resolve(ctx context.Context, handle string) (*federation.Accou
 // Follow makes local follow target (a handle or actor URI): a pending
 // follow until the remote side answers with Accept.
 func (s *Service) Follow(ctx context.Context, local *federation.Account, target string) (*federation.Follow, error) {
-	if other, ok := s.localTarget(ctx, target); ok {
+	if other, ok, err := s.localTarget(ctx, target); err != nil {
+		return nil, err
+	} else if ok {
 		return s.followLocal(ctx, local, other)
 	}
 	links, err := s.Locals.Links(ctx, local)
@@ -93,20 +95,25 @@ func (s *Service) Follow(ctx context.Context, local *federation.Account, target 
 }
 
 // localTarget resolves a handle or actor URI naming an account hosted here,
-// on any tenant.
-func (s *Service) localTarget(ctx context.Context, target string) (*federation.Account, bool) {
+// on any tenant. ok is false when it names none; an error is a failure to
+// tell (the database away), never "not ours": taken for a remote account, a
+// local one was looked up over WebFinger and refused (soak finding 6).
+func (s *Service) localTarget(ctx context.Context, target string) (*federation.Account, bool, error) {
 	var user, host string
 	if u, err := url.Parse(target); err == nil && (u.Scheme == "https" || u.Scheme == "http") {
 		name, ok := strings.CutPrefix(u.Path, "/users/")
 		user, host = name, u.Hostname()
 		if !ok {
-			return nil, false
+			return nil, false, nil
 		}
 	} else {
 		user, host, _ = strings.Cut(strings.TrimPrefix(target, "@"), "@")
 	}
 	a, err := s.Locals.ByHandle(ctx, user, host)
-	return a, err == nil
+	if errs.CodeOf(err) == errs.NotFound {
+		return nil, false, nil
+	}
+	return a, err == nil, err
 }
 
 // followLocal is local delivery of a Follow: both accounts are hosted

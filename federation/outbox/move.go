@@ -77,7 +77,9 @@ func (s *Service) Move(ctx context.Context, local *federation.Account, target st
 // moveTarget resolves the account moved to and its current alsoKnownAs
 // (a remote one fetched afresh).
 func (s *Service) moveTarget(ctx context.Context, local *federation.Account, target string) (string, []string, error) {
-	if other, ok := s.localTarget(ctx, target); ok {
+	if other, ok, err := s.localTarget(ctx, target); err != nil {
+		return "", nil, err
+	} else if ok {
 		links, err := s.Locals.Links(ctx, other)
 		if err != nil {
 			return "", nil, err
@@ -97,7 +99,9 @@ func (s *Service) moveTarget(ctx context.Context, local *federation.Account, tar
 
 // actorURI resolves a handle or URI to an actor URI, local or remote.
 func (s *Service) actorURI(ctx context.Context, local *federation.Account, target string) (string, error) {
-	if other, ok := s.localTarget(ctx, target); ok {
+	if other, ok, err := s.localTarget(ctx, target); err != nil {
+		return "", err
+	} else if ok {
 		links, err := s.Locals.Links(ctx, other)
 		if err != nil {
 			return "", err

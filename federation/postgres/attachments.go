@@ -29,11 +29,7 @@ func attachMedia(ctx context.Context, tx pgx.Tx, st *federation.Status) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	tag, err := tx.Exec(ctx, `update media_attachments m set status_id = $1, position = u.pos - 1
-		from unnest($2::bigint[]) with ordinality as u(id, pos)
-		where m.id = u.id and m.account_id = $3 and m.tenant_id = $4 and m.state = 'ready'
-		and (m.status_id is null or m.status_id = $1)
-		and not exists (select 1 from scheduled_statuses s where s.account_id = m.account_id and m.id = any(s.media_ids))`, st.ID, ids, st.AccountID, st.TenantID)
+	tag, err := tx.Exec(ctx, sqlAttachMedia, st.ID, ids, st.AccountID, st.TenantID) // publish_batch.go
 	if err != nil {
 		return fmt.Errorf("attach media: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/roost-social/roost/federation"
 	"github.com/roost-social/roost/internal/pgutil"
 )
@@ -30,13 +31,25 @@ func (s *Store) CardsOfStatuses(ctx context.Context, statusIDs []int64) (map[int
 	if len(statusIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, `select sc.status_id, `+cardColumns+`
-		from status_cards sc join link_cards c on c.id = sc.card_id
-		where sc.status_id = any($1) and `+shownCard, statusIDs)
+	rows, err := s.db.Query(ctx, cardsOfStatusesSQL(`$1::bigint[]`), statusIDs)
 	if err != nil {
 		return nil, fmt.Errorf("cards of statuses: %w", err)
 	}
+	return scanCardsOfStatuses(rows)
+}
+
+// cardsOfStatusesSQL reads the shown cards of the statuses in the bigint[]
+// expression ids (never input).
+func cardsOfStatusesSQL(ids string) string {
+	return `select sc.status_id, ` + cardColumns + `
+		from status_cards sc join link_cards c on c.id = sc.card_id
+		where sc.status_id = any(` + ids + `) and ` + shownCard
+}
+
+// scanCardsOfStatuses reads cardsOfStatusesSQL's rows, by status id.
+func scanCardsOfStatuses(rows pgx.Rows) (map[int64]*federation.Card, error) {
 	defer rows.Close()
+	out := map[int64]*federation.Card{}
 	for rows.Next() {
 		var id int64
 		c := &federation.Card{}

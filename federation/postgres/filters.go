@@ -33,6 +33,14 @@ func readFilters(ctx context.Context, q querier, where string, args ...any) ([]*
 	if err != nil {
 		return nil, fmt.Errorf("filters: %w", err)
 	}
+	return collectFilters(rows)
+}
+
+// ownFiltersWhere narrows filterSelect to owner $1's filters, oldest first.
+const ownFiltersWhere = `where f.account_id = $1 order by f.id`
+
+// collectFilters reads filterSelect's rows.
+func collectFilters(rows pgx.Rows) ([]*federation.Filter, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*federation.Filter, error) {
 		f := &federation.Filter{}
 		var kws, sts []byte
@@ -76,7 +84,7 @@ func oneFilter(fs []*federation.Filter, err error) (*federation.Filter, error) {
 
 // Filters lists the owner's filters, oldest first.
 func (s *Store) Filters(ctx context.Context, ownerID int64) ([]*federation.Filter, error) {
-	return readFilters(ctx, s.db, `where f.account_id = $1 order by f.id`, ownerID)
+	return readFilters(ctx, s.db, ownFiltersWhere, ownerID)
 }
 
 // Filter loads one of the owner's filters.

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/roost-social/roost/federation"
 )
@@ -21,31 +20,6 @@ func (s *Store) Enqueue(ctx context.Context, tenantID int64, activityID, actorUR
 		return false, fmt.Errorf("enqueue inbox item: %w", err)
 	}
 	return tag.RowsAffected() == 0, nil
-}
-
-// ClaimInboxItems leases the oldest unprocessed items. SKIP LOCKED lets
-// several workers claim concurrently without waiting on each other.
-func (s *Store) ClaimInboxItems(ctx context.Context, limit int, lease time.Duration) ([]federation.InboxItem, error) {
-	rows, err := s.db.Query(ctx, `
-		update inbox_items set attempts = attempts + 1, locked_until = now() + $2::interval
-		where id in (
-			select id from inbox_items
-			where processed_at is null and (locked_until is null or locked_until < now())
-			order by id limit $1 for update skip locked)
-		returning id, tenant_id, activity_id, actor_uri, activity, received_at, attempts`, limit, lease)
-	if err != nil {
-		return nil, fmt.Errorf("claim inbox items: %w", err)
-	}
-	defer rows.Close()
-	var items []federation.InboxItem
-	for rows.Next() {
-		var it federation.InboxItem
-		if err := rows.Scan(&it.ID, &it.TenantID, &it.ActivityID, &it.ActorURI, &it.Activity, &it.ReceivedAt, &it.Attempts); err != nil {
-			return nil, err
-		}
-		items = append(items, it)
-	}
-	return items, rows.Err()
 }
 
 // FinishInboxItem marks an item processed.

@@ -39,6 +39,12 @@ type Relay struct {
 	// Ping is how long the leader waits for a notification before checking
 	// its connection (default 30 s).
 	Ping time.Duration
+	// Elected, when set, is called each time this relay starts listening
+	// as the leader, before it relays anything: events announced since the
+	// previous session ended (a restarted PostgreSQL, a killed leader, the
+	// first election) reached no one, so whoever streams them must tell
+	// its connections to catch up (soak finding 4).
+	Elected func(ctx context.Context)
 
 	leading atomic.Bool
 }
@@ -106,6 +112,9 @@ func (r *Relay) session(ctx context.Context, log *slog.Logger) error {
 	r.leading.Store(true)
 	defer r.leading.Store(false)
 	log.Info("streaming relay elected: relaying events to Redis", "pid", conn.PgConn().PID())
+	if r.Elected != nil {
+		r.Elected(ctx)
+	}
 	ping := r.Ping
 	if ping <= 0 {
 		ping = 30 * time.Second

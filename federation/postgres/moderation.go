@@ -60,12 +60,15 @@ func (s *Store) UnblockDomain(ctx context.Context, accountID int64, domain strin
 func (s *Store) Hidden(ctx context.Context, accountID int64) ([]string, []int64, error) {
 	var domains []string
 	var exclusive []int64
-	err := s.db.QueryRow(ctx, `select
-		array(select domain from account_domain_blocks where account_id = $1),
-		array(select distinct la.account_id from list_accounts la join lists l on l.id = la.list_id
-			where l.account_id = $1 and l.exclusive)`, accountID).Scan(&domains, &exclusive)
+	err := s.db.QueryRow(ctx, hiddenSQL, accountID).Scan(&domains, &exclusive)
 	return domains, exclusive, err
 }
+
+// hiddenSQL reads account $1's blocked domains and exclusive list members.
+const hiddenSQL = `select
+		array(select domain from account_domain_blocks where account_id = $1),
+		array(select distinct la.account_id from list_accounts la join lists l on l.id = la.list_id
+			where l.account_id = $1 and l.exclusive)`
 
 // FollowersOn lists the account's remote followers and follow requests
 // on domain or its subdomains.

@@ -118,12 +118,24 @@ func (s *Store) OwnVotes(ctx context.Context, accountID int64, statusIDs []int64
 	if accountID == 0 || len(statusIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, `select status_id, array_agg(choice::int order by choice) from poll_votes
-		where account_id = $1 and status_id = any($2) group by status_id`, accountID, statusIDs)
+	rows, err := s.db.Query(ctx, ownVotesSQL(`$2::bigint[]`), accountID, statusIDs)
 	if err != nil {
 		return nil, fmt.Errorf("own votes: %w", err)
 	}
+	return scanOwnVotes(rows)
+}
+
+// ownVotesSQL reads account $1's votes on the statuses in the bigint[]
+// expression ids (never input).
+func ownVotesSQL(ids string) string {
+	return `select status_id, array_agg(choice::int order by choice) from poll_votes
+		where account_id = $1 and status_id = any(` + ids + `) group by status_id`
+}
+
+// scanOwnVotes reads ownVotesSQL's rows, by status.
+func scanOwnVotes(rows pgx.Rows) (map[int64][]int, error) {
 	defer rows.Close()
+	out := map[int64][]int{}
 	for rows.Next() {
 		var id int64
 		var choices []int32

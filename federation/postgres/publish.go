@@ -45,33 +45,30 @@ func (s *Store) Publish(ctx context.Context, st *federation.Status, uriFor func(
 		if err != nil {
 			return err
 		}
-		if out, err = scanStatus(tx.QueryRow(ctx, insertStatus+` returning `+statusColumns,
-			append(append([]any{id}, args...), st.TenantID)...)); err != nil {
-			return fmt.Errorf("insert status: %w", err)
+		// The rest is one pipelined batch (publish_batch.go), each
+		// result read in order before commit.
+		filed := *st
+		filed.ID = id
+		b := &pgx.Batch{}
+		b.Queue(insertPublished+` returning `+statusColumns,
+			append(append([]any{id}, args...), st.TenantID, st.Text, st.ApplicationID)...).QueryRow(func(row pgx.Row) (err error) {
+			if out, err = scanStatus(row); err != nil {
+				return fmt.Errorf("insert status: %w", err)
+			}
+			return nil
+		})
+		queueRememberKey(b, st.IdempotencyKey, st.AccountID, id) // idempotency.go
+		queueMentions(b, id, st.MentionIDs)
+		queueAttachMedia(b, &filed)
+		queueLocalFanOut(b, &filed)
+		var inboxes []string
+		queueRemoteInboxes(b, &filed, &inboxes)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
 		}
 		out.LocalMentionIDs, out.MentionIDs = st.LocalMentionIDs, st.MentionIDs
 		out.Text, out.ApplicationID = st.Text, st.ApplicationID
-		if _, err := tx.Exec(ctx, `update statuses set text = nullif($2, ''), application_id = nullif($3, 0) where id = $1`,
-			out.ID, st.Text, st.ApplicationID); err != nil {
-			return fmt.Errorf("status source: %w", err)
-		}
-		if err := rememberKey(ctx, tx, st.IdempotencyKey, out.AccountID, out.ID); err != nil { // idempotency.go
-			return err
-		}
-		if err := addMentions(ctx, tx, out.ID, st.MentionIDs); err != nil {
-			return err
-		}
-		if err := attachMedia(ctx, tx, out); err != nil {
-			return err
-		}
-		if err := localFanOut(ctx, tx, out); err != nil {
-			return err
-		}
 		activityID, body, err := render(out)
-		if err != nil {
-			return err
-		}
-		inboxes, err := remoteInboxes(ctx, tx, out)
 		if err != nil {
 			return err
 		}
@@ -91,44 +88,9 @@ func (s *Store) Publish(ctx context.Context, st *federation.Status, uriFor func(
 // of a large audience get it after commit from the fan-out job
 // (fanout.go), so the transaction's work does not grow with the audience.
 func localFanOut(ctx context.Context, tx pgx.Tx, st *federation.Status) error {
-	var last int64
-	var n int
-	var tenants []int64
-	err := tx.QueryRow(ctx, `
-		with batch as (
-			select f.follower_id, a.tenant_id from follows f join accounts a on a.id = f.follower_id
-			where f.followee_id = $2 and f.state = 'accepted' and a.tenant_id is not null and $3 <> 'direct'
-			order by f.follower_id limit $5),
-		feed as (
-			insert into home_feeds (account_id, status_id)
-			select $2::bigint, $1::bigint
-			union
-			select follower_id, $1::bigint from batch
-			union
-			select id, $1::bigint from accounts where id = any($4::bigint[]) and tenant_id is not null
-			on conflict do nothing)
-		select coalesce(max(follower_id), 0), count(*), coalesce(array_agg(distinct tenant_id), '{}') from batch`,
-		st.ID, st.AccountID, string(st.Visibility), st.LocalMentionIDs, HomeFanOutInline).Scan(&last, &n, &tenants)
-	if err != nil {
-		return fmt.Errorf("local delivery: %w", err)
-	}
-	if st.Visibility == federation.Public {
-		// The author's tenant sees it as local; the tenants of local
-		// followers elsewhere see it as they would a remote post (those of
-		// followers the fan-out job reaches, as it reaches them).
-		if _, err = tx.Exec(ctx, `
-			insert into tenant_timeline (tenant_id, status_id, local)
-			select $3::bigint, $1::bigint, true
-			union
-			select t, $1::bigint, false from unnest($2::bigint[]) t where t <> $3
-			on conflict do nothing`, st.ID, tenants, st.TenantID); err != nil {
-			return fmt.Errorf("tenant timelines: %w", err)
-		}
-	}
-	if n < HomeFanOutInline {
-		return nil
-	}
-	return queueFanOut(ctx, tx, st.ID, nil, st.Visibility == federation.Public, last)
+	b := &pgx.Batch{}
+	queueLocalFanOut(b, st) // publish_batch.go
+	return tx.SendBatch(ctx, b).Close()
 }
 
 // addMentions records the accounts a status mentions (notifying the local
@@ -139,8 +101,7 @@ func addMentions(ctx context.Context, q interface {
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := q.Exec(ctx, `insert into status_mentions (status_id, account_id)
-		select $1, id from accounts where id = any($2::bigint[]) on conflict do nothing`, statusID, ids)
+	_, err := q.Exec(ctx, sqlAddMentions, statusID, ids) // publish_batch.go
 	if err != nil {
 		return fmt.Errorf("mentions: %w", err)
 	}
@@ -150,11 +111,7 @@ func addMentions(ctx context.Context, q interface {
 // remoteInboxes lists where a status goes: remote followers (unless
 // direct) and mentioned remote actors, each server's shared inbox once.
 func remoteInboxes(ctx context.Context, tx pgx.Tx, st *federation.Status) ([]string, error) {
-	rows, err := tx.Query(ctx, `
-		select distinct coalesce(a.shared_inbox_url, a.inbox_url) from accounts a
-		where a.tenant_id is null and a.inbox_url is not null and (
-			($3 <> 'direct' and a.id in (select follower_id from follows where followee_id = $1 and state = 'accepted'))
-			or a.uri = any($2))`, st.AccountID, strs(st.Mentions), string(st.Visibility))
+	rows, err := tx.Query(ctx, sqlRemoteInboxes, st.AccountID, strs(st.Mentions), string(st.Visibility)) // publish_batch.go
 	if err != nil {
 		return nil, fmt.Errorf("remote inboxes: %w", err)
 	}
@@ -185,8 +142,9 @@ func insertDeliveries(ctx context.Context, q interface {
 	// instance or the tenant, on the host or a parent domain) get no row:
 	// nothing is ever queued for them.
 	rows, err := q.Query(ctx, `
-		insert into deliveries (sender_id, activity_id, inbox_url, host, body, express, acting_host)
-		select $1, $2, u.inbox, u.host, $3, $4, nullif($8, '') from unnest($5::text[], $6::text[], $7::text[]) as u(inbox, host, names)
+		insert into deliveries (sender_id, activity_id, inbox_url, host, body, express, acting_host, tenant_id)
+		select $1, $2, u.inbox, u.host, $3, $4, nullif($8, ''), (select tenant_id from accounts where id = $1)
+		from unnest($5::text[], $6::text[], $7::text[]) as u(inbox, host, names)
 		where not exists (select 1 from domain_blocks b where b.domain = any(string_to_array(u.names, ' '))
 			and b.severity = 'suspend'
 			and (b.tenant_id is null or b.tenant_id = (select tenant_id from accounts where id = $1)))

@@ -77,11 +77,23 @@ func (s *Store) QuotesOf(ctx context.Context, statusIDs []int64) (map[int64]*fed
 	if len(statusIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, `select `+quoteColumns+` from quotes where status_id = any($1)`, statusIDs)
+	rows, err := s.db.Query(ctx, quotesOfSQL(`$1::bigint[]`), statusIDs)
 	if err != nil {
 		return nil, fmt.Errorf("load quotes: %w", err)
 	}
+	return scanQuotesOf(rows)
+}
+
+// quotesOfSQL reads the quotes the statuses in the bigint[] expression ids
+// (never input) make.
+func quotesOfSQL(ids string) string {
+	return `select ` + quoteColumns + ` from quotes where status_id = any(` + ids + `)`
+}
+
+// scanQuotesOf reads quotesOfSQL's rows, by quoting status.
+func scanQuotesOf(rows pgx.Rows) (map[int64]*federation.Quote, error) {
 	defer rows.Close()
+	out := map[int64]*federation.Quote{}
 	for rows.Next() {
 		q, err := scanQuote(rows)
 		if err != nil {
@@ -147,12 +159,24 @@ func (s *Store) QuotesCounts(ctx context.Context, statusIDs []int64) (map[int64]
 	if len(statusIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, `select quoted_status_id, count(*) from quotes
-		where quoted_status_id = any($1) and state = 'accepted' group by quoted_status_id`, statusIDs)
+	rows, err := s.db.Query(ctx, quotesCountsSQL(`$1::bigint[]`), statusIDs)
 	if err != nil {
 		return nil, fmt.Errorf("count quotes: %w", err)
 	}
+	return scanQuotesCounts(rows)
+}
+
+// quotesCountsSQL counts the accepted quotes of the statuses in the
+// bigint[] expression ids (never input).
+func quotesCountsSQL(ids string) string {
+	return `select quoted_status_id, count(*) from quotes
+		where quoted_status_id = any(` + ids + `) and state = 'accepted' group by quoted_status_id`
+}
+
+// scanQuotesCounts reads quotesCountsSQL's rows.
+func scanQuotesCounts(rows pgx.Rows) (map[int64]int64, error) {
 	defer rows.Close()
+	out := map[int64]int64{}
 	for rows.Next() {
 		var id, n int64
 		if err := rows.Scan(&id, &n); err != nil {

@@ -82,18 +82,39 @@ func (s *Store) RemoteActorByURI(ctx context.Context, uri string) (*federation.A
 }
 
 // AccountByID loads any account, remote or local.
+//
+// Both forms are asked in one pipelined batch: one round trip, where
+// asking for the remote form first cost every local account (each
+// signed-in request's own account) a second one (issue 21).
 func (s *Store) AccountByID(ctx context.Context, id int64) (*federation.Account, error) {
-	a, err := scanRemote(s.db.QueryRow(ctx, `select `+remoteColumns+` from accounts where id = $1 and tenant_id is null`, id))
-	if err == nil {
-		return a, nil
-	}
-	if err != pgx.ErrNoRows {
+	var remote, local *federation.Account
+	b := &pgx.Batch{}
+	b.Queue(`select `+remoteColumns+` from accounts where id = $1 and tenant_id is null`, id).QueryRow(func(row pgx.Row) error {
+		a, err := scanRemote(row)
+		if err == pgx.ErrNoRows {
+			return nil
+		}
+		remote = a
+		return err
+	})
+	b.Queue(`select `+accountColumns+` from accounts where id = $1 and tenant_id is not null`, id).QueryRow(func(row pgx.Row) error {
+		a, err := scanAccount(row)
+		if err == pgx.ErrNoRows {
+			return nil
+		}
+		local = a
+		return err
+	})
+	if err := s.db.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
-	if a, err = scanAccount(s.db.QueryRow(ctx, `select `+accountColumns+` from accounts where id = $1 and tenant_id is not null`, id)); err != nil {
-		return nil, pgutil.NotFound(err, "no such account")
+	switch {
+	case remote != nil:
+		return remote, nil
+	case local != nil:
+		return local, nil
 	}
-	return a, nil
+	return nil, pgutil.NotFound(pgx.ErrNoRows, "no such account")
 }
 
 // RemoteActorByHandle finds a cached remote actor by username and host.

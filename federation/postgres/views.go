@@ -86,7 +86,17 @@ func (s *Store) StatusViews(ctx context.Context, viewerID int64, ids []int64) ([
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.db.Query(ctx, `select `+statusColumns+`, coalesce(reblog_of_id, 0), coalesce(in_reply_to_id, 0),
+	rows, err := s.db.Query(ctx, statusViewsSQL(`unnest($2::bigint[])`), viewerID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("status views: %w", err)
+	}
+	return scanStatusViews(rows)
+}
+
+// statusViewsSQL reads the status views of the ids in the bigint[]
+// expression ids (never input), in its order, for viewer $1.
+func statusViewsSQL(ids string) string {
+	return `select ` + statusColumns + `, coalesce(reblog_of_id, 0), coalesce(in_reply_to_id, 0),
 		coalesce(in_reply_to_account_id, 0), coalesce(text, ''),
 		coalesce((select name from oauth_apps where oauth_apps.id = s.application_id), ''),
 		coalesce((select website from oauth_apps where oauth_apps.id = s.application_id), ''),
@@ -98,13 +108,14 @@ func (s *Store) StatusViews(ctx context.Context, viewerID int64, ids []int64) ([
 		exists (select 1 from pins p where p.account_id = $1 and p.status_id = s.id),
 		exists (select 1 from thread_mutes tm where tm.account_id = $1 and tm.thread_id = coalesce(s.thread_id, s.id)),
 		s.emojis
-		from unnest($2::bigint[]) with ordinality as q(qid, ord)
+		from ` + ids + ` with ordinality as q(qid, ord)
 		join statuses s on s.id = q.qid
 		left join status_stats st on st.status_id = s.id
-		where `+visible+` order by q.ord`, viewerID, ids)
-	if err != nil {
-		return nil, fmt.Errorf("status views: %w", err)
-	}
+		where ` + visible + ` order by q.ord`
+}
+
+// scanStatusViews reads statusViewsSQL's rows.
+func scanStatusViews(rows pgx.Rows) ([]*federation.StatusView, error) {
 	defer rows.Close()
 	var out []*federation.StatusView
 	for rows.Next() {
@@ -136,11 +147,22 @@ func (s *Store) AccountViews(ctx context.Context, ids []int64) (map[int64]*feder
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, `select `+viewColumns+`, a.emojis from accounts a
-		left join account_stats x on x.account_id = a.id where a.id = any($1)`, ids)
+	rows, err := s.db.Query(ctx, accountViewsSQL(`$1::bigint[]`), ids)
 	if err != nil {
 		return nil, fmt.Errorf("account views: %w", err)
 	}
+	return out, scanAccountViews(rows, out)
+}
+
+// accountViewsSQL reads the account views of the ids in the bigint[]
+// expression ids (never input).
+func accountViewsSQL(ids string) string {
+	return `select ` + viewColumns + `, a.emojis from accounts a
+		left join account_stats x on x.account_id = a.id where a.id = any(` + ids + `)`
+}
+
+// scanAccountViews reads accountViewsSQL's rows into out.
+func scanAccountViews(rows pgx.Rows, out map[int64]*federation.AccountView) error {
 	defer rows.Close()
 	for rows.Next() {
 		a := &federation.Account{}
@@ -152,17 +174,18 @@ func (s *Store) AccountViews(ctx context.Context, ids []int64) (map[int64]*feder
 			&a.HeaderURL, &a.Locked, &a.Discoverable, &a.Bot, &a.CreatedAt, &a.AlsoKnownAs, &a.MovedTo,
 			&uri, &url, &inbox, &typ, &a.Fields, &v.StatusesCount, &v.FollowersCount, &v.FollowingCount, &v.LastStatusAt,
 			&emojis); err != nil {
-			return nil, err
+			return err
 		}
 		if uri != nil {
 			a.Remote = &federation.RemoteInfo{URI: *uri, URL: url, Inbox: inbox, Type: typ}
+			var err error
 			if a.Remote.Emojis, err = decodeEmojis(emojis); err != nil { // statusroutes.go
-				return nil, err
+				return err
 			}
 		}
 		out[a.ID] = v
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // HomeTimeline pages the materialised home feed, without statuses of
@@ -176,9 +199,16 @@ func (s *Store) AccountViews(ctx context.Context, ids []int64) (map[int64]*feder
 // newer than the feed, seconds for a feed of old posts (roost bench
 // timeline, docs/benchmarks.md).
 func (s *Store) HomeTimeline(ctx context.Context, accountID int64, p federation.Page) ([]int64, error) {
+	q, args := homeTimelineSQL(accountID, p)
+	return s.ids(ctx, p, q, args...)
+}
+
+// homeTimelineSQL is HomeTimeline's query and arguments (homepage.go
+// reads it too).
+func homeTimelineSQL(accountID int64, p federation.Page) (string, []any) {
 	q, args := pageSQL("h.status_id", p, 2, []any{accountID})
-	return s.ids(ctx, p, `select h.status_id from home_feeds h, `+homeHides+` where h.account_id = $1`+homeHidden+`
-			and `+visibleStatus("h.status_id")+` and `+boostedVisible("h.status_id")+q, args...) // timeline_hides.go
+	return `select h.status_id from home_feeds h, ` + homeHides + ` where h.account_id = $1` + homeHidden + `
+			and ` + visibleStatus("h.status_id") + ` and ` + boostedVisible("h.status_id") + q, args // timeline_hides.go
 }
 
 // publicModeration leaves out of a tenant's ($2) public or hashtag
@@ -240,31 +270,44 @@ func (s *Store) AccountStatuses(ctx context.Context, viewerID, accountID int64, 
 // each filtered by what the viewer may see. The thread of a status the
 // viewer may not see is errs.NotFound, as one that does not exist.
 func (s *Store) Context(ctx context.Context, viewerID, statusID int64) ([]int64, []int64, error) {
-	if err := mustSee(ctx, s.db, viewerID, statusID); err != nil {
-		return nil, nil, err
-	}
-	anc, err := s.ids(ctx, federation.Page{}, `
+	// One round trip (a pgx batch): the visibility check and both walks;
+	// the walks' answers are used only when the status is visible.
+	var seen bool
+	var anc, desc []int64
+	b := &pgx.Batch{}
+	b.Queue(`select exists (select 1 from statuses s where s.id = $2 and `+visible+`)`, viewerID, statusID).
+		QueryRow(func(r pgx.Row) error { return r.Scan(&seen) })
+	b.Queue(`
 		with recursive up (id, parent, depth) as (
 			select id, in_reply_to_id, 0 from statuses where id = $2
 			union all
 			select s.id, s.in_reply_to_id, up.depth + 1 from statuses s join up on s.id = up.parent where up.depth < 40)
 		select s.id from up join statuses s on s.id = up.id where up.depth > 0 and `+visible+` order by up.depth desc`,
-		viewerID, statusID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("ancestors: %w", err)
-	}
-	desc, err := s.ids(ctx, federation.Page{}, `
+		viewerID, statusID).Query(collectIDs(&anc))
+	b.Queue(`
 		with recursive down (id, path) as (
 			select id, array[id] from statuses where in_reply_to_id = $2
 			union all
 			select s.id, down.path || s.id from statuses s join down on s.in_reply_to_id = down.id
 			where cardinality(down.path) < 256)
 		select s.id from down join statuses s on s.id = down.id where `+visible+` order by down.path limit 4096`,
-		viewerID, statusID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("descendants: %w", err)
+		viewerID, statusID).Query(collectIDs(&desc))
+	if err := s.db.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, fmt.Errorf("context: %w", err)
+	}
+	if !seen {
+		return nil, nil, errNoStatus
 	}
 	return anc, desc, nil
+}
+
+// collectIDs reads a batched query's one bigint column into out.
+func collectIDs(out *[]int64) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		*out = ids
+		return err
+	}
 }
 
 // Followers pages an account's accepted followers.

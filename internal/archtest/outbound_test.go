@@ -21,6 +21,7 @@ var allowedOutbound = map[string]bool{
 	"internal/bench/inbox.go":                 true,
 	"internal/bench/load.go":                  true,
 	"internal/bench/compare.go":               true, // bench compare's apps, on loopback servers it started
+	"internal/bench/domains.go":               true, // bench domains' probes of the nodes it started (loopback)
 	"internal/soak/client.go":                 true, // the chaos soak's apps (loopback)
 	"internal/soak/cluster.go":                true, // its balancer and front doors (loopback)
 	"billing/stripe/stripemock/stripemock.go": true,

@@ -24,8 +24,9 @@ var owners = map[string]string{
 	"signups": tenantPG, "invite_codes": tenantPG, "portal_sessions": tenantPG,
 	"users": tenantPG, "admin_roles": tenantPG, "admin_sessions": tenantPG, "audit_log": tenantPG,
 	"account_limits": tenantPG, "tenant_hidden_statuses": tenantPG, "tenant_deletions": tenantPG,
-	"oauth_apps": tenantPG, "oauth_codes": tenantPG, "oauth_tokens": tenantPG,
+	"tenant_quotas": tenantPG, "oauth_apps": tenantPG, "oauth_codes": tenantPG, "oauth_tokens": tenantPG,
 	"cert_storage": tenantPG, "cert_locks": tenantPG, "served_origin": tenantPG,
+	"instance_counts": tenantPG, "cert_expiries": tenantPG, // the dashboard's numbers, kept by triggers (050)
 	// billing.
 	"tenant_billing": billingPG, "billing_events": billingPG, "billing_payments": billingPG,
 	"plans": billingPG, "usage_daily": billingPG, "book_costs": billingPG, "books_settings": billingPG,
@@ -54,6 +55,8 @@ var owners = map[string]string{
 	"vapid_keys": fedPG, "push_subscriptions": fedPG, "push_deliveries": fedPG, // Web Push (033)
 	"thread_mutes": fedPG, // muted conversations (037)
 	"home_fanouts": fedPG, // home-feed fan-out after commit (044)
+	// One account deleted by its owner (049).
+	"account_deletions": fedPG,
 	// Server rules, about texts, terms of service (040).
 	"server_rules": fedPG, "server_settings": fedPG, "terms_of_service": fedPG,
 	"account_factors": tenantPG, "factor_keys": tenantPG, // two-factor sign-in (041)
@@ -73,11 +76,11 @@ var allowances = map[string]string{
 	// Account creation finds or creates the login in the account's own
 	// transaction (a failed creation leaves no login behind; concurrent
 	// creations with one email meet on the row lock).
-	"federation/postgres users": "account creation: login found or created with the account",
+	"federation/postgres users": "account creation: login found or created with the account; an account's deletion removes the login left owning nothing",
 	// A move carries the account's tenant-room rows (limits, tokens) and
 	// its media in the move's transaction.
-	"federation/postgres account_limits":    "account move re-points its moderation",
-	"federation/postgres oauth_tokens":      "account move drops the old tenant's tokens",
+	"federation/postgres account_limits":    "account move re-points its moderation; an account deleted by its owner is suspended with its deletion",
+	"federation/postgres oauth_tokens":      "account move drops the old tenant's tokens; an account deleted by its owner loses them with its deletion",
 	"federation/postgres media_attachments": "posting and moving attach media in the status's transaction",
 	// Dashboard moderation acts on social rows with its audit entry in
 	// one transaction.

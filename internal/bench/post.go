@@ -53,6 +53,9 @@ type PostResult struct {
 	P99Ratio        float64        `json:"p99_ratio"`
 	Audiences       []PostAudience `json:"audiences"`
 	WithoutTriggers []string       `json:"without_triggers,omitempty"`
+	// FloorP99 and P99OverFloor are the largest audience's (PostAudience).
+	FloorP99     float64 `json:"floor_p99_ms"`
+	P99OverFloor float64 `json:"p99_over_floor"`
 }
 
 // PostAudience is one audience's figures: post latency through the API
@@ -70,6 +73,14 @@ type PostAudience struct {
 	// Followers each).
 	DrainSeconds float64 `json:"drain_seconds"`
 	Load1        float64 `json:"load1"` // the machine's 1-minute load average after the audience
+	// FloorP50 and FloorP99 are the latency of the lightest signed-in
+	// request (GET /api/v1/preferences: HTTP, the token, one read), as
+	// many and as concurrent as the timed posts, right after them: what
+	// any request costs on this machine now. P99OverFloor is P99 over
+	// FloorP99, a figure that survives the machine's load.
+	FloorP50     float64 `json:"floor_p50_ms"`
+	FloorP99     float64 `json:"floor_p99_ms"`
+	P99OverFloor float64 `json:"p99_over_floor"`
 }
 
 // warmupPosts are posted before the timed ones (connections, caches).
@@ -133,6 +144,7 @@ func (b Post) Run(ctx context.Context, o PostOptions) (*PostResult, error) {
 	}
 	first, last := res.Audiences[0], res.Audiences[len(res.Audiences)-1]
 	res.Followers, res.PerSecond, res.P50, res.P99 = last.Followers, last.PerSecond, last.P50, last.P99
+	res.FloorP99, res.P99OverFloor = last.FloorP99, last.P99OverFloor
 	if first.P99 > 0 {
 		res.P99Ratio = round3(last.P99 / first.P99)
 	}
@@ -195,6 +207,11 @@ func (r *postRun) audience(ctx context.Context, n int) (*PostAudience, error) {
 		return nil, err
 	}
 	drained := time.Since(drainStart)
+	r.srv.closeIdle()
+	floor, _, err := timePosts(r.lightRequest, r.o.Posts, r.o.Concurrency) // the same load, the lightest request
+	if err != nil {
+		return nil, err
+	}
 	r.srv.closeIdle() // idle through the drain: the server may have closed them
 	last, err := r.lastHomeFeeds(ctx)
 	if err != nil {
@@ -203,9 +220,32 @@ func (r *postRun) audience(ctx context.Context, n int) (*PostAudience, error) {
 	if err := checkHomeFeeds(ctx, r.Env, ids, n); err != nil {
 		return nil, err
 	}
-	return &PostAudience{Followers: n, PerSecond: round3(float64(r.o.Posts) / wall.Seconds()),
+	a := &PostAudience{Followers: n, PerSecond: round3(float64(r.o.Posts) / wall.Seconds()),
 		P50: pct(lat, 50), P99: pct(lat, 99), LastHomeFeedP50: pct(last, 50), LastHomeFeedMax: pct(last, 100),
-		DrainSeconds: round3(drained.Seconds()), Load1: load1()}, nil
+		DrainSeconds: round3(drained.Seconds()), Load1: load1(), FloorP50: pct(floor, 50), FloorP99: pct(floor, 99)}
+	if a.FloorP99 > 0 {
+		a.P99OverFloor = round3(a.P99 / a.FloorP99)
+	}
+	return a, nil
+}
+
+// lightRequest is the floor's request: GET /api/v1/preferences as the
+// poster (the token, one read, a small JSON object).
+func (r *postRun) lightRequest() error {
+	req, err := http.NewRequest("GET", "http://"+r.srv.addr+"/api/v1/preferences", nil)
+	if err != nil {
+		return err
+	}
+	req.Host = "bench.test"
+	req.Header.Set("Authorization", "Bearer "+r.token)
+	resp, b, err := r.srv.do(req)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /api/v1/preferences: %s: %s", resp.Status, b)
+	}
+	return nil
 }
 
 // profile starts the CPU profile of the first audience's timed posts.

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/netip"
@@ -62,6 +63,12 @@ type Config struct {
 	ACMEEmail        string
 	ACMECARoot       string
 	ACMEChallenges   []string
+	// ACMEOrderLimit is the instance-wide budget of new ACME orders per 3
+	// hours (tenant/certs.OrderBudget).
+	ACMEOrderLimit int
+	// DNS01 is the RFC 2136 server, zone and TSIG key that obtain the
+	// wildcard certificate of BaseDomain (Server empty: none).
+	DNS01 DNS01
 	// FederationResolve is the raw ROOST_FEDERATION_RESOLVE; parsed by
 	// federation/fetch, which owns its rules.
 	FederationResolve string
@@ -192,6 +199,48 @@ var Vars = []Var{
 			return fmt.Errorf("must list http-01 and/or tls-alpn-01")
 		}
 		return nil
+	}},
+	{"ROOST_ACME_ORDER_LIMIT", "100", "New ACME orders (first certificates and renewals together) the whole instance may start per 3 hours, counted in the database across all nodes; an order over it is refused and retried later (renewals start a third of a lifetime before expiry, so there is time). The default keeps a third of Let's Encrypt's 300 new orders per account per 3 hours: see \"Certificate authority limits\" in docs/deploying.md.", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			return fmt.Errorf("must be a number of orders from 1 to 10000")
+		}
+		c.ACMEOrderLimit = n
+		return nil
+	}},
+	{"ROOST_DNS01_RFC2136_SERVER", "", "host:port of the operator's authoritative DNS server that accepts RFC 2136 dynamic updates for the zone of ROOST_BASE_DOMAIN. Set (with ROOST_TLS=acme and ROOST_BASE_DOMAIN): one certificate for `*.ROOST_BASE_DOMAIN` and one for the base itself are obtained by DNS-01 and serve every subdomain tenant, which then costs no ACME order; own domains stay on demand. The same server is asked for the zone's SOA and the record's propagation. See \"Wildcard certificate with DNS-01 (RFC 2136)\" in docs/deploying.md.", func(c *Config, v string) error {
+		if v == "" {
+			c.DNS01.Server = ""
+			return nil
+		}
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			v = net.JoinHostPort(v, "53")
+		}
+		return setAddr(&c.DNS01.Server, v)
+	}},
+	{"ROOST_DNS01_RFC2136_ZONE", "", "The zone the updates name (`roost.example`). Empty: the zone whose SOA the server returns for `_acme-challenge.ROOST_BASE_DOMAIN`. When set, an update for any other zone is refused.", func(c *Config, v string) error {
+		return setHostname(&c.DNS01.Zone, v)
+	}},
+	{"ROOST_DNS01_RFC2136_TSIG_KEY", "", "Name of the TSIG key the DNS server accepts updates with (`roost-acme`).", func(c *Config, v string) error {
+		c.DNS01.KeyName = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(v)), ".")
+		return nil
+	}},
+	{"ROOST_DNS01_RFC2136_TSIG_SECRET", "", "The TSIG key's secret, base64, as `tsig-keygen` or `keymgr -t` prints it. Keep it out of logs and process lists (an env file readable by Roost only).", func(c *Config, v string) error {
+		if v != "" {
+			if _, err := base64.StdEncoding.DecodeString(v); err != nil {
+				return fmt.Errorf("must be base64")
+			}
+		}
+		c.DNS01.Secret = v
+		return nil
+	}},
+	{"ROOST_DNS01_RFC2136_TSIG_ALGORITHM", "hmac-sha256", "The TSIG key's algorithm: `hmac-sha256`, `hmac-sha384`, `hmac-sha512`, `hmac-sha224` or `hmac-sha1`.", func(c *Config, v string) error {
+		switch v {
+		case "hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1":
+			c.DNS01.Algorithm = v
+			return nil
+		}
+		return fmt.Errorf("must be hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha224 or hmac-sha1")
 	}},
 	{"ROOST_URL_SCHEME", "https", "Scheme of the URLs Roost issues (actor ids, links): `https` in production, `http` only for local development.", func(c *Config, v string) error {
 		if v != "https" && v != "http" {
@@ -435,6 +484,11 @@ var Vars = []Var{
 		c.DevDir = v
 		return nil
 	}},
+}
+
+// DNS01 is the RFC 2136 dynamic-update target of the wildcard certificate.
+type DNS01 struct {
+	Server, Zone, KeyName, Secret, Algorithm string
 }
 
 // Load reads the environment through getenv (os.Getenv in production) and

@@ -125,7 +125,7 @@ func (c *Circuit) TraceAcquireEnd(ctx context.Context, _ *pgxpool.Pool, d pgxpoo
 	case d.Err == nil:
 		c.closeCircuit(probe)
 	case IsDown(d.Err):
-		c.trip(probe, d.Err)
+		c.trip(probe, d.Err, false)
 	case probe:
 		c.mu.Lock()
 		c.probing, c.lastProbe = false, time.Time{} // inconclusive (its caller gave up): the next one probes
@@ -143,7 +143,7 @@ func (c *Circuit) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQ
 // shut down or crashed under an open connection).
 func (c *Circuit) TraceQueryEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
 	if d.Err != nil && IsDown(d.Err) {
-		c.trip(false, d.Err)
+		c.trip(false, d.Err, true)
 	}
 }
 
@@ -163,7 +163,12 @@ func (c *Circuit) admit() (admit, probe bool) {
 	return true, true
 }
 
-func (c *Circuit) trip(probe bool, err error) {
+// trip opens the circuit. onQuery says a query, not a connection attempt,
+// found the server gone: that connection may only have been one the
+// server dropped while the node was not looking (a restart it never saw),
+// so the next acquisition probes at once, on a new connection (the pool
+// is reset), instead of every request meeting 503 for a probe interval.
+func (c *Circuit) trip(probe bool, err error, onQuery bool) {
 	c.mu.Lock()
 	if probe {
 		c.probing = false
@@ -173,6 +178,9 @@ func (c *Circuit) trip(probe bool, err error) {
 		return
 	}
 	c.open, c.since, c.lastProbe = true, c.now(), c.now()
+	if onQuery {
+		c.lastProbe = time.Time{}
+	}
 	pool := c.pool
 	c.mu.Unlock()
 	c.log().Error("PostgreSQL is unreachable; answering 503 until a probe connects", "err", err,
@@ -196,6 +204,9 @@ func (c *Circuit) closeCircuit(probe bool) {
 	c.open = false
 	down := c.now().Sub(c.since)
 	c.mu.Unlock()
+	// The pool is not emptied again here: trip did, so what it holds now
+	// was made after, and under overload (connections timing out) a second
+	// emptying would only make PostgreSQL fork them all again.
 	c.log().Warn("PostgreSQL is reachable again", "down_for", down)
 }
 

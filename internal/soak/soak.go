@@ -120,7 +120,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return w.run(ctx, c)
+	res, err := w.run(ctx, c)
+	if err != nil {
+		fmt.Fprint(o.Progress, c.logs()) // what the nodes said, for a failed setup
+	}
+	return res, err
 }
 
 func provision(ctx context.Context, o Options) (*cluster, *world, error) {
@@ -361,7 +365,11 @@ func (c *cluster) stop() {
 // logs returns the tails of every process's log, for a failed run.
 func (c *cluster) logs() string {
 	var b strings.Builder
-	for _, p := range append(slices.Clone(c.web), c.workers...) {
+	procs := append(slices.Clone(c.web), c.workers...)
+	for _, r := range c.remotes {
+		procs = append(procs, r.serve, r.work)
+	}
+	for _, p := range procs {
 		fmt.Fprintf(&b, "--- %s (tail)\n%s\n", p.name, tailOf(p.log.String(), 2000))
 	}
 	return b.String()

@@ -83,8 +83,12 @@ func (st *streamer) run(ctx context.Context) {
 			st.first = time.Now()
 		}
 		st.mu.Unlock()
-		if reconnect {
-			st.catchUp(ctx)
+		if reconnect && !st.catchUp(ctx) {
+			// Paging failed (the cluster too busy for the client's whole
+			// retry budget): an app would not carry on as if caught up.
+			// Connect again and page again.
+			_ = conn.Close()
+			continue
 		}
 		stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 		st.read(conn)
@@ -133,8 +137,8 @@ func (st *streamer) note(id, how string) {
 
 // catchUp pages the home timeline from the newest status back past the
 // last one it had seen (and one page more: a status committed late may
-// sort below it).
-func (st *streamer) catchUp(ctx context.Context) {
+// sort below it); false when a page could not be read.
+func (st *streamer) catchUp(ctx context.Context) bool {
 	st.mu.Lock()
 	floor := st.maxSeen
 	st.mu.Unlock()
@@ -143,11 +147,14 @@ func (st *streamer) catchUp(ctx context.Context) {
 	for page := 0; page < 20; page++ {
 		r, err := st.w.cl.do(ctx, call{method: "GET", path: path, domain: st.u.domain, token: st.u.token})
 		if err != nil || !r.ok() {
-			return
+			return false
 		}
 		sts, err := decode[[]apiStatus](r.body)
-		if err != nil || len(sts) == 0 {
-			return
+		if err != nil {
+			return false
+		}
+		if len(sts) == 0 {
+			return true
 		}
 		for _, s := range sts {
 			st.w.checkVisible(st.u, s, "its home timeline (catching up)")
@@ -156,10 +163,11 @@ func (st *streamer) catchUp(ctx context.Context) {
 		last, _ := strconv.ParseInt(sts[len(sts)-1].ID, 10, 64)
 		if last <= floor {
 			if extra == 0 {
-				return
+				return true
 			}
 			extra--
 		}
 		path = "/api/v1/timelines/home?limit=40&max_id=" + sts[len(sts)-1].ID
 	}
+	return true
 }

@@ -76,6 +76,17 @@ type Options struct {
 	IssueBurst    int
 	CacheCapacity int
 	Log           *slog.Logger
+
+	// OrderLimit is the instance-wide budget of new ACME orders per
+	// OrderWindow (0: DefaultOrderLimit); see OrderBudget.
+	OrderLimit int
+	// Now is the clock of the renewal schedule and the order budget
+	// (nil: time.Now); tests drive it explicitly.
+	Now func() time.Time
+
+	// Wildcard, when set (ACME mode only), serves the base domain and its
+	// subdomains with DNS-01 certificates instead of on-demand ones.
+	Wildcard *Wildcard
 }
 
 // Manager serves certificates on demand for an instance's tenants.
@@ -86,11 +97,20 @@ type Manager struct {
 	decider *Decider
 	storage *Storage
 	issue   *rate.Limiter
+	budget  *OrderBudget // nil for the local CA
+	now     func() time.Time
 	log     *slog.Logger
 	port    string // ":8443" in redirects, or ""
 	ratio   float64
 
-	obtaining, issueLimited, obtained, failed atomic.Uint64
+	// The base domain's wildcard configuration (nil without one).
+	wcfg     *certmagic.Config
+	wcache   *certmagic.Cache
+	wildcard *Wildcard
+	base     string
+
+	obtaining, issueLimited, budgetLimited, obtained, failed atomic.Uint64
+	ariFetched, ariFailed                                    atomic.Uint64
 }
 
 // DirectoryURL turns ROOST_ACME_CA's value into a directory URL.
@@ -130,7 +150,10 @@ func New(o Options) (*Manager, error) {
 	if o.CacheCapacity == 0 {
 		o.CacheCapacity = DefaultCacheCapacity
 	}
-	m := &Manager{decider: o.Decider, storage: o.Storage, log: o.Log, issue: rate.NewLimiter(rate.Every(o.IssueEvery), o.IssueBurst)}
+	m := &Manager{decider: o.Decider, storage: o.Storage, log: o.Log, issue: rate.NewLimiter(rate.Every(o.IssueEvery), o.IssueBurst), now: o.Now}
+	if m.now == nil {
+		m.now = time.Now
+	}
 	if o.PublicHTTPSPort != 0 && o.PublicHTTPSPort != 443 {
 		m.port = ":" + strconv.Itoa(o.PublicHTTPSPort)
 	}
@@ -148,7 +171,7 @@ func New(o Options) (*Manager, error) {
 	cfg = certmagic.New(m.cache, certmagic.Config{
 		RenewalWindowRatio: m.ratio,
 		Storage:            o.Storage,
-		OnDemand:           &certmagic.OnDemandConfig{DecisionFunc: o.Decider.Decide},
+		OnDemand:           &certmagic.OnDemandConfig{DecisionFunc: m.decide},
 		OnEvent:            m.onEvent,
 		ShouldEmitFunc: func(event string) bool {
 			return event == "cert_obtaining" || event == "cert_obtained" || event == "cert_failed"
@@ -179,11 +202,23 @@ func New(o Options) (*Manager, error) {
 			Logger:                  logger,
 		}
 		cfg.Issuers = []certmagic.Issuer{certmagic.NewACMEIssuer(cfg, tmpl)}
+		m.budget = NewOrderBudget(o.Storage, o.OrderLimit)
+		m.budget.Now = m.now
 		// The answering issuer has every challenge enabled: this node
 		// answers HTTP-01 for orders of nodes that chose it.
 		tmpl.DisableHTTPChallenge, tmpl.DisableTLSALPNChallenge = false, false
 		m.answer = certmagic.NewACMEIssuer(cfg, tmpl)
+		if o.Wildcard != nil {
+			if err := m.newWildcardConfig(o.Wildcard, tmpl, o.Storage); err != nil {
+				m.cache.Stop()
+				return nil, err
+			}
+		}
 	case SelfSigned:
+		if o.Wildcard != nil {
+			m.cache.Stop()
+			return nil, errors.New("a DNS-01 wildcard certificate needs ROOST_TLS=acme")
+		}
 		cfg.Issuers = []certmagic.Issuer{&localIssuer{storage: o.Storage, log: o.Log, validity: 30 * 24 * time.Hour}}
 	default:
 		m.cache.Stop()
@@ -219,8 +254,21 @@ func (m *Manager) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, 
 		if err := m.decider.DecideFor(hello.Context(), strings.ToLower(hello.ServerName), client); err != nil {
 			return nil, err
 		}
+	} else if m.covers(strings.ToLower(hello.ServerName)) {
+		// The base domain's certificates, from their own cache: never an
+		// on-demand order or a lookup.
+		return m.wcfg.GetCertificate(hello)
 	}
 	return m.cfg.GetCertificate(hello)
+}
+
+// decide is the on-demand DecisionFunc: the Decider's answer, except that
+// names the wildcard covers are never obtained one by one.
+func (m *Manager) decide(ctx context.Context, name string) error {
+	if m.covers(name) {
+		return errCoveredByWildcard
+	}
+	return m.decider.Decide(ctx, name)
 }
 
 // HTTPHandler serves the plain-HTTP port: ACME HTTP-01 challenge answers
@@ -269,6 +317,19 @@ func (m *Manager) onEvent(ctx context.Context, event string, data map[string]any
 			}
 			return errIssueLimited
 		}
+		if m.budget != nil {
+			if ok, err := m.budget.Take(ctx); err != nil || !ok {
+				m.budgetLimited.Add(1)
+				cause := errOrderBudget
+				if err != nil {
+					cause = errs.E(errs.Unavailable, "cannot check the instance's ACME order budget, refusing the order: %v", err)
+				}
+				if err := m.storage.recordFailure(ctx, name, cause); err != nil {
+					m.log.Warn("recording certificate failure failed", "name", name, "err", err)
+				}
+				return cause
+			}
+		}
 		m.obtaining.Add(1)
 	case "cert_obtained":
 		m.obtained.Add(1)
@@ -293,14 +354,19 @@ func (m *Manager) onEvent(ctx context.Context, event string, data map[string]any
 // Stats counts decisions and issuance since start.
 type Stats struct {
 	DecisionStats
-	// Orders started, refused by the node's issuance limit, obtained, failed.
-	Obtaining, IssueRateLimited, Obtained, Failed uint64
+	// Orders started, refused by the node's issuance limit, refused by
+	// the instance's order budget, obtained, failed.
+	Obtaining, IssueRateLimited, BudgetLimited, Obtained, Failed uint64
+	// ARIFetched counts renewal windows fetched from the CA (RFC 9773),
+	// ARIFailed the fetches that failed (the fallback schedule applies).
+	ARIFetched, ARIFailed uint64
 }
 
 // Stats returns the counters.
 func (m *Manager) Stats() Stats {
 	return Stats{DecisionStats: m.decider.Stats(),
-		Obtaining: m.obtaining.Load(), IssueRateLimited: m.issueLimited.Load(), Obtained: m.obtained.Load(), Failed: m.failed.Load()}
+		Obtaining: m.obtaining.Load(), IssueRateLimited: m.issueLimited.Load(), BudgetLimited: m.budgetLimited.Load(),
+		Obtained: m.obtained.Load(), Failed: m.failed.Load(), ARIFetched: m.ariFetched.Load(), ARIFailed: m.ariFailed.Load()}
 }
 
 // Statuses lists every domain's certificate expiry and last error.
@@ -309,6 +375,9 @@ func (m *Manager) Statuses(ctx context.Context) ([]Status, error) { return m.sto
 // Stop ends background maintenance and releases this process's locks.
 func (m *Manager) Stop() {
 	m.cache.Stop()
+	if m.wcache != nil {
+		m.wcache.Stop()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	certmagic.CleanUpOwnLocks(ctx, m.cfg.Logger)

@@ -2,8 +2,10 @@ package certs
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"sort"
 	"time"
 
 	"github.com/caddyserver/certmagic"
@@ -23,6 +25,7 @@ const sweepLock = "roost_renewal_sweep"
 // Run sweeps for due certificates every RenewEvery (jittered, the first a
 // minute after start) until ctx ends.
 func (m *Manager) Run(ctx context.Context) {
+	m.manageWildcard(ctx)
 	wait := time.Minute + rand.N(time.Minute)
 	for {
 		select {
@@ -48,29 +51,64 @@ func (m *Manager) Run(ctx context.Context) {
 	}
 }
 
-// RenewDue renews, one at a time, every stored certificate of the current
-// issuer that is in its renewal window and whose name the Decider still
-// allows (a suspended tenant's certificate is left to expire). It returns
-// how many it renewed; a failure is recorded in the name's status and
-// retried at the next sweep.
+// RenewDue renews, one at a time and most urgent first, every stored
+// certificate of the current issuer whose renewal time has come (see
+// renewAt: the CA's ARI window, else a spread-out fallback) and whose
+// name the Decider still allows (a suspended tenant's certificate is left
+// to expire). It returns how many it renewed; a failure is recorded in
+// the name's status and retried at the next sweep, and the sweep stops
+// early once the instance's order budget is spent.
 func (m *Manager) RenewDue(ctx context.Context) (int, error) {
 	statuses, err := m.storage.Statuses(ctx)
 	if err != nil {
 		return 0, err
 	}
-	issuer := certmagic.StorageKeys.Safe(m.cfg.Issuers[0].IssuerKey())
-	renewed := 0
+	sort.SliceStable(statuses, func(i, j int) bool { return statuses[i].NotAfter.Before(statuses[j].NotAfter) })
+	issuerKey := m.cfg.Issuers[0].IssuerKey()
+	_, acme := m.cfg.Issuers[0].(certmagic.RenewalInfoGetter)
+	now := m.now()
+	renewed, fetches := 0, 0
 	for _, st := range statuses {
 		if ctx.Err() != nil {
 			return renewed, ctx.Err()
 		}
-		if st.NotAfter.IsZero() || certmagic.StorageKeys.Safe(st.Issuer) != issuer || !m.due(st) {
+		if st.NotAfter.IsZero() || certmagic.StorageKeys.Safe(st.Issuer) != certmagic.StorageKeys.Safe(issuerKey) || m.wildcardManaged(st.Name) {
+			continue
+		}
+		// Cheap filter on the status, before any storage read: a young
+		// certificate, before the earliest moment renewAt can give (and
+		// before the last third, where ARI windows lie), costs no read
+		// and no fetch.
+		if now.Before(st.NotAfter.Add(-time.Duration(float64(st.NotAfter.Sub(st.NotBefore)) * m.horizon()))) {
+			continue
+		}
+		s, err := m.loadStored(ctx, issuerKey, st.Name)
+		if err != nil {
+			continue // removed meanwhile, or another issuer's
+		}
+		if acme && fetches < maxARIFetchesPerSweep && m.needsARI(s, now) {
+			fetches++
+			if err := m.fetchARI(ctx, s); err != nil {
+				m.ariFailed.Add(1)
+				m.log.Debug("fetching renewal information failed; the fallback schedule applies", "name", st.Name, "err", err)
+			} else {
+				m.ariFetched.Add(1)
+			}
+		}
+		if now.Before(m.renewAt(s)) {
 			continue
 		}
 		if err := m.decider.DecideFor(ctx, st.Name, netip.Addr{}); err != nil {
 			continue
 		}
-		if err := m.cfg.RenewCertSync(ctx, st.Name, false); err != nil {
+		// Forced: the schedule above decided, and certmagic's own check
+		// (the end of the lifetime by ratio) would refuse an early, spread
+		// renewal.
+		if err := m.cfg.RenewCertSync(ctx, st.Name, true); err != nil {
+			if errors.Is(err, errOrderBudget) || errors.Is(err, errIssueLimited) {
+				m.log.Info("renewal sweep paused: order limit reached", "renewed", renewed, "err", err)
+				return renewed, nil
+			}
 			m.log.Warn("renewing certificate failed", "name", st.Name, "not_after", st.NotAfter, "err", err)
 			continue
 		}
@@ -79,7 +117,20 @@ func (m *Manager) RenewDue(ctx context.Context) (int, error) {
 	return renewed, nil
 }
 
-func (m *Manager) due(st Status) bool {
-	lifetime := st.NotAfter.Sub(st.NotBefore)
-	return time.Until(st.NotAfter) < time.Duration(float64(lifetime)*m.ratio)
+// wildcardManaged says whether name is renewed by the wildcard
+// configuration's own maintenance (the wildcard and the base), or no
+// longer renewed at all (a subdomain certificate obtained before the
+// wildcard was configured: the wildcard serves that name now).
+func (m *Manager) wildcardManaged(name string) bool {
+	if m.base == "" {
+		return false
+	}
+	return m.covers(name) || name == "*."+m.base || name == certmagic.StorageKeys.Safe("*."+m.base)
+}
+
+// horizon is the part of a lifetime, at its end, in which renewAt may
+// fall: the ratio window and its spread (a third more), at least the
+// last third (ARI windows).
+func (m *Manager) horizon() float64 {
+	return min(1, max(m.ratio*4/3, 1.0/3))
 }

@@ -2,12 +2,11 @@ package postgres
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"github.com/roost-social/roost/internal/text"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -136,28 +135,96 @@ func record(ctx context.Context, db execer, a tenant.Actor, action, target strin
 // Stats reads the dashboard's numbers at now: the instance's when
 // tenantID is 0, otherwise that tenant's alone (its accounts, posts,
 // deliveries sent by its accounts, inbox, reports and certificates; the
-// remote accounts its accounts follow or are followed by).
+// remote accounts its accounts follow or are followed by). No query reads
+// every tenant: the instance's counts are kept by triggers
+// (migrations/050_instance_counts.sql), a tenant's come from indexes.
 func (s *AdminStore) Stats(ctx context.Context, tenantID int64, now time.Time) (*tenant.Stats, error) {
 	st := &tenant.Stats{TenantsByStatus: map[string]int64{}}
-	rows, err := s.db.Query(ctx, `select status, count(*) from tenants where $1 = 0 or id = $1 group by status`, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var k string
-		var n int64
-		if err := rows.Scan(&k, &n); err != nil {
-			rows.Close()
+	if tenantID == 0 {
+		if err := s.instanceCounts(ctx, st, now); err != nil {
 			return nil, err
 		}
-		st.TenantsByStatus[k] = n
+	} else if err := s.tenantCounts(ctx, st, tenantID, now); err != nil {
+		return nil, err
+	}
+	if err := s.queueCounts(ctx, st, tenantID, now); err != nil {
+		return nil, err
+	}
+	return st, s.certStats(ctx, st, tenantID)
+}
+
+// instanceCounts reads the instance's numbers from instance_counts (one
+// row per counter, day and writing backend; rows of ended backends are
+// folded first) and the active accounts from account_stats' index.
+func (s *AdminStore) instanceCounts(ctx context.Context, st *tenant.Stats, now time.Time) error {
+	if _, err := s.db.Exec(ctx, `select instance_counts_fold()`); err != nil {
+		return fmt.Errorf("fold instance counts: %w", err)
+	}
+	rows, err := s.db.Query(ctx, `select name, day, sum(n)::bigint from instance_counts group by name, day`)
+	if err != nil {
+		return fmt.Errorf("instance counts: %w", err)
+	}
+	day := now.UTC().Truncate(24 * time.Hour)
+	perDay := map[time.Time]int64{}
+	for rows.Next() {
+		var name string
+		var d time.Time
+		var n int64
+		if err := rows.Scan(&name, &d, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		switch {
+		case strings.HasPrefix(name, "tenants:"):
+			if n != 0 {
+				st.TenantsByStatus[strings.TrimPrefix(name, "tenants:")] = n
+			}
+		case name == "local_accounts":
+			st.Accounts = n
+		case name == "remote_accounts":
+			st.RemoteAccounts = n
+		case name == "media_bytes":
+			st.StorageBytes = n
+		case name == "certificates":
+			st.Certificates = n
+		case name == "posts":
+			st.Posts += n
+			perDay[d.UTC()] += n
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return err
+	}
+	for i := 29; i >= 0; i-- {
+		d := day.AddDate(0, 0, -i)
+		st.PostsPerDay = append(st.PostsPerDay, tenant.DayCount{Day: d, N: perDay[d]})
+	}
+	err = s.db.QueryRow(ctx, `select
+		count(*) filter (where s.last_status_at > $1::timestamptz - interval '1 day'),
+		count(*) filter (where s.last_status_at > $1::timestamptz - interval '7 days'),
+		count(*)
+		from account_stats s join accounts a on a.id = s.account_id
+		where s.last_status_at > $1::timestamptz - interval '30 days' and a.tenant_id is not null`, now).
+		Scan(&st.ActiveDay, &st.ActiveWeek, &st.ActiveMonth)
+	if err != nil {
+		return fmt.Errorf("active accounts: %w", err)
+	}
+	return nil
+}
+
+// tenantCounts reads one tenant's numbers through its indexes.
+func (s *AdminStore) tenantCounts(ctx context.Context, st *tenant.Stats, tenantID int64, now time.Time) error {
+	var status string
+	err := s.db.QueryRow(ctx, `select status from tenants where id = $1`, tenantID).Scan(&status)
+	if err != nil && err != pgx.ErrNoRows {
+		return err
+	}
+	if status != "" {
+		st.TenantsByStatus[status] = 1
 	}
 	err = s.db.QueryRow(ctx, `with
-		mine as (select id from accounts where tenant_id is not null and ($2 = 0 or tenant_id = $2))
+		mine as (select id from accounts where tenant_id = $2)
 		select
 		(select count(*) from mine),
 		(select count(*) from mine a join account_stats s on s.account_id = a.id
@@ -166,10 +233,38 @@ func (s *AdminStore) Stats(ctx context.Context, tenantID int64, now time.Time) (
 			where s.last_status_at > $1::timestamptz - interval '7 days'),
 		(select count(*) from mine a join account_stats s on s.account_id = a.id
 			where s.last_status_at > $1::timestamptz - interval '30 days'),
-		(select count(*) from statuses where tenant_id is not null and ($2 = 0 or tenant_id = $2)),
-		(case when $2 = 0 then (select count(*) from accounts where tenant_id is null)
-		 else (select count(distinct r.id) from accounts r join follows f on r.id in (f.follower_id, f.followee_id)
-			where r.tenant_id is null and (f.follower_id in (select id from mine) or f.followee_id in (select id from mine))) end),
+		(select count(*) from statuses where tenant_id = $2),
+		(select count(distinct r.id) from accounts r join follows f on r.id in (f.follower_id, f.followee_id)
+			where r.tenant_id is null and (f.follower_id in (select id from mine) or f.followee_id in (select id from mine))),
+		(select coalesce(sum(file_size), 0) from media_attachments where tenant_id = $2)`, now, tenantID).Scan(
+		&st.Accounts, &st.ActiveDay, &st.ActiveWeek, &st.ActiveMonth, &st.Posts, &st.RemoteAccounts, &st.StorageBytes)
+	if err != nil {
+		return fmt.Errorf("tenant stats: %w", err)
+	}
+	day := now.UTC().Truncate(24 * time.Hour)
+	rows, err := s.db.Query(ctx, `
+		select d.day, count(s.id)
+		from generate_series($1::timestamptz - interval '29 days', $1::timestamptz, interval '1 day') as d(day)
+		left join statuses s on s.tenant_id = $2
+			and s.published_at >= d.day and s.published_at < d.day + interval '1 day'
+		group by d.day order by d.day`, day, tenantID)
+	if err != nil {
+		return err
+	}
+	st.PostsPerDay, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.DayCount, error) {
+		var dc tenant.DayCount
+		err := r.Scan(&dc.Day, &dc.N)
+		return dc, err
+	})
+	return err
+}
+
+// queueCounts reads the delivery, inbox, signup and report numbers, the
+// instance's when tenantID is 0.
+func (s *AdminStore) queueCounts(ctx context.Context, st *tenant.Stats, tenantID int64, now time.Time) error {
+	err := s.db.QueryRow(ctx, `with
+		mine as (select id from accounts where tenant_id = $2)
+		select
 		(select count(*) from deliveries where state = 'delivered' and delivered_at > $1::timestamptz - interval '1 hour'
 			and ($2 = 0 or sender_id in (select id from mine))),
 		-- a delivery given up keeps next_attempt_at from its last try
@@ -184,87 +279,47 @@ func (s *AdminStore) Stats(ctx context.Context, tenantID int64, now time.Time) (
 			and ($2 = 0 or sender_id in (select id from mine))),
 		(select count(*) from deliveries where state = 'failed' and next_attempt_at > $1::timestamptz - interval '1 minute'
 			and ($2 = 0 or sender_id in (select id from mine))),
-		(select count(*) from inbox_items where received_at > $1::timestamptz - interval '1 minute' and ($2 = 0 or tenant_id = $2)),
-		(select coalesce(sum(file_size), 0) from media_attachments where $2 = 0 or tenant_id = $2)`, now, tenantID).Scan(
-		&st.Accounts, &st.ActiveDay, &st.ActiveWeek, &st.ActiveMonth, &st.Posts, &st.RemoteAccounts,
+		(select count(*) from inbox_items where received_at > $1::timestamptz - interval '1 minute' and ($2 = 0 or tenant_id = $2))`,
+		now, tenantID).Scan(
 		&st.DeliveredHour, &st.FailedHour, &st.DeliveriesPending, &st.OldestPending,
 		&st.InboxPending, &st.SignupsPending, &st.OpenReports,
-		&st.DeliveredMinute, &st.FailedMinute, &st.InboxMinute, &st.StorageBytes)
+		&st.DeliveredMinute, &st.FailedMinute, &st.InboxMinute)
 	if err != nil {
-		return nil, fmt.Errorf("stats: %w", err)
+		return fmt.Errorf("queue stats: %w", err)
 	}
-	day := now.UTC().Truncate(24 * time.Hour)
-	rows, err = s.db.Query(ctx, `
-		select d.day, count(s.id)
-		from generate_series($1::timestamptz - interval '29 days', $1::timestamptz, interval '1 day') as d(day)
-		left join statuses s on s.tenant_id is not null and ($2 = 0 or s.tenant_id = $2)
-			and s.published_at >= d.day and s.published_at < d.day + interval '1 day'
-		group by d.day order by d.day`, day, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	st.PostsPerDay, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenant.DayCount, error) {
-		var dc tenant.DayCount
-		err := r.Scan(&dc.Day, &dc.N)
-		return dc, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	var hosts map[string]bool
-	if tenantID != 0 {
-		rows, err := s.db.Query(ctx, `select h.name from hostnames h join domains d on d.domain = h.domain where d.tenant_id = $1`, tenantID)
-		if err != nil {
-			return nil, err
-		}
-		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return nil, err
-		}
-		hosts = map[string]bool{}
-		for _, n := range names {
-			hosts[n] = true
-		}
-	}
-	return st, s.certStats(ctx, st, hosts)
+	return nil
 }
 
-// certStats counts the certificates in cert_storage (certmagic keeps each
-// as certificates/<issuer>/<name>/<name>.crt) and finds the next expiry.
-// hosts, when not nil, keeps only certificates named after one of them.
-func (s *AdminStore) certStats(ctx context.Context, st *tenant.Stats, hosts map[string]bool) error {
-	rows, err := s.db.Query(ctx, `select key, value from cert_storage where key like 'certificates/%.crt'`)
-	if err != nil {
-		return err
+// certStats finds the next certificate to expire (and, for a tenant, how
+// many of its host names have one) in cert_expiries, which triggers keep
+// from the status document stored beside each certificate
+// (migrations/050_instance_counts.sql). A tenant's names match their own
+// certificate or a wildcard one level up (*.ROOST_BASE_DOMAIN).
+func (s *AdminStore) certStats(ctx context.Context, st *tenant.Stats, tenantID int64) error {
+	var next *time.Time
+	var name *string
+	var err error
+	if tenantID == 0 {
+		err = s.db.QueryRow(ctx, `select not_after, name from cert_expiries where not_after is not null
+			order by not_after limit 1`).Scan(&next, &name)
+	} else {
+		err = s.db.QueryRow(ctx, `with names as (
+			select h.name as host from hostnames h join domains d on d.domain = h.domain where d.tenant_id = $1),
+		certs as (
+			select e.name, e.not_after from names n join cert_expiries e
+				on e.name in (n.host, '*.' || substr(n.host, strpos(n.host, '.') + 1))
+			where e.not_after is not null)
+		select (select count(distinct name) from certs), min(not_after), (array_agg(name order by not_after))[1] from certs`, tenantID).
+			Scan(&st.Certificates, &next, &name)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var key string
-		var value []byte
-		if err := rows.Scan(&key, &value); err != nil {
-			return err
-		}
-		if parts := strings.Split(key, "/"); hosts != nil && (len(parts) < 3 || !hosts[parts[len(parts)-2]]) {
-			continue
-		}
-		st.Certificates++
-		b, _ := pem.Decode(value)
-		if b == nil {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			continue
-		}
-		if st.NextCertExpiry == nil || c.NotAfter.Before(*st.NextCertExpiry) {
-			t := c.NotAfter
-			st.NextCertExpiry, st.NextCertName = &t, c.Subject.CommonName
-			if len(c.DNSNames) > 0 {
-				st.NextCertName = c.DNSNames[0]
-			}
-		}
+	if err != nil && err != pgx.ErrNoRows {
+		return fmt.Errorf("certificate stats: %w", err)
 	}
-	return rows.Err()
+	st.NextCertExpiry = next
+	if name != nil {
+		st.NextCertName = *name
+	}
+	return nil
 }
 
 const tenantRowSelect = `select t.id, t.name, t.status, t.created_at,
@@ -278,18 +333,43 @@ func scanTenantRow(r pgx.Row) (tenant.TenantRow, error) {
 	return t, err
 }
 
-// Tenants lists tenants matching f, newest first.
+// Tenants lists tenants matching f, newest first, f.Limit at a time
+// (keyset paging: f.Before is the last id of the previous page). Every
+// variant is answered from an index (no read of every tenant): the id
+// order from the primary key, a status from tenants_status_id, and a
+// query of three or more characters from the trigram indexes on names
+// and host names; a shorter query matches a host name exactly.
 func (s *AdminStore) Tenants(ctx context.Context, f tenant.TenantFilter) ([]tenant.TenantRow, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 200
 	}
-	q := strings.TrimSpace(f.Query)
-	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q)) + "%"
-	rows, err := s.db.Query(ctx, tenantRowSelect+`
-		where ($1 = '' or t.status = $1)
-		  and ($2 = '' or lower(t.name) like $3 or exists (select 1 from hostnames h join domains d on d.domain = h.domain
-			where d.tenant_id = t.id and h.name like $3))
-		order by t.id desc limit $4`, f.Status, q, like, f.Limit)
+	q := strings.ToLower(strings.TrimSpace(f.Query))
+	args := []any{f.Limit}
+	where := []string{}
+	if f.Before > 0 {
+		args = append(args, f.Before)
+		where = append(where, fmt.Sprintf("t.id < $%d", len(args)))
+	}
+	if f.Status != "" {
+		args = append(args, f.Status)
+		where = append(where, fmt.Sprintf("t.status = $%d", len(args)))
+	}
+	switch {
+	case q == "":
+	case utf8.RuneCountInString(q) < 3:
+		args = append(args, q)
+		where = append(where, fmt.Sprintf(`t.id in (select d.tenant_id from hostnames h join domains d on d.domain = h.domain
+			where h.name = $%d)`, len(args)))
+	default:
+		args = append(args, "%"+strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q)+"%")
+		where = append(where, fmt.Sprintf(`t.id in (select id from tenants where lower(name) like $%[1]d
+			union select d.tenant_id from hostnames h join domains d on d.domain = h.domain where h.name like $%[1]d)`, len(args)))
+	}
+	sql := tenantRowSelect
+	if len(where) > 0 {
+		sql += " where " + strings.Join(where, " and ")
+	}
+	rows, err := s.db.Query(ctx, sql+" order by t.id desc limit $1", args...)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,11 @@ type Service struct {
 	Blobs Blobs
 	// Parallel bounds how many images are decoded at once (default 2).
 	Parallel int
+	// Quota, when set, refuses an upload that would take the tenant past
+	// its storage quota (tenant/quota; issue 20); nothing stored is touched.
+	Quota interface {
+		CheckUpload(ctx context.Context, tenantID, size int64) error
+	}
 
 	once sync.Once
 	sem  chan struct{}
@@ -77,6 +82,12 @@ func (s *Service) Upload(ctx context.Context, u Upload) (*Attachment, error) {
 	f, ok := sniff(data)
 	if !ok {
 		return nil, errUnsupported
+	}
+	if s.Quota != nil {
+		// Before decoding: a refused upload costs no processing.
+		if err := s.Quota.CheckUpload(ctx, u.TenantID, int64(len(data))); err != nil {
+			return nil, err
+		}
 	}
 	a := &Attachment{TenantID: u.TenantID, AccountID: u.AccountID, Kind: f.kind, ContentType: f.contentType,
 		Size: int64(len(data)), FocusX: fx, FocusY: fy, Description: u.Description, State: Ready}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/roost-social/roost/federation"
+	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
 )
 
@@ -15,44 +16,61 @@ import (
 // only learns "no match" when that lookup fails, as on Mastodon, so the
 // failure is logged with the host and the reason: otherwise an operator
 // has nothing to go on (a peer down, a TLS error, a refused signature).
-func (s *Service) exactAccount(ctx context.Context, q Query, user, host string) int64 {
+func (s *Service) exactAccount(ctx context.Context, q Query, user, host string) (int64, error) {
 	a, err := s.known(ctx, user, host)
-	if !q.Resolve || (err == nil && a.Remote == nil) || s.ours(ctx, host) {
+	if err != nil && errs.CodeOf(err) != errs.NotFound {
+		// The database away is not "nobody": looked up on the network, a
+		// local account of another tenant was refused (soak finding 6).
+		return 0, err
+	}
+	ours, oerr := s.ours(ctx, host)
+	if oerr != nil {
+		return 0, oerr
+	}
+	if !q.Resolve || (err == nil && a.Remote == nil) || ours {
 		if err != nil {
-			return 0
+			return 0, nil
 		}
-		return a.ID
+		return a.ID, nil
 	}
 	found, rerr := s.Network.Resolve(federation.WithActingHost(ctx, q.Site.ActorHost()), user+"@"+host)
 	if rerr != nil {
 		q.Log.WarnContext(ctx, "search: account not resolved", "acct", user+"@"+host, "host", strings.ToLower(host), "err", rerr)
 		if err == nil {
-			return a.ID // the copy we already knew
+			return a.ID, nil // the copy we already knew
 		}
-		return 0
+		return 0, nil
 	}
-	return found.ID
+	return found.ID, nil
 }
 
 // known finds user@host among the local accounts of every tenant here,
 // then the remote accounts already fetched.
 func (s *Service) known(ctx context.Context, user, host string) (*federation.Account, error) {
 	if norm, err := tenant.NormalizeHost(host); err == nil {
-		if site, err := s.Sites.Resolve(ctx, norm); err == nil {
+		site, err := s.Sites.Resolve(ctx, norm)
+		if err == nil {
 			return s.Store.AccountByUsername(ctx, site.TenantID, site.Domain, user)
+		}
+		if errs.CodeOf(err) != errs.NotFound {
+			return nil, err
 		}
 	}
 	return s.Network.Known(ctx, user+"@"+host)
 }
 
-// ours reports whether host is a domain of this instance (any tenant).
-func (s *Service) ours(ctx context.Context, host string) bool {
+// ours reports whether host is a domain of this instance (any tenant); an
+// error is a failure to tell.
+func (s *Service) ours(ctx context.Context, host string) (bool, error) {
 	norm, err := tenant.NormalizeHost(host)
 	if err != nil {
-		return false
+		return false, nil
 	}
 	_, err = s.Sites.Resolve(ctx, norm)
-	return err == nil
+	if errs.CodeOf(err) == errs.NotFound {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // resolveURL finds the account or status a URL names: one of this

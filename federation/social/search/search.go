@@ -158,12 +158,15 @@ func (s *Service) accounts(ctx context.Context, q Query) ([]int64, error) {
 	aq := federation.AccountQuery{Text: strings.TrimPrefix(q.Text, "@"), ViewerID: q.ViewerID, Following: q.Following,
 		Limit: q.Limit, Offset: q.Offset}
 	var first int64
+	var err error
 	if m := handleRE.FindStringSubmatch(q.Text); m != nil {
 		aq.Text = m[1]
 		if m[2] != "" {
 			aq.Domain = strings.ToLower(m[2])
 			if q.Offset == 0 {
-				first = s.exactAccount(ctx, q, m[1], m[2])
+				if first, err = s.exactAccount(ctx, q, m[1], m[2]); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}

@@ -1,3 +1,0 @@
--- 051: reserved for the fairness work of session 8; replaced by that work's own
--- file, or kept as a documented no-op so numbering stays contiguous.
-select 1;

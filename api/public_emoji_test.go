@@ -94,4 +94,12 @@ func TestIssue18MovedAccountSaysWhereItWent(t *testing.T) {
 		code, body, h := w.page(t, "https://a.example"+p)
 		wantPage(t, p, code, body, h, `This account has moved to <a href="https://a.example/@bob" rel="nofollow noopener noreferrer">@bob</a>`)
 	}
+	// A moved account's profile no longer offers to follow it (visitors
+	// follow where it went); an account that stayed still does.
+	if _, body, _ := w.page(t, "https://a.example/@alice"); strings.Contains(body, `value="follow"`) {
+		t.Errorf("a moved account's profile still offers Follow")
+	}
+	if _, body, _ := w.page(t, "https://a.example/@bob"); !strings.Contains(body, `value="follow"`) {
+		t.Errorf("a profile that did not move offers no Follow")
+	}
 }

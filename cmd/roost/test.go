@@ -44,7 +44,10 @@ func runTest(ctx context.Context, cfg *config.Config, log *slog.Logger, args []s
 // testArgs builds roost testenv's arguments for go test with the user's
 // args, and reports whether they ask for the whole suite.
 func testArgs(args []string) (goArgs []string, whole bool) {
-	goArgs = []string{"--", "go", "test", "-count=1"}
+	// go test's own 10-minute limit per package is too close: cmd/roost,
+	// which starts real processes, chromium and Pebble, took 9¼ minutes on
+	// a quiet machine. A -timeout the user passes comes later and wins.
+	goArgs = []string{"--", "go", "test", "-count=1", "-timeout=45m"}
 	pkgs := []string{"./..."}
 	whole = true
 	for _, a := range args {

@@ -19,7 +19,7 @@ func TestIssue15Finding8TestCommandLintsTheWholeSuite(t *testing.T) {
 		whole bool
 		tail  string
 	}{
-		{nil, true, "-count=1 ./..."},
+		{nil, true, "-count=1 -timeout=45m ./..."},
 		{[]string{"-v", "-short"}, true, "-short ./..."},
 		{[]string{"-run", "Isolation", "./api/..."}, false, "./api/..."},
 		{[]string{"-run=Isolation"}, false, "-run=Isolation ./..."},

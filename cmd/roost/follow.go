@@ -127,7 +127,8 @@ func runDo(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		case "like", "unlike":
 			return o.Like(ctx, local, *target, verb == "unlike")
 		case "boost", "unboost":
-			return o.Boost(ctx, local, *target, verb == "unboost")
+			_, err := o.Boost(ctx, local, *target, verb == "unboost")
+			return err
 		case "edit":
 			return o.Edit(ctx, local, *target, *text)
 		case "delete":

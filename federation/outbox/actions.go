@@ -95,46 +95,55 @@ func (s *Service) Like(ctx context.Context, local *federation.Account, statusURI
 
 // Boost announces a public or unlisted status to local's followers and
 // tells its author.
-func (s *Service) Boost(ctx context.Context, local *federation.Account, statusURI string, undo bool) error {
+func (s *Service) Boost(ctx context.Context, local *federation.Account, statusURI string, undo bool) (int64, error) {
 	a, err := s.actor(ctx, local)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	st, err := s.seenStatus(ctx, local, statusURI)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if st.Visibility != federation.Public && st.Visibility != federation.Unlisted {
-		return errs.E(errs.Forbidden, "only public and unlisted posts can be boosted")
+		return 0, errs.E(errs.Forbidden, "only public and unlisted posts can be boosted")
 	}
 	id := a.uri + "/statuses/" + strconv.FormatInt(st.ID, 10) + "/activity"
+	if !undo {
+		// Boosting twice answers the boost there is and sends nothing
+		// again: followers' servers already have its Announce.
+		if had, err := s.Store.StatusByURI(ctx, id); err == nil && had.AccountID == local.ID {
+			return had.ID, nil
+		} else if err != nil && errs.CodeOf(err) != errs.NotFound {
+			return 0, err
+		}
+	}
 	inboxes, err := s.Mover.FollowerInboxes(ctx, local.ID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	authorInbox, author, err := s.authorInbox(ctx, st)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	inboxes = append(inboxes, authorInbox...)
 	to, cc := []string{federation.PublicCollection}, []string{a.links.Followers(local.Username), author}
 	if undo {
 		if _, err := s.Store.DeleteStatusByURI(ctx, id, local.ID); err != nil {
-			return err
+			return 0, err
 		}
 		announce := map[string]any{"id": id, "type": "Announce", "actor": a.uri, "object": st.URI}
-		return s.send(ctx, a, "Undo", id+"/undo", announce, to, cc, inboxes, false)
+		return 0, s.send(ctx, a, "Undo", id+"/undo", announce, to, cc, inboxes, false)
 	}
 	r := &federation.Status{AccountID: local.ID, TenantID: local.TenantID, URI: id, Visibility: federation.Public,
 		To: to, Cc: cc, Published: time.Now().UTC()}
 	saved, err := s.Store.Reblog(ctx, r, st.ID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := s.Store.AddToHomeFeeds(ctx, saved.ID, local.ID, local.TenantID); err != nil {
-		return err
+		return 0, err
 	}
-	return s.send(ctx, a, "Announce", id, st.URI, to, cc, inboxes, false)
+	return saved.ID, s.send(ctx, a, "Announce", id, st.URI, to, cc, inboxes, false)
 }
 
 // Edit replaces the text of local's own post and sends Update.

@@ -29,7 +29,9 @@ type Marks interface {
 // Publisher sends favourites and boosts (outbox.Service).
 type Publisher interface {
 	Like(ctx context.Context, local *federation.Account, statusURI string, undo bool) error
-	Boost(ctx context.Context, local *federation.Account, statusURI string, undo bool) error
+	// Boost returns the boost's own status id (0 when undoing); boosting
+	// what local already boosted answers that boost and sends nothing.
+	Boost(ctx context.Context, local *federation.Account, statusURI string, undo bool) (int64, error)
 }
 
 // Service is the status actions use case.
@@ -98,13 +100,17 @@ func (s *Service) Reblog(ctx context.Context, me *federation.Account, id int64, 
 	if err != nil {
 		return 0, err
 	}
-	if v.Reblogged == on {
-		return v.ID, nil
+	if !on {
+		if !v.Reblogged {
+			return v.ID, nil
+		}
+		_, err := s.Publisher.Boost(ctx, me, v.URI, true)
+		return v.ID, err
 	}
-	if on && v.Visibility != federation.Public && v.Visibility != federation.Unlisted {
+	if v.Visibility != federation.Public && v.Visibility != federation.Unlisted {
 		return 0, errs.E(errs.Forbidden, "This action is not allowed")
 	}
-	return v.ID, s.Publisher.Boost(ctx, me, v.URI, !on)
+	return s.Publisher.Boost(ctx, me, v.URI, false)
 }
 
 // Bookmark bookmarks (or not) a status me may see.

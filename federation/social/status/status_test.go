@@ -2,6 +2,7 @@ package status
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/roost-social/roost/federation"
@@ -46,9 +47,12 @@ func (r *recorder) Like(_ context.Context, _ *federation.Account, uri string, un
 	return nil
 }
 
-func (r *recorder) Boost(_ context.Context, _ *federation.Account, uri string, undo bool) error {
-	r.calls = append(r.calls, "boost "+uri)
-	return nil
+func (r *recorder) Boost(_ context.Context, _ *federation.Account, uri string, undo bool) (int64, error) {
+	r.calls = append(r.calls, fmt.Sprintf("boost %s undo=%v", uri, undo))
+	if undo {
+		return 0, nil
+	}
+	return 99, nil
 }
 
 func newService() (*Service, *recorder) {
@@ -78,8 +82,8 @@ func TestOnlyPublicAndUnlistedPostsAreBoosted(t *testing.T) {
 	if _, err := s.Reblog(context.Background(), alice, 3, true); errs.CodeOf(err) != errs.Forbidden || len(r.calls) != 0 {
 		t.Errorf("boosting a private post: %v %v", err, r.calls)
 	}
-	if _, err := s.Reblog(context.Background(), alice, 4, true); err != nil {
-		t.Errorf("boosting an unlisted post: %v", err)
+	if id, err := s.Reblog(context.Background(), alice, 4, true); err != nil || id != 99 {
+		t.Errorf("boosting an unlisted post: %d %v, want the boost's own id 99", id, err)
 	}
 }
 

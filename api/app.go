@@ -131,7 +131,13 @@ func New(o Options) *fiber.App {
 		o.RequestTimeout = 30 * time.Second
 	}
 	app := fiber.New(fiber.Config{
-		AppName:                 "roost",
+		AppName: "roost",
+		// Every value read from a request (params, query, headers, host,
+		// body) is the handler's own copy. Fiber's default hands out
+		// strings over buffers the connection's next request reuses, and
+		// a value kept past its request (a cache key, a stream's name)
+		// silently became another request's: soak finding 9.
+		Immutable:               true,
 		BodyLimit:               MaxUpload, // bodyLimit below holds the rest to MaxBody
 		ReadTimeout:             30 * time.Second,
 		WriteTimeout:            30 * time.Second,
@@ -166,12 +172,16 @@ func New(o Options) *fiber.App {
 	}
 	var pages activitypub.Pages
 	if o.Public != nil {
+		if o.Public.Deleted == nil {
+			o.Public.Deleted = o.DeletedAccounts // deleted accounts' pages answer 410 as their actors do
+		}
 		o.Public.Register(app) // before activitypub's /@:username, which would take /@name.rss
 		pages = o.Public
 	}
 	(&activitypub.Handler{Pages: pages, Accounts: o.Accounts, Inbox: o.Inbox, Statuses: o.Statuses,
 		Collections: o.Collections, Sites: o.Sites, InstanceKey: o.InstanceKey, URL: o.URL,
-		AuthorizedFetch: o.AuthorizedFetch, Fetches: o.Fetches, Stamps: o.Stamps, WebFingers: o.WebFingers, Deleted: o.DeletedAccounts}).Register(app)
+		AuthorizedFetch: o.AuthorizedFetch, Fetches: o.Fetches, Stamps: o.Stamps, WebFingers: o.WebFingers, Deleted: o.DeletedAccounts,
+		Boosts: boostFinder(o.Statuses)}).Register(app)
 	if o.Mastodon != nil || o.OAuth != nil {
 		// Browser apps (Elk, Phanpy) call the API and the token endpoint
 		// from other origins; tokens travel in headers, never cookies.
@@ -224,4 +234,11 @@ func bodyLimit(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	return fiber.ErrRequestEntityTooLarge
+}
+
+// boostFinder is the status store's boost lookup when it has one (the
+// PostgreSQL store does): a boost's Announce id is served beside posts.
+func boostFinder(s federation.StatusStore) federation.BoostFinder {
+	b, _ := s.(federation.BoostFinder)
+	return b
 }

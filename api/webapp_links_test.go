@@ -54,7 +54,8 @@ func TestIssue18CrawlFinding1HiddenPostLinkOpensForItsReaders(t *testing.T) {
 }
 
 // Crawl finding 2: a boost's url (/@bob/<boost id>) and uri
-// (/users/bob/statuses/<post id>/activity), printed by the client API
+// (/users/bob/statuses/<boost id>/activity since the Announce has an id of
+// its own, Mastodon's shape), printed by the client API
 // for every boost, answered 404 in a browser. Both now open the boosted
 // post's page.
 func TestIssue18CrawlFinding2BoostLinksOpenTheBoostedPost(t *testing.T) {
@@ -73,7 +74,7 @@ func TestIssue18CrawlFinding2BoostLinksOpenTheBoostedPost(t *testing.T) {
 		t.Fatalf("bob's statuses: %d %s", code, body)
 	}
 	boost := boosts[0]
-	if boost.URL != "https://a.example/@bob/"+boost.ID || boost.URI != "https://a.example/users/bob/statuses/"+id+"/activity" {
+	if boost.URL != "https://a.example/@bob/"+boost.ID || boost.URI != "https://a.example/users/bob/statuses/"+boost.ID+"/activity" {
 		t.Fatalf("the boost's url %q and uri %q", boost.URL, boost.URI)
 	}
 	b := w.browser(t, "a.example")

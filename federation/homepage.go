@@ -1,6 +1,9 @@
 package federation
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // HomePage is one page of a viewer's home timeline with everything that
 // rendering it reads, as the separate reads would return it: the page's
@@ -31,6 +34,10 @@ type HomePage struct {
 	Filters       []*Filter
 	HiddenDomains []string
 	Exclusive     []int64
+	// MutesEnd is when the earliest of the viewer's timed mutes still
+	// running ends (nil: none): the page may change then (issue 21's
+	// page cache keeps it no longer).
+	MutesEnd *time.Time
 }
 
 // HomePages reads home timeline pages in one round trip. A ViewStore may

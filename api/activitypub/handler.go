@@ -46,6 +46,9 @@ type Handler struct {
 	// (federation/portability.AccountDeletions), which answer 410 Gone
 	// rather than 404; nil: 404.
 	Deleted DeletedAccounts
+	// Boosts finds boosts by their Announce ids, served at them
+	// (activity.go); nil: only posts' Create ids are served there.
+	Boosts federation.BoostFinder
 }
 
 // DeletedAccounts finds a deleted account's name on a tenant's domain,
@@ -76,6 +79,7 @@ func (h *Handler) Register(r fiber.Router) {
 	}
 	if h.Statuses != nil {
 		r.Get("/users/:username/statuses/:id", h.status)
+		r.Get("/users/:username/statuses/:id/activity", h.activity) // activity.go
 	}
 	if h.Stamps != nil && h.Statuses != nil {
 		r.Get("/users/:username/quote_authorizations/:id", h.stamp) // stamp.go

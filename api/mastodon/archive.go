@@ -158,7 +158,12 @@ func (h *Handler) requestImport(c *fiber.Ctx) error {
 		return errs.E(errs.TooLarge, "the archive is larger than %d MB", h.Archives.MaxUpload>>20)
 	}
 	publish, _ := strconv.ParseBool(c.FormValue("publish"))
-	path, err := h.storeUpload(fh)
+	var path string
+	if typ := c.FormValue("type"); typ != "" && typ != "archive" {
+		path, err = h.storeLoneCSV(fh, typ, c.FormValue("mode")) // archive_lone.go
+	} else {
+		path, err = h.storeUpload(fh)
+	}
 	if err != nil {
 		return err
 	}

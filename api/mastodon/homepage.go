@@ -16,17 +16,22 @@ import (
 // the batch did not cover (a later fill batch, a quoted post, custom
 // emojis, a relationship) goes to the store as before, so the page is
 // exactly what the separate reads would render.
-func (h *Handler) homePage(c *fiber.Ctx, pages federation.HomePages) error {
-	pre := &prefetch{viewer: viewer(c)}
+// deps, when not nil, records what the page was rendered from
+// (homecache.go).
+func (h *Handler) homePage(c *fiber.Ctx, pages federation.HomePages, deps *pageDeps) error {
+	pre := &prefetch{viewer: viewer(c), deps: deps}
 	read := byOwnID(func(p federation.Page) ([]int64, error) {
 		if pre.page != nil {
-			return h.Views.HomeTimeline(c.UserContext(), pre.viewer, p)
+			ids, err := h.Views.HomeTimeline(c.UserContext(), pre.viewer, p)
+			pre.deps.statuses(ids)
+			return ids, err
 		}
 		hp, err := pages.HomePage(c.UserContext(), pre.viewer, p)
 		if err != nil {
 			return nil, err
 		}
 		pre.fill(hp)
+		pre.deps.page(hp)
 		return hp.IDs, nil
 	})
 	return h.prefetched(pre).statusList(c, page(c, 20, 40), read)
@@ -69,6 +74,7 @@ func (h *Handler) prefetched(pre *prefetch) *Handler {
 // accounts those statuses' authors and mentioned accounts.
 type prefetch struct {
 	viewer   int64
+	deps     *pageDeps // nil: not recorded
 	page     *federation.HomePage
 	statuses map[int64]bool
 	accounts map[int64]bool
@@ -122,8 +128,11 @@ type preViews struct {
 }
 
 func (v preViews) StatusViews(ctx context.Context, viewerID int64, ids []int64) ([]*federation.StatusView, error) {
+	v.pre.deps.statuses(ids)
 	if !v.pre.covers(viewerID, ids, v.pre.statuses) {
-		return v.ViewStore.StatusViews(ctx, viewerID, ids)
+		views, err := v.ViewStore.StatusViews(ctx, viewerID, ids)
+		v.pre.deps.views(views)
+		return views, err
 	}
 	out := make([]*federation.StatusView, 0, len(ids))
 	for _, id := range ids {
@@ -131,10 +140,12 @@ func (v preViews) StatusViews(ctx context.Context, viewerID int64, ids []int64) 
 			out = append(out, s)
 		}
 	}
+	v.pre.deps.views(out)
 	return out, nil
 }
 
 func (v preViews) AccountViews(ctx context.Context, ids []int64) (map[int64]*federation.AccountView, error) {
+	v.pre.deps.accounts(ids)
 	if !v.pre.covers(v.pre.viewer, ids, v.pre.accounts) {
 		return v.ViewStore.AccountViews(ctx, ids)
 	}
@@ -159,10 +170,15 @@ type preQuotes struct {
 }
 
 func (q preQuotes) QuotesOf(ctx context.Context, ids []int64) (map[int64]*federation.Quote, error) {
+	q.pre.deps.statuses(ids)
 	if !q.pre.covers(q.pre.viewer, ids, q.pre.statuses) {
-		return q.QuoteStore.QuotesOf(ctx, ids)
+		quotes, err := q.QuoteStore.QuotesOf(ctx, ids)
+		q.pre.deps.quotes(quotes)
+		return quotes, err
 	}
-	return pick(q.pre.page.Quotes, ids), nil
+	quotes := pick(q.pre.page.Quotes, ids)
+	q.pre.deps.quotes(quotes)
+	return quotes, nil
 }
 
 func (q preQuotes) QuotesCounts(ctx context.Context, ids []int64) (map[int64]int64, error) {

@@ -130,6 +130,9 @@ type Handler struct {
 	// from the node's cache; nil reads through Filters. The filter
 	// routes always read Filters (a write is seen by the next read).
 	Viewings timeline.Viewings
+	// HomePages keeps rendered home timeline pages per tenant, viewer
+	// and paging (homecache.go, NewHomePages); nil renders each request.
+	HomePages *hotcache.Cache[HomePageKey, *HomePageEntry]
 }
 
 // InstanceInfo is the instance-wide part of /api/v1/instance.
@@ -230,7 +233,9 @@ func (h *Handler) authenticate(c *fiber.Ctx) error {
 		return err
 	}
 	c.Locals(tokenKey, tok)
-	return c.Next()
+	err = c.Next()
+	h.dropOwnPages(c) // homecache.go: the viewer's next read sees this write
+	return err
 }
 
 func tokenOf(c *fiber.Ctx) *oauth.Token {

@@ -37,7 +37,10 @@ func placeOf(c *fiber.Ctx) filter.Where {
 
 func (h *Handler) homeTimeline(c *fiber.Ctx) error {
 	if pages, ok := h.Views.(federation.HomePages); ok {
-		return h.homePage(c, pages) // homepage.go: one round trip
+		if h.HomePages != nil {
+			return h.cachedHomePage(c, pages) // homecache.go: from memory while unchanged
+		}
+		return h.homePage(c, pages, nil) // homepage.go: one round trip
 	}
 	return h.statusList(c, page(c, 20, 40), byOwnID(func(p federation.Page) ([]int64, error) {
 		return h.Views.HomeTimeline(c.UserContext(), viewer(c), p)

@@ -38,6 +38,7 @@ func (h *Handler) UseSocialStore(s SocialStore, network search.Network) {
 	h.DomainBlocks = s
 	h.Reports = s
 	h.Search = &search.Service{Store: s, Network: network, Sites: h.Sites}
+	h.Search.Collections, _ = network.(search.Collections) // the outbox reads remote collections
 	h.Trends = s
 	h.Relations = &account.Relations{Store: s, Accounts: h.Accounts, Follows: s, Answer: h.Outbox}
 	h.Tags = &tag.Service{Store: s}

@@ -70,6 +70,9 @@ func (h *Handler) accountRSS(c *fiber.Ctx) error {
 
 func (h *Handler) renderAccountRSS(c *fiber.Ctx) error {
 	a, out, err := h.account(c, c.Params("username"))
+	if errs.Is(err, errs.Gone) {
+		return h.fail(c, err) // 410, and a page saying so
+	}
 	if err != nil {
 		return err
 	}

@@ -108,10 +108,10 @@ func (h *Handler) statusPage(c *fiber.Ctx) error {
 	return h.cached(c, func() error { return h.post(c, c.Params("username"), id) })
 }
 
-// activityPage answers a browser at an activity id named after a post
-// (…/statuses/:id/activity: a local post's Create, or the account's
-// boost of post :id, which the client API prints as the boost's uri)
-// with that post's page. ActivityPub requests go on to api/activitypub.
+// activityPage answers a browser at an activity id (…/statuses/:id/activity:
+// a local post's Create, or the account's boost :id, whose Announce id the
+// client API prints as the boost's uri; boosts before issue 18 were named
+// after the boosted post) with that post's page. ActivityPub requests go on to api/activitypub.
 func (h *Handler) activityPage(c *fiber.Ctx) error {
 	if wantsActivityJSON(c.Get(fiber.HeaderAccept)) {
 		return c.Next()
@@ -121,7 +121,8 @@ func (h *Handler) activityPage(c *fiber.Ctx) error {
 	if !ok {
 		return h.fail(c, errNoPost)
 	}
-	if _, _, err := h.account(c, c.Params("username")); err != nil {
+	a, _, err := h.account(c, c.Params("username"))
+	if err != nil {
 		return h.fail(c, err)
 	}
 	byID, err := h.statuses(c, h.looks(c), []int64{id})
@@ -129,7 +130,8 @@ func (h *Handler) activityPage(c *fiber.Ctx) error {
 		return h.fail(c, err)
 	}
 	p := byID[id]
-	if p == nil {
+	// Another account's boost is no activity under this name.
+	if p == nil || (p.BoostedBy != nil && p.BoostedBy.ID != strconv.FormatInt(a.ID, 10)) {
 		return h.fail(c, errNoPost)
 	}
 	return c.Redirect(p.Link, fiber.StatusFound)

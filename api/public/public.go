@@ -62,10 +62,19 @@ type Handler struct {
 	// Finger looks up visitors' servers for remote interaction (nil:
 	// the form answers that it is not enabled).
 	Finger Finger
+	// Deleted finds accounts their owners deleted, whose pages answer
+	// 410 Gone as Mastodon's do (nil: 404, as for a name never used).
+	Deleted DeletedAccounts
 
 	fingers chan struct{} // lookups in flight (fingerInFlight)
 
 	pages *page.Renderer
+}
+
+// DeletedAccounts finds a deleted account's name on a tenant's domain,
+// or errs.NotFound (federation/portability.AccountDeletions).
+type DeletedAccounts interface {
+	Deleted(ctx context.Context, tenantID int64, domain, username string) (*federation.AccountDeletion, error)
 }
 
 // PageSize is how many posts a profile or hashtag page shows.
@@ -112,6 +121,11 @@ func (h *Handler) account(c *fiber.Ctx, username string) (*federation.Account, *
 	}
 	site := httpx.SiteOf(c)
 	a, err := h.Accounts.AccountByUsername(c.UserContext(), site.TenantID, site.Domain, username)
+	if errs.Is(err, errs.NotFound) && h.Deleted != nil {
+		if _, derr := h.Deleted.Deleted(c.UserContext(), site.TenantID, site.Domain, username); derr == nil {
+			return nil, nil, errs.E(errs.Gone, "This account was deleted by its owner.")
+		}
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -131,8 +145,11 @@ func (h *Handler) fail(c *fiber.Ctx, err error) error {
 	}
 	status, msg := page.Failure(c, log, "public page failed", err)
 	title := "Something went wrong"
-	if status == fiber.StatusNotFound {
+	switch status {
+	case fiber.StatusNotFound:
 		title, msg = "Not found", "This page does not exist, or is not public."
+	case fiber.StatusGone:
+		title = "Account deleted"
 	}
 	return h.pages.Render(c, status, "error", &view{Page: page.Page{Title: title, Message: msg,
 		Host: httpx.SiteOf(c).Domain, Home: "/"}})

@@ -202,7 +202,10 @@ func (h *Handler) authenticate(c *fiber.Ctx) (*viewer, string, error) {
 		}
 		return nil, "", err
 	}
-	v.token, v.tok, v.userID = b, tok, tok.AccountID
+	// Cloned: the token keys the gate's per-token count and the periodic
+	// recheck for the connection's life, past the request whose buffer b
+	// is a view of (issue 19, finding 9).
+	v.token, v.tok, v.userID = strings.Clone(b), tok, tok.AccountID
 	return v, proto, nil
 }
 
@@ -230,6 +233,10 @@ func (s *stream) key() string {
 // channel. Public streams are open as the public timelines are; a token
 // presented for them still needs a reading scope.
 func (h *Handler) resolve(ctx context.Context, v *viewer, name, tag, list string) (*stream, error) {
+	// The stream outlives the request, and callers pass fiber's views of
+	// its buffer (c.Query), which the server reuses: a stream keeps its
+	// own copies of the names its frames carry (issue 19, finding 9).
+	name, tag, list = strings.Clone(name), strings.Clone(tag), strings.Clone(list)
 	need := func(scope string, user bool) error {
 		if v.tok == nil {
 			if user {

@@ -183,7 +183,7 @@ func (h *Handler) requestImport(c *fiber.Ctx) error {
 	back := func(msg string) error { return h.showArchives(c, archive.ImportJob, msg) }
 	fh := chosenFile(c, "file")
 	if fh == nil {
-		return back("Choose an archive (.zip) to import.")
+		return back("Choose an archive (.zip), or a list's CSV file, to import.")
 	}
 	if fh.Size > MaxImport {
 		return back(fmt.Sprintf("The archive is larger than %d MB: import it with `roost account import` on the server.", MaxImport>>20))
@@ -191,6 +191,12 @@ func (h *Handler) requestImport(c *fiber.Ctx) error {
 	fields := url.Values{}
 	if c.FormValue("publish") == "1" {
 		fields.Set("publish", "true")
+	}
+	// A lone CSV list (Mastodon's import types); the client API checks
+	// the file and refuses a malformed one before anything is queued.
+	if typ := c.FormValue("type"); typ != "" && typ != "archive" {
+		fields.Set("type", typ)
+		fields.Set("mode", c.FormValue("mode"))
 	}
 	if err := h.sendMultipart(c, fiber.MethodPost, "/api/v1/roost/imports", fields, map[string]*multipart.FileHeader{"file": fh}, nil); err != nil {
 		return h.settingsBack(c, back, err)

@@ -187,13 +187,16 @@ func benchPost(ctx context.Context, cfg *config.Config, args []string) error {
 	fs.IntVar(&o.Probes, "probes", 5, "posts per audience timed to their last follower's home feed, one at a time")
 	without := fs.String("without-triggers", "", "comma-separated table.trigger to disable first (to measure their cost)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the timed posts here")
+	fs.Float64Var(&o.Rate, "rate", 2, "posts per second of the latency run (one account posting steadily; 0: no latency run)")
+	fs.IntVar(&o.LatencyPosts, "latency-posts", 100, "posts of the latency run per audience")
+	fs.BoolVar(&o.Durable, "durable", true, "run the private PostgreSQL with fsync and synchronous_commit on, as an operator does")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := parseBenchPostLists(&o, *followers, *without); err != nil { // fanout.go
 		return err
 	}
-	svc, stop, err := benchServices(ctx, cfg)
+	svc, stop, err := benchServicesWith(ctx, cfg, o.Durable)
 	if err != nil {
 		return err
 	}
@@ -356,6 +359,12 @@ func benchAPI(cfg *config.Config, svc *services) (bench.API, error) {
 // benchServices provisions a private environment in a temporary directory,
 // migrated, and connects to it; stop removes everything.
 func benchServices(ctx context.Context, cfg *config.Config) (*services, func(), error) {
+	return benchServicesWith(ctx, cfg, false)
+}
+
+// benchServicesWith is benchServices with PostgreSQL durable (fsync and
+// synchronous_commit on, as in production) or not (faster, as in tests).
+func benchServicesWith(ctx context.Context, cfg *config.Config, durable bool) (*services, func(), error) {
 	dir, err := os.MkdirTemp("", "roost-bench-")
 	if err != nil {
 		return nil, nil, err
@@ -364,7 +373,7 @@ func benchServices(ctx context.Context, cfg *config.Config) (*services, func(), 
 		removeTemp(dir)
 		return nil, nil, err
 	}
-	env, err := devenv.Start(ctx, devenv.Options{Dir: dir, Install: true, Database: "bench",
+	env, err := devenv.Start(ctx, devenv.Options{Dir: dir, Install: true, Database: "bench", Durable: durable,
 		Logf: func(f string, a ...any) { quiet.Debug(fmt.Sprintf(f, a...)) }})
 	if err != nil {
 		removeTemp(dir)

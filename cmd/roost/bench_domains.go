@@ -32,6 +32,7 @@ func benchDomains(ctx context.Context, cfg *config.Config, args []string) error 
 	fs.DurationVar(&o.Duration, "duration", 3*time.Second, "length of each timed routing and TLS run")
 	fs.IntVar(&o.Samples, "samples", 200, "timed reads per dashboard page")
 	fs.IntVar(&o.TLSCold, "tls-cold", 3000, "handshakes for names outside the node's certificate cache")
+	fs.IntVar(&o.TLSCacheMiB, "tls-cache-mb", 0, "ROOST_TLS_CACHE_MB of the HTTPS node (0: its default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

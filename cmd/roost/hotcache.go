@@ -20,6 +20,7 @@ import (
 // listens the caches serve nothing.
 func newNodeCaches(log *slog.Logger, svc *services, set *hotcache.Set, m *mastodon.Handler) (*cached.Accounts, jobs.Job) {
 	m.InstanceDocs = mastodon.NewInstanceDocs(set)
+	m.HomePages = mastodon.NewHomePages(set, 0) // rendered home pages (api/mastodon/homecache.go)
 	// What viewers hide (filters, blocked domains, exclusive lists) is
 	// read fresh when rendering timelines: cached, a change made on one
 	// request was not yet seen by the next until the node heard the

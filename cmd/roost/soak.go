@@ -71,11 +71,14 @@ func runSoak(ctx context.Context, cfg *config.Config, _ *slog.Logger, args []str
 	for _, v := range res.Violations {
 		fmt.Fprintln(os.Stderr, "soak: violation:", v)
 	}
+	for _, h := range res.HarnessErrors {
+		fmt.Fprintln(os.Stderr, "soak: harness error (the harness's failure, not the cluster's):", h)
+	}
 	if err := printResult(res); err != nil {
 		return err
 	}
 	if res.Failed() {
-		return fmt.Errorf("soak (seed %d): %d lost, %d other errors", o.Seed, res.Lost, res.ErrorsOther)
+		return fmt.Errorf("soak (seed %d): %d lost, %d other errors, %d harness errors", o.Seed, res.Lost, res.ErrorsOther, len(res.HarnessErrors))
 	}
 	return nil
 }

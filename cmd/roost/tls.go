@@ -127,6 +127,7 @@ func newCertManager(cfg *config.Config, log *slog.Logger, svc *services, cache *
 		Log:             log.With("component", "tls"),
 		Wildcard:        wildcard,
 		OrderLimit:      cfg.ACMEOrderLimit,
+		CacheCapacity:   certs.CacheCapacityFor(cfg.TLSCacheMiB),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ROOST_TLS=%s: %w", cfg.TLS, err)
@@ -155,7 +156,7 @@ var (
 	tlsCacheHits      = prometheus.NewDesc("roost_tls_decision_cache_hits_total", "Decisions answered from the host cache.", nil, nil)
 	tlsLookups        = prometheus.NewDesc("roost_tls_decision_lookups_total", "Decisions that queried the database (cache misses).", nil, nil)
 	tlsLookupErrors   = prometheus.NewDesc("roost_tls_decision_lookup_errors_total", "Decision lookups that failed (database down): refused.", nil, nil)
-	tlsLookupLimited  = prometheus.NewDesc("roost_tls_decision_rate_limited_total", "Cache misses refused by the lookup rate limits, without a query.", nil, nil)
+	tlsLookupLimited  = prometheus.NewDesc("roost_tls_decision_rate_limited_total", "Cache misses refused without a query: a client address spent its allowance for unknown names, or the node's lookup gate was full.", nil, nil)
 	tlsOrders         = prometheus.NewDesc("roost_tls_orders_total", "Certificate orders (new and renewals), by result.", []string{"result"}, nil)
 	tlsCollectorDescs = []*prometheus.Desc{tlsDecisions, tlsCacheHits, tlsLookups, tlsLookupErrors, tlsLookupLimited, tlsOrders}
 )

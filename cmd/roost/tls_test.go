@@ -3,22 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,107 +45,24 @@ func (l *tlsLog) String() string {
 	return l.buf.String()
 }
 
-// pebble is a real ACME CA (letsencrypt/pebble) on loopback, validating
-// challenges on the given ports at the addresses its DNS server gives.
+// pebble is testenv's Pebble (a real ACME CA on loopback) under the
+// names these tests use.
 type pebble struct {
-	dir   string // https://127.0.0.1:P/dir
-	mgmt  string // https://127.0.0.1:Q
-	caPEM string // file: the root of Pebble's own HTTPS certificate
-	trust *x509.CertPool
-	log   *tlsLog
+	*testenv.Pebble
+	dir, caPEM string
 }
 
-// startPebble builds Pebble once per machine (devenv.Pebble caches it
-// under ~/.cache/roost/tools) and runs it with its own config.
+// startPebble runs Pebble for this test (testenv.StartPebble).
 func startPebble(t *testing.T, httpPort, tlsPort int, dnsAddr string) *pebble {
-	t.Helper()
-	bin, err := devenv.Pebble(devenv.Options{Install: true, Logf: t.Logf})
-	if err != nil {
-		t.Fatalf("pebble: %v", err)
-	}
-	dir := t.TempDir()
-	// Pebble's HTTPS certificate, from a CA made for this test.
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "roost test pebble CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	leafKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}, caCert, &leafKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafKeyDER, _ := x509.MarshalECPrivateKey(leafKey)
-	p := &pebble{caPEM: filepath.Join(dir, "ca.pem"), trust: x509.NewCertPool(), log: &tlsLog{}}
-	p.trust.AddCert(caCert)
-	write := func(name string, b []byte) {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}))
-	write("cert.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}))
-	write("key.pem", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: leafKeyDER}))
-	listen, mgmt := freeAddr(t), freeAddr(t)
-	cfg := map[string]any{"pebble": map[string]any{
-		"listenAddress": listen, "managementListenAddress": mgmt,
-		"certificate": filepath.Join(dir, "cert.pem"), "privateKey": filepath.Join(dir, "key.pem"),
-		"httpPort": httpPort, "tlsPort": tlsPort, "ocspResponderURL": "", "externalAccountBindingRequired": false,
-		"keyAlgorithm": "ecdsa", "retryAfter": map[string]int{"authz": 1, "order": 1},
-	}}
-	b, _ := json.Marshal(cfg)
-	write("pebble.json", b)
-	cmd := exec.Command(bin, "-config", filepath.Join(dir, "pebble.json"), "-dnsserver", dnsAddr)
-	cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0")
-	cmd.Stdout, cmd.Stderr = p.log, p.log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("pebble log:\n%s", p.log.String())
-		}
-	})
-	p.dir, p.mgmt = "https://"+listen+"/dir", "https://"+mgmt
-	waitFor(t, "pebble listening", func() bool {
-		c, err := net.DialTimeout("tcp", listen, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return p
+	p := testenv.StartPebble(t, httpPort, tlsPort, dnsAddr)
+	return &pebble{Pebble: p, dir: p.Dir, caPEM: p.CAPEM}
 }
 
 // orders counts the orders Pebble created.
-func (p *pebble) orders() int { return strings.Count(p.log.String(), "Added order") }
+func (p *pebble) orders() int { return p.Orders() }
 
 // issuingRoots fetches the root Pebble issues under (new at every start).
-func (p *pebble) issuingRoots(t *testing.T) *x509.CertPool {
-	t.Helper()
-	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.trust}}, Timeout: 10 * time.Second}
-	resp, err := c.Get(p.mgmt + "/roots/0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(b) {
-		t.Fatalf("no root from pebble: %s", b)
-	}
-	return pool
-}
+func (p *pebble) issuingRoots(t *testing.T) *x509.CertPool { return p.IssuingRoots(t) }
 
 // startDNS answers A queries for every name, over TCP (as Pebble asks)
 // and UDP: the address in names, or fallback; nothing else (no AAAA, no

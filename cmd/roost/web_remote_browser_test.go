@@ -80,6 +80,10 @@ func TestIssue18FollowRemoteAccountInBrowser(t *testing.T) {
 	// The profile inside the app, then follow from it.
 	browse(t, bctx, "open the remote profile", chromedp.Click(".person a.name", chromedp.ByQuery))
 	waitText(t, bctx, "#profile .handle", "@bob@b.test")
+	// Issue 18 (left 3): before any delivery, the profile shows bob's
+	// count and post as read from his outbox on B.
+	waitText(t, bctx, "#profile", "1 posts")
+	waitText(t, bctx, "#feed", "Hello from node B")
 	shot.take("web-remote-profile")
 	var profileURL string
 	browse(t, bctx, "where", chromedp.Location(&profileURL))

@@ -47,7 +47,13 @@ func NewAccounts(set *hotcache.Set, store federation.AccountStore) *Accounts {
 // unknown or suspended name) is not kept. The caller gets its own copy of
 // the account's fields.
 func (a *Accounts) AccountByUsername(ctx context.Context, tenantID int64, domain, username string) (*federation.Account, error) {
-	k := nameKey{tenant: tenantID, domain: domain, username: strings.ToLower(username)}
+	// The key outlives the request: it is cloned, because a handler's
+	// username is fiber's view of the request buffer (c.Params), which the
+	// next request on that connection overwrites. A key whose bytes change
+	// under the map is found under the new name once the map grows and
+	// rehashes: one account's document served for another's, whose key
+	// then never verifies (issue 19, finding 9).
+	k := nameKey{tenant: tenantID, domain: strings.Clone(domain), username: strings.Clone(strings.ToLower(username))}
 	acct, err := a.byName.Load(ctx, k, func(ctx context.Context) (*federation.Account, []hotcache.Tag, error) {
 		acct, err := a.AccountStore.AccountByUsername(ctx, tenantID, domain, username)
 		if err != nil {

@@ -229,6 +229,12 @@ func (c *Cache) Interval() time.Duration {
 	return c.Every
 }
 
+// Version is the store's version of the policy in force (0 before
+// Load): whatever renders with Check may key what it keeps by it (issue
+// 21's home page cache). Load stores the policy before its version, so
+// a reader that saw a version renders with that policy or a newer one.
+func (c *Cache) Version() int64 { return c.version.Load() }
+
 // Check is the current policy's verdict.
 func (c *Cache) Check(tenantID int64, host string) Verdict { return c.p.Load().Check(tenantID, host) }
 

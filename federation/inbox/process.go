@@ -104,7 +104,10 @@ func (p *Processor) outcome(ctx context.Context, it federation.InboxItem, err er
 	switch {
 	case err == nil:
 		return true, ""
-	case errs.CodeOf(err) != errs.Internal:
+	case errs.CodeOf(err) != errs.Internal && errs.CodeOf(err) != errs.Unavailable:
+		// Unavailable (a fetch the activity needed timed out or was
+		// answered 5xx: its origin overloaded or restarting) passes, and is
+		// retried below like an internal failure (issue 19, finding 10).
 		// Not applicable (unknown target, unsupported type): done. An
 		// unknown target is everyday traffic (Deletes of accounts never
 		// seen here); anything else is worth an operator's eye.

@@ -26,6 +26,7 @@ type Store interface {
 	RemoteActorByHandle(ctx context.Context, user, host string) (*federation.Account, error)
 	federation.SocialStore
 	federation.PollStore
+	federation.OwnActivities
 }
 
 // actor is the acting local account with its URLs.
@@ -75,7 +76,10 @@ func (s *Service) Like(ctx context.Context, local *federation.Account, statusURI
 	if err != nil {
 		return err
 	}
-	id := a.uri + "#likes/" + strconv.FormatInt(st.ID, 10)
+	id, err := s.likeID(ctx, a, st.ID)
+	if err != nil {
+		return err
+	}
 	inbox, author, err := s.authorInbox(ctx, st)
 	if err != nil {
 		return err
@@ -107,15 +111,17 @@ func (s *Service) Boost(ctx context.Context, local *federation.Account, statusUR
 	if st.Visibility != federation.Public && st.Visibility != federation.Unlisted {
 		return 0, errs.E(errs.Forbidden, "only public and unlisted posts can be boosted")
 	}
-	id := a.uri + "/statuses/" + strconv.FormatInt(st.ID, 10) + "/activity"
-	if !undo {
+	had, err := s.Store.BoostBy(ctx, local.ID, st.ID)
+	if err != nil && errs.CodeOf(err) != errs.NotFound {
+		return 0, err
+	}
+	if had != nil && !undo {
 		// Boosting twice answers the boost there is and sends nothing
 		// again: followers' servers already have its Announce.
-		if had, err := s.Store.StatusByURI(ctx, id); err == nil && had.AccountID == local.ID {
-			return had.ID, nil
-		} else if err != nil && errs.CodeOf(err) != errs.NotFound {
-			return 0, err
-		}
+		return had.ID, nil
+	}
+	if had == nil && undo {
+		return 0, nil
 	}
 	inboxes, err := s.Mover.FollowerInboxes(ctx, local.ID)
 	if err != nil {
@@ -128,22 +134,62 @@ func (s *Service) Boost(ctx context.Context, local *federation.Account, statusUR
 	inboxes = append(inboxes, authorInbox...)
 	to, cc := []string{federation.PublicCollection}, []string{a.links.Followers(local.Username), author}
 	if undo {
-		if _, err := s.Store.DeleteStatusByURI(ctx, id, local.ID); err != nil {
+		// The Undo names the Announce by the id it was sent with (older
+		// boosts' ids had another shape).
+		if _, err := s.Store.DeleteStatusByURI(ctx, had.URI, local.ID); err != nil {
 			return 0, err
 		}
-		announce := map[string]any{"id": id, "type": "Announce", "actor": a.uri, "object": st.URI}
-		return 0, s.send(ctx, a, "Undo", id+"/undo", announce, to, cc, inboxes, false)
+		announce := map[string]any{"id": had.URI, "type": "Announce", "actor": a.uri, "object": st.URI}
+		return 0, s.send(ctx, a, "Undo", had.URI+"/undo", announce, to, cc, inboxes, false)
 	}
-	r := &federation.Status{AccountID: local.ID, TenantID: local.TenantID, URI: id, Visibility: federation.Public,
+	r := &federation.Status{AccountID: local.ID, TenantID: local.TenantID, Visibility: federation.Public,
 		To: to, Cc: cc, Published: time.Now().UTC()}
-	saved, err := s.Store.Reblog(ctx, r, st.ID)
-	if err != nil {
-		return 0, err
+	// The Announce id is the boost's own (Mastodon's shape,
+	// …/statuses/<boost id>/activity): never the id of a post's Create,
+	// not even for a boost of one's own post, and new for a boost after
+	// an undone one.
+	saved, created, err := s.Store.LocalBoost(ctx, r, st.ID, func(id int64) string { return BoostID(a.uri, id) })
+	if err != nil || !created {
+		return idOf(saved), err
 	}
 	if err := s.Store.AddToHomeFeeds(ctx, saved.ID, local.ID, local.TenantID); err != nil {
 		return 0, err
 	}
-	return saved.ID, s.send(ctx, a, "Announce", id, st.URI, to, cc, inboxes, false)
+	return saved.ID, s.send(ctx, a, "Announce", saved.URI, st.URI, to, cc, inboxes, false)
+}
+
+// BoostID is the Announce id of a local account's boost whose status id
+// is boostID; CreateID of a local post is its URI with /activity, the
+// same shape over the post's own id, so the two never meet.
+func BoostID(actorURI string, boostID int64) string {
+	return actorURI + "/statuses/" + strconv.FormatInt(boostID, 10) + "/activity"
+}
+
+func idOf(st *federation.Status) int64 {
+	if st == nil {
+		return 0
+	}
+	return st.ID
+}
+
+// likeID is the id of local's like of a status: the one it was sent with
+// when there is one, else a new one, so a like after an undone like is a
+// new activity (receivers drop an id they have seen).
+func (s *Service) likeID(ctx context.Context, a *actor, statusID int64) (string, error) {
+	had, err := s.Store.LikeURI(ctx, a.ID, statusID)
+	if err != nil || had != "" {
+		return had, err
+	}
+	return a.uri + "#likes/" + strconv.FormatInt(statusID, 10) + "-" + ap.NewToken(), nil
+}
+
+// blockID is likeID for blocks.
+func (s *Service) blockID(ctx context.Context, a *actor, targetID int64) (string, error) {
+	had, err := s.Store.BlockURI(ctx, a.ID, targetID)
+	if err != nil || had != "" {
+		return had, err
+	}
+	return a.uri + "#blocks/" + strconv.FormatInt(targetID, 10) + "-" + ap.NewToken(), nil
 }
 
 // Edit replaces the text of local's own post and sends Update.
@@ -265,7 +311,10 @@ func (s *Service) Block(ctx context.Context, local *federation.Account, target s
 	if err != nil {
 		return err
 	}
-	id := a.uri + "#blocks/" + strconv.FormatInt(other.ID, 10)
+	id, err := s.blockID(ctx, a, other.ID)
+	if err != nil {
+		return err
+	}
 	if undo {
 		if _, err := s.Store.Unblock(ctx, local.ID, other.ID); err != nil {
 			return err

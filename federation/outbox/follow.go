@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/roost-social/roost/federation"
 	ap "github.com/roost-social/roost/federation/activitypub"
@@ -33,6 +34,8 @@ type Service struct {
 	// Scheme is this instance's URL scheme, for the URLs of its own actors
 	// (WebFinger goes out over the peer's scheme: fetch.DiscoveryURL).
 	Scheme string
+	// Now is the clock of RefreshCollections' interval (nil: time.Now).
+	Now func() time.Time
 }
 
 // Resolve finds a remote actor by handle (user@host, @user@host) or by

@@ -27,6 +27,9 @@ type Store interface {
 	PendingPublications(ctx context.Context, accountID, afterID int64, limit int) ([]*federation.Status, error)
 	PublishImported(ctx context.Context, st *federation.Status, render func(*federation.Status) (string, []byte, error)) ([]int64, error)
 	RestoreRows(ctx context.Context, local *federation.Account, kind archive.Kind, rows [][]string) (int, []string, error)
+	// ClearRows removes the account's rows of a list an overwrite import
+	// replaces (blocks, mutes, domain blocks, bookmarks).
+	ClearRows(ctx context.Context, local *federation.Account, kind archive.Kind) error
 	QueueFollows(ctx context.Context, importID int64, local *federation.Account, targets, hosts []string,
 		spread archive.FollowSpread, now time.Time) (queued, over int, err error)
 }

@@ -77,7 +77,12 @@ func followTarget(s string) (target, host string, ok bool) {
 // restore restores blocks, mutes, lists and bookmarks, a batch of rows
 // per transaction.
 func (r *run) restore(ctx context.Context) error {
-	for _, kind := range []archive.Kind{archive.Blocks, archive.Mutes, archive.Lists, archive.Bookmarks} {
+	for _, kind := range []archive.Kind{archive.Blocks, archive.Mutes, archive.Lists, archive.Bookmarks, archive.DomainBlocks} {
+		if kind == r.a.Overwrite { // a lone CSV in overwrite mode replaces the list
+			if err := r.im.Store.ClearRows(ctx, r.req.Local, kind); err != nil {
+				return err
+			}
+		}
 		var rows [][]string
 		flush := func() error {
 			if len(rows) == 0 {

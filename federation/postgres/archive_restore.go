@@ -62,6 +62,8 @@ func (r *restorer) row(kind archive.Kind, row []string) (string, error) {
 		return r.listMember(row[0], row[1])
 	case archive.Bookmarks:
 		return r.bookmark(row[0])
+	case archive.DomainBlocks:
+		return r.domainBlock(row[0]) // archive_lone.go
 	}
 	return "", fmt.Errorf("restore: unknown kind %q", kind)
 }

@@ -114,11 +114,17 @@ func (l *CacheChanges) session(ctx context.Context) error {
 
 // CacheTags reads an announcement: "a <account> <tenant>" names the
 // account, "k <token> <tenant>" an OAuth access token, "v <account>" what
-// that viewer hides, "t <tenant>" the tenant (and so everything of it).
+// that viewer hides, "t <tenant>" the tenant (and so everything of it);
+// for timeline pages (migration 054) "s <status>" and "S <status>..."
+// statuses, "A <account>" an account as shown, "V <account>..." viewers,
+// "g 0" every page.
 func CacheTags(payload string) ([]hotcache.Tag, bool) {
 	f := strings.Fields(payload)
 	if len(f) < 2 {
 		return nil, false
+	}
+	if kind, ok := pageKinds[f[0]]; ok {
+		return pageTags(kind, f[1:])
 	}
 	id, err := strconv.ParseInt(f[1], 10, 64)
 	if err != nil {
@@ -135,4 +141,24 @@ func CacheTags(payload string) ([]hotcache.Tag, bool) {
 		return []hotcache.Tag{{Kind: hotcache.Tenant, ID: id}}, true
 	}
 	return nil, false
+}
+
+// pageKinds are migration 054's payloads of one or many ids.
+var pageKinds = map[string]hotcache.Kind{"s": hotcache.Status, "S": hotcache.Status, "A": hotcache.Shown,
+	"V": hotcache.Viewer, "g": hotcache.Timelines}
+
+// pageTags are the tags of ids of kind (at most 300 in a payload).
+func pageTags(kind hotcache.Kind, ids []string) ([]hotcache.Tag, bool) {
+	if len(ids) > 300 {
+		return nil, false
+	}
+	tags := make([]hotcache.Tag, 0, len(ids))
+	for _, s := range ids {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		tags = append(tags, hotcache.Tag{Kind: kind, ID: id})
+	}
+	return tags, true
 }

@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -354,6 +356,29 @@ func TestIssue21CacheViewerHidesOnSecondNode(t *testing.T) {
 		}
 		for i, v := range []*cached.Viewers{v2, v1} {
 			waitFor(t, fmt.Sprintf("node %d to see %s", 2-i, step.name), func() bool { return state(v) == step.want })
+		}
+	}
+}
+
+// Migration 054's page payloads: one or many ids, read strictly (a
+// malformed one empties the caches rather than evict too little).
+func TestIssue21CachePageTags(t *testing.T) {
+	for payload, want := range map[string][]hotcache.Tag{
+		"s 5":      {{Kind: hotcache.Status, ID: 5}},
+		"S 5 6":    {{Kind: hotcache.Status, ID: 5}, {Kind: hotcache.Status, ID: 6}},
+		"A 7":      {{Kind: hotcache.Shown, ID: 7}},
+		"V 8 9 10": {{Kind: hotcache.Viewer, ID: 8}, {Kind: hotcache.Viewer, ID: 9}, {Kind: hotcache.Viewer, ID: 10}},
+		"g 0":      {{Kind: hotcache.Timelines, ID: 0}},
+		"v 8":      {{Kind: hotcache.Viewer, ID: 8}},
+	} {
+		got, ok := fedpg.CacheTags(payload)
+		if !ok || !slices.Equal(got, want) {
+			t.Errorf("%q: %v %v", payload, got, ok)
+		}
+	}
+	for _, bad := range []string{"s", "s x", "S 1 x", "V 1 -", "g", "A 1.5", "V " + strings.Repeat("1 ", 301)} {
+		if _, ok := fedpg.CacheTags(bad); ok {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 }

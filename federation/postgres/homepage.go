@@ -39,6 +39,9 @@ func homePageSQL(page string) string {
 			set_config('` + homeAccountsSetting + `', people.ids::text, true) from page, shown, people`
 }
 
+// mutesEndSQL is when the viewer's ($1) earliest running timed mute ends.
+const mutesEndSQL = `select min(expires_at) from mutes where account_id = $1 and expires_at > now()`
+
 // HomePage reads a home timeline page and everything rendering it reads
 // in one pgx batch: one round trip, whose statements run in order in one
 // implicit transaction. The first pages the feed exactly as HomeTimeline
@@ -58,6 +61,7 @@ func (s *Store) HomePage(ctx context.Context, viewerID int64, p federation.Page)
 	b.Queue(ownVotesSQL(homeAllIDs), viewerID)
 	b.Queue(filterSelect+ownFiltersWhere, viewerID)
 	b.Queue(hiddenSQL, viewerID)
+	b.Queue(mutesEndSQL, viewerID)
 	br := s.db.SendBatch(ctx, b)
 	out, err := readHomePage(br, p)
 	if cerr := br.Close(); err == nil && cerr != nil {
@@ -105,6 +109,9 @@ func readHomePage(br pgx.BatchResults, p federation.Page) (*federation.HomePage,
 		return nil, err
 	}
 	if err := br.QueryRow().Scan(&out.HiddenDomains, &out.Exclusive); err != nil {
+		return nil, err
+	}
+	if err := br.QueryRow().Scan(&out.MutesEnd); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -25,6 +25,7 @@ var allowedOutbound = map[string]bool{
 	"internal/soak/client.go":                 true, // the chaos soak's apps (loopback)
 	"internal/soak/cluster.go":                true, // its balancer and front doors (loopback)
 	"billing/stripe/stripemock/stripemock.go": true,
+	"internal/testenv/pebble.go":              true, // tests' Pebble and its management API (loopback)
 }
 
 // SECURITY 18: every outbound request goes through the one safe client.

@@ -47,6 +47,8 @@ type DomainsOptions struct {
 	Duration   time.Duration // length of each timed TLS and routing run
 	Samples    int           // timed reads per dashboard page
 	TLSCold    int           // handshakes for names outside the certificate cache
+	// TLSCacheMiB is the HTTPS node's ROOST_TLS_CACHE_MB (0: its default).
+	TLSCacheMiB int
 }
 
 // Domains is what the domains benchmark seeds, starts and reads: the
@@ -106,6 +108,21 @@ type DomainsResult struct {
 	// SeqScans lists the pages whose queries scan a per-tenant table
 	// whole (EXPLAIN with sequential scans discouraged); empty is the goal.
 	SeqScans []string `json:"seq_scans"`
+	// QueryCosts are each page's statements as the database ran them
+	// (EXPLAIN ANALYZE through auto_explain): a page whose server time is
+	// far below its p99 waited for a core, not for its queries.
+	QueryCosts []QueryCost `json:"query_costs"`
+}
+
+// QueryCost is one page's database work, from its executed plans.
+type QueryCost struct {
+	Name       string  `json:"name"`
+	Statements int     `json:"statements"`
+	ServerMS   float64 `json:"server_ms"`
+	// MaxRows is the most rows any plan node produced (times its loops);
+	// Heavy names the sorts and aggregates over more than 1,000 rows.
+	MaxRows int64    `json:"max_node_rows"`
+	Heavy   []string `json:"heavy_nodes"`
 }
 
 // NodeFigures are one process kind's start-up time and memory.
@@ -140,6 +157,12 @@ type TLSFigures struct {
 	RSSMiB         float64 `json:"serve_rss_after_mib"`
 	CacheCapacity  int     `json:"cache_capacity"`
 	ColdHandshakes int     `json:"cold_handshakes"`
+	// Mixed: handshakes for names drawn uniformly from every host name
+	// (more than the cache holds at 100,000), after the cold run: the
+	// steady state of cache churn and its database cost.
+	MixedPerS    float64 `json:"all_names_per_s"`
+	MixedFailed  int     `json:"all_names_failed"`
+	MixedDBCalls float64 `json:"all_names_db_statements_per_handshake"`
 }
 
 // PageFigures are one page's read latencies.
@@ -188,7 +211,7 @@ func (b Domains) Run(ctx context.Context, o DomainsOptions) (*DomainsResult, err
 		return nil, err
 	}
 	fmt.Fprintln(out, "starting serve and work nodes...")
-	cluster, err := startDomainsCluster(b, o.Nodes)
+	cluster, err := startDomainsCluster(b, o.Nodes, o.TLSCacheMiB)
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +241,9 @@ func (b Domains) Run(ctx context.Context, o DomainsOptions) (*DomainsResult, err
 	if res.SeqScans, err = b.seqScans(ctx, world); err != nil {
 		return nil, err
 	}
+	if res.QueryCosts, err = b.queryCosts(ctx, world); err != nil {
+		return nil, err
+	}
 	res.Renewal = PlanRenewals(RenewalInput{OwnNames: world.ownNames, BaseNames: o.Count - world.own,
 		Wildcard: true, Renewals: world.renewals, NewPerDay: max(world.ownNames/365, 1), BudgetPer3h: certs.DefaultOrderLimit}, LetsEncrypt)
 	res.Load1End = loadavg()
@@ -245,6 +271,18 @@ func seedDomains(ctx context.Context, db *pgxpool.Pool, o DomainsOptions, out io
 	}
 	// Tenant i (0-based, by id) owns site<i>.test (a fifth of those with
 	// social.site<i>.test) when i%100 < OwnPercent, else t<i>.<base>.
+	// The certificates need only the names, so they are signed and copied
+	// while the tenants are inserted: the seed takes the longer of the
+	// two, not their sum.
+	type certsDone struct {
+		renewals []time.Time
+		err      error
+	}
+	certCh := make(chan certsDone, 1)
+	go func() {
+		r, err := seedCerts(ctx, db, seedNames(o), o.BaseDomain, out)
+		certCh <- certsDone{r, err}
+	}()
 	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		steps := []struct {
 			sql  string
@@ -266,14 +304,17 @@ func seedDomains(ctx context.Context, db *pgxpool.Pool, o DomainsOptions, out io
 				select t.id, s.domain, 'user', 'User of ' || s.domain, $1, $2 from seed_t s join tenants t on t.name = s.name`,
 				[]any{kp.PublicPEM, kp.PrivatePEM}},
 		}
-		for _, s := range steps {
+		for i, s := range steps {
+			t0 := time.Now()
 			if _, err := tx.Exec(ctx, s.sql, s.args...); err != nil {
 				return fmt.Errorf("seed: %w", err)
 			}
+			fmt.Fprintf(out, "  seed step %d: %.1f s\n", i, time.Since(t0).Seconds())
 		}
 		return nil
 	})
 	if err != nil {
+		<-certCh // its connection is back in the pool before the caller closes it
 		return nil, err
 	}
 	w := &domainsWorld{}
@@ -306,10 +347,30 @@ func seedDomains(ctx context.Context, db *pgxpool.Pool, o DomainsOptions, out io
 		return nil, err
 	}
 	fmt.Fprintf(out, "  %d tenants, %d host names (%.1f s); certificates...\n", len(w.tenants), len(w.names), time.Since(began).Seconds())
-	if w.renewals, err = seedCerts(ctx, db, w.names, o.BaseDomain); err != nil {
-		return nil, err
+	done := <-certCh
+	if done.err != nil {
+		return nil, done.err
 	}
+	w.renewals = done.renewals
+	fmt.Fprintf(out, "  certificates stored (%.1f s)\n", time.Since(began).Seconds())
 	return w, nil
+}
+
+// seedNames are the host names seedDomains creates, computed as its SQL
+// computes them.
+func seedNames(o DomainsOptions) []string {
+	names := make([]string, 0, o.Count+o.Count/50)
+	for i := range o.Count {
+		if i%100 >= o.OwnPercent {
+			names = append(names, "t"+strconv.Itoa(i)+"."+o.BaseDomain)
+			continue
+		}
+		names = append(names, "site"+strconv.Itoa(i)+".test")
+		if i%5 == 0 {
+			names = append(names, "social.site"+strconv.Itoa(i)+".test")
+		}
+	}
+	return names
 }
 
 // certLifetime is a Let's Encrypt certificate's (90 days).
@@ -321,7 +382,7 @@ const certLifetime = 90 * 24 * time.Hour
 // issued at spread times over the last 60 days: none is due yet, and
 // their renewals fall evenly over the next two months. It returns each
 // own-domain certificate's renewal time (a third of its life left).
-func seedCerts(ctx context.Context, db *pgxpool.Pool, names []string, base string) ([]time.Time, error) {
+func seedCerts(ctx context.Context, db *pgxpool.Pool, names []string, base string, progress io.Writer) ([]time.Time, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -355,16 +416,13 @@ func seedCerts(ctx context.Context, db *pgxpool.Pool, names []string, base strin
 		}
 		keys, keyPEMs = append(keys, k), append(keyPEMs, p)
 	}
-	rows := [][]any{{certs.LocalCACertKey, caPEM, now}, {"roost/local-ca/ca.key", caKeyPEM, now}}
 	issuer := certs.LocalIssuerKey
 	var renewals []time.Time
 	var mu sync.Mutex
-	var firstErr error
-	const batch = 4000
-	for lo := 0; lo < len(names); lo += batch {
-		part := names[lo:min(lo+batch, len(names))]
+	sign := func(lo int, part []string) ([][]any, error) {
 		out := make([][][]any, len(part))
 		var wg sync.WaitGroup
+		var firstErr error
 		workers := max(runtime.GOMAXPROCS(0), 2)
 		for g := range workers {
 			wg.Add(1)
@@ -403,17 +461,50 @@ func seedCerts(ctx context.Context, db *pgxpool.Pool, names []string, base strin
 			}()
 		}
 		wg.Wait()
-		if firstErr != nil {
-			return nil, firstErr
-		}
+		rows := make([][]any, 0, 4*len(part))
 		for _, r := range out {
 			rows = append(rows, r...)
 		}
-		if _, err := db.CopyFrom(ctx, pgx.Identifier{"cert_storage"}, []string{"key", "value", "modified"}, pgx.CopyFromRows(rows)); err != nil {
+		return rows, firstErr
+	}
+	// Signing (this process's cores) and COPY (the database's) overlap:
+	// batch k+1 is signed while batch k is copied.
+	type signed struct {
+		rows [][]any
+		err  error
+	}
+	const batch = 5000
+	batches := make(chan signed, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(batches)
+		for lo := 0; lo < len(names); lo += batch {
+			rows, err := sign(lo, names[lo:min(lo+batch, len(names))])
+			select {
+			case batches <- signed{rows, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	first := [][]any{{certs.LocalCACertKey, caPEM, now}, {"roost/local-ca/ca.key", caKeyPEM, now}}
+	var copying time.Duration
+	for b := range batches {
+		if b.err != nil {
+			return nil, b.err
+		}
+		t0 := time.Now()
+		if _, err := db.CopyFrom(ctx, pgx.Identifier{"cert_storage"}, []string{"key", "value", "modified"}, pgx.CopyFromRows(append(first, b.rows...))); err != nil {
 			return nil, fmt.Errorf("copy certificates: %w", err)
 		}
-		rows = rows[:0]
+		copying += time.Since(t0)
+		first = nil
 	}
+	fmt.Fprintf(progress, "  certificates: %d signed and copied (%.1f s in COPY)\n", len(names), copying.Seconds())
 	return renewals, nil
 }
 
@@ -549,7 +640,7 @@ type domainsCluster struct {
 // startDomainsCluster starts the first serve node alone (its start-up and
 // memory are the figures; it serves HTTPS with ROOST_TLS=self-signed),
 // then the other serve nodes and one work node.
-func startDomainsCluster(b Domains, nodes int) (*domainsCluster, error) {
+func startDomainsCluster(b Domains, nodes, tlsCacheMiB int) (*domainsCluster, error) {
 	dir, err := os.MkdirTemp("", "roost-domains-")
 	if err != nil {
 		return nil, err
@@ -596,6 +687,9 @@ func startDomainsCluster(b Domains, nodes int) (*domainsCluster, error) {
 			}
 			extra = []string{"ROOST_TLS=self-signed", "ROOST_HTTPS_ADDR=" + c.tlsAddr, "ROOST_HTTP_REDIRECT_ADDR=" + redirect,
 				"ROOST_METRICS_ADDR=" + metrics}
+			if tlsCacheMiB > 0 {
+				extra = append(extra, "ROOST_TLS_CACHE_MB="+strconv.Itoa(tlsCacheMiB))
+			}
 			addr = metrics
 		}
 		t0 := time.Now()
@@ -743,7 +837,7 @@ func (b Domains) invalidation(ctx context.Context, c *domainsCluster, f *Routing
 // database), from several loopback source addresses as many remote
 // servers would come.
 func (b Domains) handshakes(ctx context.Context, c *domainsCluster, w *domainsWorld, o DomainsOptions) (TLSFigures, error) {
-	f := TLSFigures{CacheCapacity: certs.DefaultCacheCapacity}
+	f := TLSFigures{CacheCapacity: certs.CacheCapacityFor(o.TLSCacheMiB)}
 	pid := c.procs[0].Process.Pid
 	perm := mrand.Perm(len(w.names))
 	warm := perm[:min(500, len(perm)/4)]
@@ -822,8 +916,35 @@ func (b Domains) handshakes(ctx context.Context, c *domainsCluster, w *domainsWo
 	f.ColdPerS = round1(float64(n.Load()) / el.Seconds())
 	if total > 0 {
 		f.ColdDBCalls = round3(float64(calls1-calls0) / float64(total))
-		f.RSSMiB = rssMiB(pid)
 	}
+	// Every name, uniformly: at 100,000 names more than the cache holds,
+	// so this is the churn a node sees when traffic touches every tenant.
+	n.Store(0)
+	failed.Store(0)
+	start = time.Now()
+	for g := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := mrand.New(mrand.NewPCG(uint64(g), 20))
+			for time.Since(start) < o.Duration {
+				if shake(r.IntN(len(w.names)), r.IntN(200)) == nil {
+					n.Add(1)
+				} else {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	el = time.Since(start)
+	calls2, err := dbStatements(ctx, b.DB)
+	if err != nil {
+		return f, err
+	}
+	f.MixedPerS, f.MixedFailed = round1(float64(n.Load())/el.Seconds()), int(failed.Load())
+	f.MixedDBCalls = round3(float64(calls2-calls1) / float64(max(n.Load()+failed.Load(), 1)))
+	f.RSSMiB = rssMiB(pid)
 	return f, nil
 }
 
@@ -908,6 +1029,42 @@ var perTenantTables = map[string]bool{"tenants": true, "domains": true, "hostnam
 // out (so a small table is not scanned just because it is small), and
 // names the reads whose plans still scan a per-tenant table.
 func (b Domains) seqScans(ctx context.Context, w *domainsWorld) ([]string, error) {
+	p, take, err := b.explainPool(ctx, `set enable_seqscan = off`)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	found := []string{}
+	i := len(w.tenants) / 2
+	for _, r := range b.ReadsOn(p) {
+		take()
+		if err := r.Run(ctx, w.tenants[i], w.handles[i]); err != nil {
+			return nil, fmt.Errorf("%s: %w", r.Name, err)
+		}
+		scanned := map[string]bool{}
+		for _, pl := range take() {
+			for _, t := range seqScanned(pl) {
+				if perTenantTables[t] {
+					scanned[t] = true
+				}
+			}
+		}
+		var ts []string
+		for t := range scanned {
+			ts = append(ts, t)
+		}
+		sort.Strings(ts)
+		for _, t := range ts {
+			found = append(found, r.Name+": "+t)
+		}
+	}
+	return found, nil
+}
+
+// explainPool is a one-connection pool on which auto_explain sends each
+// statement's plan back as a notice (with analyze: actual rows and
+// times), and the notices collected so far.
+func (b Domains) explainPool(ctx context.Context, settings string) (*pgxpool.Pool, func() []string, error) {
 	pcfg := b.DB.Config().Copy()
 	pcfg.MaxConns = 1
 	var mu sync.Mutex
@@ -920,43 +1077,105 @@ func (b Domains) seqScans(ctx context.Context, w *domainsWorld) ([]string, error
 	pcfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		_, err := c.Exec(ctx, `load 'auto_explain'; set auto_explain.log_min_duration = 0;
 			set auto_explain.log_format = json; set auto_explain.log_nested_statements = on;
-			set auto_explain.log_level = notice; set enable_seqscan = off`)
+			set auto_explain.log_level = notice; `+settings)
 		return err
 	}
 	p, err := pgxpool.NewWithConfig(ctx, pcfg)
+	take := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := plans
+		plans = nil
+		return out
+	}
+	return p, take, err
+}
+
+// queryCosts runs every read once more with EXPLAIN ANALYZE (the plans
+// the planner picks at this size) and sums what the server spent.
+func (b Domains) queryCosts(ctx context.Context, w *domainsWorld) ([]QueryCost, error) {
+	p, take, err := b.explainPool(ctx, `set auto_explain.log_analyze = on; set auto_explain.log_timing = on; set auto_explain.log_nested_statements = off`)
 	if err != nil {
 		return nil, err
 	}
 	defer p.Close()
-	found := []string{}
-	i := len(w.tenants) / 2
+	var out []QueryCost
+	i := len(w.tenants) / 3
 	for _, r := range b.ReadsOn(p) {
-		mu.Lock()
-		plans = plans[:0]
-		mu.Unlock()
+		// Six runs first: the connection's caches are warm and PostgreSQL
+		// has had its five custom plans, so the measured run uses the plan
+		// a long-lived pool gets (a generic plan, when it picks one).
+		for range 6 {
+			if err := r.Run(ctx, w.tenants[i], w.handles[i]); err != nil {
+				return nil, fmt.Errorf("%s: %w", r.Name, err)
+			}
+		}
+		take()
 		if err := r.Run(ctx, w.tenants[i], w.handles[i]); err != nil {
 			return nil, fmt.Errorf("%s: %w", r.Name, err)
 		}
-		mu.Lock()
-		scanned := map[string]bool{}
-		for _, pl := range plans {
-			for _, t := range seqScanned(pl) {
-				if perTenantTables[t] {
-					scanned[t] = true
-				}
-			}
+		c := QueryCost{Name: r.Name, Heavy: []string{}}
+		for _, pl := range take() {
+			ms, rows, heavy := planCost(pl)
+			c.Statements++
+			c.ServerMS += ms
+			c.MaxRows = max(c.MaxRows, rows)
+			c.Heavy = append(c.Heavy, heavy...)
 		}
-		mu.Unlock()
-		var ts []string
-		for t := range scanned {
-			ts = append(ts, t)
-		}
-		sort.Strings(ts)
-		for _, t := range ts {
-			found = append(found, r.Name+": "+t)
+		c.ServerMS = round3(c.ServerMS)
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// planCost reads an auto_explain notice ("duration: D ms  plan:\n{…}"):
+// the statement's duration, the most rows a node produced, and its sorts
+// and aggregates over more than 1,000 rows.
+func planCost(notice string) (ms float64, maxRows int64, heavy []string) {
+	if rest, ok := strings.CutPrefix(notice, "duration: "); ok {
+		if f := strings.Fields(rest); len(f) > 0 {
+			ms, _ = strconv.ParseFloat(f[0], 64)
 		}
 	}
-	return found, nil
+	i := strings.IndexByte(notice, '{')
+	if i < 0 {
+		return ms, 0, nil
+	}
+	var doc struct {
+		Plan json.RawMessage `json:"Plan"`
+	}
+	if json.Unmarshal([]byte(notice[i:]), &doc) != nil {
+		return ms, 0, nil
+	}
+	var walk func(raw json.RawMessage)
+	walk = func(raw json.RawMessage) {
+		var n struct {
+			Type     string            `json:"Node Type"`
+			Relation string            `json:"Relation Name"`
+			Rows     float64           `json:"Actual Rows"`
+			Loops    float64           `json:"Actual Loops"`
+			Plans    []json.RawMessage `json:"Plans"`
+		}
+		if json.Unmarshal(raw, &n) != nil {
+			return
+		}
+		rows := int64(n.Rows * max(n.Loops, 1))
+		maxRows = max(maxRows, rows)
+		if (n.Type == "Sort" || n.Type == "Aggregate" || n.Type == "Incremental Sort") && len(n.Plans) > 0 {
+			var in struct {
+				Rows  float64 `json:"Actual Rows"`
+				Loops float64 `json:"Actual Loops"`
+			}
+			if json.Unmarshal(n.Plans[0], &in) == nil && in.Rows*max(in.Loops, 1) > 1000 {
+				heavy = append(heavy, fmt.Sprintf("%s over %.0f rows", n.Type, in.Rows*max(in.Loops, 1)))
+			}
+		}
+		for _, c := range n.Plans {
+			walk(c)
+		}
+	}
+	walk(doc.Plan)
+	return ms, maxRows, heavy
 }
 
 // seqScanned lists the relations a JSON plan (auto_explain's notice:
@@ -1036,6 +1255,7 @@ func (r *DomainsResult) Table() string {
 	row("invalidation p50 / max", fmt.Sprintf("%.1f / %.1f ms (%d nodes)", r.Routing.InvalidationP50, r.Routing.InvalidationMax, r.Routing.InvalidationN), "")
 	row("TLS handshakes warm / cold", fmt.Sprintf("%.0f/s / %.0f/s (%d failed)", r.TLS.WarmPerS, r.TLS.ColdPerS, r.TLS.ColdFailed), "")
 	row("TLS cold: DB transactions per handshake", fmt.Sprintf("%.2f", r.TLS.ColdDBCalls), "")
+	row("TLS over all names (cache churn)", fmt.Sprintf("%.0f/s (%d failed), %.2f DB tx each", r.TLS.MixedPerS, r.TLS.MixedFailed, r.TLS.MixedDBCalls), "")
 	row("TLS heap per cached certificate", fmt.Sprintf("%.1f KiB (cache %d; RSS after %.0f MiB)", r.TLS.HeapPerCertKiB, r.TLS.CacheCapacity, r.TLS.RSSMiB), "")
 	for _, p := range r.Pages {
 		row("page "+p.Name+" p50 / p99", fmt.Sprintf("%.2f / %.2f ms", p.P50, p.P99), "p99 ≤ 100 ms")
@@ -1044,6 +1264,9 @@ func (r *DomainsResult) Table() string {
 		row("pass "+p.Name, fmt.Sprintf("%.2f s of %.0f s, %d stmts, %.0fk rows", p.S, p.EveryS, p.DBCalls, p.DBRowsK), "within interval")
 	}
 	fmt.Fprintf(&s, "  sequential scans of per-tenant tables: %d %v\n", len(r.SeqScans), r.SeqScans)
+	for _, c := range r.QueryCosts {
+		row("queries of "+c.Name, fmt.Sprintf("%d stmts, %.2f ms on the server, ≤ %d rows/node %v", c.Statements, c.ServerMS, c.MaxRows, c.Heavy), "")
+	}
 	s.WriteString(r.Renewal.Table())
 	return s.String()
 }

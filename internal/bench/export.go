@@ -93,6 +93,7 @@ func (b Export) Run(ctx context.Context, o ExportOptions) (map[string]any, error
 
 	zipPath := filepath.Join(b.Dir, "export.zip")
 	fmt.Fprintln(out, "exporting...")
+	baseline := rssMB("VmRSS:") // the process before the export: the memory floor
 	t0 := time.Now()
 	if err := b.Export(ctx, src, srcLinks, zipPath); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
@@ -137,6 +138,10 @@ func (b Export) Run(ctx context.Context, o ExportOptions) (map[string]any, error
 		"go_heap_sys_mb":     ms2.HeapSys >> 20,
 		"import_peak_mb":     importPeak.rssMB,
 		"import_heap_mb":     importPeak.heapMB,
+		// The floors: what the process held before the export, and the
+		// archive's size (a peak far under it: the archive streamed).
+		"baseline_rss_mb":   baseline,
+		"peak_over_archive": round3(float64(peakRSSMB()) / float64(max(fi.Size()>>20, 1))),
 	}
 	for k, v := range hostile {
 		res[k] = v
@@ -225,7 +230,11 @@ func (f readerFunc) Read(p []byte) (int, error) {
 }
 
 // peakRSSMB is the process's peak resident set (VmHWM), in MB.
-func peakRSSMB() int64 {
+func peakRSSMB() int64 { return rssMB("VmHWM:") }
+
+// rssMB is a memory line of /proc/self/status (VmHWM: the peak resident
+// set, VmRSS: the current one) in MB, -1 when unreadable.
+func rssMB(line string) int64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return -1
@@ -233,7 +242,7 @@ func peakRSSMB() int64 {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), line); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			return kb >> 10
 		}

@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -103,7 +104,7 @@ func (b Load) Run(ctx context.Context, o LoadOptions) (map[string]any, error) {
 	if err := b.Emit(res.line()); err != nil {
 		return nil, err
 	}
-	return map[string]any{"bench": "load", "rps": res.RPS, "p50_ms": res.P50, "p99_ms": res.P99, "errors": res.Errors}, nil
+	return res.summary(), nil
 }
 
 // findMax raises the rate until a run fails. The machine's other work
@@ -125,7 +126,7 @@ func (w *loadWorld) findMax(emit func(any) error, o LoadOptions) (map[string]any
 	if best == nil {
 		return nil, fmt.Errorf("no rate held (p99 ≤ %g ms, 0 errors) from %g/s", o.P99, o.Rate)
 	}
-	return map[string]any{"bench": "load", "rps": best.RPS, "p50_ms": best.P50, "p99_ms": best.P99, "errors": best.Errors}, nil
+	return best.summary(), nil
 }
 
 // loadWorld is what the generator knows of the instance.
@@ -439,6 +440,18 @@ type loadResult struct {
 	P99ByKind map[string]float64 `json:"p99_ms_by_kind"`
 	MaxRSSMiB float64            `json:"max_serve_rss_mib,omitempty"`
 	Load1     string             `json:"loadavg"`
+	// FloorP99 is the p99 of GET /healthz (the nodes' HTTP and nothing
+	// else), one sent beside every tenth request of the run, on the same
+	// nodes at the same moments: what any answer costs on this machine
+	// now. P99OverFloor survives the machine's load.
+	FloorP99     float64 `json:"floor_p99_ms"`
+	P99OverFloor float64 `json:"p99_over_floor"`
+}
+
+// summary is the benchmark's last JSON line for run r.
+func (r *loadResult) summary() map[string]any {
+	return map[string]any{"bench": "load", "rps": r.RPS, "p50_ms": r.P50, "p99_ms": r.P99, "errors": r.Errors,
+		"floor_p99_ms": r.FloorP99, "p99_over_floor": r.P99OverFloor, "loadavg": r.Load1}
 }
 
 // line is the run's JSON line.
@@ -457,6 +470,8 @@ func (w *loadWorld) run(rate float64, d time.Duration) *loadResult {
 	reqs := w.plan(n)
 	lat := make([]time.Duration, n)
 	status := make([]int, n)
+	floor := make([]time.Duration, 0, n/10+1)
+	var floorMu sync.Mutex
 	interval := time.Duration(float64(time.Second) / rate)
 	var wg sync.WaitGroup
 	start := time.Now().Add(50 * time.Millisecond)
@@ -471,6 +486,17 @@ func (w *loadWorld) run(rate float64, d time.Duration) *loadResult {
 			status[i] = w.do(reqs[i])
 			lat[i] = time.Since(due)
 		}()
+		if i%10 == 0 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if w.healthz() {
+					floorMu.Lock()
+					floor = append(floor, time.Since(due))
+					floorMu.Unlock()
+				}
+			}()
+		}
 	}
 	wg.Wait()
 	wall := time.Since(start)
@@ -504,7 +530,23 @@ func (w *loadWorld) run(rate float64, d time.Duration) *loadResult {
 	for k, l := range kinds {
 		res.P99ByKind[k] = pct(l, 99)
 	}
+	if res.FloorP99 = pct(floor, 99); res.FloorP99 > 0 {
+		res.P99OverFloor = round3(res.P99 / res.FloorP99)
+	}
 	return res
+}
+
+// healthz is the floor's request: GET /healthz on the next node; false
+// unless answered 200.
+func (w *loadWorld) healthz() bool {
+	addr := w.addrs[int(w.seq.Add(1))%len(w.addrs)]
+	resp, err := w.client.Get("http://" + addr + "/healthz")
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body) // drained for the keep-alive; the status is the answer
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // overload runs far past saturation while sampling the serve nodes'
@@ -544,9 +586,10 @@ func (w *loadWorld) overload(c *loadCluster, emit func(any) error, progress io.W
 	if err := emit(rec.line()); err != nil {
 		return nil, err
 	}
-	return map[string]any{"bench": "load", "rps": rec.RPS, "p50_ms": rec.P50, "p99_ms": rec.P99, "errors": rec.Errors,
-		"overload_rate": rate, "overload_shed": over.Shed, "overload_other_errors": over.Errors - over.Shed,
-		"overload_shed_p99_ms": over.ShedP99, "overload_max_rss_mib": over.MaxRSSMiB, "overload_limiter_shed": limiterShed}, nil
+	out := rec.summary()
+	maps.Copy(out, map[string]any{"overload_rate": rate, "overload_shed": over.Shed, "overload_other_errors": over.Errors - over.Shed,
+		"overload_shed_p99_ms": over.ShedP99, "overload_max_rss_mib": over.MaxRSSMiB, "overload_limiter_shed": limiterShed})
+	return out, nil
 }
 
 // loadavg is the machine's 1-minute load average, for the record.

@@ -24,6 +24,15 @@ type PostOptions struct {
 	Concurrency int    // posts in flight
 	Probes      int    // posts, one at a time on an idle queue, timed to their last follower's home feed
 	CPUProfile  string // a CPU profile of the timed posts, when set
+	// Rate and LatencyPosts are the latency run: LatencyPosts posts sent
+	// at Rate per second on a schedule (open loop: a slow answer does not
+	// delay the next post), as one busy account posts, while the fan-out
+	// of the earlier ones runs. 0 skips it.
+	Rate         float64
+	LatencyPosts int
+	// Durable says the private PostgreSQL runs as an operator's does
+	// (fsync and synchronous_commit on); reported in the JSON line.
+	Durable bool
 	// WithoutTriggers are triggers ("table.trigger") disabled on the
 	// private database before the run, to measure what they cost.
 	WithoutTriggers []string
@@ -38,49 +47,87 @@ type Post struct {
 	FanOut func(ctx context.Context) error
 }
 
-// PostResult is the benchmark's JSON line: the figures of the largest
-// audience at the top, every audience in Audiences, and how the post p99
-// of the largest compares with the smallest's (1: independent of the
-// audience).
+// PostResult is the benchmark's JSON line. Two runs per audience,
+// named apart because they answer different questions:
+//   - latency: one account posting at a steady rate (Rate per second,
+//     open loop) while the fan-out of its earlier posts runs: what a
+//     person posting waits. Its floor is a bare INSERT and commit on the
+//     same database, sent on the same schedule in the same run
+//     (CommitFloorP99), and the ratio survives the machine's load;
+//   - saturation: Concurrency posts at once, as fast as they are
+//     answered, while the fan-out worker files each post for every
+//     follower: the machine's throughput, not one post's latency.
+//
+// The top-level figures are the largest audience's; the ratios over
+// audiences (largest over smallest, 1: independent of the audience).
 type PostResult struct {
-	Bench           string         `json:"bench"`
-	PerSecond       float64        `json:"per_second"`
-	P99             float64        `json:"p99_ms"`
-	P50             float64        `json:"p50_ms"`
-	Posts           int            `json:"posts"`
-	Followers       int            `json:"followers"`
-	Concurrency     int            `json:"concurrency"`
-	P99Ratio        float64        `json:"p99_ratio"`
+	Bench     string `json:"bench"`
+	Followers int    `json:"followers"`
+	Durable   bool   `json:"durable"`
+	// The latency run, largest audience.
+	LatencyRate         float64 `json:"latency_rate_per_second"`
+	LatencyP50          float64 `json:"latency_p50_ms"`
+	LatencyP99          float64 `json:"latency_p99_ms"`
+	CommitFloorP50      float64 `json:"commit_floor_p50_ms"`
+	CommitFloorP99      float64 `json:"commit_floor_p99_ms"`
+	LatencyP99OverFloor float64 `json:"latency_p99_over_floor"`
+	LatencyP99Ratio     float64 `json:"latency_p99_ratio"`
+	// The saturation run, largest audience.
+	PerSecond   float64 `json:"saturation_per_second"`
+	P50         float64 `json:"saturation_p50_ms"`
+	P99         float64 `json:"saturation_p99_ms"`
+	Posts       int     `json:"saturation_posts"`
+	Concurrency int     `json:"saturation_concurrency"`
+	P99Ratio    float64 `json:"saturation_p99_ratio"`
+	// FloorP99 and P99OverFloor are the saturation run's (PostAudience).
+	FloorP99        float64        `json:"saturation_floor_p99_ms"`
+	P99OverFloor    float64        `json:"saturation_p99_over_floor"`
+	LastHomeFeedMax float64        `json:"last_home_feed_max_ms"`
 	Audiences       []PostAudience `json:"audiences"`
 	WithoutTriggers []string       `json:"without_triggers,omitempty"`
-	// FloorP99 and P99OverFloor are the largest audience's (PostAudience).
-	FloorP99     float64 `json:"floor_p99_ms"`
-	P99OverFloor float64 `json:"p99_over_floor"`
 }
 
-// PostAudience is one audience's figures: post latency through the API
-// (the response comes after commit), and the time from a post's request
-// to its last follower's home-feed row, measured on an idle queue.
+// PostLatency is one audience's latency run: posts at a steady rate, the
+// bare INSERT+commit floor sent on the same schedule between them, and
+// the fan-out backlog the posts met (0: the worker kept up).
+type PostLatency struct {
+	Rate           float64 `json:"rate_per_second"`
+	Posts          int     `json:"posts"`
+	P50            float64 `json:"p50_ms"`
+	P99            float64 `json:"p99_ms"`
+	Max            float64 `json:"max_ms"`
+	CommitFloorP50 float64 `json:"commit_floor_p50_ms"`
+	CommitFloorP99 float64 `json:"commit_floor_p99_ms"`
+	P99OverFloor   float64 `json:"p99_over_floor"`
+	FanOutsQueued  int     `json:"fanouts_queued_max"`
+}
+
+// PostAudience is one audience's figures: the latency run, the
+// saturation run (post latency through the API, the response comes after
+// commit), and the time from a post's request to its last follower's
+// home-feed row, measured on an idle queue.
 type PostAudience struct {
-	Followers       int     `json:"followers"`
-	PerSecond       float64 `json:"per_second"`
-	P50             float64 `json:"p50_ms"`
-	P99             float64 `json:"p99_ms"`
+	Followers int          `json:"followers"`
+	Latency   *PostLatency `json:"latency,omitempty"`
+	// The saturation run: Concurrency posts in flight.
+	PerSecond       float64 `json:"saturation_per_second"`
+	P50             float64 `json:"saturation_p50_ms"`
+	P99             float64 `json:"saturation_p99_ms"`
 	LastHomeFeedP50 float64 `json:"last_home_feed_p50_ms"`
 	LastHomeFeedMax float64 `json:"last_home_feed_max_ms"`
-	// DrainSeconds is how long the fan-outs of the timed posts took to
+	// DrainSeconds is how long the fan-outs of the saturation run took to
 	// finish after the last post's response (a burst of Posts posts to
 	// Followers each).
 	DrainSeconds float64 `json:"drain_seconds"`
 	Load1        float64 `json:"load1"` // the machine's 1-minute load average after the audience
 	// FloorP50 and FloorP99 are the latency of the lightest signed-in
 	// request (GET /api/v1/preferences: HTTP, the token, one read), as
-	// many and as concurrent as the timed posts, right after them: what
-	// any request costs on this machine now. P99OverFloor is P99 over
-	// FloorP99, a figure that survives the machine's load.
-	FloorP50     float64 `json:"floor_p50_ms"`
-	FloorP99     float64 `json:"floor_p99_ms"`
-	P99OverFloor float64 `json:"p99_over_floor"`
+	// many and as concurrent as the saturation run's posts, right after
+	// them: what any request costs on this machine now. P99OverFloor is
+	// P99 over FloorP99, a figure that survives the machine's load.
+	FloorP50     float64 `json:"saturation_floor_p50_ms"`
+	FloorP99     float64 `json:"saturation_floor_p99_ms"`
+	P99OverFloor float64 `json:"saturation_p99_over_floor"`
 }
 
 // warmupPosts are posted before the timed ones (connections, caches).
@@ -130,7 +177,11 @@ func (b Post) Run(ctx context.Context, o PostOptions) (*PostResult, error) {
 		stopFanOut()
 		<-fanOutDone
 	}()
-	res := &PostResult{Bench: "post", Posts: o.Posts, Concurrency: o.Concurrency, WithoutTriggers: o.WithoutTriggers}
+	if _, err := b.DB.Exec(ctx, commitFloorTable); err != nil {
+		return nil, fmt.Errorf("commit floor table: %w", err)
+	}
+	res := &PostResult{Bench: "post", Posts: o.Posts, Concurrency: o.Concurrency, WithoutTriggers: o.WithoutTriggers,
+		Durable: o.Durable, LatencyRate: o.Rate}
 	run := postRun{Post: b, o: o, tenantID: tn.ID, posterID: poster.ID, srv: srv, token: tok}
 	for _, n := range o.Followers {
 		a, err := run.audience(ctx, n)
@@ -144,9 +195,16 @@ func (b Post) Run(ctx context.Context, o PostOptions) (*PostResult, error) {
 	}
 	first, last := res.Audiences[0], res.Audiences[len(res.Audiences)-1]
 	res.Followers, res.PerSecond, res.P50, res.P99 = last.Followers, last.PerSecond, last.P50, last.P99
-	res.FloorP99, res.P99OverFloor = last.FloorP99, last.P99OverFloor
+	res.FloorP99, res.P99OverFloor, res.LastHomeFeedMax = last.FloorP99, last.P99OverFloor, last.LastHomeFeedMax
 	if first.P99 > 0 {
 		res.P99Ratio = round3(last.P99 / first.P99)
+	}
+	if l, f := last.Latency, first.Latency; l != nil && f != nil {
+		res.LatencyP50, res.LatencyP99, res.LatencyP99OverFloor = l.P50, l.P99, l.P99OverFloor
+		res.CommitFloorP50, res.CommitFloorP99 = l.CommitFloorP50, l.CommitFloorP99
+		if f.P99 > 0 {
+			res.LatencyP99Ratio = round3(l.P99 / f.P99)
+		}
 	}
 	return res, nil
 }
@@ -193,6 +251,14 @@ func (r *postRun) audience(ctx context.Context, n int) (*PostAudience, error) {
 		return nil, err
 	}
 	r.srv.closeIdle()
+	steady, err := r.latency(ctx, post)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.drain(ctx); err != nil {
+		return nil, err
+	}
+	r.srv.closeIdle()
 	stopProfile, err := r.profile()
 	if err != nil {
 		return nil, err
@@ -220,7 +286,7 @@ func (r *postRun) audience(ctx context.Context, n int) (*PostAudience, error) {
 	if err := checkHomeFeeds(ctx, r.Env, ids, n); err != nil {
 		return nil, err
 	}
-	a := &PostAudience{Followers: n, PerSecond: round3(float64(r.o.Posts) / wall.Seconds()),
+	a := &PostAudience{Followers: n, Latency: steady, PerSecond: round3(float64(r.o.Posts) / wall.Seconds()),
 		P50: pct(lat, 50), P99: pct(lat, 99), LastHomeFeedP50: pct(last, 50), LastHomeFeedMax: pct(last, 100),
 		DrainSeconds: round3(drained.Seconds()), Load1: load1(), FloorP50: pct(floor, 50), FloorP99: pct(floor, 99)}
 	if a.FloorP99 > 0 {
@@ -427,7 +493,7 @@ func checkHomeFeeds(ctx context.Context, e Env, ids []int64, followers int) erro
 	if err := e.DB.QueryRow(ctx, `select count(*) from home_feeds where status_id = any($1)`, ids).Scan(&rows); err != nil {
 		return err
 	}
-	if want := int64(len(ids)) * int64(followers+1); rows != want {
+	if want := int64(len(ids)) * int64(followers+1); rows != want { // ids: unique (one per post)
 		return fmt.Errorf("home feeds hold %d rows of %d posts, want %d", rows, len(ids), want)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime/pprof"
 	"slices"
@@ -148,6 +149,27 @@ func (b Timeline) pattern(ctx context.Context, srv *client, o TimelineOptions, n
 	if err != nil {
 		return nil, fmt.Errorf("%s (database): %w", name, err)
 	}
+	// The floor: the bare indexed read of the same pages' ids from the
+	// reader's home feed, one at a time, on the same database now.
+	bare := func(maxID int64) (int64, int, error) {
+		if maxID == 0 {
+			maxID = math.MaxInt64
+		}
+		rows, err := b.DB.Query(ctx, `select status_id from home_feeds where account_id = $1 and status_id < $2
+			order by status_id desc limit 40`, reader.ID, maxID)
+		if err != nil {
+			return 0, 0, err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil || len(ids) == 0 {
+			return 0, 0, err // none: from the top again, as walkPages reads an empty page
+		}
+		return ids[len(ids)-1], 100, nil // any rows: a page, walked on
+	}
+	floorLat, err := walkPages(o.Requests, 1, o.Pages, bare)
+	if err != nil {
+		return nil, fmt.Errorf("%s (floor): %w", name, err)
+	}
 	// "For you" pages of 20 (docs/for-you.md), one at a time.
 	fyLat := make([]time.Duration, 0, o.Requests/5)
 	for range o.Requests / 5 {
@@ -177,6 +199,8 @@ func (b Timeline) pattern(ctx context.Context, srv *client, o TimelineOptions, n
 		DBP50: pct(dbLat, 50), DBP99: pct(dbLat, 99), Requests: len(lat), Concurrency: o.Concurrency, FeedRows: feed,
 		CPUPerRead: round3(float64(cpu.Microseconds()) / 1000 / float64(len(lat))),
 		ForYouP50:  pct(fyLat, 50), ForYouP99: pct(fyLat, 99),
+		FloorP50: pct(floorLat, 50), FloorP99: pct(floorLat, 99),
+		P99OverFloor: round3(pct(lat, 99) / max(pct(floorLat, 99), 0.001)),
 	}, nil
 }
 
@@ -200,6 +224,13 @@ type timelineResult struct {
 	// ForYou* are GET /api/v1/timelines/for_you?limit=20 reads.
 	ForYouP50 float64 `json:"for_you_p50_ms"`
 	ForYouP99 float64 `json:"for_you_p99_ms"`
+	// FloorP50 and FloorP99 are the bare indexed read of the same pages'
+	// ids (home_feeds by reader, newest first, 40), one at a time in the
+	// same run: what the database's least work for a page costs now.
+	// P99OverFloor (p99 over FloorP99) survives the machine's load.
+	FloorP50     float64 `json:"floor_p50_ms"`
+	FloorP99     float64 `json:"floor_p99_ms"`
+	P99OverFloor float64 `json:"p99_over_floor"`
 }
 
 // seedTimelines fills the database with set-based statements, in one

@@ -66,6 +66,9 @@ type Config struct {
 	// ACMEOrderLimit is the instance-wide budget of new ACME orders per 3
 	// hours (tenant/certs.OrderBudget).
 	ACMEOrderLimit int
+	// TLSCacheMiB is each web node's memory budget for certificates
+	// (tenant/certs.CacheCapacityFor).
+	TLSCacheMiB int
 	// DNS01 is the RFC 2136 server, zone and TSIG key that obtain the
 	// wildcard certificate of BaseDomain (Server empty: none).
 	DNS01 DNS01
@@ -206,6 +209,14 @@ var Vars = []Var{
 			return fmt.Errorf("must be a number of orders from 1 to 10000")
 		}
 		c.ACMEOrderLimit = n
+		return nil
+	}},
+	{"ROOST_TLS_CACHE_MB", "128", "With ROOST_TLS on: memory (MiB) each web node may spend on certificates it keeps in memory, reckoned at 4 KiB per certificate (128: 32,768 certificates). A certificate not in memory is loaded from the database on its next handshake (three indexed reads, at most 8 at once per node); see \"Certificates at 100,000 domains\" in docs/sizing.md.", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 4 || n > 65536 {
+			return fmt.Errorf("must be a number of MiB from 4 to 65536")
+		}
+		c.TLSCacheMiB = n
 		return nil
 	}},
 	{"ROOST_DNS01_RFC2136_SERVER", "", "host:port of the operator's authoritative DNS server that accepts RFC 2136 dynamic updates for the zone of ROOST_BASE_DOMAIN. Set (with ROOST_TLS=acme and ROOST_BASE_DOMAIN): one certificate for `*.ROOST_BASE_DOMAIN` and one for the base itself are obtained by DNS-01 and serve every subdomain tenant, which then costs no ACME order; own domains stay on demand. The same server is asked for the zone's SOA and the record's propagation. See \"Wildcard certificate with DNS-01 (RFC 2136)\" in docs/deploying.md.", func(c *Config, v string) error {

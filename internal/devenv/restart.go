@@ -1,12 +1,19 @@
 package devenv
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Fault tests (cmd/roost's issue 19 tests, roost soak) stop a server under
@@ -25,14 +32,29 @@ func (e *Env) StopPostgres(mode string) error {
 }
 
 // StartPostgres starts a stopped PostgreSQL again on its port and data,
-// returning once it accepts connections.
+// returning once it answers a query (after crash recovery, when stopped
+// "immediate"). See restart for how long it tries.
 func (e *Env) StartPostgres(ctx context.Context) error {
-	c, err := e.pg.restart(ctx, "-p")
+	c, err := e.pg.restart(ctx, "-p", e.postgresReady)
 	if err != nil {
 		return err
 	}
 	e.pg = c
 	return nil
+}
+
+// postgresReady is nil once the server accepts a session and answers one
+// query ("the database system is starting up" or "in recovery" is not).
+func (e *Env) postgresReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, e.AdminURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, "select 1")
+	return err
 }
 
 // StopRedis stops Redis: cleanly (SIGTERM) or, with kill, by SIGKILL. It
@@ -46,13 +68,42 @@ func (e *Env) StopRedis(kill bool) error {
 }
 
 // StartRedis starts a stopped Redis again on its port, returning once it
-// accepts connections.
+// answers PING (not while it loads a snapshot). See restart for how long
+// it tries.
 func (e *Env) StartRedis(ctx context.Context) error {
-	c, err := e.redis.restart(ctx, "--port")
+	c, err := e.redis.restart(ctx, "--port", e.redisReady)
 	if err != nil {
 		return err
 	}
 	e.redis = c
+	return nil
+}
+
+// redisReady is nil once Redis answers PING with PONG.
+func (e *Env) redisReady(ctx context.Context) error {
+	u, err := url.Parse(e.RedisURL)
+	if err != nil {
+		return err
+	}
+	var d net.Dialer
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	conn, err := d.DialContext(dctx, "tcp", u.Host)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second)) // the read below reports a timeout
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "+PONG") {
+		return fmt.Errorf("redis answered PING with %s", strings.TrimSpace(line))
+	}
 	return nil
 }
 
@@ -75,9 +126,18 @@ func (c *child) stopWith(sig syscall.Signal) error {
 	}
 }
 
-// restart starts the exited child's command again and waits for the port
-// that follows portFlag in its arguments.
-func (c *child) restart(ctx context.Context, portFlag string) (*child, error) {
+// RestartBound is how long a restart keeps trying before it reports
+// failure. It is generous: on a machine loaded to 50 a server's start-up
+// (PostgreSQL's crash recovery) takes seconds, not the milliseconds it
+// takes when idle, and a restart that gives up leaves the server down.
+var RestartBound = 3 * time.Minute
+
+// restart starts the exited child's command again, on the port that
+// follows portFlag in its arguments, and probes ready until it answers.
+// A start that fails (the child exits: its port briefly taken, the old
+// server's shared memory not yet released) is tried again every second,
+// until RestartBound; the error then quotes the server's log.
+func (c *child) restart(ctx context.Context, portFlag string, ready func(context.Context) error) (*child, error) {
 	if c == nil || !c.exited() {
 		return nil, fmt.Errorf("devenv: restart of a server that is not stopped")
 	}
@@ -95,15 +155,53 @@ func (c *child) restart(ctx context.Context, portFlag string) (*child, error) {
 	if c.cmd.SysProcAttr != nil {
 		cred = c.cmd.SysProcAttr.Credential
 	}
-	n, err := startChild(c.name, c.logPath, cred, c.stopSig, c.cmd.Path, args...)
+	start := time.Now()
+	deadline := start.Add(RestartBound)
+	var lastErr error
+	for tries := 1; ; tries++ {
+		n, err := startChild(c.name, c.logPath, cred, c.stopSig, c.cmd.Path, args...)
+		if err != nil {
+			return nil, err
+		}
+		for {
+			if lastErr = ready(ctx); lastErr == nil {
+				return n, nil
+			}
+			if n.exited() || ctx.Err() != nil || time.Now().After(deadline) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		exited := n.exited()
+		if !exited {
+			_ = n.stop() // the probe's error is the one to report
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%s did not come back on port %d within %s (%d starts; exited: %v; last probe: %v); its log ends:\n%s",
+				c.name, port, RestartBound, tries, exited, lastErr, logTail(c.logPath, 1500))
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// logTail is the end of a server's log, for an error.
+func logTail(path string, n int64) string {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return err.Error()
 	}
-	if err := waitTCP(ctx, port, n, 30*time.Second); err != nil {
-		n.stop()
-		return nil, err
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > n {
+		_, _ = f.Seek(st.Size()-n, io.SeekStart) // a short read below tells
 	}
-	return n, nil
+	b, _ := io.ReadAll(f)
+	return string(b)
 }
 
 // PostgresDataDir is the directory PostgreSQL keeps its data in. When the
@@ -135,4 +233,18 @@ func (e *Env) StopAndRemove() error {
 		}
 	}
 	return err
+}
+
+// EnsureRunning starts again a server that a fault stopped and whose
+// restart failed, so that a run can finish with both servers up.
+func (e *Env) EnsureRunning(ctx context.Context) error {
+	if e.pg != nil && e.pg.exited() {
+		if err := e.StartPostgres(ctx); err != nil {
+			return err
+		}
+	}
+	if e.redis != nil && e.redis.exited() {
+		return e.StartRedis(ctx)
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ package hotcache
 import (
 	"container/list"
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,8 +33,21 @@ const (
 	// Token is one OAuth access token (revoked, deleted or used).
 	Token
 	// Viewer is what one account hides in its timelines (filters,
-	// domain blocks, exclusive lists).
+	// domain blocks, exclusive lists) and, for timeline pages, anything
+	// else of that viewer's pages: their home feed's rows, mutes, blocks,
+	// follows and thread mutes (migration 054).
 	Viewer
+	// Status is one status as rendered: its row, counts, media, poll and
+	// votes, card, quote, mentions, or a viewer's favourite, boost,
+	// bookmark or pin of it (migration 054).
+	Status
+	// Shown is one account (local or remote) as rendered in a status:
+	// its row and its counts (migration 054).
+	Shown
+	// Timelines is every rendered timeline page (ID 0): a rare change
+	// that may alter any of them (moderation limits, instance or tenant
+	// domain blocks, custom emojis, apps' names; migration 054).
+	Timelines
 )
 
 // Tag names a database object an entry was built from.
@@ -117,6 +131,15 @@ type Cache[K comparable, V any] struct {
 	ll     *list.List // front: most recently used
 	items  map[K]*list.Element
 	byTag  map[Tag]map[K]struct{}
+
+	// Set by NewBytes: a bound on the entries' bytes (sizeOf), and a
+	// racing load refused only when one of its own tags was evicted
+	// since it began (history), not on every eviction: a busy node's
+	// page cache must still fill.
+	maxBytes int
+	bytes    int
+	sizeOf   func(V) int
+	history  []evicted
 }
 
 type entry[K comparable, V any] struct {
@@ -124,7 +147,24 @@ type entry[K comparable, V any] struct {
 	val     V
 	tags    []Tag
 	expires time.Time
+	size    int
 }
+
+// evicted is one eviction: its generation and tags (all: everything,
+// or too many tags to keep).
+type evicted struct {
+	gen  uint64
+	tags []Tag
+	all  bool
+}
+
+// The eviction history NewBytes caches keep: a load that began more
+// than historyLen evictions ago is refused, as is one racing an eviction
+// of more than historyTags tags.
+const (
+	historyLen  = 1024
+	historyTags = 64
+)
 
 // New adds a cache named name (its metrics label) to s, holding at most
 // size entries for at most ttl each.
@@ -136,6 +176,18 @@ func New[K comparable, V any](s *Set, name string, size int, ttl time.Duration) 
 	s.mu.Lock()
 	s.caches = append(s.caches, c)
 	s.mu.Unlock()
+	return c
+}
+
+// NewBytes adds a cache bounded by the bytes its values hold (sizeOf),
+// at most maxBytes in all, each for at most ttl (PutUntil may say
+// sooner). A load racing an eviction is refused only when the eviction
+// named one of the load's tags (or everything).
+func NewBytes[K comparable, V any](s *Set, name string, maxBytes int, ttl time.Duration, sizeOf func(V) int) *Cache[K, V] {
+	c := New[K, V](s, name, 1<<62, ttl)
+	c.mu.Lock()
+	c.maxBytes, c.sizeOf = max(maxBytes, 1), sizeOf
+	c.mu.Unlock()
 	return c
 }
 
@@ -176,20 +228,35 @@ func (c *Cache[K, V]) Generation() uint64 {
 // Put stores v for k, tagged with what it was built from, unless the
 // cache is offline or anything was evicted since gen was read.
 func (c *Cache[K, V]) Put(gen uint64, k K, v V, tags ...Tag) {
+	c.PutUntil(gen, k, v, time.Time{}, tags...)
+}
+
+// PutUntil is Put for a value that must not be served at or after until
+// (zero: the TTL alone bounds it), e.g. a page showing a poll that ends.
+func (c *Cache[K, V]) PutUntil(gen uint64, k K, v V, until time.Time, tags ...Tag) {
 	now := c.Now()
+	expires := now.Add(c.ttl)
+	if !until.IsZero() && until.Before(expires) {
+		expires = until
+	}
+	size := 0
+	if c.sizeOf != nil {
+		size = c.sizeOf(v)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.online || gen != c.gen {
+	if !c.online || !c.unchangedSince(gen, tags) || !now.Before(expires) || c.maxBytes > 0 && size > c.maxBytes {
 		return
 	}
 	if el, ok := c.items[k]; ok {
 		c.remove(el)
 	}
-	for c.ll.Len() >= c.max {
+	for c.ll.Len() > 0 && (c.ll.Len() >= c.max || c.maxBytes > 0 && c.bytes+size > c.maxBytes) {
 		c.remove(c.ll.Back())
 		c.m.evicted(c.name, "capacity")
 	}
-	c.items[k] = c.ll.PushFront(&entry[K, V]{key: k, val: v, tags: tags, expires: now.Add(c.ttl)})
+	c.bytes += size
+	c.items[k] = c.ll.PushFront(&entry[K, V]{key: k, val: v, tags: tags, expires: expires, size: size})
 	for _, t := range tags {
 		if c.byTag[t] == nil {
 			c.byTag[t] = map[K]struct{}{}
@@ -197,6 +264,54 @@ func (c *Cache[K, V]) Put(gen uint64, k K, v V, tags ...Tag) {
 		c.byTag[t][k] = struct{}{}
 	}
 	c.m.size(c.name, c.ll.Len())
+	c.held()
+}
+
+// unchangedSince reports whether an answer loaded from generation gen
+// with tags may be kept: nothing was evicted since, or (NewBytes
+// caches) nothing the history still holds named one of its tags. The
+// caller holds mu.
+func (c *Cache[K, V]) unchangedSince(gen uint64, tags []Tag) bool {
+	if gen == c.gen {
+		return true
+	}
+	if c.sizeOf == nil || gen > c.gen || len(c.history) == 0 || c.history[0].gen > gen+1 {
+		return false // not tracked, or evictions since gen are no longer known
+	}
+	mine := make(map[Tag]struct{}, len(tags))
+	for _, t := range tags {
+		mine[t] = struct{}{}
+	}
+	for _, h := range c.history {
+		if h.gen <= gen {
+			continue
+		}
+		if h.all {
+			return false
+		}
+		for _, t := range h.tags {
+			if _, ok := mine[t]; ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// record notes an eviction in the history (NewBytes caches); the caller
+// holds mu and has just bumped gen.
+func (c *Cache[K, V]) record(tags []Tag, all bool) {
+	if c.sizeOf == nil {
+		return
+	}
+	if len(tags) > historyTags {
+		tags, all = nil, true
+	}
+	if len(c.history) >= historyLen {
+		n := copy(c.history, c.history[1:])
+		c.history = c.history[:n]
+	}
+	c.history = append(c.history, evicted{gen: c.gen, tags: slices.Clone(tags), all: all})
 }
 
 // Load returns the cached value for k or loads it (load also says what
@@ -220,10 +335,12 @@ func (c *Cache[K, V]) Delete(k K) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
+	c.record(nil, true)
 	if el, ok := c.items[k]; ok {
 		c.remove(el)
 		c.m.evicted(c.name, "invalidated")
 		c.m.size(c.name, c.ll.Len())
+		c.held()
 	}
 }
 
@@ -239,6 +356,7 @@ func (c *Cache[K, V]) remove(el *list.Element) {
 	e := el.Value.(*entry[K, V])
 	c.ll.Remove(el)
 	delete(c.items, e.key)
+	c.bytes -= e.size
 	for _, t := range e.tags {
 		if ks := c.byTag[t]; ks != nil {
 			delete(ks, e.key)
@@ -249,10 +367,16 @@ func (c *Cache[K, V]) remove(el *list.Element) {
 	}
 }
 
+// EvictTags drops this cache's entries built from any of tags at once
+// (a write made on this node, before the database's announcement
+// arrives).
+func (c *Cache[K, V]) EvictTags(tags ...Tag) { c.evict(tags) }
+
 func (c *Cache[K, V]) evict(tags []Tag) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
+	c.record(tags, false)
 	n := 0
 	for _, t := range tags {
 		for k := range c.byTag[t] {
@@ -264,18 +388,22 @@ func (c *Cache[K, V]) evict(tags []Tag) {
 	}
 	c.m.evictedN(c.name, "invalidated", n)
 	c.m.size(c.name, c.ll.Len())
+	c.held()
 }
 
 func (c *Cache[K, V]) purge() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
+	c.record(nil, true)
 	n := c.ll.Len()
 	c.ll.Init()
 	clear(c.items)
 	clear(c.byTag)
+	c.bytes = 0
 	c.m.evictedN(c.name, "invalidated", n)
 	c.m.size(c.name, 0)
+	c.held()
 }
 
 func (c *Cache[K, V]) setOnline(on bool) {
@@ -285,11 +413,19 @@ func (c *Cache[K, V]) setOnline(on bool) {
 	c.mu.Unlock()
 }
 
+// held exports the bytes a NewBytes cache holds; the caller holds mu.
+func (c *Cache[K, V]) held() {
+	if c.sizeOf != nil {
+		c.m.bytes.WithLabelValues(c.name).Set(float64(c.bytes))
+	}
+}
+
 // metrics are the caches' Prometheus series, labelled by cache name.
 type metrics struct {
 	lookups   *prometheus.CounterVec
 	evictions *prometheus.CounterVec
 	entries   *prometheus.GaugeVec
+	bytes     *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -300,9 +436,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Entries dropped by cache and reason (invalidated: the database announced a change; capacity; expired)."}, []string{"cache", "reason"}),
 		entries: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "roost_cache_entries",
 			Help: "Entries held by cache."}, []string{"cache"}),
+		bytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "roost_cache_bytes",
+			Help: "Bytes held by caches bounded in bytes (home_pages)."}, []string{"cache"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.lookups, m.evictions, m.entries)
+		reg.MustRegister(m.lookups, m.evictions, m.entries, m.bytes)
 	}
 	return m
 }

@@ -160,3 +160,82 @@ func TestIssue21CacheOfflineServesNothing(t *testing.T) {
 		t.Fatal("a cache made while the set is online starts offline")
 	}
 }
+
+// A NewBytes cache is bounded by its values' bytes, least recently used
+// out first; a value larger than the bound is not kept.
+func TestIssue21HomePagesBoundedInBytes(t *testing.T) {
+	s := NewSet(nil)
+	c := NewBytes[string, string](s, "bytes", 10, time.Minute, func(v string) int { return len(v) })
+	s.SetOnline(true)
+	c.Put(c.Generation(), "a", "aaaa")
+	c.Put(c.Generation(), "b", "bbbb")
+	c.Put(c.Generation(), "c", "cccc") // 12 bytes: a goes
+	if _, ok := c.Get("a"); ok {
+		t.Fatal("kept past the byte bound")
+	}
+	if _, ok := c.Get("c"); !ok {
+		t.Fatal("newest entry missing")
+	}
+	c.Put(c.Generation(), "big", "01234567890")
+	if _, ok := c.Get("big"); ok {
+		t.Fatal("a value larger than the whole bound was kept")
+	}
+	if c.Len() != 2 {
+		t.Fatalf("len %d", c.Len())
+	}
+}
+
+// A NewBytes cache refuses a load that raced an eviction of one of its
+// own tags (or a purge, or a key deletion) and keeps one that raced only
+// others'; PutUntil bounds an entry's life below the TTL.
+func TestIssue21HomePagesRacingLoadPerTagAndUntil(t *testing.T) {
+	s := NewSet(nil)
+	c := NewBytes[string, int](s, "pages", 1<<20, time.Minute, func(int) int { return 8 })
+	clk := &clock{t: time.Unix(1_000_000, 0)}
+	c.Now = clk.now
+	s.SetOnline(true)
+	mine, other := Tag{Kind: Status, ID: 1}, Tag{Kind: Status, ID: 2}
+
+	gen := c.Generation()
+	s.Evict(other)
+	c.Put(gen, "kept", 1, mine)
+	if _, ok := c.Get("kept"); !ok {
+		t.Fatal("a load racing only another tag's eviction was refused")
+	}
+	for name, race := range map[string]func(){
+		"own tag":  func() { s.Evict(mine) },
+		"purge":    func() { s.SetOnline(true) },
+		"delete":   func() { c.Delete("x") },
+		"own, mid": func() { s.Evict(other); c.EvictTags(mine); s.Evict(other) },
+	} {
+		gen := c.Generation()
+		race()
+		c.Put(gen, name, 1, mine)
+		if _, ok := c.Get(name); ok {
+			t.Errorf("%s: a load racing it was kept", name)
+		}
+	}
+	// History lost: refused.
+	gen = c.Generation()
+	for i := range historyLen + 1 {
+		s.Evict(Tag{Kind: Status, ID: int64(100 + i)})
+	}
+	c.Put(gen, "old", 1, mine)
+	if _, ok := c.Get("old"); ok {
+		t.Fatal("a load older than the history was kept")
+	}
+
+	c.PutUntil(c.Generation(), "poll", 1, clk.t.Add(10*time.Second), mine)
+	clk.t = clk.t.Add(9 * time.Second)
+	if _, ok := c.Get("poll"); !ok {
+		t.Fatal("expired early")
+	}
+	clk.t = clk.t.Add(time.Second)
+	if _, ok := c.Get("poll"); ok {
+		t.Fatal("served at its end")
+	}
+	c.PutUntil(c.Generation(), "past", 1, clk.t, mine)
+	if _, ok := c.Get("past"); ok {
+		t.Fatal("kept an entry already ended")
+	}
+}

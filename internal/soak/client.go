@@ -26,6 +26,13 @@ type client struct {
 	hc    *http.Client
 	// giveUp bounds the retries of one request.
 	giveUp time.Duration
+	// restoring, when set, reports that the harness is still bringing
+	// back a server it stopped (devenv's restart, up to its bound): a
+	// request does not give up meanwhile, nor for a minute after, since
+	// a server down longer than the apps' retry budget is the harness's
+	// failure (reported as such), not the cluster's. Set before the
+	// workload starts.
+	restoring func() bool
 
 	retryable atomic.Int64 // attempts that failed and were retried
 	ops       atomic.Int64 // requests sent (first attempts)
@@ -100,6 +107,11 @@ func (cl *client) do(ctx context.Context, c call) (reply, error) {
 			failed = map[string]int{}
 		}
 		failed[failure(status, err)]++
+		if cl.restoring != nil && cl.restoring() {
+			if later := time.Now().Add(time.Minute); later.After(stop) {
+				stop = later
+			}
+		}
 		if ctx.Err() != nil || time.Now().After(stop) {
 			cl.record(c.due, false, failed)
 			return reply{attempts: attempt}, fmt.Errorf("%s %s on %s: no answer a retry could end after %d attempts: %s",

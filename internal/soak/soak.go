@@ -65,6 +65,10 @@ type Result struct {
 	ErrorsRetryable     int64          `json:"errors_retryable"`
 	ErrorsOther         int            `json:"errors_other"`
 	RecoveryP99Seconds  float64        `json:"recovery_p99_seconds"`
+	// HarnessErrors are the soak's own failures (a fault it could not
+	// undo: a server that would not start again within devenv's bound).
+	// They fail the run but are not the cluster's errors.
+	HarnessErrors []string `json:"harness_errors,omitempty"`
 
 	// Violations are the first invariant violations, with ids (printed
 	// before the line, not part of it).
@@ -72,7 +76,7 @@ type Result struct {
 }
 
 // Failed reports whether the soak found something.
-func (r *Result) Failed() bool { return r.Lost > 0 || r.ErrorsOther > 0 }
+func (r *Result) Failed() bool { return r.Lost > 0 || r.ErrorsOther > 0 || len(r.HarnessErrors) > 0 }
 
 // cluster is everything the soak started.
 type cluster struct {

@@ -100,10 +100,14 @@ func (w *world) ack(kind string) {
 }
 
 func (w *world) fail(format string, a ...any) {
+	msg := fmt.Sprintf(format, a...)
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if len(w.otherErrs) < 20 { // as they happen, beside the faults under way
+		fmt.Fprintf(w.o.Progress, "soak: error at %s: %s\n", time.Now().UTC().Format(time.TimeOnly), clip(msg, 400))
+	}
 	if len(w.otherErrs) < 1000 {
-		w.otherErrs = append(w.otherErrs, fmt.Sprintf(format, a...))
+		w.otherErrs = append(w.otherErrs, msg)
 	}
 }
 

@@ -103,8 +103,8 @@ type benchServer struct {
 
 // benchNode runs a Manager in self-signed mode (the issuer of the seeded
 // certificates) behind a handshake-only TLS listener.
-func benchNode(b *testing.B, w *world, store *certs.Storage) *benchServer {
-	d := certs.NewDeciderWithLimits(tenant.NewHostCache(w.store, time.Hour, 100000), 1e6, 1e6, 1e6, 1e6)
+func benchNode(b testing.TB, w *world, store *certs.Storage) *benchServer {
+	d := certs.NewDeciderWithLimits(tenant.NewHostCache(w.store, time.Hour, 100000), certs.Limits{Concurrent: 64, Queue: 1e6, ClientRate: 1e6, ClientBurst: 1e6})
 	m, err := certs.New(certs.Options{Mode: certs.SelfSigned, Storage: store, Decider: d, Log: quiet()})
 	if err != nil {
 		b.Fatal(err)
@@ -141,7 +141,7 @@ func handshakeOnce(addr, name string) error {
 	return c.Close()
 }
 
-func handshakeAll(b *testing.B, addr string, names []string, workers int) {
+func handshakeAll(b testing.TB, addr string, names []string, workers int) {
 	ch := make(chan string)
 	var wg sync.WaitGroup
 	for range workers {
@@ -164,7 +164,7 @@ func handshakeAll(b *testing.B, addr string, names []string, workers int) {
 
 // seedDomains creates n verified domains of active tenants, each with a
 // certificate from the instance's local CA in storage, in bulk.
-func seedDomains(b *testing.B, w *world, n int) []string {
+func seedDomains(b testing.TB, w *world, n int) []string {
 	ctx := context.Background()
 	w.exec(b, `insert into tenants (name) select 'bench ' || i from generate_series(1, $1) i`, n)
 	w.exec(b, `insert into domains (domain, tenant_id, verification_token, verified_at)

@@ -13,7 +13,6 @@ import (
 	"github.com/caddyserver/certmagic"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/tenant"
-	"golang.org/x/time/rate"
 )
 
 // SiteCache is the cached host resolution decisions sit on:
@@ -26,22 +25,44 @@ type SiteCache interface {
 	Cached(host string) (site *tenant.Site, ok bool)
 }
 
-// Lookup limits: a cache miss costs one database query, so misses are
-// rate-limited per client address and per node. A denied miss is not
-// cached (the name may be legitimate: the client retries later). A cold
-// node sees one miss per tenant domain it serves, from many clients, so
-// the per-node rate stays well above a normal restart's need.
+// Lookup limits. A cache miss costs one database query. Misses are
+// bounded per node by a gate (DefaultColdConcurrent at once, a queue
+// behind them), not by a rate: a node restarted in front of 100,000
+// tenant domains must answer every legitimate name, however fast they
+// come. A client address is charged only for names that turn out not to
+// be served (a scanner's random names): DefaultClientLookupBurst of them,
+// then DefaultClientLookupRate per second; a denied miss is refused
+// without a query and not cached (the name may be legitimate: the client
+// retries later). Served names cost a client nothing, so a remote server
+// delivering to thousands of our tenants after our restart is never
+// refused.
 const (
-	DefaultLookupRate        = 100 // per second, per node
-	DefaultLookupBurst       = 200
 	DefaultClientLookupRate  = 10 // per second, per client address (IPv6: per /64)
 	DefaultClientLookupBurst = 30
-	maxClients               = 10000 // per-client limiters kept; the map is reset when full
+	maxClients               = 10000 // per-client buckets kept; the map is reset when full
 )
+
+// Limits bounds a Decider's database lookups (host-cache misses).
+type Limits struct {
+	// Concurrent lookups per node, Queue more waiting (each at most
+	// Wait); beyond that a miss is refused at once.
+	Concurrent, Queue int
+	Wait              time.Duration
+	// ClientRate (per second) and ClientBurst bound the misses a client
+	// address may spend on names that are not served.
+	ClientRate  float64
+	ClientBurst int
+}
+
+// DefaultLimits are the limits NewDecider uses.
+func DefaultLimits() Limits {
+	return Limits{Concurrent: DefaultColdConcurrent, Queue: DefaultColdQueue, Wait: DefaultColdWait,
+		ClientRate: DefaultClientLookupRate, ClientBurst: DefaultClientLookupBurst}
+}
 
 var (
 	errNotServed     = errs.E(errs.NotFound, "not a verified domain of an active tenant")
-	errLookupLimited = errs.E(errs.Unavailable, "too many certificate lookups; try again later")
+	errLookupLimited = errs.E(errs.Unavailable, "too many certificate lookups for unknown names from this address; try again later")
 )
 
 // Decider is the on-demand DecisionFunc: a certificate may be obtained,
@@ -51,13 +72,13 @@ var (
 // database cannot answer (fail closed: certificates already in memory are
 // served without asking). A warm-cache decision touches no database.
 type Decider struct {
-	sites  SiteCache
-	global *rate.Limiter
+	sites SiteCache
+	gate  *gate
 
-	clientRate  rate.Limit
+	clientRate  float64
 	clientBurst int
 	mu          sync.Mutex
-	clients     map[netip.Addr]*rate.Limiter
+	clients     map[netip.Addr]*bucket
 
 	allowed, denied, hits, lookups, lookupErrors, limited atomic.Uint64
 
@@ -70,19 +91,16 @@ type Decider struct {
 }
 
 // NewDecider decides on sites with the default limits.
-func NewDecider(sites SiteCache) *Decider {
-	return NewDeciderWithLimits(sites, DefaultLookupRate, DefaultLookupBurst, DefaultClientLookupRate, DefaultClientLookupBurst)
-}
+func NewDecider(sites SiteCache) *Decider { return NewDeciderWithLimits(sites, DefaultLimits()) }
 
-// NewDeciderWithLimits sets the lookup limits (per second, burst), per
-// node and per client address.
-func NewDeciderWithLimits(sites SiteCache, perNode rate.Limit, nodeBurst int, perClient rate.Limit, clientBurst int) *Decider {
+// NewDeciderWithLimits sets the lookup limits.
+func NewDeciderWithLimits(sites SiteCache, l Limits) *Decider {
 	return &Decider{
 		sites:       sites,
-		global:      rate.NewLimiter(perNode, nodeBurst),
-		clientRate:  perClient,
-		clientBurst: clientBurst,
-		clients:     map[netip.Addr]*rate.Limiter{},
+		gate:        newGate(l.Concurrent, l.Queue, l.Wait),
+		clientRate:  l.ClientRate,
+		clientBurst: max(l.ClientBurst, 1),
+		clients:     map[netip.Addr]*bucket{},
 	}
 }
 
@@ -119,20 +137,32 @@ func (d *Decider) decide(ctx context.Context, name string, client netip.Addr) er
 		d.hits.Add(1)
 		return verdict(site)
 	}
-	if !d.allowLookup(client) {
+	charge, ok := d.takeClient(client)
+	if !ok {
 		d.limited.Add(1)
 		return errLookupLimited
 	}
+	release, err := d.gate.enter(ctx)
+	if err != nil {
+		charge.refund()
+		d.limited.Add(1)
+		return err
+	}
+	defer release()
 	d.lookups.Add(1)
 	site, err := d.sites.Resolve(ctx, host)
 	if errs.Is(err, errs.NotFound) {
-		return errNotServed
+		return errNotServed // the client keeps the charge: a name we do not serve
 	}
+	charge.refund()
 	if err != nil {
 		d.lookupErrors.Add(1)
 		return fmt.Errorf("cannot check %s, refusing (fail closed): %w", host, err)
 	}
-	return verdict(site)
+	if err := verdict(site); err != nil {
+		return err // an unverified or suspended tenant's name is not a scanner's
+	}
+	return nil
 }
 
 func verdict(site *tenant.Site) error {
@@ -142,30 +172,68 @@ func verdict(site *tenant.Site) error {
 	return nil
 }
 
-func (d *Decider) allowLookup(client netip.Addr) bool {
+// takeClient charges client one miss from its bucket (none for an
+// invalid address: background renewals and tests).
+func (d *Decider) takeClient(client netip.Addr) (charge, bool) {
+	if !client.IsValid() {
+		return charge{}, true
+	}
 	now := time.Now()
 	if d.Now != nil {
 		now = d.Now()
 	}
-	if client.IsValid() {
-		if client.Is6() && !client.Is4In6() {
-			client = netip.PrefixFrom(client, 64).Masked().Addr()
-		}
-		d.mu.Lock()
-		l := d.clients[client]
-		if l == nil {
-			if len(d.clients) >= maxClients {
-				clear(d.clients)
-			}
-			l = rate.NewLimiter(d.clientRate, d.clientBurst)
-			d.clients[client] = l
-		}
-		d.mu.Unlock()
-		if !l.AllowN(now, 1) {
-			return false
-		}
+	if client.Is6() && !client.Is4In6() {
+		client = netip.PrefixFrom(client, 64).Masked().Addr()
 	}
-	return d.global.AllowN(now, 1)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	b := d.clients[client]
+	if b == nil {
+		if len(d.clients) >= maxClients {
+			clear(d.clients)
+		}
+		b = &bucket{tokens: float64(d.clientBurst), last: now}
+		d.clients[client] = b
+	}
+	if !b.take(now, d.clientRate, float64(d.clientBurst)) {
+		return charge{}, false
+	}
+	return charge{d: d, b: b}, true
+}
+
+// bucket is a token bucket refilled by the Decider's clock (guarded by
+// the Decider's mutex).
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func (b *bucket) take(now time.Time, rate, burst float64) bool {
+	if now.After(b.last) {
+		b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*rate)
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// charge is one token taken from a client's bucket, given back when the
+// name turns out to be served.
+type charge struct {
+	d *Decider
+	b *bucket
+}
+
+func (c charge) refund() {
+	if c.b == nil {
+		return
+	}
+	c.d.mu.Lock()
+	c.b.tokens = min(c.b.tokens+1, float64(c.d.clientBurst))
+	c.d.mu.Unlock()
 }
 
 func addrOf(a net.Addr) netip.Addr {
@@ -188,8 +256,12 @@ type DecisionStats struct {
 	Allowed, Denied uint64
 	// CacheHits were answered from the cache; Lookups went to the
 	// database (cache misses), LookupErrors of them failed (database
-	// down: refused); RateLimited misses were refused without a lookup.
+	// down: refused); RateLimited misses were refused without a lookup
+	// (the client's misses on unknown names, or the node's gate full).
 	CacheHits, Lookups, LookupErrors, RateLimited uint64
+	// Queued misses waited for the node's gate; Waiting wait now.
+	Queued  uint64
+	Waiting int
 }
 
 // Stats returns the counters.
@@ -197,5 +269,6 @@ func (d *Decider) Stats() DecisionStats {
 	return DecisionStats{
 		Allowed: d.allowed.Load(), Denied: d.denied.Load(),
 		CacheHits: d.hits.Load(), Lookups: d.lookups.Load(), LookupErrors: d.lookupErrors.Load(), RateLimited: d.limited.Load(),
+		Queued: d.gate.queued.Load(), Waiting: d.gate.Waiting(),
 	}
 }

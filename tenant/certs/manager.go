@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,9 +40,32 @@ const (
 	DefaultIssueBurst = 20
 )
 
-// DefaultCacheCapacity is how many certificates a node keeps in memory;
-// one evicted is loaded from storage again on its next handshake.
-const DefaultCacheCapacity = 20000
+// A node keeps certificates in memory up to a memory budget, not a
+// count: at 100,000 tenant domains holding every certificate would cost
+// hundreds of MiB per node (a Let's Encrypt leaf and its intermediate,
+// DER and parsed, and certmagic's index: about CertMemoryKiB each), while
+// an evicted certificate costs one gated load from storage (three indexed
+// reads) on its next handshake. certmagic evicts a random certificate when
+// full, which keeps the names that are asked often (they come back at
+// once) and costs a scan of part of its map per eviction; the budget
+// keeps that map small.
+const (
+	// DefaultCacheMiB is a node's certificate memory budget.
+	DefaultCacheMiB = 128
+	// CertMemoryKiB is the heap one cached certificate is reckoned at.
+	CertMemoryKiB = 4
+	// DefaultCacheCapacity is the capacity DefaultCacheMiB gives.
+	DefaultCacheCapacity = DefaultCacheMiB * 1024 / CertMemoryKiB
+)
+
+// CacheCapacityFor is the certificate cache capacity of a memory budget
+// in MiB (at least 1,000 certificates).
+func CacheCapacityFor(mib int) int {
+	if mib <= 0 {
+		return DefaultCacheCapacity
+	}
+	return max(mib*1024/CertMemoryKiB, 1000)
+}
 
 // acmeTLS1 is the TLS-ALPN-01 protocol name (RFC 8737).
 const acmeTLS1 = "acme-tls/1"
@@ -75,7 +100,11 @@ type Options struct {
 	IssueEvery    time.Duration
 	IssueBurst    int
 	CacheCapacity int
-	Log           *slog.Logger
+	// ColdConcurrent and ColdQueue bound the handshakes for names not in
+	// memory (a decision and a load from storage) running and waiting at
+	// once on this node (defaults DefaultColdConcurrent, DefaultColdQueue).
+	ColdConcurrent, ColdQueue int
+	Log                       *slog.Logger
 
 	// OrderLimit is the instance-wide budget of new ACME orders per
 	// OrderWindow (0: DefaultOrderLimit); see OrderBudget.
@@ -102,6 +131,12 @@ type Manager struct {
 	log     *slog.Logger
 	port    string // ":8443" in redirects, or ""
 	ratio   float64
+
+	// cold gates handshakes for names not in memory; holding maps a
+	// handshake's ClientHelloInfo to its slot, given back early when the
+	// handshake turns into an order (bounded by the order limits).
+	cold    *gate
+	holding sync.Map
 
 	// The base domain's wildcard configuration (nil without one).
 	wcfg     *certmagic.Config
@@ -150,7 +185,8 @@ func New(o Options) (*Manager, error) {
 	if o.CacheCapacity == 0 {
 		o.CacheCapacity = DefaultCacheCapacity
 	}
-	m := &Manager{decider: o.Decider, storage: o.Storage, log: o.Log, issue: rate.NewLimiter(rate.Every(o.IssueEvery), o.IssueBurst), now: o.Now}
+	m := &Manager{decider: o.Decider, storage: o.Storage, log: o.Log, issue: rate.NewLimiter(rate.Every(o.IssueEvery), o.IssueBurst), now: o.Now,
+		cold: newGate(o.ColdConcurrent, cmp.Or(o.ColdQueue, DefaultColdQueue), DefaultColdWait)}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -259,7 +295,31 @@ func (m *Manager) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, 
 		// on-demand order or a lookup.
 		return m.wcfg.GetCertificate(hello)
 	}
+	if hello.ServerName != "" && len(m.cache.AllMatchingCertificates(strings.ToLower(hello.ServerName))) == 0 {
+		release, err := m.cold.enter(hello.Context())
+		if err != nil {
+			return nil, err
+		}
+		m.holding.Store(hello, release)
+		defer func() {
+			m.holding.Delete(hello)
+			release()
+		}()
+	}
 	return m.cfg.GetCertificate(hello)
+}
+
+// leaveColdGate gives back the slot of the handshake in ctx, if it holds
+// one: it is about to wait for an order, which the order limits bound,
+// and must not keep cold loads of other names waiting meanwhile.
+func (m *Manager) leaveColdGate(ctx context.Context) {
+	hello, _ := ctx.Value(certmagic.ClientHelloInfoCtxKey).(*tls.ClientHelloInfo)
+	if hello == nil {
+		return
+	}
+	if release, ok := m.holding.LoadAndDelete(hello); ok {
+		release.(func())()
+	}
 }
 
 // decide is the on-demand DecisionFunc: the Decider's answer, except that
@@ -310,6 +370,7 @@ func (m *Manager) onEvent(ctx context.Context, event string, data map[string]any
 	defer cancel()
 	switch event {
 	case "cert_obtaining":
+		m.leaveColdGate(ctx)
 		if !m.issue.Allow() {
 			m.issueLimited.Add(1)
 			if err := m.storage.recordFailure(ctx, name, errIssueLimited); err != nil {
@@ -360,13 +421,18 @@ type Stats struct {
 	// ARIFetched counts renewal windows fetched from the CA (RFC 9773),
 	// ARIFailed the fetches that failed (the fallback schedule applies).
 	ARIFetched, ARIFailed uint64
+	// ColdQueued handshakes for names not in memory waited for the
+	// node's gate, ColdRefused found it full; ColdWaiting wait now.
+	ColdQueued, ColdRefused uint64
+	ColdWaiting             int
 }
 
 // Stats returns the counters.
 func (m *Manager) Stats() Stats {
 	return Stats{DecisionStats: m.decider.Stats(),
 		Obtaining: m.obtaining.Load(), IssueRateLimited: m.issueLimited.Load(), BudgetLimited: m.budgetLimited.Load(),
-		Obtained: m.obtained.Load(), Failed: m.failed.Load(), ARIFetched: m.ariFetched.Load(), ARIFailed: m.ariFailed.Load()}
+		Obtained: m.obtained.Load(), Failed: m.failed.Load(), ARIFetched: m.ariFetched.Load(), ARIFailed: m.ariFailed.Load(),
+		ColdQueued: m.cold.queued.Load(), ColdRefused: m.cold.refused.Load(), ColdWaiting: m.cold.Waiting()}
 }
 
 // Statuses lists every domain's certificate expiry and last error.

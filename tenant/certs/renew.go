@@ -25,7 +25,7 @@ const sweepLock = "roost_renewal_sweep"
 // Run sweeps for due certificates every RenewEvery (jittered, the first a
 // minute after start) until ctx ends.
 func (m *Manager) Run(ctx context.Context) {
-	m.manageWildcard(ctx)
+	m.StartWildcard(ctx)
 	wait := time.Minute + rand.N(time.Minute)
 	for {
 		select {
@@ -34,6 +34,8 @@ func (m *Manager) Run(ctx context.Context) {
 		case <-time.After(wait):
 		}
 		wait = RenewEvery/2 + rand.N(RenewEvery)
+		// Every node picks up a wildcard another node's sweep renewed.
+		m.refreshWildcard(ctx)
 		got, err := m.storage.TryLock(ctx, sweepLock)
 		if err != nil || !got {
 			continue // the database is down, or another node sweeps now
@@ -72,7 +74,8 @@ func (m *Manager) RenewDue(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			return renewed, ctx.Err()
 		}
-		if st.NotAfter.IsZero() || certmagic.StorageKeys.Safe(st.Issuer) != certmagic.StorageKeys.Safe(issuerKey) || m.wildcardManaged(st.Name) {
+		wild := m.wildcardName(st.Name)
+		if st.NotAfter.IsZero() || certmagic.StorageKeys.Safe(st.Issuer) != certmagic.StorageKeys.Safe(issuerKey) || (!wild && m.wildcardManaged(st.Name)) {
 			continue
 		}
 		// Cheap filter on the status, before any storage read: a young
@@ -98,19 +101,25 @@ func (m *Manager) RenewDue(ctx context.Context) (int, error) {
 		if now.Before(m.renewAt(s)) {
 			continue
 		}
-		if err := m.decider.DecideFor(ctx, st.Name, netip.Addr{}); err != nil {
+		cfg := m.cfg
+		if wild {
+			cfg = m.wcfg // the base domain's own names: no tenant to decide on
+		} else if err := m.decider.DecideFor(ctx, st.Name, netip.Addr{}); err != nil {
 			continue
 		}
 		// Forced: the schedule above decided, and certmagic's own check
 		// (the end of the lifetime by ratio) would refuse an early, spread
 		// renewal.
-		if err := m.cfg.RenewCertSync(ctx, st.Name, true); err != nil {
+		if err := cfg.RenewCertSync(ctx, st.Name, true); err != nil {
 			if errors.Is(err, errOrderBudget) || errors.Is(err, errIssueLimited) {
 				m.log.Info("renewal sweep paused: order limit reached", "renewed", renewed, "err", err)
 				return renewed, nil
 			}
 			m.log.Warn("renewing certificate failed", "name", st.Name, "not_after", st.NotAfter, "err", err)
 			continue
+		}
+		if wild {
+			m.reloadWildcard(ctx, st.Name)
 		}
 		renewed++
 	}

@@ -68,7 +68,12 @@ func (m *Manager) newWildcardConfig(w *Wildcard, tmpl certmagic.ACMEIssuer, stor
 		Logger:           tmpl.Logger,
 	})
 	wcfg = certmagic.New(m.wcache, certmagic.Config{
-		RenewalWindowRatio: m.ratio,
+		// The renewal sweep renews these by the CA's ARI window (or the
+		// spread fallback), as every on-demand certificate; certmagic's
+		// own maintenance would renew at the ratio (two-thirds of the
+		// lifetime) whatever the CA says, so it keeps only the emergency
+		// end of the lifetime, as renewAt caps it.
+		RenewalWindowRatio: emergencyRatio,
 		Storage:            storage,
 		OnEvent:            m.onEvent,
 		ShouldEmitFunc: func(event string) bool {
@@ -88,10 +93,15 @@ func (m *Manager) newWildcardConfig(w *Wildcard, tmpl certmagic.ACMEIssuer, stor
 	return nil
 }
 
-// manageWildcard loads the base domain's certificates from storage, or
-// obtains them (one node at a time: certmagic locks in shared storage),
-// and keeps them renewed until the cache stops.
-func (m *Manager) manageWildcard(ctx context.Context) {
+// emergencyRatio is the end of a lifetime where renewal no longer waits
+// for any schedule (renewAt's cap; certmagic's ARI override too).
+const emergencyRatio = 1.0 / 20
+
+// StartWildcard loads the base domain's certificates from storage, or
+// obtains them in the background (one node at a time: certmagic locks in
+// shared storage). Run calls it first; the renewal sweep then renews them
+// in the CA's window. Without a wildcard it does nothing.
+func (m *Manager) StartWildcard(ctx context.Context) {
 	if m.wcfg == nil {
 		return
 	}
@@ -112,4 +122,48 @@ func (m *Manager) WildcardLeaf() *x509.Certificate {
 		}
 	}
 	return nil
+}
+
+// wildcardName says whether name is one of the base domain's own
+// certificates (the wildcard or the base), which the sweep renews through
+// the DNS-01 configuration.
+func (m *Manager) wildcardName(name string) bool {
+	return m.base != "" && (name == m.base || name == "*."+m.base)
+}
+
+// reloadWildcard puts name's certificate from storage in the base
+// domain's cache and then drops the copies it replaces, so a handshake
+// never finds none.
+func (m *Manager) reloadWildcard(ctx context.Context, name string) {
+	fresh, err := m.wcfg.CacheManagedCertificate(ctx, name)
+	if err != nil {
+		m.log.Warn("loading the renewed base domain certificate failed; the old one is served until certmagic reloads it", "name", name, "err", err)
+		return
+	}
+	var stale []string
+	for _, c := range m.wcache.AllMatchingCertificates(name) {
+		if c.Hash() != fresh.Hash() && (c.Leaf == nil || !c.Leaf.NotAfter.After(fresh.Leaf.NotAfter)) {
+			stale = append(stale, c.Hash())
+		}
+	}
+	m.wcache.Remove(stale)
+}
+
+// refreshWildcard reloads the base domain's certificates that another
+// node renewed: a stored certificate newer than the one in memory.
+func (m *Manager) refreshWildcard(ctx context.Context) {
+	if m.wcfg == nil {
+		return
+	}
+	issuerKey := m.wcfg.Issuers[0].IssuerKey()
+	for _, name := range m.wildcard.names() {
+		s, err := m.loadStored(ctx, issuerKey, name)
+		if err != nil {
+			continue
+		}
+		current := m.wcache.AllMatchingCertificates(name)
+		if len(current) == 0 || (current[0].Leaf != nil && s.leaf.NotAfter.After(current[0].Leaf.NotAfter)) {
+			m.reloadWildcard(ctx, name)
+		}
+	}
 }

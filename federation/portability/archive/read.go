@@ -53,6 +53,9 @@ type Archive struct {
 	Rows map[Kind]int
 	// bookmarksJSON: bookmarks come from bookmarks.json, else bookmarks.csv.
 	bookmarksJSON bool
+	// Overwrite is the list a lone CSV imported in overwrite mode
+	// replaces ("": merged, as every archive's lists are; lone.go).
+	Overwrite Kind
 }
 
 func invalid(format string, a ...any) error { return errs.E(errs.Invalid, format, a...) }
@@ -80,6 +83,9 @@ func Open(r io.ReaderAt, size int64, lim Limits) (*Archive, error) {
 	if err := a.readActor(); err != nil {
 		return nil, err
 	}
+	if err := a.readMode(); err != nil { // lone.go
+		return nil, err
+	}
 	actorBytes := a.inflated
 	media, err := a.readOutbox()
 	if err != nil {
@@ -104,7 +110,7 @@ func (a *Archive) capOf(name string) int64 {
 		return a.lim.MaxActor
 	case OutboxFile:
 		return a.lim.MaxOutbox
-	case BookmarksFile, FollowingCSV, BlocksCSV, MutesCSV, ListsCSV, BookmarksCSV:
+	case BookmarksFile, FollowingCSV, BlocksCSV, MutesCSV, ListsCSV, BookmarksCSV, DomainBlocksCSV:
 		return a.lim.MaxList
 	}
 	return 0

@@ -23,6 +23,7 @@ var lists = []list{
 	{Mutes, MutesCSV, 1},
 	{Lists, ListsCSV, 2},
 	{Bookmarks, BookmarksCSV, 1},
+	{DomainBlocks, DomainBlocksCSV, 1}, // lone CSVs only (lone.go)
 }
 
 // headers are first fields of Mastodon's header rows, skipped on line 1.

@@ -41,7 +41,21 @@ func (s *Service) exactAccount(ctx context.Context, q Query, user, host string) 
 		}
 		return 0, nil
 	}
+	s.refreshCollections(ctx, q, found)
 	return found.ID, nil
+}
+
+// refreshCollections reads a resolved remote account's counts and recent
+// posts, at most once per interval; the answer does not wait on a
+// failure.
+func (s *Service) refreshCollections(ctx context.Context, q Query, a *federation.Account) {
+	if s.Collections == nil || a == nil || a.Remote == nil {
+		return
+	}
+	// Signed as the searcher's site, as the lookup was.
+	if err := s.Collections.RefreshCollections(federation.WithActingHost(ctx, q.Site.ActorHost()), a); err != nil {
+		q.Log.WarnContext(ctx, "search: collections not read", "actor", a.Remote.URI, "err", err)
+	}
 }
 
 // known finds user@host among the local accounts of every tenant here,
@@ -102,6 +116,7 @@ func (s *Service) resolveURL(ctx context.Context, q Query) (accountID, statusID 
 		return 0, 0
 	}
 	if a != nil {
+		s.refreshCollections(ctx, q, a)
 		return a.ID, 0
 	}
 	return 0, st.ID

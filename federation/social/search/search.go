@@ -51,11 +51,20 @@ type Store interface {
 	StatusByID(ctx context.Context, id int64) (*federation.Status, error)
 }
 
+// Collections reads a remote account's counts and recent posts from its
+// collections when due (outbox.Service.RefreshCollections).
+type Collections interface {
+	RefreshCollections(ctx context.Context, a *federation.Account) error
+}
+
 // Service is the search use case.
 type Service struct {
 	Store   Store
 	Network Network
 	Sites   tenant.Resolver
+	// Collections, when set, refreshes an account resolved by handle
+	// (nil: counts come from deliveries only).
+	Collections Collections
 }
 
 // Query is one search, on site, by ViewerID (0: anonymous).

@@ -19,9 +19,14 @@ var _ federation.ViewStore = (*Store)(nil)
 // the viewer), others their author, the accounts they mention, and for
 // followers-only posts the author's accepted followers — whatever tenant
 // each is on; never a remote post the viewer's tenant's moderators hid
-// (tenant_hidden_statuses: a tenant hides, only operators delete).
+// (tenant_hidden_statuses: a tenant hides, only operators delete), nor a
+// post of an account suspended for the viewer's tenant or the instance
+// (account_limits: as in Mastodon, a suspended account's posts leave
+// every timeline, thread and lookup, not only the public ones).
 const visible = `(s.account_id = $1 or (
 	not exists (select 1 from blocks b where b.account_id = s.account_id and b.target_id = $1) and
+	not exists (select 1 from account_limits sl where sl.account_id = s.account_id and sl.suspended_at is not null
+		and (sl.tenant_id is null or sl.tenant_id = coalesce((select va.tenant_id from accounts va where va.id = $1), -$1))) and
 	not exists (select 1 from tenant_hidden_statuses th where th.status_id = s.id
 		and th.tenant_id = coalesce((select va.tenant_id from accounts va where va.id = $1), -$1)) and (
 		s.visibility in ('public', 'unlisted')

@@ -351,3 +351,42 @@ func TestIssue14Finding3PagedQueriesApplyVisibilityBeforeLimit(t *testing.T) {
 		}
 	}
 }
+
+// A suspended account's posts leave every paged query of the viewers the
+// suspension covers (its tenant, or every tenant when the instance
+// suspends), as Mastodon removes them from timelines; viewers on other
+// tenants still see them. Found by the home page cache's tests (session 9):
+// a moderator's suspension hid the account but not its posts on home.
+func TestSuspendedAccountsPostsLeaveEveryPagedQuery(t *testing.T) {
+	t.Parallel()
+	w := newPagedWorld(t)
+	ctx := context.Background()
+	w.exec(`insert into account_limits (account_id, tenant_id, suspended_at) values ($1, $2, now())`, w.dave.ID, w.ta)
+	for _, q := range pagedQueries() {
+		for _, r := range []*federation.Account{w.bob, w.carol} {
+			want := q.want(w, r)
+			if !slices.Equal(want, []int64{w.visible.ID}) {
+				continue
+			}
+			got, err := q.get(ctx, w, r)
+			if err != nil {
+				t.Errorf("%s for %s: %v", q.name, r.Username, err)
+				continue
+			}
+			suspendedHere := r.TenantID == w.ta
+			if suspendedHere && slices.Contains(got, w.visible.ID) {
+				t.Errorf("%s for %s: the suspended account's post is still listed: %v", q.name, r.Username, got)
+			}
+			if !suspendedHere && !slices.Equal(got, want) {
+				t.Errorf("%s for %s on another tenant: %v, want %v", q.name, r.Username, got, want)
+			}
+		}
+	}
+	if ok, err := w.s.CanSee(ctx, w.bob.ID, w.visible.ID); err != nil || ok {
+		t.Errorf("bob can see the suspended account's post: %v %v", ok, err)
+	}
+	w.exec(`insert into account_limits (account_id, tenant_id, suspended_at) values ($1, null, now())`, w.dave.ID)
+	if ok, err := w.s.CanSee(ctx, w.carol.ID, w.visible.ID); err != nil || ok {
+		t.Errorf("an instance-wide suspension left the post visible on tenant b: %v %v", ok, err)
+	}
+}

@@ -192,11 +192,26 @@ func (s *Service) blockID(ctx context.Context, a *actor, targetID int64) (string
 	return a.uri + "#blocks/" + strconv.FormatInt(targetID, 10) + "-" + ap.NewToken(), nil
 }
 
+// ownPost is local's own post statusURI: errs.NotFound when there is no
+// such post or another account's; a failure to read it (the database
+// away) is returned as it is, a 5xx apps retry, never a 404 they take for
+// "gone" (soak findings 6 and 12).
+func (s *Service) ownPost(ctx context.Context, local *federation.Account, statusURI string) (*federation.Status, error) {
+	st, err := s.Store.StatusByURI(ctx, statusURI)
+	if err != nil && errs.CodeOf(err) != errs.NotFound {
+		return nil, err
+	}
+	if err != nil || st.AccountID != local.ID {
+		return nil, errs.E(errs.NotFound, "no such post of this account")
+	}
+	return st, nil
+}
+
 // Edit replaces the text of local's own post and sends Update.
 func (s *Service) Edit(ctx context.Context, local *federation.Account, statusURI, text string) error {
-	st, err := s.Store.StatusByURI(ctx, statusURI)
-	if err != nil || st.AccountID != local.ID {
-		return errs.E(errs.NotFound, "no such post of this account")
+	st, err := s.ownPost(ctx, local, statusURI)
+	if err != nil {
+		return err
 	}
 	// Media and poll stay as they are.
 	return s.editPost(ctx, local, statusURI, EditPost{Text: text, Summary: st.Summary, Sensitive: st.Sensitive,
@@ -268,9 +283,9 @@ func (s *Service) Delete(ctx context.Context, local *federation.Account, statusU
 	if err != nil {
 		return err
 	}
-	st, err := s.Store.StatusByURI(ctx, statusURI)
-	if err != nil || st.AccountID != local.ID {
-		return errs.E(errs.NotFound, "no such post of this account")
+	st, err := s.ownPost(ctx, local, statusURI)
+	if err != nil {
+		return err
 	}
 	inboxes, err := s.audience(ctx, local, st)
 	if err != nil {

@@ -67,9 +67,9 @@ func (s *Service) Republish(ctx context.Context, accountID int64, statusURI stri
 	if err != nil {
 		return err
 	}
-	st, err := s.Store.StatusByURI(ctx, statusURI)
-	if err != nil || st.AccountID != local.ID {
-		return errs.E(errs.NotFound, "no such post of this account")
+	st, err := s.ownPost(ctx, local, statusURI)
+	if err != nil {
+		return err
 	}
 	inboxes, err := s.audience(ctx, local, st)
 	if err != nil {

@@ -37,26 +37,40 @@ func Start(t testing.TB) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		_ = cmd.Process.Kill()
+		<-exited
 		if t.Failed() {
 			t.Logf("stripe-mock output:\n%s", out.String())
 		}
 	})
+	// stripe-mock reads Stripe's whole OpenAPI spec before it listens: a
+	// second on a quiet machine, more than 20 s on a busy one (CI beside
+	// the soak). Wait while it runs, up to a bound far above that.
 	url := "http://" + addr
-	for i := 0; ; i++ {
+	deadline := time.Now().Add(startBound)
+	for {
 		resp, err := http.Get(url + "/v1/customers/cus_probe")
 		if err == nil {
 			resp.Body.Close()
 			return url
 		}
-		if i > 300 {
-			t.Fatalf("stripe-mock did not start: %v\n%s", err, out.String())
+		select {
+		case <-exited:
+			t.Fatalf("stripe-mock exited before it answered: %v\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stripe-mock did not answer within %s: %v\n%s", startBound, err, out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// startBound is how long Start waits for stripe-mock to answer.
+const startBound = 3 * time.Minute
 
 type lockedBuffer struct {
 	mu sync.Mutex

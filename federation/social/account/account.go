@@ -77,6 +77,9 @@ func (s *Service) site(ctx context.Context, domain string) (*tenant.Site, error)
 		return nil, errs.E(errs.Invalid, "domain %q: %s", domain, errs.MessageOf(err))
 	}
 	site, err := s.Sites.SiteByHost(ctx, host)
+	if err != nil && errs.CodeOf(err) != errs.NotFound {
+		return nil, err // the database away is not "no such domain"
+	}
 	if err != nil {
 		return nil, errs.E(errs.NotFound, "no verified tenant domain %s", host)
 	}

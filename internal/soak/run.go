@@ -48,10 +48,11 @@ func (w *world) run(ctx context.Context, c *cluster) (*Result, error) {
 			nextReport = nextReport.Add(10 * time.Second)
 		}
 	}
+	w.over.Store(true) // what is still queued is dropped, not sent
 	stopFaults()
 	<-fdone
 	faultsEnded := time.Now()
-	fmt.Fprintf(w.o.Progress, "soak: faults stopped; finishing the operations under way...\n")
+	fmt.Fprintf(w.o.Progress, "soak: window over; finishing the operations under way, dropping those not started...\n")
 	// Every server and process up again (a fault's restart may have
 	// failed: a harness error, already recorded).
 	if err := c.main.EnsureRunning(ctx); err != nil {
@@ -90,6 +91,7 @@ func (w *world) run(ctx context.Context, c *cluster) (*Result, error) {
 	res.Seconds = round1(time.Since(start).Seconds())
 	res.Ops = w.cl.ops.Load()
 	res.ErrorsRetryable = w.cl.retryable.Load()
+	res.NotStarted = w.notStarted.Load()
 	w.mu.Lock()
 	res.Acknowledged = w.acked
 	w.mu.Unlock()

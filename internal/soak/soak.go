@@ -65,6 +65,10 @@ type Result struct {
 	ErrorsRetryable     int64          `json:"errors_retryable"`
 	ErrorsOther         int            `json:"errors_other"`
 	RecoveryP99Seconds  float64        `json:"recovery_p99_seconds"`
+	// NotStarted are operations due within the window but still queued
+	// behind their account's earlier ones when it ended: dropped, never
+	// sent (a cluster that keeps up leaves none).
+	NotStarted int64 `json:"not_started"`
 	// HarnessErrors are the soak's own failures (a fault it could not
 	// undo: a server that would not start again within devenv's bound).
 	// They fail the run but are not the cluster's errors.
@@ -210,14 +214,30 @@ func provision(ctx context.Context, o Options) (*cluster, *world, error) {
 
 // startRemotes seeds and starts the remote instances: r<i>.soak.test,
 // three accounts each, a web node behind a counting front door, and a
-// worker; they reach the cluster's tenants through the balancer.
+// worker; they reach the cluster's tenants through the balancer and each
+// other through their front doors (a boost by a tenant of one remote's
+// post, delivered to the other remote, is fetched from its origin).
 func (c *cluster) startRemotes(ctx context.Context, o Options, domains []string, kp federation.KeyPair) error {
 	var resolve []string
 	for _, d := range domains {
 		resolve = append(resolve, d+"=http://"+c.lb.Addr)
 	}
+	addrs := make([]string, o.Remotes)
+	fronts := make([]*frontDoor, o.Remotes)
 	for i := range o.Remotes {
-		r := &remoteNode{domain: fmt.Sprintf("r%d.soak.test", i), ids: map[string]string{}}
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		if fronts[i], err = newFrontDoor(addr); err != nil {
+			return err
+		}
+		addrs[i] = addr
+		resolve = append(resolve, fmt.Sprintf("r%d.soak.test=http://%s", i, fronts[i].Addr))
+	}
+	for i := range o.Remotes {
+		r := &remoteNode{domain: fmt.Sprintf("r%d.soak.test", i), ids: map[string]string{}, front: fronts[i]}
+		addr := addrs[i]
 		r.dbURL = c.remote.DatabaseURL
 		if i > 0 {
 			r.dbURL = strings.Replace(c.remote.DatabaseURL, "/remote0?", fmt.Sprintf("/remote%d?", i), 1)
@@ -239,19 +259,12 @@ func (c *cluster) startRemotes(ctx context.Context, o Options, domains []string,
 		if r.users, err = seed(ctx, site, []string{r.domain}, 3, kp); err != nil {
 			return err
 		}
-		addr, err := freeAddr()
-		if err != nil {
-			return err
-		}
 		env := append(baseEnv(), "ROOST_DATABASE_URL="+r.dbURL, "ROOST_REDIS_URL="+c.remote.RedisURL,
 			"ROOST_REDIS_PREFIX="+r.domain+":", "ROOST_URL_SCHEME=http", "ROOST_LOG_LEVEL=warn",
 			"ROOST_MEDIA_DIR="+filepath.Join(c.dir, r.domain), "ROOST_FEDERATION_RESOLVE="+strings.Join(resolve, ","),
 			"ROOST_DELIVERY_SWEEP_EVERY=2s", "ROOST_DELIVERY_CLAIM_IDLE=20s")
 		r.serve = &proc{name: r.domain + " serve", cmd: "serve", addr: addr, exe: o.Exe, env: append(slices.Clone(env), "ROOST_HTTP_ADDR="+addr), log: &ring{}}
 		r.work = &proc{name: r.domain + " work", cmd: "work", exe: o.Exe, env: env, log: &ring{}}
-		if r.front, err = newFrontDoor(addr); err != nil {
-			return err
-		}
 		for _, p := range []*proc{r.serve, r.work} {
 			if err := p.start(); err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -77,6 +78,13 @@ type world struct {
 	otherErrs  []string // answers a retry could not repeat, or none at all
 	acked      int
 	byKind     map[string]int
+
+	// over is set when the loaded window ends: operations still queued
+	// behind a slow one then are dropped (notStarted), never sent, so the
+	// end of a run is bounded by the clients' retry budget rather than by
+	// a backlog that an overloaded cluster let grow.
+	over       atomic.Bool
+	notStarted atomic.Int64
 }
 
 // ackedRef is an acknowledged favourite or boost.
@@ -126,6 +134,10 @@ func (w *world) startQueues(wg *sync.WaitGroup) {
 		go func() {
 			defer wg.Done()
 			for f := range u.q {
+				if w.over.Load() {
+					w.notStarted.Add(1)
+					continue
+				}
 				f()
 			}
 		}()

@@ -46,8 +46,10 @@ const (
 )
 
 // admit takes a place for v's connection, or refuses it with Retry-After.
-// Without a Gate every connection is admitted.
-func (h *Handler) admit(c *fiber.Ctx, v *viewer) (*ticket, error) {
+// Without a Gate every connection is admitted. over (nil: nothing) runs
+// when the place is given back, however the connection ends or fails to
+// begin.
+func (h *Handler) admit(c *fiber.Ctx, v *viewer, over func()) (*ticket, error) {
 	if h.Hub != nil && !h.Hub.Available() {
 		// Redis is away: a connection now would hear nothing. Refused
 		// at once; the app reconnects when told to.
@@ -61,6 +63,10 @@ func (h *Handler) admit(c *fiber.Ctx, v *viewer) (*ticket, error) {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(RetryAfterSeconds))
 			return nil, err
 		}
+	}
+	if over != nil {
+		gate := release
+		release = func() { over(); gate() }
 	}
 	return newTicket(release, startGrace), nil
 }

@@ -51,6 +51,8 @@ type Hub struct {
 	down atomic.Bool
 	// pingEvery spaces watch's pings (defaultPingEvery when 0).
 	pingEvery time.Duration
+	// beforeSubscribe, when set (tests), runs as subscribe begins.
+	beforeSubscribe func()
 }
 
 // defaultPingEvery is how often a hub asks Redis whether it is there.
@@ -189,6 +191,9 @@ func (h *Hub) dispatch(m *goredis.Message) {
 // subscribe adds l to channels (unprefixed) and waits, a bounded time,
 // for Redis to confirm the new ones, so that what follows is heard.
 func (h *Hub) subscribe(ctx context.Context, l listener, channels ...string) error {
+	if h.beforeSubscribe != nil {
+		h.beforeSubscribe()
+	}
 	h.ops.Lock()
 	h.mu.Lock()
 	if h.done {

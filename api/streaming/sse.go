@@ -26,7 +26,7 @@ func (h *Handler) sse(c *fiber.Ctx, name string) error {
 	if err != nil {
 		return err
 	}
-	t, err := h.admit(c, v)
+	t, err := h.admit(c, v, nil)
 	if err != nil {
 		return err
 	}

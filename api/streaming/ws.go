@@ -19,9 +19,10 @@ const wsKey = "roost.streaming.ws"
 
 type wsStart struct {
 	v      *viewer
-	first  *stream // the stream named in the URL, if any
-	err    error   // why that stream was refused
-	ticket *ticket // the connection's place (gate.go)
+	first  *stream  // the stream named in the URL, if any
+	err    error    // why that stream was refused
+	ticket *ticket  // the connection's place (gate.go)
+	s      *session // subscribed to first before the handshake answers
 }
 
 // wsFrame is an event as Mastodon's WebSocket sends it.
@@ -104,8 +105,21 @@ func (h *Handler) upgrade(c *fiber.Ctx, ws fiber.Handler, name string) error {
 	if name != "" {
 		start.first, start.err = h.resolve(c.UserContext(), v, name, c.Query("tag"), c.Query("list"))
 	}
-	if start.ticket, err = h.admit(c, v); err != nil {
+	s := h.newSession(v)
+	if start.ticket, err = h.admit(c, v, s.end); err != nil { // the session ends with the place
 		return err
+	}
+	start.s = s
+	// Subscribed before the handshake answers (soak finding 13): an app
+	// pages its timeline as soon as the socket opens (after a reconnect,
+	// to catch up) and takes the stream for everything after that page.
+	// Subscribing once the socket was open left a gap, a Redis round
+	// trip or more under load, whose events no one heard. SSE subscribes
+	// before its response head too (sse.go).
+	if start.first != nil {
+		if err := s.add(c.UserContext(), start.first); err != nil {
+			start.first, start.err = nil, err
+		}
 	}
 	if proto != "" {
 		c.Set("Sec-WebSocket-Protocol", proto) // echoed, as browsers require
@@ -128,7 +142,7 @@ func (h *Handler) serveWS(conn *websocket.Conn) {
 	// The socket itself: conn is recycled by the websocket package when
 	// this function returns, so the reader uses fc and is over by then.
 	fc := conn.Conn
-	s := h.newSession(start.v)
+	s := start.s
 	defer s.end()
 	ctx, cancel := context.WithCancel(h.Hub.context())
 	defer cancel()
@@ -192,10 +206,6 @@ func (h *Handler) serveWS(conn *websocket.Conn) {
 	}()
 	if start.err != nil {
 		refuse(start.err)
-	} else if start.first != nil {
-		if err := s.add(ctx, start.first); err != nil {
-			refuse(err)
-		}
 	}
 
 	write := func(v any) bool {

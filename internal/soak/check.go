@@ -470,6 +470,23 @@ func (w *world) checkHomes(ctx context.Context, c *cluster, t *tally) error {
 	return nil
 }
 
+// followedAt reports whether the account certainly followed when at came:
+// the last follow or unfollow acknowledged more than a second before at
+// was a follow, and none was under way around at. Later unfollows do not
+// change what was filed then (unlike certainlyFollowed's question).
+func followedAt(evs []event, at time.Time) bool {
+	on := false
+	for _, e := range evs {
+		switch {
+		case e.done.Before(at.Add(-time.Second)):
+			on = e.follow
+		case e.sent.Before(at.Add(time.Second)):
+			return false // under way then: either may have happened
+		}
+	}
+	return on
+}
+
 // certainlyFollowed reports whether a follow was acknowledged at least a
 // second before at and never undone: an unfollow takes the author's posts
 // out of the home feed (as on Mastodon), and a follow again may or may
@@ -531,7 +548,7 @@ func (w *world) checkStreams(ctx context.Context, c *cluster, s *streams, t *tal
 				continue
 			}
 			if author := byID[authorID]; author != nil && author != st.u && !mentioned &&
-				!certainlyFollowed(st.u.followLog[author.acct()], at) {
+				!followedAt(st.u.followLog[author.acct()], at) {
 				withFollow++ // entered with a later follow (or a follow too close to tell)
 				continue
 			}

@@ -62,7 +62,7 @@ func (h *Handler) createStatus(c *fiber.Ctx) error {
 		return err
 	}
 	if composed.Replay != 0 {
-		return h.renderStatus(c, composed.Replay) // a retried request: the first one's post
+		return h.renderOwnStatus(c, composed.Replay) // a retried request: the first one's post
 	}
 	np.Visibility, np.Sensitive, np.Language, np.InReplyToURI = composed.Visibility, composed.Sensitive, composed.Language, composed.InReplyToURI
 	if tok := tokenOf(c); tok != nil {
@@ -76,12 +76,18 @@ func (h *Handler) createStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.posted(c, me, st, plan); err != nil {
-		return err
+	// The post's policy was stored by its own insert (np.Quote.Policy):
+	// only a quote has more to record. Recording the policy again cost a
+	// second transaction, a synchronous commit announcing a change.
+	if plan != nil {
+		if err := h.posted(c, me, st, plan); err != nil {
+			return err
+		}
 	}
 	// The Idempotency-Key was remembered in the post's own transaction
 	// (np.IdempotencyKey): remembering it again here cost a round trip.
-	return h.renderStatus(c, st.ID)
+	return h.renderOwnStatus(c, st.ID) // posted_issue21.go
+
 }
 
 // renderStatus renders one status the viewer may see, or 404.

@@ -21,7 +21,14 @@ import (
 // for newly queued fan-outs, the workers take them a batch at a time.
 func fanOutJobs(log *slog.Logger, svc *services) []jobs.Job {
 	waker := fedpg.NewFanOutWaker(svc.db)
-	fo := &timeline.FanOut{Store: svc.social, Wake: waker.C, Log: log}
+	// One worker: one fan-out batch in flight per `roost work` process.
+	// Two kept both cores of a small machine filing home feeds while a
+	// large audience's backlog lasted, and posts waited for a core and for
+	// the disk behind them (issue 21: commit p99 241 ms at 50,000
+	// followers). Queued fan-outs of one author go together (fanout.go in
+	// federation/postgres), so one worker files a busy account's backlog
+	// at about twice the rows per second of one fan-out at a time.
+	fo := &timeline.FanOut{Store: svc.social, Wake: waker.C, Log: log, Workers: 1}
 	return []jobs.Job{
 		{Name: "home-fanout-waker", Run: waker.Run},
 		{Name: "home-fanout", Run: func(ctx context.Context) error { return fo.Run(ctx) }},

@@ -75,6 +75,8 @@ type Worker struct {
 	busy atomic.Int64
 	// signs bounds the signatures computed at once (signgate.go).
 	signs *signGate
+	// digests are recent activities' body digests (digest.go).
+	digests digests
 }
 
 func (w *Worker) defaults() {
@@ -605,12 +607,13 @@ func (w *Worker) attempt(ctx context.Context, d *federation.Delivery, sender *fe
 	if err != nil {
 		return 0, err
 	}
+	digest := w.digests.of(d.ActivityID, d.Body)
 	// Double-knocking (fetch.Knocking): the inbox's host gets the scheme
 	// it last accepted, cavage when unknown, and a 401/403 is retried
 	// once in the other scheme before the answer counts.
-	return w.Fetch.Post(ctx, d.Inbox, d.Body, fetch.Knocking(func(s signature.Scheme, r *http.Request, body []byte) error {
+	return w.Fetch.Post(ctx, d.Inbox, d.Body, fetch.Knocking(func(s signature.Scheme, r *http.Request, _ []byte) error {
 		defer w.signs.acquire(sender.TenantID, d.Express)() // the cores, most urgent first (signgate.go)
-		return signature.SignWith(s, r, body, keyID, key, w.Now())
+		return signature.SignDigest(s, r, digest, keyID, key, w.Now())
 	}))
 }
 

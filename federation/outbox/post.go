@@ -93,6 +93,9 @@ func (s *Service) Post(ctx context.Context, local *federation.Account, p NewPost
 		InReplyToURI: p.InReplyToURI, Published: time.Now().UTC().Truncate(time.Second),
 		MentionIDs: mentionIDs, Text: text, ApplicationID: p.ApplicationID, Attachments: p.Media, Poll: poll,
 		ScheduledID: p.ScheduledID, IdempotencyKey: strings.TrimSpace(p.IdempotencyKey),
+		// Stored by the post's own insert (empty: the author's default);
+		// render's quote.apply sets the same again for the activity.
+		QuotePolicy: p.Quote.Policy,
 	}
 	if p.InReplyToURI != "" {
 		// A reply mentions the author of the post it answers, who gets it;

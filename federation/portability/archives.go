@@ -30,6 +30,9 @@ type JobQueue interface {
 	JobProgress(ctx context.Context, kind archive.JobKind, id, progress, total int64) error
 	// FinishJob records a job's end: done, or failed with a message.
 	FinishJob(ctx context.Context, kind archive.JobKind, id int64, path string, size int64, result, failure string) error
+	// ReleaseJob gives back a job this worker claimed but will not run
+	// (it is shutting down): pending again, for the next worker at once.
+	ReleaseJob(ctx context.Context, kind archive.JobKind, id int64) error
 	// ExpiredExports forgets the files of expired exports and lists them.
 	ExpiredExports(ctx context.Context) ([]string, error)
 	// StartImport records an import its caller runs at once.
@@ -85,14 +88,22 @@ func (a *Archives) Pass(ctx context.Context) error {
 	var failed []error
 	for _, kind := range jobKinds {
 		for ctx.Err() == nil {
-			j, err := a.Jobs.ClaimJob(ctx, kind, StaleAfter)
+			// The claim runs to its answer even when shutdown begins: a
+			// claim cut off after PostgreSQL made it left the job
+			// running with nobody on it until StaleAfter (soak: an
+			// export stuck 10 minutes after a rolling restart).
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+			j, err := a.Jobs.ClaimJob(cctx, kind, StaleAfter)
+			cancel()
 			if err != nil {
-				if ctx.Err() == nil {
-					failed = append(failed, fmt.Errorf("claim %s: %w", kind, err))
-				}
+				failed = append(failed, fmt.Errorf("claim %s: %w", kind, err))
 				break
 			}
 			if j == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				a.release(j)
 				break
 			}
 			a.runJob(ctx, j)
@@ -137,7 +148,8 @@ func (a *Archives) runJob(ctx context.Context, j *archive.Job) {
 	var out outcome
 	err := recovered(log, func() error { return a.do(ctx, log, j, &out) })
 	if err != nil && ctx.Err() != nil && !panicked(err) {
-		return // shutting down: the job is claimed again later
+		a.release(j) // shutting down: the next worker takes it at once
+		return
 	}
 	if j.Kind == archive.ImportJob && filepath.Dir(filepath.Clean(j.Path)) == filepath.Clean(a.Dir) {
 		// Done or failed, the upload is not needed again.
@@ -153,8 +165,27 @@ func (a *Archives) runJob(ctx context.Context, j *archive.Job) {
 			failure = "internal error"
 		}
 	}
-	if err := a.Jobs.FinishJob(context.WithoutCancel(ctx), j.Kind, j.ID, out.path, out.size, out.result, failure); err != nil {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+	defer cancel()
+	if err := a.Jobs.FinishJob(fctx, j.Kind, j.ID, out.path, out.size, out.result, failure); err != nil {
+		// Not recorded: the job stays claimed and is run again once its
+		// claim is stale (exports are rebuilt, imports idempotent).
 		log.Error("archive job: record end", "err", err)
+	}
+}
+
+// bookkeepingTimeout bounds a claim, release or end record that shutdown
+// may not cut short.
+const bookkeepingTimeout = 15 * time.Second
+
+// release gives back a claimed job this worker will not run, so that
+// another takes it now rather than after StaleAfter. When that fails
+// (PostgreSQL away), the claim goes stale as before.
+func (a *Archives) release(j *archive.Job) {
+	ctx, cancel := context.WithTimeout(context.Background(), bookkeepingTimeout)
+	defer cancel()
+	if err := a.Jobs.ReleaseJob(ctx, j.Kind, j.ID); err != nil {
+		a.log().Warn("archive job: give back", "job", j.ID, "kind", j.Kind, "err", err)
 	}
 }
 

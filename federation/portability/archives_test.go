@@ -27,6 +27,7 @@ type jobQueue struct {
 	finished map[int64]finishedJob
 	progress int
 	failProg bool
+	released []int64
 }
 
 type finishedJob struct {
@@ -59,6 +60,13 @@ func (q *jobQueue) JobProgress(context.Context, archive.JobKind, int64, int64, i
 func (q *jobQueue) FinishJob(_ context.Context, _ archive.JobKind, id int64, path string, size int64, result, failure string) error {
 	f := q.finished[id]
 	q.finished[id] = finishedJob{path: path, size: size, result: result, failure: failure, times: f.times + 1}
+	return nil
+}
+
+func (q *jobQueue) ReleaseJob(_ context.Context, _ archive.JobKind, id int64) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.released = append(q.released, id)
 	return nil
 }
 
@@ -204,5 +212,37 @@ func TestImportFilePoison(t *testing.T) {
 	_, err := a.ImportFile(context.Background(), local, federation.NewLinks("https", "a.example", 0), "/tmp/poison.zip", false)
 	if err == nil || !strings.HasPrefix(q.finished[50].failure, "panic: ") {
 		t.Fatalf("err %v, job %+v", err, q.finished[50])
+	}
+}
+
+// shutdownSource stops the worker (cancels its context) while an export
+// reads the account's posts, as SIGTERM does mid-job.
+type shutdownSource struct {
+	noSource
+	stop context.CancelFunc
+}
+
+func (s shutdownSource) ArchiveStatuses(ctx context.Context, _, _ int64, _ int) ([]*federation.Status, error) {
+	s.stop()
+	return nil, ctx.Err()
+}
+
+// Soak (issue 19): an export requested just before a rolling restart
+// stayed "running" for 10 minutes, the claim's stale time: the stopping
+// worker left it claimed. A job cut short by shutdown is now given back
+// (pending) at once, and never recorded as failed.
+func TestIssue19ShutdownGivesArchiveJobBack(t *testing.T) {
+	dir := t.TempDir()
+	q := &jobQueue{finished: map[int64]finishedJob{}, queued: []*archive.Job{
+		{ID: 9, Kind: archive.ExportJob, TenantID: 1, AccountID: 7},
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var log bytes.Buffer
+	a := newArchives(q, dir, &log)
+	a.Source = shutdownSource{stop: cancel}
+	_ = a.Pass(ctx)
+	if _, ended := q.finished[9]; ended || len(q.released) != 1 || q.released[0] != 9 {
+		t.Fatalf("job cut short by shutdown: finished %+v, released %v; want it given back, not ended", q.finished, q.released)
 	}
 }

@@ -128,6 +128,13 @@ func (s *Store) ClaimJob(ctx context.Context, kind archive.JobKind, stale time.D
 	return j, err
 }
 
+// ReleaseJob sets a job its worker claimed but will not run back to
+// pending (only while it is still running: never undoes an end).
+func (s *Store) ReleaseJob(ctx context.Context, kind archive.JobKind, id int64) error {
+	_, err := s.db.Exec(ctx, `update `+jobTable(kind)+` set state = 'pending' where id = $1 and state = 'running'`, id)
+	return err
+}
+
 // JobProgress records progress (and keeps the claim fresh).
 func (s *Store) JobProgress(ctx context.Context, kind archive.JobKind, id, progress, total int64) error {
 	q := `update archive_exports set progress = $2, claimed_at = now() where id = $1 and $3::bigint >= 0`

@@ -18,11 +18,16 @@ import (
 // statements, their order and their checks (each result is read, in
 // order, before commit; a failed check rolls the transaction back).
 
-// insertPublished is insertStatus with the post's source text and
-// application ($20, $21): written by the insert itself rather than by
-// an update right after it (a second round trip and a dead row version).
+// insertPublished is insertStatus with the post's source text,
+// application and quote policy ($20, $21, $22): written by the insert
+// itself rather than by an update right after it (a second round trip
+// and a dead row version; for the quote policy, a second transaction
+// with its own commit). An empty policy leaves it to the
+// statuses_quote_policy trigger (the author's default for the
+// visibility).
 var insertPublished = strings.Replace(strings.Replace(insertStatus, "edited_at, tenant_id)",
-	"edited_at, tenant_id, text, application_id)", 1), "$18, $19)", "$18, $19, nullif($20, ''), nullif($21::bigint, 0))", 1)
+	"edited_at, tenant_id, text, application_id, quote_policy)", 1), "$18, $19)",
+	"$18, $19, nullif($20, ''), nullif($21::bigint, 0), nullif($22, ''))", 1)
 
 // sqlRememberKey records a post's Idempotency-Key (queueRememberKey).
 const sqlRememberKey = `insert into status_idempotency (account_id, key, status_id) values ($1, $2, $3)

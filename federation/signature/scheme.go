@@ -43,10 +43,16 @@ func (s Scheme) Other() Scheme {
 
 // SignWith signs r in scheme s: Sign for Cavage, Sign9421 for RFC9421.
 func SignWith(s Scheme, r *http.Request, body []byte, keyID string, key crypto.PrivateKey, now time.Time) error {
+	return SignDigest(s, r, DigestOf(body), keyID, key, now)
+}
+
+// SignDigest is SignWith for a body whose digest is known (nil: a
+// request without a body): what it signs and sets is the same.
+func SignDigest(s Scheme, r *http.Request, digest *Digest, keyID string, key crypto.PrivateKey, now time.Time) error {
 	if s == RFC9421 {
-		return Sign9421(r, body, keyID, key, now)
+		return sign9421(r, digest, keyID, key, now)
 	}
-	return Sign(r, body, keyID, key, now)
+	return signCavage(r, digest, keyID, key, now)
 }
 
 // Sign9421 signs r as an RFC 9421 message signature labelled "sig1":
@@ -56,6 +62,11 @@ func SignWith(s Scheme, r *http.Request, body []byte, keyID string, key crypto.P
 // too, for servers that log or check it. Any earlier signature of either
 // scheme is removed.
 func Sign9421(r *http.Request, body []byte, keyID string, key crypto.PrivateKey, now time.Time) error {
+	return sign9421(r, DigestOf(body), keyID, key, now)
+}
+
+// sign9421 is Sign9421 with the body's digest computed (nil: no body).
+func sign9421(r *http.Request, digest *Digest, keyID string, key crypto.PrivateKey, now time.Time) error {
 	if r.URL == nil || r.URL.Opaque != "" || (r.URL.Scheme != "https" && r.URL.Scheme != "http") {
 		return errors.New("signature: request URL must be absolute http(s)")
 	}
@@ -79,9 +90,8 @@ func Sign9421(r *http.Request, body []byte, keyID string, key crypto.PrivateKey,
 	}
 	r.Header.Set("Date", now.UTC().Format(http.TimeFormat))
 	comps := []sfItem{{kind: sfString, str: "@method"}, {kind: sfString, str: "@target-uri"}}
-	if body != nil {
-		sum := sha256.Sum256(body)
-		r.Header.Set("Content-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":")
+	if digest != nil {
+		r.Header.Set("Content-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(digest[:])+":")
 		comps = append(comps, sfItem{kind: sfString, str: "content-digest"})
 	}
 	s := &rfcSig{label: "sig1", components: comps, params: []sfParam{

@@ -24,6 +24,25 @@ import (
 // ed25519.PrivateKey. Errors are ours, not a peer's: they carry no errs
 // code.
 func Sign(r *http.Request, body []byte, keyID string, key crypto.PrivateKey, now time.Time) error {
+	return signCavage(r, DigestOf(body), keyID, key, now)
+}
+
+// Digest is the SHA-256 of a request body. A fan-out sends one body to
+// every inbox: its digest is computed once (DigestOf) and each delivery's
+// signature reuses it (SignDigest) instead of hashing the body again.
+type Digest [sha256.Size]byte
+
+// DigestOf is body's digest, nil for a request without a body (body nil).
+func DigestOf(body []byte) *Digest {
+	if body == nil {
+		return nil
+	}
+	d := Digest(sha256.Sum256(body))
+	return &d
+}
+
+// signCavage is Sign with the body's digest computed (nil: no body).
+func signCavage(r *http.Request, digest *Digest, keyID string, key crypto.PrivateKey, now time.Time) error {
 	if r.URL == nil {
 		return errors.New("signature: request has no URL")
 	}
@@ -35,12 +54,11 @@ func Sign(r *http.Request, body []byte, keyID string, key crypto.PrivateKey, now
 	r.Header.Del("Signature-Input")
 	r.Header.Set("Date", now.UTC().Format(http.TimeFormat))
 	headers := []string{RequestTarget, "host", "date"}
-	if body != nil {
+	if digest != nil {
 		if r.Header.Get("Content-Type") == "" {
 			return errors.New("signature: a request with a body needs a Content-Type")
 		}
-		sum := sha256.Sum256(body)
-		r.Header.Set("Digest", "SHA-256="+base64.StdEncoding.EncodeToString(sum[:]))
+		r.Header.Set("Digest", "SHA-256="+base64.StdEncoding.EncodeToString(digest[:]))
 		headers = append(headers, "digest", "content-type")
 	} else if r.Header.Get("Accept") != "" {
 		headers = append(headers, "accept")

@@ -119,7 +119,7 @@ func (d Delivery) Run(ctx context.Context, r *Receiver, o DeliveryOptions) (map[
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
+	start, cpuStart := time.Now(), sampleCPU()
 	recv.setStart(start)
 	stopProfiles, err := startProfiles(o.CPUProfile, o.BlockProfile, o.MutexProfile)
 	if err != nil {
@@ -130,6 +130,7 @@ func (d Delivery) Run(ctx context.Context, r *Receiver, o DeliveryOptions) (map[
 	case <-time.After(o.Timeout):
 	case <-ctx.Done():
 	}
+	cpuEnd := sampleCPU()
 	last, first := recv.times()
 	elapsed := last.Sub(start)
 	if err := stopProfiles(); err != nil {
@@ -152,14 +153,20 @@ func (d Delivery) Run(ctx context.Context, r *Receiver, o DeliveryOptions) (map[
 	}
 	floors := Floors{Sign: before.Sign + after.Sign, Verify: before.Verify + after.Verify}
 	got := recv.count.Load()
-	return map[string]any{
+	res := map[string]any{
 		"bench": "delivery", "inboxes": r.n, "seconds": round3(elapsed.Seconds()),
 		"deliveries_per_second": round3(float64(got) / max(elapsed.Seconds(), 1e-9)), "failed": int64(r.n) - got,
 		// A delivery can land before Post has returned: that counts as 0.
 		"first_delivery_ms": round3(max(first.Sub(start).Seconds(), 0) * 1000), "rows_not_delivered": failed,
 		"sign_floor_seconds": round3(floors.Sign.Seconds()), "verify_floor_seconds": round3(floors.Verify.Seconds()),
 		"limit_seconds": round3(floors.Limit().Seconds()), "ratio": ratio(elapsed, floors.Limit()), "loadavg": loadavg(),
-	}, nil
+	}
+	res["progress_ms"] = recv.progress()
+	// Where the window's CPU went (the floors are all this process's).
+	for k, v := range cpuFields(cpuStart, cpuEnd, cpuEnd.at.Sub(start)) {
+		res[k] = v
+	}
+	return res, nil
 }
 
 // workerReady waits until the worker beats (its consumer groups are
@@ -263,7 +270,8 @@ type receiver struct {
 	mu          sync.Mutex
 	start       time.Time
 	first, last time.Time
-	seen        sync.Map // host → true: each inbox counted once
+	arrived     []time.Time // each inbox's first verified delivery
+	seen        sync.Map    // host → true: each inbox counted once
 }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -290,6 +298,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.first = now
 	}
 	r.last = now
+	r.arrived = append(r.arrived, now)
 	r.mu.Unlock()
 	if r.count.Add(1) == r.want {
 		close(r.done)
@@ -300,6 +309,20 @@ func (r *receiver) setStart(t time.Time) {
 	r.mu.Lock()
 	r.start = t
 	r.mu.Unlock()
+}
+
+// progress is when each tenth of the inboxes had been delivered to, in
+// milliseconds from the start: a slow start, an even pace and a long
+// tail cost the same seconds but have different causes.
+func (r *receiver) progress() []float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []float64
+	for tenth := 1; tenth <= 10 && len(r.arrived) > 0; tenth++ {
+		at := r.arrived[max(0, min(len(r.arrived), len(r.arrived)*tenth/10)-1)]
+		out = append(out, round3(max(at.Sub(r.start).Seconds(), 0)*1000))
+	}
+	return out
 }
 
 func (r *receiver) times() (last, first time.Time) {

@@ -80,7 +80,7 @@ var keyInText = regexp.MustCompile(`\[(soak-\d+-\d+)\]`)
 func (w *world) check(ctx context.Context, c *cluster, s *streams, res *Result, gaps []window) {
 	t := &tally{}
 	checks := []func(context.Context, *cluster, *tally) error{w.checkPosts, w.checkReactions, w.checkFollows,
-		w.checkDeliveries, w.checkInboxes, w.checkHomes}
+		w.checkDeliveries, w.checkInboxes, w.checkHomes, w.checkMedia, w.checkArchives}
 	for _, f := range checks {
 		if err := f(ctx, c, t); err != nil {
 			t.add(false, "check could not run: %v", err)

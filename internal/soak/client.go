@@ -1,6 +1,7 @@
 package soak
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -63,6 +64,8 @@ type call struct {
 	domain       string // Host
 	token        string
 	form         url.Values
+	body         []byte    // a raw body (multipart uploads), sent again as is on a retry
+	ctype        string    // its Content-Type
 	key          string    // Idempotency-Key
 	addr         string    // a fixed node (remote servers' own); "" round robin
 	due          time.Time // when the open-loop schedule wanted it sent
@@ -130,6 +133,8 @@ func (cl *client) once(ctx context.Context, addr string, c call) (int, []byte, t
 	var body io.Reader
 	if c.form != nil {
 		body = strings.NewReader(c.form.Encode())
+	} else if c.body != nil {
+		body = bytes.NewReader(c.body)
 	}
 	req, err := http.NewRequestWithContext(ctx, c.method, "http://"+addr+c.path, body)
 	if err != nil {
@@ -141,6 +146,8 @@ func (cl *client) once(ctx context.Context, addr string, c call) (int, []byte, t
 	}
 	if c.form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else if c.ctype != "" {
+		req.Header.Set("Content-Type", c.ctype)
 	}
 	if c.key != "" {
 		req.Header.Set("Idempotency-Key", c.key)
@@ -199,7 +206,11 @@ type apiStatus struct {
 	Mentions []struct {
 		Acct string `json:"acct"`
 	} `json:"mentions"`
-	Reblog *apiStatus `json:"reblog"`
+	Reblog           *apiStatus `json:"reblog"`
+	MediaAttachments []struct {
+		ID  string `json:"id"`
+		URL string `json:"url"`
+	} `json:"media_attachments"`
 }
 
 func decode[T any](b []byte) (T, error) {

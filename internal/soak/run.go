@@ -3,6 +3,7 @@ package soak
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -21,6 +22,9 @@ func (w *world) run(ctx context.Context, c *cluster) (*Result, error) {
 	f := newFaults(c.main, c.web, c.workers, c.proxy, w.o.Seed, w.o.FaultEvery, w.o.Progress)
 	w.cl.restoring = f.restoring // before any client of the workload runs
 	streams := w.startStreams(ctx)
+	w.mu.Lock()
+	w.streams = streams
+	w.mu.Unlock()
 	var qwg sync.WaitGroup
 	w.startQueues(&qwg)
 
@@ -32,6 +36,9 @@ func (w *world) run(ctx context.Context, c *cluster) (*Result, error) {
 
 	// The open-loop schedule: operation i is due at t0 + i/rate.
 	t0 := time.Now()
+	w.mu.Lock()
+	w.t0 = t0 // for notes that name a moment as the fault lines do
+	w.mu.Unlock()
 	interval := time.Duration(float64(time.Second) / w.o.Rate)
 	nextReport := t0.Add(10 * time.Second)
 	for i := 0; ; i++ {
@@ -83,6 +90,7 @@ func (w *world) run(ctx context.Context, c *cluster) (*Result, error) {
 	for k, v := range f.snapshot() {
 		res.Faults[k] = v
 	}
+	res.Streams = streams.counts()
 	w.check(ctx, c, streams, res, f.windows())
 	// The harness's own failures (a server it stopped that would not
 	// start again within devenv's bound) are its own line, never the
@@ -94,6 +102,7 @@ func (w *world) run(ctx context.Context, c *cluster) (*Result, error) {
 	res.NotStarted = w.notStarted.Load()
 	w.mu.Lock()
 	res.Acknowledged = w.acked
+	res.ByKind = maps.Clone(w.byKind)
 	w.mu.Unlock()
 	last := f.lastEnded()
 	if last.IsZero() {
@@ -132,10 +141,17 @@ func (w *world) report(t0 time.Time, f *faults) {
 		rate = float64(bad) / float64(recent)
 	}
 	w.mu.Lock()
-	acked, other := w.acked, len(w.otherErrs)
+	acked, other, st := w.acked, len(w.otherErrs), w.streams
+	media, exports, imports := w.byKind["upload"], w.byKind["export"], w.byKind["import"]
 	w.mu.Unlock()
-	fmt.Fprintf(w.o.Progress, "soak: %4.0fs ops %d acknowledged %d retried %d other errors %d error rate (10 s) %.3f faults %v\n",
-		time.Since(t0).Seconds(), w.cl.ops.Load(), acked, w.cl.retryable.Load(), other, rate, f.snapshot())
+	var sc map[string]int
+	if st != nil {
+		sc = st.counts()
+	}
+	fmt.Fprintf(w.o.Progress, "soak: %4.0fs ops %d acknowledged %d retried %d other errors %d error rate (10 s) %.3f faults %v"+
+		" media %d exports %d imports %d streams ws %d (%d connections) sse %d (%d connections)\n",
+		time.Since(t0).Seconds(), w.cl.ops.Load(), acked, w.cl.retryable.Load(), other, rate, f.snapshot(),
+		media, exports, imports, sc["websocket"], sc["websocket_connects"], sc["sse"], sc["sse_connects"])
 }
 
 // relate makes the follows the workload starts from, with no fault

@@ -69,6 +69,13 @@ type Result struct {
 	// behind their account's earlier ones when it ended: dropped, never
 	// sent (a cluster that keeps up leaves none).
 	NotStarted int64 `json:"not_started"`
+	// Streams are the streaming clients by transport ("websocket", "sse")
+	// and their connections over the run ("websocket_connects",
+	// "sse_connects": more than the clients when nodes dropped them).
+	Streams map[string]int `json:"streams"`
+	// ByKind are the operations acknowledged, by kind (media uploads,
+	// exports and imports among them).
+	ByKind map[string]int `json:"by_kind"`
 	// HarnessErrors are the soak's own failures (a fault it could not
 	// undo: a server that would not start again within devenv's bound).
 	// They fail the run but are not the cluster's errors.
@@ -201,11 +208,11 @@ func provision(ctx context.Context, o Options) (*cluster, *world, error) {
 	if err := c.startMain(ctx, o, domains, webAddrs); err != nil {
 		return c, nil, err
 	}
-	w := &world{o: o, cl: newClient(webAddrs, 3*time.Minute), lb: c.lb.Addr, remotes: c.remotes, edges: c.edges,
+	w := &world{o: o, cl: newClient(webAddrs, 3*time.Minute), lb: c.lb.Addr, site: c.site, remotes: c.remotes, edges: c.edges,
 		rnd: rand.New(rand.NewPCG(o.Seed, 1)), byAcct: map[string]*localUser{}, byKind: map[string]int{}}
 	for _, a := range accts {
 		u := &localUser{account: a, q: make(chan func(), 100000), plannedFollows: map[string]bool{}, targetIDs: map[string]string{},
-			everFollow: map[string]bool{}, followed: map[string]bool{}, followLog: map[string][]event{}}
+			everFollow: map[string]bool{}, followed: map[string]bool{}, followLog: map[string][]event{}, pinned: map[string]bool{}}
 		w.locals = append(w.locals, u)
 		w.byAcct[a.acct()] = u
 	}

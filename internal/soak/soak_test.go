@@ -59,6 +59,13 @@ func TestSoak(t *testing.T) {
 		t.Fatalf("exit %d, no result line (%v):\n%s\n%s", code, err, stdout.String(), tail(stderr.String(), 8000))
 	}
 	t.Logf("%s", lines[len(lines)-1])
+	// The soak's notes (what it had to do as an operator would, what it
+	// counted but does not require) are worth reading on a pass too.
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.HasPrefix(l, "soak: note:") || strings.HasPrefix(l, "soak: fault:") {
+			t.Log(l)
+		}
+	}
 	if code != 0 || res.Lost != 0 || res.ErrorsOther != 0 || len(res.HarnessErrors) > 0 {
 		t.Fatalf("exit %d: %d lost, %d other errors, harness errors %q:\n%s", code, res.Lost, res.ErrorsOther, res.HarnessErrors, tail(stderr.String(), 12000))
 	}

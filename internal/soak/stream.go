@@ -1,23 +1,31 @@
 package soak
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/fasthttp/websocket"
 )
 
-// streamer is a WebSocket client of one account's user stream, as an app
-// keeps one: it connects to any node, records every update, and when the
-// connection drops (a node killed or stopped) connects again and catches
-// up by paging the home timeline back to the last status it had seen.
+// streamer is a client of one account's user stream, as an app keeps
+// one: over WebSocket, or server-sent events (sse) as a browser's
+// EventSource does. It connects to any node, records every update, and
+// when the connection drops (a node killed or stopped) connects again
+// and catches up by paging the home timeline back to the last status it
+// had seen.
 type streamer struct {
 	u     *localUser
 	w     *world
+	sse   bool
 	first time.Time // first connected
 
 	mu       sync.Mutex
@@ -34,13 +42,14 @@ type streams struct {
 	end    time.Time
 }
 
-// startStreams connects a streaming client for up to eight accounts and
-// waits (a bounded while) until each has connected once.
+// startStreams connects a streaming client for up to eight accounts,
+// every other one by server-sent events, and waits (a bounded while)
+// until each has connected once.
 func (w *world) startStreams(ctx context.Context) *streams {
 	sctx, cancel := context.WithCancel(ctx)
 	s := &streams{cancel: cancel}
 	for i := 0; i < len(w.locals) && len(s.list) < 8; i += max(1, len(w.locals)/8) {
-		st := &streamer{u: w.locals[i], w: w, seen: map[string]string{}}
+		st := &streamer{u: w.locals[i], w: w, sse: len(s.list)%2 == 1, seen: map[string]string{}}
 		s.list = append(s.list, st)
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); st.run(sctx) }()
@@ -60,18 +69,58 @@ func (w *world) startStreams(ctx context.Context) *streams {
 	return s
 }
 
+// counts are the clients and their connections so far, by transport:
+// "websocket" and "sse" clients, "websocket_connects" and "sse_connects".
+func (s *streams) counts() map[string]int {
+	out := map[string]int{"websocket": 0, "sse": 0, "websocket_connects": 0, "sse_connects": 0}
+	for _, st := range s.list {
+		st.mu.Lock()
+		out[st.kind()]++
+		out[st.kind()+"_connects"] += st.connects
+		st.mu.Unlock()
+	}
+	return out
+}
+
 func (s *streams) stop() {
 	s.end = time.Now()
 	s.cancel()
 	s.wg.Wait()
 }
 
+// kind names the client's transport, for the progress line and result.
+func (st *streamer) kind() string {
+	if st.sse {
+		return "sse"
+	}
+	return "websocket"
+}
+
+// conn is one streaming connection: read records updates until it ends.
+type conn interface {
+	read(st *streamer)
+	Close() error
+}
+
 func (st *streamer) run(ctx context.Context) {
 	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	// Server-sent events: one long response, so no overall timeout (a
+	// dropped node ends the body); the head must come within 5 s.
+	hc := &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 5 * time.Second, DisableKeepAlives: true,
+		DialContext: (&net.Dialer{Timeout: 3 * time.Second}).DialContext}}
 	for n := 0; ctx.Err() == nil; n++ {
 		addr := st.w.cl.addrs[(n+int(st.u.id))%len(st.w.cl.addrs)]
-		h := http.Header{"Host": {st.u.domain}, "Authorization": {"Bearer " + st.u.token}}
-		conn, _, err := d.DialContext(ctx, "ws://"+addr+"/api/v1/streaming?stream=user", h)
+		var conn conn
+		var err error
+		if st.sse {
+			conn, err = dialSSE(ctx, hc, addr, st.u.domain, st.u.token)
+		} else {
+			h := http.Header{"Host": {st.u.domain}, "Authorization": {"Bearer " + st.u.token}}
+			var c *websocket.Conn
+			if c, _, err = d.DialContext(ctx, "ws://"+addr+"/api/v1/streaming?stream=user", h); err == nil {
+				conn = wsConn{c}
+			}
+		}
 		if err != nil {
 			time.Sleep(300 * time.Millisecond)
 			continue
@@ -91,7 +140,7 @@ func (st *streamer) run(ctx context.Context) {
 			continue
 		}
 		stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-		st.read(conn)
+		conn.read(st)
 		stop()
 		_ = conn.Close()
 		if ctx.Err() == nil {
@@ -102,10 +151,12 @@ func (st *streamer) run(ctx context.Context) {
 	}
 }
 
+type wsConn struct{ *websocket.Conn }
+
 // read records update events until the connection ends.
-func (st *streamer) read(conn *websocket.Conn) {
+func (c wsConn) read(st *streamer) {
 	for {
-		_, msg, err := conn.ReadMessage()
+		_, msg, err := c.ReadMessage()
 		if err != nil {
 			return
 		}
@@ -116,12 +167,73 @@ func (st *streamer) read(conn *websocket.Conn) {
 		if json.Unmarshal(msg, &ev) != nil || ev.Event != "update" {
 			continue
 		}
-		var s apiStatus
-		if json.Unmarshal([]byte(ev.Payload), &s) != nil {
-			continue
+		st.update(ev.Payload)
+	}
+}
+
+// update records one update event's status.
+func (st *streamer) update(payload string) {
+	var s apiStatus
+	if json.Unmarshal([]byte(payload), &s) != nil {
+		return
+	}
+	st.w.checkVisible(st.u, s, "its user stream ("+st.kind()+")")
+	st.note(s.ID, "stream")
+}
+
+// sseConn is a server-sent event stream: GET /api/v1/streaming/user with
+// the bearer token, answered 200 once the stream is subscribed.
+type sseConn struct{ body io.ReadCloser }
+
+func dialSSE(ctx context.Context, hc *http.Client, addr, domain, token string) (conn, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/api/v1/streaming/user", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Host = domain
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		resp.Body.Close()
+		return nil, fmt.Errorf("streaming answered %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	return sseConn{resp.Body}, nil
+}
+
+func (c sseConn) Close() error { return c.body.Close() }
+
+// read parses the event stream (the WHATWG rules an EventSource follows:
+// fields until a blank line dispatch an event; data lines join with a
+// newline; a line starting with a colon is a comment) and records update
+// events until it ends.
+func (c sseConn) read(st *streamer) {
+	sc := bufio.NewScanner(c.body)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	var event string
+	var data []string
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if event == "update" && len(data) > 0 {
+				st.update(strings.Join(data, "\n"))
+			}
+			event, data = "", nil
+		case strings.HasPrefix(line, ":"):
+		default:
+			field, value, _ := strings.Cut(line, ":")
+			value = strings.TrimPrefix(value, " ")
+			switch field {
+			case "event":
+				event = value
+			case "data":
+				data = append(data, value)
+			}
 		}
-		st.w.checkVisible(st.u, s, "its user stream")
-		st.note(s.ID, "stream")
 	}
 }
 

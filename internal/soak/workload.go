@@ -25,6 +25,13 @@ type post struct {
 	edited     bool
 	deleted    bool
 	ackedAt    time.Time
+	// delStarted is when its delete was first sent (zero: never): an
+	// export built after it may or may not hold the post.
+	delStarted time.Time
+	// withMedia: it uploads an image first and carries it; media is the
+	// upload it was acknowledged with.
+	withMedia bool
+	media     *upload
 }
 
 // localUser is a local account with its client-side state, all of it
@@ -37,6 +44,14 @@ type localUser struct {
 	// Planning state (the generator goroutine only).
 	plannedFollows map[string]bool // acct → following after the planned ops
 	ownPlanned     []*post         // own posts not yet planned for edit/delete
+	// pinned are follows an import of this account names: never planned
+	// to be undone afterwards, so the import's follow cannot land after
+	// an acknowledged unfollow (archive.go).
+	pinned map[string]bool
+
+	// importing: one import of the account at a time (the server refuses
+	// a second while one is queued or running).
+	importing atomic.Bool
 
 	// Execution state (the account's queue only).
 	candidates []apiStatus        // statuses seen in its home timeline
@@ -63,6 +78,7 @@ type world struct {
 	remotes []*remoteNode
 	edges   []*edgeActor
 	lb      string
+	site    *Site // the cluster's database (archive jobs left claimed: archive.go)
 
 	rnd *rand.Rand // the generator's, seeded
 	seq int
@@ -78,6 +94,10 @@ type world struct {
 	otherErrs  []string // answers a retry could not repeat, or none at all
 	acked      int
 	byKind     map[string]int
+	exports    []exportAck // archives downloaded (archive.go)
+	imports    []importAck // follow lists imported (archive.go)
+	streams    *streams    // the streaming clients, for the progress line
+	t0         time.Time   // the loaded window's start
 
 	// over is set when the loaded window ends: operations still queued
 	// behind a slow one then are dropped (notStarted), never sent, so the
@@ -144,19 +164,22 @@ func (w *world) startQueues(wg *sync.WaitGroup) {
 	}
 }
 
-// mix is the share of each kind of operation, in percent.
+// mix is the share of each kind of operation, per mille. Exports and
+// imports are rare, as people ask for them (a few a minute at the
+// default rate); each runs on its own goroutine, waiting for its job.
 var mix = []struct {
 	kind  string
 	share int
 }{
-	{"post", 20}, {"reply", 7}, {"dm", 6}, {"favourite", 10}, {"boost", 5}, {"follow", 4}, {"unfollow", 3},
-	{"edit", 5}, {"delete", 4}, {"home", 22}, {"remote_post", 6}, {"remote_follow", 2}, {"edge_inbox", 6},
+	{"post", 200}, {"reply", 70}, {"dm", 60}, {"favourite", 100}, {"boost", 50}, {"follow", 40}, {"unfollow", 30},
+	{"edit", 50}, {"delete", 40}, {"home", 205}, {"remote_post", 60}, {"remote_follow", 20}, {"edge_inbox", 60},
+	{"export", 10}, {"import", 5},
 }
 
 // plan draws the next operation and queues it; due is its open-loop time.
 func (w *world) plan(ctx context.Context, due time.Time) {
 	w.seq++
-	x, kind := w.rnd.IntN(100), ""
+	x, kind := w.rnd.IntN(1000), ""
 	for _, m := range mix {
 		if x < m.share {
 			kind = m.kind
@@ -189,6 +212,17 @@ func (w *world) plan(ctx context.Context, due time.Time) {
 		u.q <- func() { w.doChange(ctx, u, p, kind == "delete", n, due) }
 	case "home":
 		u.q <- func() { w.readHome(ctx, u, due) }
+	case "export":
+		u.q <- func() {
+			w.remoteWG.Add(1) // before the queues are drained, so before the wait
+			go func() { defer w.remoteWG.Done(); w.doExport(ctx, u, due) }()
+		}
+	case "import":
+		accts := w.planImport(u, pick)
+		if len(accts) == 0 {
+			return
+		}
+		u.q <- func() { w.startImport(ctx, u, accts, due) }
 	case "remote_post", "remote_follow":
 		if len(w.remotes) == 0 {
 			return
@@ -213,6 +247,8 @@ func (w *world) planPost(u *localUser, kind string, n int) *post {
 	p := &post{key: fmt.Sprintf("soak-%d-%d", w.o.Seed, n), author: u, visibility: visibilities[w.rnd.IntN(3)]}
 	if kind == "dm" {
 		p.visibility = "direct"
+	} else {
+		p.withMedia = w.rnd.IntN(6) == 0 // one in six public, unlisted or private posts
 	}
 	// Mentions: another local account (any tenant), sometimes a remote one.
 	for range 1 + w.rnd.IntN(2) {
@@ -251,6 +287,14 @@ func (p *post) text() string {
 
 func (w *world) doPost(ctx context.Context, u *localUser, p *post, pick uint64, due time.Time) {
 	form := url.Values{"status": {p.text()}, "visibility": {p.visibility}}
+	var up *upload
+	if p.withMedia {
+		var ok bool
+		if up, ok = w.uploadMedia(ctx, u, p.key, due); !ok {
+			return // failed: recorded
+		}
+		form.Set("media_ids[]", up.id)
+	}
 	if p.replyTo != "" {
 		p.replyTo = ""
 		if len(u.candidates) > 0 {
@@ -275,8 +319,11 @@ func (w *world) doPost(ctx context.Context, u *localUser, p *post, pick uint64, 
 		w.fail("post %s by %s: unreadable answer %s", p.key, u.acct(), clip(string(r.body), 200))
 		return
 	}
+	if up != nil && (len(st.MediaAttachments) != 1 || st.MediaAttachments[0].ID != up.id) {
+		w.fail("post %s by %s with upload %s acknowledged with attachments %+v", st.ID, u.acct(), up.id, st.MediaAttachments)
+	}
 	w.mu.Lock()
-	p.id, p.uri, p.content, p.ackedAt = st.ID, st.URI, form.Get("status"), time.Now()
+	p.id, p.uri, p.content, p.ackedAt, p.media = st.ID, st.URI, form.Get("status"), time.Now(), up
 	w.posts = append(w.posts, p)
 	w.mu.Unlock()
 	w.ack("post")
@@ -326,7 +373,7 @@ func (w *world) doReact(ctx context.Context, u *localUser, kind string, pick uin
 func (w *world) planFollow(u *localUser, follow bool, pick uint64) string {
 	var pool []string
 	for _, o := range w.locals {
-		if o != u && u.plannedFollows[o.acct()] != follow {
+		if o != u && u.plannedFollows[o.acct()] != follow && (follow || !u.pinned[o.acct()]) {
 			pool = append(pool, o.acct())
 		}
 	}
@@ -400,7 +447,10 @@ func (w *world) resolve(ctx context.Context, u *localUser, acct string) (string,
 
 func (w *world) doChange(ctx context.Context, u *localUser, p *post, del bool, n int, due time.Time) {
 	w.mu.Lock()
-	id := p.id
+	id, up := p.id, p.media
+	if del && id != "" {
+		p.delStarted = time.Now()
+	}
 	w.mu.Unlock()
 	if id == "" {
 		return // never acknowledged
@@ -410,6 +460,9 @@ func (w *world) doChange(ctx context.Context, u *localUser, p *post, del bool, n
 	if !del {
 		text = fmt.Sprintf("%s (edit %d)", p.text(), n)
 		c.method, c.form = "PUT", url.Values{"status": {text}}
+		if up != nil { // an edit lists the media it keeps, as apps send it
+			c.form.Set("media_ids[]", up.id)
+		}
 	}
 	r, err := w.cl.do(ctx, c)
 	if err != nil {

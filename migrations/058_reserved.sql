@@ -1,2 +1,0 @@
--- 058: reserved for the delivery work of issue 21 (session 10).
-select 1;

@@ -15,17 +15,21 @@ import (
 func TestIssue19Finding7UnauthorizedDoesNotTripBreaker(t *testing.T) {
 	for _, c := range []struct {
 		status int
+		busy   bool
 		err    error
 		want   bool
 	}{
-		{http.StatusUnauthorized, nil, false},
-		{http.StatusInternalServerError, nil, true},
-		{http.StatusServiceUnavailable, nil, true},
-		{http.StatusTooManyRequests, nil, true},
-		{http.StatusRequestTimeout, nil, true},
-		{0, errors.New("connection reset"), true},
+		{http.StatusUnauthorized, false, nil, false},
+		{http.StatusInternalServerError, false, nil, true},
+		{http.StatusServiceUnavailable, false, nil, true},
+		{http.StatusTooManyRequests, false, nil, true},
+		{http.StatusRequestTimeout, false, nil, true},
+		{0, false, errors.New("connection reset"), true},
+		// Soak finding 15: busy (with Retry-After) is the host alive.
+		{http.StatusServiceUnavailable, true, nil, false},
+		{http.StatusTooManyRequests, true, nil, false},
 	} {
-		if got := againstHost(c.status, c.err); got != c.want {
+		if got := againstHost(c.status, c.busy, c.err); got != c.want {
 			t.Errorf("status %d err %v: counts against the host %v, want %v", c.status, c.err, got, c.want)
 		}
 	}

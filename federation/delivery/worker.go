@@ -490,7 +490,8 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 		}
 		return
 	}
-	status, err := w.attempt(ctx, d, sender)
+	ans, err := w.attempt(ctx, d, sender)
+	status := ans.Status
 	if err == nil && status >= 200 && status < 300 {
 		w.breakers.success(d.Host)
 		w.observe(d.Host, true, "")
@@ -498,7 +499,7 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 		w.done <- done{e: e, status: status}
 		return
 	}
-	if w.failed(ctx, d, now, status, err) {
+	if w.failed(ctx, d, now, ans, err) {
 		w.ack(ctx, e)
 	}
 }
@@ -506,7 +507,8 @@ func (w *Worker) handle(ctx context.Context, e entry) {
 // failed records an attempt that did not succeed: refused for good, or
 // retried later. It reports whether PostgreSQL has the outcome; only
 // then may the stream entry be acknowledged.
-func (w *Worker) failed(ctx context.Context, d *federation.Delivery, now time.Time, status int, err error) bool {
+func (w *Worker) failed(ctx context.Context, d *federation.Delivery, now time.Time, ans fetch.Answer, err error) bool {
+	status := ans.Status
 	switch {
 	case err == nil && permanent(status):
 		w.breakers.success(d.Host) // the host answered; it is alive
@@ -523,13 +525,18 @@ func (w *Worker) failed(ctx context.Context, d *federation.Delivery, now time.Ti
 		if err != nil {
 			reason = fetch.Reason(err)
 		}
-		if againstHost(status, err) {
+		busy := err == nil && ans.Busy()
+		if againstHost(status, busy, err) {
 			w.breakers.failure(d.Host, now)
 		} else {
 			w.breakers.success(d.Host) // the host answered; it is alive
 		}
 		w.observe(d.Host, false, reason)
-		return w.fail(ctx, d, status, reason, now.Add(backoff(d.Attempts)))
+		wait := backoff(d.Attempts)
+		if busy {
+			wait = max(wait, ans.RetryAfter) // as long as it asked, at least
+		}
+		return w.fail(ctx, d, status, reason, now.Add(wait))
 	}
 }
 
@@ -578,9 +585,14 @@ func (w *Worker) fail(ctx context.Context, d *federation.Delivery, status int, r
 // retried but is the host alive and refusing our signature — most often
 // because it could not fetch our key while this instance was overloaded
 // — and shutting the host out for minutes for it delayed every Accept and
-// Follow to it (soak finding 7, seed 4343739823095494074).
-func againstHost(status int, err error) bool {
-	return err != nil || status != http.StatusUnauthorized
+// Follow to it (soak finding 7, seed 4343739823095494074). A busy answer
+// (429 or 503 with Retry-After: a host shedding load, as Roost's nodes
+// do) is the host alive too: the delivery waits at least as long as it
+// asked, but the breaker stays shut. Counting it opened a remote's
+// circuit to an overloaded tenant for cool-downs doubling up to an hour,
+// long after the tenant had recovered (soak finding 15).
+func againstHost(status int, busy bool, err error) bool {
+	return err != nil || status != http.StatusUnauthorized && !busy
 }
 
 func permanent(status int) bool {
@@ -591,27 +603,27 @@ func permanent(status int) bool {
 // attempt signs the request afresh (new Date) and POSTs it, in RFC 9421
 // or draft-cavage as the host accepts; the caller holds one of the host's
 // slots.
-func (w *Worker) attempt(ctx context.Context, d *federation.Delivery, sender *federation.Account) (int, error) {
+func (w *Worker) attempt(ctx context.Context, d *federation.Delivery, sender *federation.Account) (fetch.Answer, error) {
 	if d.ActingHost != "" {
 		// A forwarded report: never signed as the sender (the reporter).
 		if w.InstanceSign == nil {
-			return 0, errors.New("no instance actor signer for a delivery signed by a site")
+			return fetch.Answer{}, errors.New("no instance actor signer for a delivery signed by a site")
 		}
-		return w.Fetch.Post(federation.WithActingHost(ctx, d.ActingHost), d.Inbox, d.Body, w.InstanceSign)
+		return w.Fetch.PostAnswer(federation.WithActingHost(ctx, d.ActingHost), d.Inbox, d.Body, w.InstanceSign)
 	}
 	keyID, err := w.KeyID(ctx, sender)
 	if err != nil {
-		return 0, err
+		return fetch.Answer{}, err
 	}
 	key, err := w.privateKey(sender.PrivateKeyPEM)
 	if err != nil {
-		return 0, err
+		return fetch.Answer{}, err
 	}
 	digest := w.digests.of(d.ActivityID, d.Body)
 	// Double-knocking (fetch.Knocking): the inbox's host gets the scheme
 	// it last accepted, cavage when unknown, and a 401/403 is retried
 	// once in the other scheme before the answer counts.
-	return w.Fetch.Post(ctx, d.Inbox, d.Body, fetch.Knocking(func(s signature.Scheme, r *http.Request, _ []byte) error {
+	return w.Fetch.PostAnswer(ctx, d.Inbox, d.Body, fetch.Knocking(func(s signature.Scheme, r *http.Request, _ []byte) error {
 		defer w.signs.acquire(sender.TenantID, d.Express)() // the cores, most urgent first (signgate.go)
 		return signature.SignDigest(s, r, digest, keyID, key, w.Now())
 	}))

@@ -72,7 +72,11 @@ func TestIssue18FollowRemoteAccountInBrowser(t *testing.T) {
 	browse(t, bctx, "open search", chromedp.Navigate("http://a.test/search"))
 	webSignIn(t, bctx, "alice@a.test")
 	waitText(t, bctx, "h1", "Search")
-	browse(t, bctx, "search bob@b.test", chromedp.SendKeys("#q", "bob@b.test", chromedp.ByQuery),
+	// The page loaded (its scripts ran) before typing: on a loaded
+	// machine the search box was replaced between chromedp finding it and
+	// typing into it ("Could not find node with given id").
+	browse(t, bctx, "search bob@b.test", chromedp.Poll(`document.readyState === "complete"`, nil),
+		chromedp.WaitVisible("#q", chromedp.ByQuery), chromedp.SendKeys("#q", "bob@b.test", chromedp.ByQuery),
 		chromedp.Submit("#q", chromedp.ByQuery))
 	waitText(t, bctx, "section[aria-labelledby=people-h]", "@bob@b.test")
 	shot.take("web-remote-search")

@@ -24,6 +24,7 @@ var allowedOutbound = map[string]bool{
 	"internal/bench/domains.go":               true, // bench domains' probes of the nodes it started (loopback)
 	"internal/soak/client.go":                 true, // the chaos soak's apps (loopback)
 	"internal/soak/cluster.go":                true, // its balancer and front doors (loopback)
+	"internal/soak/stream.go":                 true, // its SSE streaming clients (loopback)
 	"billing/stripe/stripemock/stripemock.go": true,
 	"internal/testenv/pebble.go":              true, // tests' Pebble and its management API (loopback)
 }

@@ -51,32 +51,58 @@ type fanOut struct {
 // Rows go in (follower, status) order: a follower's statuses land side
 // by side in home_feeds' primary key, so a group dirties each index page
 // once for all its statuses instead of once per status.
+//
+// The statuses are locked (KEY SHARE) before anything is filed, once
+// each: home_feeds has no foreign keys (migration 059), so this lock is
+// what makes a concurrent delete wait for the batch and then remove its
+// rows. A status deleted first is not locked; the batch is then refused
+// with errStatusGone and nothing is filed.
 func fanOutBatch(ctx context.Context, tx pgx.Tx, f fanOut, statuses []int64, after int64, limit int) (int64, int, error) {
 	var last int64
-	var n int
+	var n, live int
+	statuses = distinctIDs(statuses) // two fan-outs of one status (to one tenant, twice) may go together
 	err := tx.QueryRow(ctx, `
-		with batch as (
+		with live as (
+			select id from statuses where id = any($1::bigint[]) for key share),
+		batch as (
 			select f.follower_id, a.tenant_id from follows f join accounts a on a.id = f.follower_id
 			where f.followee_id = $2 and f.state = 'accepted' and f.follower_id > $3
 				and a.tenant_id is not null and ($4::bigint is null or a.tenant_id = $4)
 				and (not $5 or f.show_reblogs)
+				and (select count(*) from live) = cardinality($1::bigint[])
 			order by f.follower_id limit $6),
 		feed as (
 			insert into home_feeds (account_id, status_id)
-			select b.follower_id, s.id from batch b cross join unnest($1::bigint[]) s(id)
+			select b.follower_id, s.id from batch b cross join live s
 			order by b.follower_id, s.id
 			on conflict do nothing),
 		tl as (
 			insert into tenant_timeline (tenant_id, status_id, local)
-			select distinct b.tenant_id, s.id, false from batch b cross join unnest($1::bigint[]) s(id)
+			select distinct b.tenant_id, s.id, false from batch b cross join live s
 			where $7 and b.tenant_id is distinct from $8::bigint
 			on conflict do nothing)
-		select coalesce(max(follower_id), 0), count(*) from batch`,
-		statuses, f.authorID, after, f.tenantID, f.reblog, limit, f.timelines, f.authorTenant).Scan(&last, &n)
+		select coalesce(max(follower_id), 0), count(*), (select count(*) from live) from batch`,
+		statuses, f.authorID, after, f.tenantID, f.reblog, limit, f.timelines, f.authorTenant).Scan(&last, &n, &live)
 	if err != nil {
 		return 0, 0, fmt.Errorf("home fan-out batch: %w", err)
 	}
+	if live < len(statuses) {
+		return 0, 0, errStatusGone
+	}
 	return last, n, nil
+}
+
+// distinctIDs returns ids without repeats, in their first order.
+func distinctIDs(ids []int64) []int64 {
+	seen := make(map[int64]bool, len(ids))
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // queueFanOut queues the rest of a fan-out whose first followers, up to
@@ -93,8 +119,8 @@ func queueFanOut(ctx context.Context, tx pgx.Tx, statusID int64, tenantID *int64
 	return nil
 }
 
-// errStatusGone: a status of the fan-outs taken was deleted before or
-// during the batch (home_feeds' foreign key refused the rows).
+// errStatusGone: a status of the fan-outs taken was deleted before the
+// batch could lock it (fanOutBatch).
 var errStatusGone = errors.New("status gone")
 
 // fanOutGroup is the most queued fan-outs one step files together: those
@@ -207,7 +233,7 @@ func (s *Store) HomeFanOutStep(ctx context.Context, batch int) (federation.FanOu
 		last, n, err := fanOutBatch(ctx, tx, j.f, j.statuses, j.after, limit)
 		if err != nil {
 			var pe *pgconn.PgError
-			if errors.As(err, &pe) && pe.Code == "23503" { // deleted while we filed it
+			if errors.As(err, &pe) && pe.Code == "23503" { // tenant_timeline's key: deleted while we filed it
 				return errStatusGone
 			}
 			return err
@@ -238,8 +264,8 @@ func (s *Store) HomeFanOutStep(ctx context.Context, batch int) (federation.FanOu
 			return step, fmt.Errorf("drop home fan-outs of deleted statuses: %w", err)
 		}
 		if len(gone) == 0 {
-			// The foreign key that refused the batch was a follower's, whose
-			// account went meanwhile: the next step no longer finds it.
+			// A foreign key of tenant_timeline refused the batch (a tenant
+			// that went meanwhile): the next step no longer finds it.
 			return step, nil
 		}
 		step.Done, step.Filed = slices.Contains(gone, j.ids[0]), 0

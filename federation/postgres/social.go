@@ -22,7 +22,7 @@ func (s *Store) AddToHomeFeeds(ctx context.Context, statusID, authorID, tenantID
 		var last int64
 		var n int
 		err := tx.QueryRow(ctx, `
-			with st as (select id, visibility, reblog_of_id from statuses where id = $1),
+			with st as (select id, visibility, reblog_of_id from statuses where id = $1 for key share), -- migration 059
 			batch as (
 				select f.follower_id from follows f join accounts a on a.id = f.follower_id, st
 				where f.followee_id = $2 and f.state = 'accepted' and a.tenant_id = $3

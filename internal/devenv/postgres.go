@@ -20,6 +20,10 @@ import (
 // 127.0.0.1 only, which suits a private development or test cluster.
 const superuser = "roost"
 
+// PostgresSettingsEnv names extra settings (name=value, space-separated)
+// for every private PostgreSQL this package starts.
+const PostgresSettingsEnv = "ROOST_DEV_POSTGRES_SETTINGS"
+
 func startPostgres(ctx context.Context, o Options) (*child, string, string, error) {
 	bin, err := postgresBinDir(o)
 	if err != nil {
@@ -52,6 +56,11 @@ func startPostgres(ctx context.Context, o Options) (*child, string, string, erro
 		// synchronous_commit off the soak's immediate restarts lost posts
 		// the API had answered 200 for (soak finding 11).
 		args = append(args, "-c", "fsync=off", "-c", "full_page_writes=off")
+	}
+	// Extra settings, e.g. to profile a benchmark's database:
+	// ROOST_DEV_POSTGRES_SETTINGS='shared_preload_libraries=pg_stat_statements track_io_timing=on'.
+	for _, kv := range strings.Fields(os.Getenv(PostgresSettingsEnv)) {
+		args = append(args, "-c", kv)
 	}
 	// SIGINT is PostgreSQL's "fast" shutdown: roll back clients, checkpoint, exit.
 	c, err := startChild("postgres", filepath.Join(data, "server.log"), cred, syscall.SIGINT, filepath.Join(bin, "postgres"), args...)

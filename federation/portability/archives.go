@@ -28,6 +28,8 @@ type JobQueue interface {
 	ClaimJob(ctx context.Context, kind archive.JobKind, stale time.Duration) (*archive.Job, error)
 	// JobProgress records progress and keeps the claim fresh.
 	JobProgress(ctx context.Context, kind archive.JobKind, id, progress, total int64) error
+	// TouchJob keeps a running job's claim fresh (the worker's heartbeat).
+	TouchJob(ctx context.Context, kind archive.JobKind, id int64) error
 	// FinishJob records a job's end: done, or failed with a message.
 	FinishJob(ctx context.Context, kind archive.JobKind, id int64, path string, size int64, result, failure string) error
 	// ReleaseJob gives back a job this worker claimed but will not run
@@ -55,9 +57,17 @@ type MediaFiles interface {
 	Open(ctx context.Context, tenantID int64, key string) (*media.File, error)
 }
 
-// StaleAfter is how long a running job may go without progress before
-// another worker takes it over (imports are idempotent, exports rebuilt).
-const StaleAfter = 10 * time.Minute
+// StaleAfter is how long a running job's claim may go without a
+// heartbeat before another worker takes the job over (imports are
+// idempotent, exports rebuilt): a worker killed mid-job (kill -9, the
+// node lost) holds its job this long. It was 10 minutes, when only
+// progress kept a claim fresh and a slow step made none.
+const StaleAfter = 2 * time.Minute
+
+// HeartbeatEvery is how often a worker refreshes the claim of the job it
+// runs: six chances per StaleAfter, so a PostgreSQL restart or a slow
+// minute does not hand a live job to a second worker.
+const HeartbeatEvery = 20 * time.Second
 
 // sweepEvery is how often expired exports are removed.
 const sweepEvery = time.Hour
@@ -74,6 +84,9 @@ type Archives struct {
 	Dir string
 	Log *slog.Logger
 	Now func() time.Time
+	// Heartbeat is how often a running job's claim is refreshed (0:
+	// HeartbeatEvery).
+	Heartbeat time.Duration
 
 	lastSweep time.Time
 }
@@ -146,7 +159,9 @@ type outcome struct {
 func (a *Archives) runJob(ctx context.Context, j *archive.Job) {
 	log := a.log().With("job", j.ID, "kind", j.Kind, "account", j.AccountID)
 	var out outcome
+	stop := a.heartbeat(ctx, log, j)
 	err := recovered(log, func() error { return a.do(ctx, log, j, &out) })
+	stop()
 	if err != nil && ctx.Err() != nil && !panicked(err) {
 		a.release(j) // shutting down: the next worker takes it at once
 		return
@@ -172,6 +187,41 @@ func (a *Archives) runJob(ctx context.Context, j *archive.Job) {
 		// claim is stale (exports are rebuilt, imports idempotent).
 		log.Error("archive job: record end", "err", err)
 	}
+}
+
+// heartbeat refreshes j's claim every Heartbeat until stop is called,
+// so that only a worker that is gone lets its job go stale. A failure is
+// logged once; the job goes on.
+func (a *Archives) heartbeat(ctx context.Context, log *slog.Logger, j *archive.Job) (stop func()) {
+	every := a.Heartbeat
+	if every <= 0 {
+		every = HeartbeatEvery
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		logged := false
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			tctx, cancel := context.WithTimeout(ctx, bookkeepingTimeout)
+			err := a.Jobs.TouchJob(tctx, j.Kind, j.ID)
+			cancel()
+			if err != nil && !logged && ctx.Err() == nil {
+				logged = true
+				log.Warn("archive job: refresh claim", "err", err)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // bookkeepingTimeout bounds a claim, release or end record that shutdown
@@ -297,14 +347,17 @@ func (a *Archives) ImportFile(ctx context.Context, local *federation.Account, li
 	if err != nil {
 		return nil, err
 	}
-	progress := a.progress(ctx, a.log().With("job", j.ID, "kind", j.Kind), j)
+	log := a.log().With("job", j.ID, "kind", j.Kind)
+	progress := a.progress(ctx, log, j)
 	var sum *Summary
+	stop := a.heartbeat(ctx, log, j) // a worker must not take over the command's job
 	err = recovered(a.log(), func() error {
 		var err error
 		sum, err = a.Import.Run(ctx, Request{ImportID: j.ID, Local: local, Links: links, Path: path, Publish: publish,
 			Progress: func(done, total int) { progress(int64(done), int64(total)) }})
 		return err
 	})
+	stop()
 	result, failure := "", ""
 	if err != nil {
 		failure = errs.MessageOf(err)

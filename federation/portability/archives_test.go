@@ -28,6 +28,7 @@ type jobQueue struct {
 	progress int
 	failProg bool
 	released []int64
+	touched  int
 }
 
 type finishedJob struct {
@@ -55,6 +56,19 @@ func (q *jobQueue) JobProgress(context.Context, archive.JobKind, int64, int64, i
 		return errors.New("database gone")
 	}
 	return nil
+}
+
+func (q *jobQueue) TouchJob(context.Context, archive.JobKind, int64) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.touched++
+	return nil
+}
+
+func (q *jobQueue) touches() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.touched
 }
 
 func (q *jobQueue) FinishJob(_ context.Context, _ archive.JobKind, id int64, path string, size int64, result, failure string) error {
@@ -244,5 +258,57 @@ func TestIssue19ShutdownGivesArchiveJobBack(t *testing.T) {
 	_ = a.Pass(ctx)
 	if _, ended := q.finished[9]; ended || len(q.released) != 1 || q.released[0] != 9 {
 		t.Fatalf("job cut short by shutdown: finished %+v, released %v; want it given back, not ended", q.finished, q.released)
+	}
+}
+
+// slowImporter makes no progress until release is closed: a long step
+// (a large media file, a slow disk) during which only the heartbeat
+// keeps the job's claim fresh.
+type slowImporter struct{ release chan struct{} }
+
+func (s slowImporter) Run(ctx context.Context, _ portability.Request) (*portability.Summary, error) {
+	select {
+	case <-s.release:
+		return &portability.Summary{Created: 1}, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Issue 19, the kill -9 case: a claim went stale only after 10 minutes
+// without progress, so a worker killed mid-job held its job that long.
+// A running job's claim is now refreshed by a heartbeat whether or not
+// the job makes progress, and StaleAfter is short.
+func TestIssue19RunningArchiveJobKeepsItsClaimWithoutProgress(t *testing.T) {
+	if portability.StaleAfter > 2*time.Minute || portability.HeartbeatEvery*3 > portability.StaleAfter {
+		t.Fatalf("StaleAfter %v, HeartbeatEvery %v: want a stale time of at most 2 minutes and at least three heartbeats in it",
+			portability.StaleAfter, portability.HeartbeatEvery)
+	}
+	dir := t.TempDir()
+	q := &jobQueue{finished: map[int64]finishedJob{}, queued: []*archive.Job{
+		{ID: 4, Kind: archive.ImportJob, TenantID: 1, AccountID: 7, Path: filepath.Join(dir, "slow.zip")},
+	}}
+	var log bytes.Buffer
+	a := newArchives(q, dir, &log)
+	release := make(chan struct{})
+	a.Import = slowImporter{release: release}
+	a.Heartbeat = time.Millisecond
+	done := make(chan error, 1)
+	go func() { done <- a.Pass(context.Background()) }()
+	for q.touches() < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if f := q.finished[4]; f.times != 1 || f.failure != "" {
+		t.Fatalf("job: %+v, want done once", f)
+	}
+	// The heartbeat stops with the job.
+	after := q.touches()
+	time.Sleep(20 * time.Millisecond) // twenty heartbeats' time
+	if n := q.touches(); n != after {
+		t.Errorf("the claim was refreshed %d times after the job ended", n-after)
 	}
 }

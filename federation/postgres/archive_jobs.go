@@ -135,6 +135,12 @@ func (s *Store) ReleaseJob(ctx context.Context, kind archive.JobKind, id int64) 
 	return err
 }
 
+// TouchJob keeps a running job's claim fresh (its worker's heartbeat).
+func (s *Store) TouchJob(ctx context.Context, kind archive.JobKind, id int64) error {
+	_, err := s.db.Exec(ctx, `update `+jobTable(kind)+` set claimed_at = now() where id = $1 and state = 'running'`, id)
+	return err
+}
+
 // JobProgress records progress (and keeps the claim fresh).
 func (s *Store) JobProgress(ctx context.Context, kind archive.JobKind, id, progress, total int64) error {
 	q := `update archive_exports set progress = $2, claimed_at = now() where id = $1 and $3::bigint >= 0`

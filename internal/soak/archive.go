@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/roost-social/roost/federation/portability/archive"
 )
 
@@ -56,18 +58,21 @@ type jobJSON struct {
 	URL       string    `json:"url"`
 }
 
-// claimAge is how long a job may stay running before the soak treats its
-// claim as left behind (see waitJob).
+// claimAge is how long a job's claim may go without a heartbeat
+// (portability.HeartbeatEvery) before the soak treats it as left behind
+// (see waitJob).
 const claimAge = 45 * time.Second
 
 // waitJob reads path until the job is done (or failed, or jobWait passes).
 //
-// A job a worker claimed and never finished — the worker killed or
-// stopped under it, or its end not recorded while PostgreSQL restarted —
-// stays running until its claim is stale (portability.StaleAfter, 10
-// minutes), far past a soak: a job running for claimAge is noted with
-// its row and its claim aged past the stale time, as an operator would
-// ask for it to be taken over (the drain's "retry now" for deliveries).
+// A job a worker claimed and never finished — the worker killed under
+// it, or its end not recorded while PostgreSQL restarted — stays running
+// until its claim is stale (portability.StaleAfter, 2 minutes without
+// its worker's heartbeat). A job whose claim has had no heartbeat for
+// claimAge is noted with its row and its claim aged past the stale
+// time, as an operator would ask for it to be taken over (the drain's
+// "retry now" for deliveries); a job whose worker still beats is left
+// alone.
 func (w *world) waitJob(ctx context.Context, u *localUser, path string) (jobJSON, error) {
 	deadline := time.Now().Add(jobWait)
 	running := time.Time{}
@@ -346,7 +351,11 @@ func (w *world) ageClaim(ctx context.Context, export bool, id string) {
 		return
 	}
 	err = w.site.DB.QueryRow(ctx, `update `+table+` set claimed_at = claimed_at - interval '1 hour'
-		where id = $1 and state = 'running' returning claimed_at + interval '1 hour', progress`, n).Scan(&claimed, &progress)
+		where id = $1 and state = 'running' and claimed_at < now() - $2::interval
+		returning claimed_at + interval '1 hour', progress`, n, fmt.Sprintf("%d seconds", int(claimAge.Seconds()))).Scan(&claimed, &progress)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return // its worker beats (or it just ended): nothing left behind
+	}
 	if err != nil {
 		fmt.Fprintf(w.o.Progress, "soak: note: %s job %s running %s: could not age its claim: %v\n", table, id, claimAge, err)
 		return
@@ -354,6 +363,6 @@ func (w *world) ageClaim(ctx context.Context, export bool, id string) {
 	w.mu.Lock()
 	t0 := w.t0
 	w.mu.Unlock()
-	fmt.Fprintf(w.o.Progress, "soak: note: %s job %s still running %s after its claim at %.1fs (progress %d): its worker left it; claim aged for a takeover\n",
+	fmt.Fprintf(w.o.Progress, "soak: note: %s job %s without a heartbeat for %s since %.1fs (progress %d): its worker is gone; claim aged for a takeover\n",
 		table, id, time.Since(claimed).Round(time.Second), claimed.Sub(t0).Seconds(), progress)
 }

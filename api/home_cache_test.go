@@ -148,7 +148,7 @@ func TestIssue21HomePageCacheReadYourWrites(t *testing.T) {
 	p3 := hc.post(t, alice, map[string]any{"status": "mine :blob:"})
 	hc.post(t, bob, map[string]any{"status": "for followers", "visibility": "private"})
 	var p5 string
-	pages := []string{"", "?limit=3", "?limit=2&max_id=" + p3}
+	pages := []string{"", "?limit=3", "?limit=2&max_id=" + p3, "?limit=1"}
 
 	type change struct {
 		name  string
@@ -201,6 +201,20 @@ func TestIssue21HomePageCacheReadYourWrites(t *testing.T) {
 		{"the card refetched", false, sql(`update link_cards set title = 'Y'`), false},
 		{"a custom emoji added", false, sql(`insert into custom_emojis (tenant_id, shortcode, content_type, image) values ($1, 'blob', 'image/png', '\x89')`, hc.tenantA.ID), false},
 		{"a moderator hides bob's post", false, sql(`insert into tenant_hidden_statuses (status_id, tenant_id) values ($1, $2)`, p2, hc.tenantA.ID), false},
+		// Issue 21: bob is read (many followers, migration 060); his new
+		// posts have no row in alice's feed, only his followers' pages
+		// are told (P).
+		{"bob is read", false, sql(`select home_pull($1)`, bob.ID), true},
+		{"alice posts again", true, func(t *testing.T) { hc.post(t, alice, map[string]any{"status": "on top"}) }, false},
+		// The first page (limit 1) shows only alice: bob's post reaches
+		// it by its author's P alone.
+		{"bob posts, read", false, func(t *testing.T) { hc.post(t, bob, map[string]any{"status": "read, not filed"}) }, false},
+		{"bob boosts, read", false, as(bob, http.MethodPost, "/api/v1/statuses/"+p3+"/reblog", nil), false},
+		{"alice takes none of bob's boosts", true, as(alice, http.MethodPost, fmt.Sprintf("/api/v1/accounts/%d/follow", bob.ID),
+			map[string]any{"reblogs": false}), false},
+		{"bob posts for followers, read", false, func(t *testing.T) {
+			hc.post(t, bob, map[string]any{"status": "read, for followers", "visibility": "private"})
+		}, false},
 	}
 	for _, ch := range changes {
 		// Before: both nodes hold every page and answer it from memory.

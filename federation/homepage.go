@@ -34,6 +34,10 @@ type HomePage struct {
 	Filters       []*Filter
 	HiddenDomains []string
 	Exclusive     []int64
+	// Pulled are the read authors the viewer follows (migration 060):
+	// their new posts reach the page without a feed row, so a new post of
+	// one changes it.
+	Pulled []int64
 	// MutesEnd is when the earliest of the viewer's timed mutes still
 	// running ends (nil: none): the page may change then (issue 21's
 	// page cache keeps it no longer).

@@ -145,6 +145,7 @@ func (h *Handler) dropOwnPages(c *fiber.Ctx) {
 type pageDeps struct {
 	tenant, viewer int64
 	status, acct   map[int64]struct{}
+	pulled         []int64 // read authors the viewer follows: their new posts change the page
 	ends           []time.Time
 }
 
@@ -213,6 +214,7 @@ func (d *pageDeps) page(hp *federation.HomePage) {
 	for id := range hp.Accounts {
 		d.acct[id] = struct{}{}
 	}
+	d.pulled = append(d.pulled, hp.Pulled...)
 	for _, f := range hp.Filters {
 		if f.ExpiresAt != nil {
 			d.ends = append(d.ends, *f.ExpiresAt)
@@ -236,9 +238,9 @@ func (d *pageDeps) until(now time.Time) time.Time {
 
 // tags are the page's tags: its viewer (home feed rows, hides, relations;
 // the viewer's account as a whole and as shown), its tenant, every page,
-// and each status and account read.
+// each status and account read, and the read authors the viewer follows.
 func (d *pageDeps) tags() []hotcache.Tag {
-	tags := make([]hotcache.Tag, 0, 5+len(d.status)+len(d.acct))
+	tags := make([]hotcache.Tag, 0, 5+len(d.status)+len(d.acct)+len(d.pulled))
 	tags = append(tags, hotcache.Tag{Kind: hotcache.Viewer, ID: d.viewer}, hotcache.Tag{Kind: hotcache.Account, ID: d.viewer},
 		hotcache.Tag{Kind: hotcache.Shown, ID: d.viewer}, hotcache.Tag{Kind: hotcache.Tenant, ID: d.tenant},
 		hotcache.Tag{Kind: hotcache.Timelines})
@@ -247,6 +249,9 @@ func (d *pageDeps) tags() []hotcache.Tag {
 	}
 	for id := range d.acct {
 		tags = append(tags, hotcache.Tag{Kind: hotcache.Shown, ID: id})
+	}
+	for _, id := range d.pulled {
+		tags = append(tags, hotcache.Tag{Kind: hotcache.Posts, ID: id})
 	}
 	return tags
 }

@@ -32,6 +32,14 @@ func hashtagChannel(tenantID int64, local bool, tag string) string {
 	return "stream:hashtag:" + itoa(tenantID) + ":" + tag
 }
 
+// authorChannel carries the statuses of an author whose followers' home
+// timelines read them (migration 060: no feed row announces them on the
+// followers' user channels); user and list streams of the followers
+// listen to it (homepull.go).
+func authorChannel(accountID int64) string { return authorPrefix + itoa(accountID) }
+
+const authorPrefix = "stream:author:"
+
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }
 
 // dbEvent is what the database announces (migrations/010_streaming.sql).
@@ -43,6 +51,9 @@ type dbEvent struct {
 	Local   []int64  `json:"pl"`
 	Remote  []int64  `json:"pr"`
 	Hashtag []string `json:"tags"`
+	// Authors whose followers' user streams hear the event (migration
+	// 060): a status of an author whose followers read it.
+	Authors []int64 `json:"a"`
 }
 
 // message is what a Redis channel carries: the event and the id of what
@@ -52,8 +63,12 @@ type message struct {
 	ID    int64  `json:"id"`
 }
 
+// knownEvents are the events published and heard. "pull" and "unpull"
+// (id: an author) are internal: they tell a follower's user streams to
+// start or stop hearing the author's channel (homepull.go), and are
+// never sent to a client.
 var knownEvents = map[string]bool{"update": true, "notification": true, "delete": true, "status.update": true,
-	"conversation": true, "filters_changed": true}
+	"conversation": true, "filters_changed": true, "pull": true, "unpull": true}
 
 // channels lists the Redis channels (without prefix) an event goes to.
 func (e *dbEvent) channels() []string {
@@ -78,6 +93,9 @@ func (e *dbEvent) channels() []string {
 		for _, tag := range e.Hashtag {
 			out = append(out, hashtagChannel(t, false, tag))
 		}
+	}
+	for _, id := range e.Authors {
+		out = append(out, authorChannel(id))
 	}
 	return out
 }

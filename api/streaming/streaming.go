@@ -74,6 +74,10 @@ type Handler struct {
 	// Lists backs list streams (a list's statuses as they reach its
 	// owner's home feed); nil refuses them.
 	Lists ListTimelines
+	// Home backs the user and list streams' hearing of pulled authors,
+	// whose statuses reach no feed row (homepull.go); nil: none are
+	// heard.
+	Home HomeReads
 }
 
 // maxStreams bounds the streams one WebSocket may subscribe to.
@@ -220,6 +224,7 @@ type stream struct {
 	noNotes bool         // a user stream whose token may not read notifications: none are sent
 	list    int64        // a list stream: the list whose timeline its statuses must be on
 	forYou  bool         // the built-in ranked list: no statuses are streamed
+	sent    *sentIDs     // a user or list stream hearing pulled authors: what it sent lately (homepull.go)
 }
 
 func (s *stream) key() string {
@@ -358,6 +363,15 @@ type session struct {
 	mu        sync.Mutex
 	byKey     map[string]*stream
 	byChannel map[string][]*stream
+	pulls     pulls // the viewer's pulled followees (homepull.go)
+
+	// subMu orders the session's subscriptions to author channels
+	// (syncAuthors) and its end. It is held across the hub's calls,
+	// which may wait for Redis, so mu (which the writer needs for every
+	// event) is only ever taken inside it, briefly.
+	subMu sync.Mutex
+	heard map[int64]bool // authors whose channels the hub has the session on
+	ended bool           // end ran: nothing more is subscribed
 }
 
 func (h *Handler) newSession(v *viewer) *session {
@@ -366,7 +380,7 @@ func (h *Handler) newSession(v *viewer) *session {
 		n = 256
 	}
 	return &session{h: h, v: v, queue: make(chan event, n), closed: make(chan struct{}),
-		byKey: map[string]*stream{}, byChannel: map[string][]*stream{}}
+		byKey: map[string]*stream{}, byChannel: map[string][]*stream{}, heard: map[int64]bool{}}
 }
 
 func (s *session) deliver(ev event) bool {
@@ -396,14 +410,26 @@ func (s *session) close(why string) {
 	})
 }
 
-// end unsubscribes everything; the connection is over.
+// end unsubscribes everything; the connection is over. Marked ended
+// first, so that an author subscription still being made (a pull heard
+// by the writer, or the gate ending the session) is made before the
+// hub forgets the session, or not at all.
 func (s *session) end() {
 	s.close("closed")
+	s.subMu.Lock()
+	s.ended = true
+	s.subMu.Unlock()
 	s.h.Hub.unsubscribe(s)
 }
 
-// add subscribes the session to st (once per stream).
+// add subscribes the session to st (once per stream). A user or list
+// stream also starts hearing the viewer's pulled followees, before add
+// returns: the handshake answers after that (soak finding 13).
 func (s *session) add(ctx context.Context, st *stream) error {
+	home := s.hearsHome(st)
+	if home {
+		st.sent = newSentIDs()
+	}
 	s.mu.Lock()
 	if _, ok := s.byKey[st.key()]; ok {
 		s.mu.Unlock()
@@ -416,7 +442,13 @@ func (s *session) add(ctx context.Context, st *stream) error {
 	s.byKey[st.key()] = st
 	s.byChannel[st.channel] = append(s.byChannel[st.channel], st)
 	s.mu.Unlock()
-	return s.h.Hub.subscribe(ctx, s, st.channel)
+	if err := s.h.Hub.subscribe(ctx, s, st.channel); err != nil {
+		return err
+	}
+	if home {
+		s.hearAuthors(ctx)
+	}
+	return nil
 }
 
 // remove unsubscribes the session from the stream with key.
@@ -434,6 +466,11 @@ func (s *session) remove(key string) {
 		}
 		if len(list) == 0 {
 			delete(s.byChannel, st.channel)
+			if s.hearsHome(st) {
+				// Not heard from now on: pulls would be missed, so a
+				// later user or list stream lists the followees again.
+				s.pulls.forget()
+			}
 		} else {
 			s.byChannel[st.channel] = list
 		}
@@ -441,14 +478,31 @@ func (s *session) remove(key string) {
 	s.mu.Unlock()
 	if ok {
 		s.h.Hub.unsubscribe(s, st.channel)
+		if s.hearsHome(st) {
+			s.syncAuthors(s.h.Hub.context()) // drops the author channels once no stream needs them
+		}
 	}
 }
 
-// frames renders ev for the session's streams on its channel. What the
-// viewer may not see yields nothing.
+// frames renders ev for the session's streams on its channel (an author
+// channel's for its user and list streams). What the viewer may not see
+// yields nothing; nor do internal events (pull, unpull), which it acts
+// on.
 func (s *session) frames(ctx context.Context, ev event) []frame {
+	if ev.Event == "pull" || ev.Event == "unpull" {
+		s.pulled(ctx, ev)
+		return nil
+	}
+	author, fromAuthor := authorOf(ev.channel)
 	s.mu.Lock()
-	streams := append([]*stream(nil), s.byChannel[ev.channel]...)
+	var streams []*stream
+	if !fromAuthor {
+		streams = append(streams, s.byChannel[ev.channel]...)
+	} else if s.pulls.follows[author] && (ev.Event == "delete" || isStatusEvent(ev.Event)) {
+		// Statuses and their deletions only: nothing else of the
+		// author's is for every follower.
+		streams = append(streams, s.byChannel[userChannel(s.v.userID)]...)
+	}
 	s.mu.Unlock()
 	if len(streams) == 0 {
 		return nil
@@ -460,10 +514,26 @@ func (s *session) frames(ctx context.Context, ev event) []frame {
 		ok      bool
 	}
 	byPlace := map[filter.Where]rendering{} // streams of one channel may show statuses in different places
+	home := 0                               // an author's status on the viewer's home timeline: 1 yes, -1 no, 0 not asked
 	var out []frame
 	for _, st := range streams {
-		if !st.carries(ev.Event) {
+		if !st.carries(ev.Event) || st.sent.dup(ev.message, fromAuthor) {
 			continue
+		}
+		if fromAuthor && st.list == 0 && isStatusEvent(ev.Event) {
+			// Every follower hears the author's channel; the home
+			// timeline says whose home the status is on (the follow,
+			// its boosts setting, blocks and mutes). A list stream's
+			// check is its list's, below.
+			if home == 0 {
+				home = -1
+				if s.onHome(rctx, ev.ID) {
+					home = 1
+				}
+			}
+			if home < 0 {
+				continue
+			}
 		}
 		r, done := byPlace[st.place]
 		if !done {
@@ -479,6 +549,7 @@ func (s *session) frames(ctx context.Context, ev event) []frame {
 		if st.list != 0 && isStatusEvent(ev.Event) && !s.onList(rctx, st, ev.ID) {
 			continue
 		}
+		st.sent.record(ev.message, fromAuthor)
 		out = append(out, frame{stream: st.name, event: ev.Event, payload: string(r.payload)})
 	}
 	return out

@@ -205,7 +205,8 @@ func benchPost(ctx context.Context, cfg *config.Config, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := bench.Post{Env: benchEnv(svc), API: client, FanOut: runFanOut(svc)}.Run(ctx, o)
+	o.PullAbove = pullAbove(cfg) // fanout.go
+	res, err := bench.Post{Env: benchEnv(svc), API: client, FanOut: runFanOut(svc, o.PullAbove)}.Run(ctx, o)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	fedpg "github.com/roost-social/roost/federation/postgres"
 	"github.com/roost-social/roost/federation/social/timeline"
 	"github.com/roost-social/roost/internal/bench"
+	"github.com/roost-social/roost/internal/config"
 	"github.com/roost-social/roost/internal/errs"
 	"github.com/roost-social/roost/internal/jobs"
 )
@@ -19,7 +20,7 @@ import (
 // fanOutJobs file posts with large audiences in their followers' home
 // feeds after commit (federation/social/timeline.FanOut): the waker LISTENs
 // for newly queued fan-outs, the workers take them a batch at a time.
-func fanOutJobs(log *slog.Logger, svc *services) []jobs.Job {
+func fanOutJobs(log *slog.Logger, svc *services, pullAbove int) []jobs.Job {
 	waker := fedpg.NewFanOutWaker(svc.db)
 	// One worker: one fan-out batch in flight per `roost work` process.
 	// Two kept both cores of a small machine filing home feeds while a
@@ -28,7 +29,7 @@ func fanOutJobs(log *slog.Logger, svc *services) []jobs.Job {
 	// followers). Queued fan-outs of one author go together (fanout.go in
 	// federation/postgres), so one worker files a busy account's backlog
 	// at about twice the rows per second of one fan-out at a time.
-	fo := &timeline.FanOut{Store: svc.social, Wake: waker.C, Log: log, Workers: 1}
+	fo := &timeline.FanOut{Store: svc.social, Wake: waker.C, Log: log, Workers: 1, PullAbove: pullAbove}
 	return []jobs.Job{
 		{Name: "home-fanout-waker", Run: waker.Run},
 		{Name: "home-fanout", Run: func(ctx context.Context) error { return fo.Run(ctx) }},
@@ -37,10 +38,18 @@ func fanOutJobs(log *slog.Logger, svc *services) []jobs.Job {
 
 // runFanOut runs the fan-out jobs under a supervisor of their own until
 // ctx ends (`roost bench post`, which runs no other job).
-func runFanOut(svc *services) func(ctx context.Context) error {
+func runFanOut(svc *services, pullAbove int) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
-		return (&jobs.Runner{Log: quiet}).Run(ctx, fanOutJobs(quiet, svc)...)
+		return (&jobs.Runner{Log: quiet}).Run(ctx, fanOutJobs(quiet, svc, pullAbove)...)
 	}
+}
+
+// pullAbove is FanOut.PullAbove for ROOST_HOME_PULL_FOLLOWERS (0: never).
+func pullAbove(cfg *config.Config) int {
+	if cfg.HomePullFollowers == 0 {
+		return -1
+	}
+	return cfg.HomePullFollowers
 }
 
 // parseBenchPostLists reads `roost bench post`'s list flags: audiences

@@ -115,7 +115,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servi
 		Web: webapp.New(webapp.Deps{OAuth: oauthSvc, Logins: oauthStore, SignIn: svc.signin, Accounts: svc.social,
 			URL: urls, Log: log, Settings: webapp.Settings{Apps: &oauth.Authorizations{Store: oauthStore},
 				Factors: factors, Deletions: deletions, Archives: svc.social}}), // the signed-in web app (api/webapp)
-		Streaming:      &streaming.Handler{Auth: oauthSvc, Render: mastodonAPI, Hub: hub, Log: log, Lists: mastodonAPI.Lists},
+		Streaming:      &streaming.Handler{Auth: oauthSvc, Render: mastodonAPI, Hub: hub, Log: log, Lists: mastodonAPI.Lists, Home: svc.social},
 		Sites:          cache,
 		Accounts:       accounts,
 		WebFingers:     activitypub.NewWebFingers(hot), // rendered WebFinger answers (api/activitypub/webfinger_cache.go)

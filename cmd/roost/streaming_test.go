@@ -50,6 +50,19 @@ func (l *eventLog) has(match func(mastodon.Event) bool) bool {
 	return slices.ContainsFunc(l.events, match)
 }
 
+// count counts the events that satisfy match.
+func (l *eventLog) count(match func(mastodon.Event) bool) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, e := range l.events {
+		if match(e) {
+			n++
+		}
+	}
+	return n
+}
+
 func (l *eventLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -66,7 +66,7 @@ func work(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *servic
 	log.Info("workers running", "queues", []string{"inbox", "deliveries"})
 	all := append(workJobs(cfg, log, svc, fd, sites), portabilityJobs(ctx, cfg, log, svc, fd)...) // archive_work.go
 	// Home feeds of large audiences after commit (fanout.go).
-	all = append(all, fanOutJobs(log, svc)...)
+	all = append(all, fanOutJobs(log, svc, pullAbove(cfg))...)
 	err = (&jobs.Runner{Log: log, Registerer: reg, Jitter: jobs.DefaultJitter}).Run(ctx, all...)
 	log.Info("workers stopped")
 	return err

@@ -117,7 +117,8 @@ func (l *CacheChanges) session(ctx context.Context) error {
 // that viewer hides, "t <tenant>" the tenant (and so everything of it);
 // for timeline pages (migration 054) "s <status>" and "S <status>..."
 // statuses, "A <account>" an account as shown, "V <account>..." viewers,
-// "g 0" every page.
+// "g 0" every page; "P <account>" a read author's new post (migration
+// 060).
 func CacheTags(payload string) ([]hotcache.Tag, bool) {
 	f := strings.Fields(payload)
 	if len(f) < 2 {
@@ -145,7 +146,7 @@ func CacheTags(payload string) ([]hotcache.Tag, bool) {
 
 // pageKinds are migration 054's payloads of one or many ids.
 var pageKinds = map[string]hotcache.Kind{"s": hotcache.Status, "S": hotcache.Status, "A": hotcache.Shown,
-	"V": hotcache.Viewer, "g": hotcache.Timelines}
+	"V": hotcache.Viewer, "g": hotcache.Timelines, "P": hotcache.Posts}
 
 // pageTags are the tags of ids of kind (at most 300 in a payload).
 func pageTags(kind hotcache.Kind, ids []string) ([]hotcache.Tag, bool) {

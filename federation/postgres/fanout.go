@@ -39,6 +39,7 @@ type fanOut struct {
 	tenantID     *int64 // followers on this tenant only; nil: on every tenant
 	reblog       bool   // a boost: only followers who take the author's boosts
 	timelines    bool   // also the tenant timelines of followers' other tenants
+	pulled       bool   // the author is read (migration 060): no home-feed rows
 }
 
 // fanOutBatch files statuses (all by the same author, fanned out alike:
@@ -57,6 +58,9 @@ type fanOut struct {
 // what makes a concurrent delete wait for the batch and then remove its
 // rows. A status deleted first is not locked; the batch is then refused
 // with errStatusGone and nothing is filed.
+//
+// A batch of a read author's fan-out (f.pulled, migration 060) files no
+// home-feed rows: their followers read the author's posts.
 func fanOutBatch(ctx context.Context, tx pgx.Tx, f fanOut, statuses []int64, after int64, limit int) (int64, int, error) {
 	var last int64
 	var n, live int
@@ -74,6 +78,7 @@ func fanOutBatch(ctx context.Context, tx pgx.Tx, f fanOut, statuses []int64, aft
 		feed as (
 			insert into home_feeds (account_id, status_id)
 			select b.follower_id, s.id from batch b cross join live s
+			where not $9
 			order by b.follower_id, s.id
 			on conflict do nothing),
 		tl as (
@@ -82,7 +87,7 @@ func fanOutBatch(ctx context.Context, tx pgx.Tx, f fanOut, statuses []int64, aft
 			where $7 and b.tenant_id is distinct from $8::bigint
 			on conflict do nothing)
 		select coalesce(max(follower_id), 0), count(*), (select count(*) from live) from batch`,
-		statuses, f.authorID, after, f.tenantID, f.reblog, limit, f.timelines, f.authorTenant).Scan(&last, &n, &live)
+		statuses, f.authorID, after, f.tenantID, f.reblog, limit, f.timelines, f.authorTenant, f.pulled).Scan(&last, &n, &live)
 	if err != nil {
 		return 0, 0, fmt.Errorf("home fan-out batch: %w", err)
 	}
@@ -205,7 +210,13 @@ func takeFanOuts(ctx context.Context, tx pgx.Tx) (fanOutJobs, error) {
 // failed batch is retried later with back-off, from where the last
 // committed batch left off. The step's Done and Age are the oldest
 // fan-out's; Filed counts followers (each got every status of the step).
-func (s *Store) HomeFanOutStep(ctx context.Context, batch int) (federation.FanOutStep, error) {
+//
+// An author with more than pullAbove local followers (≤ 0: never) is
+// marked as read when the step first meets one of their fan-outs
+// (markPulled): the step then files no more home-feed rows, only the
+// tenant timelines a public post still reaches (ten batches a step), and
+// a fan-out with no timelines to reach is done at once.
+func (s *Store) HomeFanOutStep(ctx context.Context, batch, pullAbove int) (federation.FanOutStep, error) {
 	var step federation.FanOutStep
 	var j fanOutJobs
 	err := pgutil.InTx(ctx, s.db, func(tx pgx.Tx) error {
@@ -229,7 +240,21 @@ func (s *Store) HomeFanOutStep(ctx context.Context, batch int) (federation.FanOu
 		if len(j.statuses) == 0 {
 			return errStatusGone
 		}
+		if j.f.pulled, err = markPulled(ctx, tx, j.f.authorID, pullAbove); err != nil {
+			return err
+		}
 		limit := stepFollowers(batch, len(j.statuses))
+		if j.f.pulled {
+			if !j.f.timelines {
+				step.Done = true
+				_, err = tx.Exec(ctx, `delete from home_fanouts where id = any($1)`, j.ids)
+				if err != nil {
+					return fmt.Errorf("home fan-out of a read author: %w", err)
+				}
+				return nil
+			}
+			limit = 10 * batch // a tenant per follower, no feed rows: a tenth of a row's cost
+		}
 		last, n, err := fanOutBatch(ctx, tx, j.f, j.statuses, j.after, limit)
 		if err != nil {
 			var pe *pgconn.PgError
@@ -281,6 +306,23 @@ func (s *Store) HomeFanOutStep(ctx context.Context, batch int) (federation.FanOu
 		return step, err
 	}
 	return step, err
+}
+
+// markPulled reports whether author is read (migration 060), marking them
+// first when they have more than pullAbove local followers (> 0): the
+// count reads at most pullAbove+1 follows. home_pull announces the mark.
+func markPulled(ctx context.Context, tx pgx.Tx, author int64, pullAbove int) (bool, error) {
+	var pulled bool
+	err := tx.QueryRow(ctx, `select case
+		when exists (select 1 from home_pull_authors where account_id = $1) then true
+		when $2::int > 0 and (select count(*) from (select 1 from follows f join accounts a on a.id = f.follower_id
+			where f.followee_id = $1 and f.state = 'accepted' and a.tenant_id is not null limit $2::int + 1) x) > $2::int
+			then home_pull($1)
+		else false end`, author, pullAbove).Scan(&pulled)
+	if err != nil {
+		return false, fmt.Errorf("home fan-out: read author: %w", err)
+	}
+	return pulled, nil
 }
 
 // FanOutWaker wakes idle fan-out workers when a fan-out is queued: it

@@ -156,7 +156,7 @@ func TestIssue21DeletedPostLeavesItsGroup(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := w.s.HomeFanOutStep(ctx, fanOutBatch)
+		_, err := w.s.HomeFanOutStep(ctx, fanOutBatch, 0)
 		done <- err
 	}()
 	waitForLockWait(t, w)

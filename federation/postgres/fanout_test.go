@@ -82,7 +82,7 @@ func (w *moreWorld) drain() {
 
 func (w *moreWorld) step() federation.FanOutStep {
 	w.t.Helper()
-	st, err := w.s.HomeFanOutStep(context.Background(), fanOutBatch)
+	st, err := w.s.HomeFanOutStep(context.Background(), fanOutBatch, 0)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestIssue21DeleteRacingFanOutLeavesNoDeletedPostInAFeed(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		s, err := w.s.HomeFanOutStep(ctx, fanOutBatch)
+		s, err := w.s.HomeFanOutStep(ctx, fanOutBatch, 0)
 		if err == nil && !s.Done {
 			err = fmt.Errorf("step over a deleted post: %+v, want done", s)
 		}

@@ -58,21 +58,24 @@ const forYouScored = `select c.id, c.account_id, c.age, c.noise,
 const forYouTotal = `$9::float8 * affinity + $10::float8 * freshness + $11::float8 * noise`
 
 // forYouPool is what is ranked (aff must be in scope): the newest $3
-// entries of the viewer's home feed not served yet, and the newest $13
+// entries of the viewer's home feed not served yet, and as many of each
+// read author's the viewer follows (migration 060), and the newest $13
 // posts of each of the $12 authors the viewer interacts with most, when
 // in the home feed, from the window and not served yet. The cost of a
 // page is bounded whatever the feed's size; a long read goes on down the
 // feed; and a fast feed does not push the closest authors' posts out.
-const forYouPool = `(select h.status_id from home_feeds h where h.account_id = $1
+var forYouPool = `(select h.status_id from home_feeds h where h.account_id = $1
 		and not exists (select 1 from for_you_served v where v.account_id = $1 and v.status_id = h.status_id)
 		order by h.status_id desc limit $3::int)
+	union
+	(` + pulledRecent(`not exists (select 1 from for_you_served v where v.account_id = $1 and v.status_id = ps.id)`, `$3::int`) + `)
 	union
 	(select p.id from (select author from aff
 			order by $5::float8 * favs + $6::float8 * boosts + $7::float8 * replies desc, author limit $12::int) t
 		cross join lateral (select s.id, s.published_at from statuses s where s.account_id = t.author
 			order by s.id desc limit $13::int) p
 		where p.published_at > now() - make_interval(hours => $4::int)
-		and exists (select 1 from home_feeds h where h.account_id = $1 and h.status_id = p.id)
+		and ` + inHome("p.id") + `
 		and not exists (select 1 from for_you_served v where v.account_id = $1 and v.status_id = p.id))`
 
 // forYouEligible says whether status s of the pool may be served to
@@ -150,7 +153,7 @@ func (s *Store) ExplainForYou(ctx context.Context, accountID, statusID int64) (*
 			select *, `+forYouTotal+` as score from scored
 		)
 		select sc.account_id, sc.score, sc.affinity, sc.freshness, sc.noise, sc.favs, sc.boosts, sc.replies, sc.age,
-			exists (select 1 from home_feeds h where h.account_id = $1 and h.status_id = s.id),
+			`+inHome("s.id")+`,
 			exists (select 1 from (`+forYouPool+`) p where p.status_id = s.id),
 			s.account_id = $1, s.reblog_of_id is not null, s.visibility = 'direct',
 			s.published_at <= now() - make_interval(hours => $4::int),

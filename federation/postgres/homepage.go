@@ -46,7 +46,8 @@ const mutesEndSQL = `select min(expires_at) from mutes where account_id = $1 and
 // in one pgx batch: one round trip, whose statements run in order in one
 // implicit transaction. The first pages the feed exactly as HomeTimeline
 // (homePageSQL); the others are the queries of StatusViews, AccountViews,
-// CardsOfStatuses, QuotesCounts, QuotesOf, OwnVotes, Filters and Hidden,
+// CardsOfStatuses, QuotesCounts, QuotesOf, OwnVotes, Filters, Hidden and
+// PulledFollowees,
 // reading their ids from its settings. The viewer's hides are read fresh,
 // as each request reads them.
 func (s *Store) HomePage(ctx context.Context, viewerID int64, p federation.Page) (*federation.HomePage, error) {
@@ -62,6 +63,7 @@ func (s *Store) HomePage(ctx context.Context, viewerID int64, p federation.Page)
 	b.Queue(filterSelect+ownFiltersWhere, viewerID)
 	b.Queue(hiddenSQL, viewerID)
 	b.Queue(mutesEndSQL, viewerID)
+	b.Queue(pulledFolloweesSQL, viewerID) // homepull.go
 	br := s.db.SendBatch(ctx, b)
 	out, err := readHomePage(br, p)
 	if cerr := br.Close(); err == nil && cerr != nil {
@@ -114,6 +116,11 @@ func readHomePage(br pgx.BatchResults, p federation.Page) (*federation.HomePage,
 	if err := br.QueryRow().Scan(&out.MutesEnd); err != nil {
 		return nil, err
 	}
+	pulled, err := pgx.CollectRows(queryOf(br), pgx.RowTo[int64])
+	if err != nil {
+		return nil, err
+	}
+	out.Pulled = pulled
 	return out, nil
 }
 

@@ -105,6 +105,8 @@ func separateHomePage(t *testing.T, s *fedpg.Store, viewer int64, p federation.P
 	must(err)
 	out.HiddenDomains, out.Exclusive, err = s.Hidden(ctx, viewer)
 	must(err)
+	out.Pulled, err = s.PulledFollowees(ctx, viewer)
+	must(err)
 	if len(out.IDs) == 0 {
 		out.IDs = []int64{} // the batch reads an empty array, not none
 	}

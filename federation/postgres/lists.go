@@ -193,7 +193,7 @@ func (s *Store) ListTimeline(ctx context.Context, ownerID int64, l *federation.L
 	}
 	return s.ids(ctx, p, `select x.id from list_accounts m join lists ml on ml.id = m.list_id and ml.account_id = $1
 		cross join lateral (select s.id from statuses s where s.account_id = m.account_id
-			and exists (select 1 from home_feeds h where h.account_id = $1 and h.status_id = s.id)
+			and `+inHome("s.id")+`
 			and not (`+hidden+`) and `+visible+` and `+boostedVisible("s.id")+` and `+replies+inner+`) x
 		where m.list_id = $2`+order+` limit `+strconv.Itoa(max(p.Limit, 1)), args...)
 }

@@ -61,21 +61,25 @@ const firstFollowers = `
 // sqlLocalFanOut files status $1 in the home feeds of its author ($2),
 // its mentioned local accounts ($4) and its first followers, in one
 // statement (their streams hear it in one event), and queues the rest of
-// a large audience for the fan-out job ($6: its channel).
+// a large audience for the fan-out job ($6: its channel). The followers
+// of a read author (migration 060) get no rows: their home timelines
+// read the author's posts; only a public post's tenant timelines are
+// left to the job.
 const sqlLocalFanOut = `
-	with batch as (` + firstFollowers + `),
+	with pulled as (select exists (select 1 from home_pull_authors where account_id = $2) as yes),
+	batch as (` + firstFollowers + `),
 	feed as (
 		insert into home_feeds (account_id, status_id)
 		select $2::bigint, $1::bigint
 		union
-		select follower_id, $1::bigint from batch
+		select follower_id, $1::bigint from batch, pulled where not pulled.yes
 		union
 		select id, $1::bigint from accounts where id = any($4::bigint[]) and tenant_id is not null
 		on conflict do nothing),
 	seen as (select coalesce(max(follower_id), 0) as last, count(*) as n from batch),
 	queued as (
 		insert into home_fanouts (status_id, tenant_id, timelines, after_id)
-		select $1, null, $3 = 'public', last from seen where n >= $5
+		select $1, null, $3 = 'public', last from seen, pulled where n >= $5 and (not pulled.yes or $3 = 'public')
 		returning 1)
 	select pg_notify($6, '') from queued`
 

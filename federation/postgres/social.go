@@ -27,6 +27,7 @@ func (s *Store) AddToHomeFeeds(ctx context.Context, statusID, authorID, tenantID
 				select f.follower_id from follows f join accounts a on a.id = f.follower_id, st
 				where f.followee_id = $2 and f.state = 'accepted' and a.tenant_id = $3
 					and (st.reblog_of_id is null or f.show_reblogs) and st.visibility <> 'direct'
+					and not exists (select 1 from home_pull_authors where account_id = $2) -- read (migration 060)
 				order by f.follower_id limit $4),
 			feed as (
 				insert into home_feeds (account_id, status_id)

@@ -209,12 +209,34 @@ func (s *Store) HomeTimeline(ctx context.Context, accountID int64, p federation.
 }
 
 // homeTimelineSQL is HomeTimeline's query and arguments (homepage.go
-// reads it too).
+// reads it too): the feed's page merged with the page of each read
+// author the viewer follows (migration 060, homepull.go), each paged
+// alike before the merge, duplicates (a read author's post that
+// mentions the viewer, or filed before the author was read) once.
+// The read authors' posts are the feed rows they would have been: not
+// direct, a boost only for a follower who takes the author's boosts,
+// with the same hides and visibility. A viewer who follows no read
+// author costs one probe of their follows.
 func homeTimelineSQL(accountID int64, p federation.Page) (string, []any) {
 	q, args := pageSQL("h.status_id", p, 2, []any{accountID})
-	return `select h.status_id from home_feeds h, ` + homeHides + ` where h.account_id = $1` + homeHidden + `
-			and ` + visibleStatus("h.status_id") + ` and ` + boostedVisible("h.status_id") + q, args // timeline_hides.go
+	pq, _ := pageSQL("ps.id", p, 2, []any{accountID}) // the same parameters
+	order := " order by x.id desc"
+	if p.MinID > 0 {
+		order = " order by x.id asc"
+	}
+	return `select x.id from ` + homeHides + `, lateral (
+		(select h.status_id as id from home_feeds h where h.account_id = $1` + homeHidden + `
+			and ` + visibleStatus("h.status_id") + ` and ` + boostedVisible("h.status_id") + q + `)
+		union
+		(select pp.id from follows hf join home_pull_authors hp on hp.account_id = hf.followee_id
+			cross join lateral (select ps.id from statuses ps where ps.account_id = hf.followee_id
+				and ps.visibility <> 'direct' and (ps.reblog_of_id is null or hf.show_reblogs)` + pulledHidden + `
+				and ` + visibleStatus("ps.id") + ` and ` + boostedVisible("ps.id") + pq + `) pp
+			where hf.follower_id = $1 and hf.state = 'accepted')) x` + order + ` limit ` + strconv.Itoa(max(p.Limit, 1)), args // timeline_hides.go
 }
+
+// pulledHidden is homeHidden for a read author's status (ps).
+var pulledHidden = strings.ReplaceAll(homeHidden, "h.status_id", "ps.id")
 
 // publicModeration leaves out of a tenant's ($2) public or hashtag
 // timeline t: accounts silenced or suspended for this tenant or the

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +37,10 @@ type PostOptions struct {
 	// WithoutTriggers are triggers ("table.trigger") disabled on the
 	// private database before the run, to measure what they cost.
 	WithoutTriggers []string
+	// PullAbove is the fan-out job's bound (ROOST_HOME_PULL_FOLLOWERS;
+	// ≤ 0: none), reported in the JSON line: past it the poster is read
+	// by its followers' home timelines instead of filed in them.
+	PullAbove int
 }
 
 // Post is what the post benchmark posts through: the client API, and the
@@ -64,6 +69,7 @@ type PostResult struct {
 	Bench     string `json:"bench"`
 	Followers int    `json:"followers"`
 	Durable   bool   `json:"durable"`
+	PullAbove int    `json:"home_pull_followers"`
 	// The latency run, largest audience.
 	LatencyRate         float64 `json:"latency_rate_per_second"`
 	LatencyP50          float64 `json:"latency_p50_ms"`
@@ -109,6 +115,10 @@ type PostLatency struct {
 type PostAudience struct {
 	Followers int          `json:"followers"`
 	Latency   *PostLatency `json:"latency,omitempty"`
+	// Read says the poster was read by its followers' home timelines
+	// (past PullAbove, migration 060) at the end of the audience: its
+	// posts filed no home-feed rows for followers.
+	Read bool `json:"read_by_followers"`
 	// The saturation run: Concurrency posts in flight.
 	PerSecond       float64 `json:"saturation_per_second"`
 	P50             float64 `json:"saturation_p50_ms"`
@@ -181,7 +191,7 @@ func (b Post) Run(ctx context.Context, o PostOptions) (*PostResult, error) {
 		return nil, fmt.Errorf("commit floor table: %w", err)
 	}
 	res := &PostResult{Bench: "post", Posts: o.Posts, Concurrency: o.Concurrency, WithoutTriggers: o.WithoutTriggers,
-		Durable: o.Durable, LatencyRate: o.Rate}
+		Durable: o.Durable, LatencyRate: o.Rate, PullAbove: o.PullAbove}
 	run := postRun{Post: b, o: o, tenantID: tn.ID, posterID: poster.ID, srv: srv, token: tok}
 	for _, n := range o.Followers {
 		a, err := run.audience(ctx, n)
@@ -283,10 +293,11 @@ func (r *postRun) audience(ctx context.Context, n int) (*PostAudience, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkHomeFeeds(ctx, r.Env, ids, n); err != nil {
+	read, err := r.checkHomes(ctx, ids, n)
+	if err != nil {
 		return nil, err
 	}
-	a := &PostAudience{Followers: n, Latency: steady, PerSecond: round3(float64(r.o.Posts) / wall.Seconds()),
+	a := &PostAudience{Followers: n, Latency: steady, Read: read, PerSecond: round3(float64(r.o.Posts) / wall.Seconds()),
 		P50: pct(lat, 50), P99: pct(lat, 99), LastHomeFeedP50: pct(last, 50), LastHomeFeedMax: pct(last, 100),
 		DrainSeconds: round3(drained.Seconds()), Load1: load1(), FloorP50: pct(floor, 50), FloorP99: pct(floor, 99)}
 	if a.FloorP99 > 0 {
@@ -352,13 +363,18 @@ func (r *postRun) drain(ctx context.Context) error {
 }
 
 // lastHomeFeeds posts Probes posts one at a time and times each from its
-// request to the row in the home feed of the follower the fan-out reaches
-// last (the highest account id: it goes by id).
+// request to its showing on the home timeline of the follower the fan-out
+// reaches last (the highest account id: it goes by id), read as an app
+// reads it (GET /api/v1/timelines/home, with the web node's page cache).
 func (r *postRun) lastHomeFeeds(ctx context.Context) ([]time.Duration, error) {
 	var lastID int64
 	if err := r.DB.QueryRow(ctx, `select max(follower_id) from follows where followee_id = $1 and state = 'accepted'`,
 		r.posterID).Scan(&lastID); err != nil {
 		return nil, fmt.Errorf("last follower: %w", err)
+	}
+	tok, err := token(ctx, r.OAuth, r.tenantID, lastID, "read")
+	if err != nil {
+		return nil, err
 	}
 	var out []time.Duration
 	for range max(r.o.Probes, 1) {
@@ -368,12 +384,13 @@ func (r *postRun) lastHomeFeeds(ctx context.Context) ([]time.Duration, error) {
 			return nil, err
 		}
 		for {
-			var has bool
-			if err := r.DB.QueryRow(ctx, `select exists (select 1 from home_feeds where account_id = $1 and status_id = $2)`,
-				lastID, id).Scan(&has); err != nil {
+			// The oldest status after id-1: id once it shows (probes go
+			// one at a time, so nothing newer does).
+			page, err := r.home(tok, "limit=1&min_id="+strconv.FormatInt(id-1, 10))
+			if err != nil {
 				return nil, err
 			}
-			if has {
+			if len(page) == 1 && page[0] == id {
 				break
 			}
 			if time.Since(start) > 10*time.Minute {
@@ -486,15 +503,95 @@ func timePosts(post func() error, n, conc int) ([]time.Duration, time.Duration, 
 	return lat, wall, nil
 }
 
-// checkHomeFeeds fails unless every post of ids is in the home feed of
-// its author and of each of its followers.
-func checkHomeFeeds(ctx context.Context, e Env, ids []int64, followers int) error {
+// checkHomes fails unless every post of ids is on the home timeline of
+// its followers and reports whether the poster is read (migration 060).
+// A poster filed in feeds has a home-feed row per follower and post; a
+// read poster's posts have rows for at most the first followers (those
+// of the post that marked it, HomeFanOutInline). Either way the home
+// timelines of the first, a middle and the last follower, read through
+// the API, must show every post.
+func (r *postRun) checkHomes(ctx context.Context, ids []int64, followers int) (bool, error) {
 	var rows int64
-	if err := e.DB.QueryRow(ctx, `select count(*) from home_feeds where status_id = any($1)`, ids).Scan(&rows); err != nil {
-		return err
+	var read bool
+	if err := r.DB.QueryRow(ctx, `select (select count(*) from home_feeds where status_id = any($1)),
+		exists (select 1 from home_pull_authors where account_id = $2)`, ids, r.posterID).Scan(&rows, &read); err != nil {
+		return false, err
 	}
-	if want := int64(len(ids)) * int64(followers+1); rows != want { // ids: unique (one per post)
-		return fmt.Errorf("home feeds hold %d rows of %d posts, want %d", rows, len(ids), want)
+	if want := int64(len(ids)) * int64(followers+1); !read && rows != want { // ids: unique (one per post)
+		return false, fmt.Errorf("home feeds hold %d rows of %d posts, want %d", rows, len(ids), want)
 	}
-	return nil
+	if most := int64(len(ids)) * 21; read && rows > most {
+		return true, fmt.Errorf("home feeds hold %d rows of %d posts of a read poster, want at most %d", rows, len(ids), most)
+	}
+	fr, err := r.DB.Query(ctx, `select follower_id from follows where followee_id = $1 and state = 'accepted'
+		order by follower_id`, r.posterID)
+	if err != nil {
+		return false, err
+	}
+	sample, err := pgx.CollectRows(fr, pgx.RowTo[int64])
+	if err != nil || len(sample) == 0 {
+		return false, fmt.Errorf("the poster's followers: %d, %v", len(sample), err)
+	}
+	oldest := slices.Min(ids)
+	for _, f := range []int64{sample[0], sample[len(sample)/2], sample[len(sample)-1]} {
+		tok, err := token(ctx, r.OAuth, r.tenantID, f, "read")
+		if err != nil {
+			return false, err
+		}
+		shown := map[int64]bool{}
+		for maxID := int64(0); ; {
+			q := "limit=40&since_id=" + strconv.FormatInt(oldest-1, 10)
+			if maxID > 0 {
+				q += "&max_id=" + strconv.FormatInt(maxID, 10)
+			}
+			page, err := r.home(tok, q)
+			if err != nil {
+				return false, err
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, id := range page {
+				shown[id] = true
+			}
+			maxID = page[len(page)-1]
+		}
+		for _, id := range ids {
+			if !shown[id] {
+				return false, fmt.Errorf("post %d is not on follower %d's home timeline", id, f)
+			}
+		}
+	}
+	return read, nil
+}
+
+// home reads a page of the token's home timeline through the API (query:
+// its parameters) and returns its status ids, newest first.
+func (r *postRun) home(tok, query string) ([]int64, error) {
+	req, err := http.NewRequest("GET", "http://"+r.srv.addr+"/api/v1/timelines/home?"+query, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Host = "bench.test"
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, b, err := r.srv.do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /api/v1/timelines/home: %s: %s", resp.Status, b)
+	}
+	var page []struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &page); err != nil {
+		return nil, fmt.Errorf("GET /api/v1/timelines/home: %w", err)
+	}
+	out := make([]int64, len(page))
+	for i, s := range page {
+		if out[i], err = strconv.ParseInt(s.ID, 10, 64); err != nil {
+			return nil, fmt.Errorf("GET /api/v1/timelines/home: id %q", s.ID)
+		}
+	}
+	return out, nil
 }

@@ -53,6 +53,10 @@ type Config struct {
 	StreamingMax         int
 	StreamingMaxPerIP    int
 	StreamingMaxPerToken int
+	// HomePullFollowers is ROOST_HOME_PULL_FOLLOWERS: the local followers
+	// past which an author's posts are read by their followers' home
+	// timelines instead of filed in them (migration 060); 0: never.
+	HomePullFollowers int
 
 	// TLS is ROOST_TLS: off, acme or self-signed (see tenant/certs); the
 	// fields below it apply when it is not off.
@@ -352,6 +356,9 @@ var Vars = []Var{
 	}},
 	{"ROOST_STREAMING_MAX_PER_TOKEN", "20", "Most streaming connections one access token keeps open on a web node (a tab or device each); past it 429 with Retry-After. 0: no bound.", func(c *Config, v string) error {
 		return setCount(&c.StreamingMaxPerToken, v)
+	}},
+	{"ROOST_HOME_PULL_FOLLOWERS", "1000", "Local followers past which an author's posts are no longer filed in each follower's home feed: their followers' home timelines read them (a post then costs the same at any audience and reaches every follower at commit). The `roost work` fan-out job marks such an author when it first meets one of their posts; a mark is kept. Each such author a viewer follows adds one index read to their home page, so keep them few. Under 20 it acts as 20: a post reaches its first 20 followers in its own transaction, and only larger audiences meet the job. 0: every post is filed.", func(c *Config, v string) error {
+		return setCount(&c.HomePullFollowers, v)
 	}},
 	{"ROOST_FEDERATION_RESOLVE", "", "Tests and local development only: `host=https://ip:port,host=http://ip:port,...` sends federation traffic for these hosts to these (loopback) addresses, over the scheme given; WebFinger and NodeInfo requests to the host use that scheme. The older `host=ip:port` means plain HTTP. Off by default; logged loudly when on.", func(c *Config, v string) error {
 		for _, pair := range strings.Split(v, ",") {

@@ -48,6 +48,9 @@ const (
 	// that may alter any of them (moderation limits, instance or tenant
 	// domain blocks, custom emojis, apps' names; migration 054).
 	Timelines
+	// Posts are a read author's new posts (migration 060): the home
+	// pages of their followers, which read them without feed rows.
+	Posts
 )
 
 // Tag names a database object an entry was built from.

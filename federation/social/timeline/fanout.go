@@ -22,6 +22,10 @@ type FanOut struct {
 	// small enough that a batch holds its locks briefly, large enough that
 	// a big audience takes few round trips.
 	Batch int
+	// PullAbove is the bound on an author's local followers past which
+	// their posts are read by the followers' home timelines rather than
+	// filed in them (0: federation.HomePullFollowers; negative: none).
+	PullAbove int
 	// Workers run side by side, each on a different fan-out (default 2).
 	Workers int
 	// Poll is how often an idle worker looks for work without a wake-up
@@ -82,9 +86,13 @@ func (f *FanOut) Pass(ctx context.Context) (bool, error) {
 	if batch <= 0 {
 		batch = 1000
 	}
+	pull := f.PullAbove
+	if pull == 0 {
+		pull = federation.HomePullFollowers
+	}
 	worked := false
 	for ctx.Err() == nil {
-		step, err := f.Store.HomeFanOutStep(ctx, batch)
+		step, err := f.Store.HomeFanOutStep(ctx, batch, pull)
 		if err != nil {
 			return worked, err
 		}

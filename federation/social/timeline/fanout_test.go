@@ -19,7 +19,7 @@ type fanOutQueue struct {
 	steps   int
 }
 
-func (q *fanOutQueue) HomeFanOutStep(_ context.Context, batch int) (federation.FanOutStep, error) {
+func (q *fanOutQueue) HomeFanOutStep(_ context.Context, batch, _ int) (federation.FanOutStep, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.steps++
@@ -105,8 +105,8 @@ type cancelAfter struct {
 	after  int
 }
 
-func (c *cancelAfter) HomeFanOutStep(ctx context.Context, batch int) (federation.FanOutStep, error) {
-	st, err := c.fanOutQueue.HomeFanOutStep(ctx, batch)
+func (c *cancelAfter) HomeFanOutStep(ctx context.Context, batch, pull int) (federation.FanOutStep, error) {
+	st, err := c.fanOutQueue.HomeFanOutStep(ctx, batch, pull)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !st.Worked && c.steps >= c.after {

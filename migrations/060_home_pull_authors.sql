@@ -3,8 +3,8 @@
 --
 -- Filing a post in every follower's home feed costs a row per follower:
 -- 50,000 rows (about a second of a core) for one post of an account with
--- 50,000 local followers, on the machine every other request shares. An
--- author whose local followers pass a bound (the fan-out job counts them
+-- 50,000 local followers, on the machine every other request shares. A
+-- local author whose local followers pass a bound (the fan-out job counts them
 -- when it first meets one of the author's posts; ROOST_HOME_PULL_FOLLOWERS,
 -- 1,000 by default) is marked here, once, and from then on their posts
 -- are filed only in the home feeds of the author and of the accounts they
@@ -14,6 +14,9 @@
 -- commit. A mark is never taken back (an author who loses followers stays
 -- read, which is correct at any audience); posts filed before it stay in
 -- the feeds, and the merge drops duplicates.
+-- Remote authors are not read: their posts reach each tenant's followers
+-- as that tenant's inbox received them (federation/postgres/fanout.go,
+-- markPulled).
 create table home_pull_authors (
     account_id bigint primary key references accounts (id) on delete cascade,
     created_at timestamptz not null default now()
@@ -23,11 +26,13 @@ create table home_pull_authors (
 -- feed rows: every cached home timeline page (they do not yet name the
 -- author's posts as a dependency; 'g 0', migration 054), and the
 -- connected followers' user streams, which start hearing the author's
--- posts on the author's channel ('pull', below). Returns true (the
--- author is marked), so that a query can call it in a condition.
+-- posts on the author's channel ('pull', below). Only a local author is
+-- marked; returns whether author is marked (now or before).
 create function home_pull(author bigint) returns boolean language plpgsql as $$
 begin
-    insert into home_pull_authors (account_id) values (author) on conflict do nothing;
+    insert into home_pull_authors (account_id)
+    select id from accounts where id = author and tenant_id is not null
+    on conflict do nothing;
     if found then
         perform pg_notify('roost_cache', 'g 0');
         perform stream_to_accounts('pull', author, array(
@@ -35,7 +40,7 @@ begin
             where f.followee_id = author and f.state = 'accepted' and a.tenant_id is not null
             order by f.follower_id), false);
     end if;
-    return true;
+    return exists (select 1 from home_pull_authors where account_id = author);
 end $$;
 
 -- A new status of a marked author (not direct: those reach their
@@ -94,9 +99,10 @@ end $$;
 create trigger follows_pull_stream after insert or update of state or delete on follows
     for each row execute function follows_pull_stream();
 
--- The read: a viewer's accepted follows of marked authors, then each
--- author's newest statuses (statuses_account_id's (account_id, id) order).
-create index home_pull_follows on follows (follower_id, followee_id) where state = 'accepted';
+-- The read (views.go, homeTimelineSQL) probes follows' unique
+-- (follower_id, followee_id) for the marked authors, then reads each
+-- followed one's newest statuses in statuses_account's (account_id, id)
+-- order: no index is added.
 
 -- Following someone files their recent posts (migrations 013, 059); a
 -- read author's are read, so following one files nothing (nor streams

@@ -155,7 +155,8 @@ func benchTimeline(ctx context.Context, cfg *config.Config, args []string) error
 	fs.IntVar(&o.Requests, "requests", 1000, "timed reads per pattern")
 	fs.IntVar(&o.Pages, "pages", 10, "pages read with max_id before starting again from the top")
 	fs.IntVar(&o.Concurrency, "concurrency", 1, "reads in flight")
-	only := fs.String("patterns", "often,once,dormant", "patterns to measure")
+	only := fs.String("patterns", "often,once,dormant,read", "patterns to measure")
+	fs.IntVar(&o.ReadAuthors, "read-authors", 20, "local authors read by their followers (past ROOST_HOME_PULL_FOLLOWERS) whom the \"read\" pattern's reader follows")
 	fs.BoolVar(&o.Explain, "explain", false, "print the plans (EXPLAIN ANALYZE, by auto_explain) of one top and one deep read and of a \"For you\" page per pattern to stderr")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the timed reads here")
 	if err := fs.Parse(args); err != nil {

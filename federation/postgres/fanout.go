@@ -240,7 +240,7 @@ func (s *Store) HomeFanOutStep(ctx context.Context, batch, pullAbove int) (feder
 		if len(j.statuses) == 0 {
 			return errStatusGone
 		}
-		if j.f.pulled, err = markPulled(ctx, tx, j.f.authorID, pullAbove); err != nil {
+		if j.f.pulled, err = markPulled(ctx, tx, j.f.authorID, j.f.authorTenant != nil, pullAbove); err != nil {
 			return err
 		}
 		limit := stepFollowers(batch, len(j.statuses))
@@ -311,7 +311,16 @@ func (s *Store) HomeFanOutStep(ctx context.Context, batch, pullAbove int) (feder
 // markPulled reports whether author is read (migration 060), marking them
 // first when they have more than pullAbove local followers (> 0): the
 // count reads at most pullAbove+1 follows. home_pull announces the mark.
-func markPulled(ctx context.Context, tx pgx.Tx, author int64, pullAbove int) (bool, error) {
+//
+// Only an author of this instance (local) is read. A remote author's
+// post reaches each tenant's followers as that tenant's inbox received it
+// (its own fan-out, one tenant at a time): read instead, a tenant that
+// refused it (a domain it suspended) would show it to its followers all
+// the same, as another tenant received it.
+func markPulled(ctx context.Context, tx pgx.Tx, author int64, local bool, pullAbove int) (bool, error) {
+	if !local {
+		return false, nil
+	}
 	var pulled bool
 	err := tx.QueryRow(ctx, `select case
 		when exists (select 1 from home_pull_authors where account_id = $1) then true

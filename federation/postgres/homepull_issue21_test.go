@@ -227,7 +227,7 @@ func TestIssue21LargeAudienceIsReadNotFiled(t *testing.T) {
 }
 
 // An author under the bound is still filed, and the bound is counted in
-// local followers only.
+// local followers only; a remote author is always filed.
 func TestIssue21AuthorUnderTheBoundIsFiled(t *testing.T) {
 	w := newMoreWorld(t)
 	fans := w.seedFollowers(w.ta, "a.example", "fa", w.bob, pullAbove, true)
@@ -239,6 +239,22 @@ func TestIssue21AuthorUnderTheBoundIsFiled(t *testing.T) {
 		t.Fatalf("an author with %d local followers was marked: %v %v", pullAbove, got, err)
 	}
 	sameIDs(t, "followers filed", w.holders(st.ID, fans), fans)
+
+	// A remote author is never read, whatever their audience: each
+	// tenant's followers get what that tenant's inbox received.
+	loud := w.remote("loud")
+	onA := w.seedFollowers(w.ta, "a.example", "la", loud, 2*pullAbove, true)
+	onB := w.seedFollowers(w.tb, "b.example", "lb", loud, 5, true)
+	rp := w.remotePost(loud, w.ta, "received by tenant A", "")
+	w.drainPulling()
+	if got, err := w.s.PulledFollowees(context.Background(), onA[0]); err != nil || len(got) != 0 {
+		t.Fatalf("a remote author was marked as read: %v %v", got, err)
+	}
+	sameIDs(t, "tenant A's followers of a remote author", w.holders(rp.ID, onA), onA)
+	sameIDs(t, "tenant B's followers of a remote author (B received nothing)", w.holders(rp.ID, onB), nil)
+	if slices.Contains(w.homeOf(onB[0], federation.Page{Limit: 40}), rp.ID) {
+		t.Error("a post only tenant A received is on a tenant B follower's home")
+	}
 }
 
 // The database announces what a read author changes: a new post to the

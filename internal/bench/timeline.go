@@ -20,12 +20,16 @@ import (
 	"github.com/roost-social/roost/tenant/oauth"
 )
 
-// The three follow patterns of `roost bench timeline`: each has its own
-// reader following -follows remote accounts of its own domain.
+// The follow patterns of `roost bench timeline`: each has its own
+// reader following -follows remote accounts of its own domain; the
+// reader of "read" follows often.test's too, and -read-authors local
+// authors read by their followers (issue 21, migration 060): their posts
+// have no row in the reader's feed, the page merges them in.
 var timelinePatterns = []struct{ name, domain, about string }{
 	{"often", "often.test", "followees who post often (most of the database is theirs, over the last 30 days)"},
 	{"once", "once.test", "followees with one post each (over the last 30 days)"},
 	{"dormant", "dormant.test", "dormant followees whose posts are all 400 to 700 days old"},
+	{"read", "often.test", "followees who post often, and local authors as busy whose followers read them (no feed rows: the page merges their posts in)"},
 }
 
 // TimelineOptions are the flags of `roost bench timeline`.
@@ -36,6 +40,7 @@ type TimelineOptions struct {
 	Pages       int      // pages read with max_id before starting again from the top
 	Concurrency int      // reads in flight
 	Patterns    []string // patterns to measure
+	ReadAuthors int      // local authors, read by their followers, the "read" pattern's reader follows
 	Explain     bool     // print the plans of one top and one deep read and of a "For you" page per pattern
 	CPUProfile  string   // a CPU profile of the timed reads, when set
 }
@@ -81,7 +86,7 @@ func (b Timeline) Run(ctx context.Context, o TimelineOptions) error {
 		}
 	}
 	t0 := time.Now()
-	if err := seedTimelines(ctx, b.DB, out, readers, o.Statuses, o.Follows); err != nil {
+	if err := seedTimelines(ctx, b.DB, out, readers, tn.ID, o); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
 	fmt.Fprintf(out, "seeded %d statuses, %d follows per reader in %s\n", o.Statuses, o.Follows, time.Since(t0).Round(time.Second))
@@ -193,8 +198,12 @@ func (b Timeline) pattern(ctx context.Context, srv *client, o TimelineOptions, n
 		reader.ID).Scan(&statuses, &feed); err != nil {
 		return nil, fmt.Errorf("count statuses: %w", err)
 	}
+	readAuthors := 0
+	if name == "read" {
+		readAuthors = o.ReadAuthors
+	}
 	return &timelineResult{
-		Bench: "timeline", Pattern: name, Statuses: statuses, Follows: o.Follows,
+		Bench: "timeline", Pattern: name, Statuses: statuses, Follows: o.Follows, ReadAuthors: readAuthors,
 		P50: pct(lat, 50), P99: pct(lat, 99), PerSecond: round3(float64(len(lat)) / wall.Seconds()),
 		DBP50: pct(dbLat, 50), DBP99: pct(dbLat, 99), Requests: len(lat), Concurrency: o.Concurrency, FeedRows: feed,
 		CPUPerRead: round3(float64(cpu.Microseconds()) / 1000 / float64(len(lat))),
@@ -205,10 +214,13 @@ func (b Timeline) pattern(ctx context.Context, srv *client, o TimelineOptions, n
 }
 
 type timelineResult struct {
-	Bench       string  `json:"bench"`
-	Pattern     string  `json:"pattern"`
-	Statuses    int64   `json:"statuses"`
-	Follows     int     `json:"follows"`
+	Bench    string `json:"bench"`
+	Pattern  string `json:"pattern"`
+	Statuses int64  `json:"statuses"`
+	Follows  int    `json:"follows"`
+	// ReadAuthors are the "read" pattern's read followees (their posts
+	// merged into the page, no feed rows).
+	ReadAuthors int     `json:"read_authors,omitempty"`
 	P50         float64 `json:"p50_ms"`
 	P99         float64 `json:"p99_ms"`
 	PerSecond   float64 `json:"per_second"`
@@ -247,7 +259,13 @@ type timelineResult struct {
 // do when posts arrive. Each reader's home feed holds every post of the
 // accounts they follow, as fan-out on write (local delivery, the inbox's
 // AddToHomeFeeds) puts them there when followees post.
-func seedTimelines(ctx context.Context, db *pgxpool.Pool, out io.Writer, readers map[string]*federation.Account, statuses, follows int) error {
+//
+// For the "read" pattern, o.ReadAuthors local accounts of the tenant
+// (read_1, read_2, ...) post as often as often.test's, marked as read by
+// their followers (home_pull_authors, as the fan-out job marks them):
+// the reader follows them, and its feed holds none of their posts.
+func seedTimelines(ctx context.Context, db *pgxpool.Pool, out io.Writer, readers map[string]*federation.Account, tenantID int64, o TimelineOptions) error {
+	statuses, follows := o.Statuses, o.Follows
 	often := max(1, statuses*3/4/follows)
 	const dormantPosts, others = 10, 5000
 	background := statuses - follows*often - follows - follows*dormantPosts
@@ -283,22 +301,34 @@ func seedTimelines(ctx context.Context, db *pgxpool.Pool, out io.Writer, readers
 			return err
 		}
 	}
+	if err := step("read authors", `
+		with a as (
+			insert into accounts (tenant_id, domain, username, display_name, public_key_pem, private_key_pem)
+			select $1, 'bench.test', 'read_' || i, 'Read ' || i, '', 'unused' from generate_series(1, $2::int) i
+			returning id)
+		insert into home_pull_authors (account_id) select id from a`, tenantID, o.ReadAuthors); err != nil {
+		return err
+	}
 	if err := step("statuses", `
-		insert into statuses (account_id, uri, url, content, visibility, to_uris, language, published_at, created_at)
-		select account_id, uri || '/statuses/' || n, url || '/' || n,
+		insert into statuses (account_id, tenant_id, uri, url, content, visibility, to_uris, language, published_at, created_at)
+		select account_id, tenant_id, uri || '/statuses/' || n, url || '/' || n,
 			'<p>Post ' || n || ' by ' || username || ', with a little text to render as a real post would.</p>',
 			'public', '{https://www.w3.org/ns/activitystreams#Public}', 'en', t, t
 		from (
-			select a.id as account_id, a.uri, a.url, a.username, g.n, now() - random() * interval '30 days' as t
+			select a.id as account_id, a.tenant_id, a.uri, a.url, a.username, g.n, now() - random() * interval '30 days' as t
 			from accounts a cross join generate_series(1, $1::int) g(n) where a.domain = 'often.test'
 			union all
-			select a.id, a.uri, a.url, a.username, 1, now() - random() * interval '30 days'
+			select a.id, a.tenant_id, 'https://bench.test/users/' || a.username, 'https://bench.test/@' || a.username, a.username,
+				g.n, now() - random() * interval '30 days'
+			from home_pull_authors p join accounts a on a.id = p.account_id cross join generate_series(1, $1::int) g(n)
+			union all
+			select a.id, a.tenant_id, a.uri, a.url, a.username, 1, now() - random() * interval '30 days'
 			from accounts a where a.domain = 'once.test'
 			union all
-			select a.id, a.uri, a.url, a.username, g.n, now() - interval '400 days' - random() * interval '300 days'
+			select a.id, a.tenant_id, a.uri, a.url, a.username, g.n, now() - interval '400 days' - random() * interval '300 days'
 			from accounts a cross join generate_series(1, $2::int) g(n) where a.domain = 'dormant.test'
 			union all
-			(select a.id, a.uri, a.url, a.username, g.n, now() - random() * interval '30 days'
+			(select a.id, a.tenant_id, a.uri, a.url, a.username, g.n, now() - random() * interval '30 days'
 			from accounts a cross join generate_series(1, ($3::int + $4::int - 1) / $4::int) g(n)
 			where a.domain = 'other.test' limit $3::int)
 		) x order by t`, often, dormantPosts, background, others); err != nil {
@@ -308,7 +338,8 @@ func seedTimelines(ctx context.Context, db *pgxpool.Pool, out io.Writer, readers
 		if err := step("follows "+p.name, `
 			insert into follows (follower_id, followee_id, state, uri)
 			select $1::bigint, a.id, 'accepted', 'http://bench.test/follows/' || $1::bigint || '/' || a.id
-			from accounts a where a.domain = $2`, readers[p.name].ID, p.domain); err != nil {
+			from accounts a where a.domain = $2
+				or $3 and a.id in (select account_id from home_pull_authors)`, readers[p.name].ID, p.domain, p.name == "read"); err != nil {
 			return err
 		}
 	}
@@ -319,7 +350,9 @@ func seedTimelines(ctx context.Context, db *pgxpool.Pool, out io.Writer, readers
 	steps := []struct{ what, sql string }{
 		{"home feeds", `insert into home_feeds (account_id, status_id)
 			select f.follower_id, s.id from follows f join statuses s on s.account_id = f.followee_id
-			where f.follower_id = any($1) and f.state = 'accepted' order by 1, 2`},
+			where f.follower_id = any($1) and f.state = 'accepted'
+				and not exists (select 1 from home_pull_authors p where p.account_id = f.followee_id)
+			order by 1, 2`},
 		{"status counters", `insert into account_stats (account_id, statuses_count, last_status_at)
 			select account_id, count(*), max(published_at) from statuses group by account_id
 			on conflict (account_id) do update set statuses_count = excluded.statuses_count,

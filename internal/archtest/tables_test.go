@@ -53,8 +53,8 @@ var owners = map[string]string{
 	"account_notes": fedPG, "account_endorsements": fedPG, "suggestion_dismissals": fedPG, // acctroutes (036)
 	"quotes": fedPG, "quote_authorizations": fedPG, // quote posts (038)
 	"vapid_keys": fedPG, "push_subscriptions": fedPG, "push_deliveries": fedPG, // Web Push (033)
-	"thread_mutes": fedPG, // muted conversations (037)
-	"home_fanouts": fedPG, // home-feed fan-out after commit (044)
+	"thread_mutes":      fedPG, // muted conversations (037)
+	"home_fanouts":      fedPG, // home-feed fan-out after commit (044)
 	"home_pull_authors": fedPG, // authors read by their followers instead of filed (060)
 	// One account deleted by its owner (049).
 	"account_deletions": fedPG,

@@ -58,8 +58,9 @@ const forYouScored = `select c.id, c.account_id, c.age, c.noise,
 const forYouTotal = `$9::float8 * affinity + $10::float8 * freshness + $11::float8 * noise`
 
 // forYouPool is what is ranked (aff must be in scope): the newest $3
-// entries of the viewer's home feed not served yet, and as many of each
-// read author's the viewer follows (migration 060), and the newest $13
+// entries of the viewer's home feed not served yet, the newest $13 of
+// each read author the viewer follows (migration 060: their posts have
+// no feed rows; as many as of a closest author), and the newest $13
 // posts of each of the $12 authors the viewer interacts with most, when
 // in the home feed, from the window and not served yet. The cost of a
 // page is bounded whatever the feed's size; a long read goes on down the
@@ -68,7 +69,7 @@ var forYouPool = `(select h.status_id from home_feeds h where h.account_id = $1
 		and not exists (select 1 from for_you_served v where v.account_id = $1 and v.status_id = h.status_id)
 		order by h.status_id desc limit $3::int)
 	union
-	(` + pulledRecent(`not exists (select 1 from for_you_served v where v.account_id = $1 and v.status_id = ps.id)`, `$3::int`) + `)
+	(` + pulledRecent(`not exists (select 1 from for_you_served v where v.account_id = $1 and v.status_id = ps.id)`, `$13::int`) + `)
 	union
 	(select p.id from (select author from aff
 			order by $5::float8 * favs + $6::float8 * boosts + $7::float8 * replies desc, author limit $12::int) t

@@ -133,7 +133,7 @@ type Var struct {
 
 // Vars lists every variable Roost reads, in README order.
 var Vars = []Var{
-	{"ROOST_DATABASE_URL", "", "PostgreSQL connection URL. Required for serve/work/migrate; `roost dev` provisions a private cluster when unset.", func(c *Config, v string) error {
+	{"ROOST_DATABASE_URL", "", "PostgreSQL connection URL. Required for serve/work/migrate; `roost dev` provisions a private cluster when unset. Roost's connections run with `jit=off` (LLVM compilation costs short reads far more than it saves) unless the URL sets `jit`.", func(c *Config, v string) error {
 		return setURL(&c.DatabaseURL, v, "postgres", "postgresql")
 	}},
 	{"ROOST_REDIS_URL", "", "Redis URL (`redis://host:port/db`). Required for serve/work; `roost dev` starts a private redis-server when unset.", func(c *Config, v string) error {

@@ -383,11 +383,13 @@ func (w *world) checkInboxes(ctx context.Context, c *cluster, t *tally) error {
 	return nil
 }
 
-// checkHomes rebuilds what each local home feed must and may hold from
-// the statuses table and the follows the soak made, and compares it with
-// home_feeds: a post by an account it certainly followed at the time, a
-// post mentioning it and its own must be there; anything by an account it
-// never followed, not mentioning it, must not.
+// checkHomes rebuilds what each local home timeline must and may hold
+// from the statuses table and the follows the soak made, and compares it
+// with the home timeline as an app pages it (GET /api/v1/timelines/home
+// to its end: feed rows and read authors' posts alike, markRead): a post
+// by an account it certainly followed at the time, a post mentioning it
+// and its own must be there; anything by an account it never followed,
+// not mentioning it, must not.
 func (w *world) checkHomes(ctx context.Context, c *cluster, t *tally) error {
 	type st struct {
 		id, author int64
@@ -417,24 +419,13 @@ func (w *world) checkHomes(ctx context.Context, c *cluster, t *tally) error {
 	for _, u := range w.locals {
 		byID[u.id] = u
 	}
+	homes := map[int64]map[int64]bool{}
 	for _, u := range w.locals {
-		home := map[int64]bool{}
-		hr, err := c.site.DB.Query(ctx, `select status_id from home_feeds where account_id = $1`, u.id)
+		home, err := w.homeTimeline(ctx, u)
 		if err != nil {
 			return err
 		}
-		for hr.Next() {
-			var id int64
-			if err := hr.Scan(&id); err != nil {
-				hr.Close()
-				return err
-			}
-			home[id] = true
-		}
-		hr.Close()
-		if err := hr.Err(); err != nil {
-			return err
-		}
+		homes[u.id] = home
 		for _, s := range all {
 			author := byID[s.author]
 			if author == nil || s.reblog {
@@ -467,7 +458,57 @@ func (w *world) checkHomes(ctx context.Context, c *cluster, t *tally) error {
 			}
 		}
 	}
+	w.mu.Lock()
+	w.homes = homes
+	w.mu.Unlock()
 	return nil
+}
+
+// homeTimeline pages u's home timeline through the API to its end (at
+// most 500 pages of 40) and returns its status ids.
+func (w *world) homeTimeline(ctx context.Context, u *localUser) (map[int64]bool, error) {
+	home := map[int64]bool{}
+	path := "/api/v1/timelines/home?limit=40"
+	for range 500 {
+		r, err := w.cl.do(ctx, call{method: "GET", path: path, domain: u.domain, token: u.token})
+		if err != nil || !r.ok() {
+			return nil, fmt.Errorf("home timeline of %s: %v %d", u.acct(), err, r.status)
+		}
+		sts, err := decode[[]apiStatus](r.body)
+		if err != nil {
+			return nil, fmt.Errorf("home timeline of %s: %w", u.acct(), err)
+		}
+		if len(sts) == 0 {
+			return home, nil
+		}
+		for _, s := range sts {
+			id, err := strconv.ParseInt(s.ID, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("home timeline of %s: id %q", u.acct(), s.ID)
+			}
+			home[id] = true
+		}
+		path = "/api/v1/timelines/home?limit=40&max_id=" + sts[len(sts)-1].ID
+	}
+	return nil, fmt.Errorf("home timeline of %s: more than 500 pages", u.acct())
+}
+
+// markRead marks every fourth local account as read by its followers
+// (home_pull, migration 060), as the fan-out job marks an author past
+// ROOST_HOME_PULL_FOLLOWERS (the soak's audiences are far smaller): their
+// posts reach followers by the home timeline's read and the author's
+// streaming channel, the others' by feed rows, through the same faults.
+func (w *world) markRead(ctx context.Context, c *cluster) (int, error) {
+	var ids []int64
+	for i, u := range w.locals {
+		if i%4 == 3 {
+			ids = append(ids, u.id)
+		}
+	}
+	if _, err := c.site.DB.Exec(ctx, `select home_pull(id) from unnest($1::bigint[]) id`, ids); err != nil {
+		return 0, fmt.Errorf("mark read authors: %w", err)
+	}
+	return len(ids), nil
 }
 
 // followedAt reports whether the account certainly followed when at came:
@@ -526,11 +567,17 @@ func (w *world) checkStreams(ctx context.Context, c *cluster, s *streams, t *tal
 			t.add(false, "streaming client of %s never connected", st.u.acct())
 			continue
 		}
-		rows, err := c.site.DB.Query(ctx, `select h.status_id, s.created_at, s.account_id,
-			exists (select 1 from status_mentions m where m.status_id = s.id and m.account_id = h.account_id)
-			from home_feeds h join statuses s on s.id = h.status_id
-			where h.account_id = $1 and s.created_at > $2 and s.created_at < $3 order by 1`,
-			st.u.id, st.first.Add(2*time.Second), s.end.Add(-3*time.Second))
+		w.mu.Lock()
+		var home []int64
+		for id := range w.homes[st.u.id] {
+			home = append(home, id)
+		}
+		w.mu.Unlock()
+		rows, err := c.site.DB.Query(ctx, `select s.id, s.created_at, s.account_id,
+			exists (select 1 from status_mentions m where m.status_id = s.id and m.account_id = $1)
+			from statuses s
+			where s.id = any($4) and s.created_at > $2 and s.created_at < $3 order by 1`,
+			st.u.id, st.first.Add(2*time.Second), s.end.Add(-3*time.Second), home)
 		if err != nil {
 			t.add(false, "streams: %v", err)
 			return

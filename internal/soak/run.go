@@ -15,6 +15,10 @@ import (
 // faulted window, the drain, the checks.
 func (w *world) run(ctx context.Context, c *cluster) (*Result, error) {
 	start := time.Now()
+	read, err := w.markRead(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	fmt.Fprintf(w.o.Progress, "soak: following (local, remote and edge accounts)...\n")
 	if err := w.relate(ctx, c); err != nil {
 		return nil, err
@@ -83,7 +87,7 @@ func (w *world) run(ctx context.Context, c *cluster) (*Result, error) {
 	time.Sleep(3 * time.Second) // the streaming relay's last events
 	streams.stop()
 
-	res := &Result{Bench: "soak", Faults: map[string]int{}}
+	res := &Result{Bench: "soak", Faults: map[string]int{}, ReadAuthors: read}
 	for _, k := range []string{faultKillWeb, faultKillWorker, faultRedis, faultRedisFlush, faultPG, faultNet} {
 		res.Faults[k] = 0
 	}

@@ -65,6 +65,10 @@ type Result struct {
 	ErrorsRetryable     int64          `json:"errors_retryable"`
 	ErrorsOther         int            `json:"errors_other"`
 	RecoveryP99Seconds  float64        `json:"recovery_p99_seconds"`
+	// ReadAuthors are the local accounts read by their followers' home
+	// timelines instead of filed in them (issue 21, migration 060; as
+	// past ROOST_HOME_PULL_FOLLOWERS): every fourth.
+	ReadAuthors int `json:"read_authors"`
 	// NotStarted are operations due within the window but still queued
 	// behind their account's earlier ones when it ended: dropped, never
 	// sent (a cluster that keeps up leaves none).

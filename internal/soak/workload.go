@@ -98,6 +98,9 @@ type world struct {
 	imports    []importAck // follow lists imported (archive.go)
 	streams    *streams    // the streaming clients, for the progress line
 	t0         time.Time   // the loaded window's start
+	// homes are each local account's home timeline as the API pages it
+	// after the run (checkHomes), for checkStreams.
+	homes map[int64]map[int64]bool
 
 	// over is set when the loaded window ends: operations still queued
 	// behind a slow one then are dropped (notStarted), never sent, so the

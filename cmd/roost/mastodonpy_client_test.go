@@ -73,11 +73,17 @@ func debianPython(t *testing.T) string {
 // media and alt text, the thread, v1 notifications (a mention and a
 // favourite), search, and the user and public streams heard through
 // Mastodon.py's StreamListener (whose SSE parser rejected Roost's framing
-// before: issue 17 finding 3).
+// before: issue 17 finding 3), and a followee read by its followers
+// (issue 21): followed while the stream is open, on the home timeline and
+// the stream without a feed row.
 func TestMastodonPyClient(t *testing.T) {
 	t.Parallel()
 	python := debianPython(t)
-	_, addr, ca := tlsAPINode(t)
+	n, addr, ca := tlsAPINode(t)
+	n.run(t, "account", "create", "--domain", "a.test", "--username", "dave", "--email", "dave@a.test", "--password", testPassword)
+	if got := n.query(t, `select home_pull(id) from accounts where username = 'dave'`); got != "true" {
+		t.Fatalf("marking dave read: %s", got)
+	}
 	_, port, _ := net.SplitHostPort(addr)
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, ca, 0o600); err != nil {
@@ -104,6 +110,7 @@ func TestMastodonPyClient(t *testing.T) {
 		StreamedPublic        int      `json:"streamed_public"`
 		StreamedNotifications []string `json:"streamed_notifications"`
 		MediaURL              string   `json:"media_url"`
+		ReadPost              string   `json:"read_post"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil || runErr != nil || got.Error != "" {
 		t.Fatalf("Mastodon.py: %v %s\nstdout: %s\nstderr: %s", runErr, got.Error, out.String(), errb.String())
@@ -118,5 +125,8 @@ func TestMastodonPyClient(t *testing.T) {
 	}
 	if !strings.HasPrefix(got.MediaURL, "https://a.test:"+port+"/") {
 		t.Fatalf("media URL %q is not on the tenant's HTTPS origin", got.MediaURL)
+	}
+	if rows := n.query(t, `select count(*) from home_feeds where status_id = $1::bigint`, got.ReadPost); rows != "1" {
+		t.Errorf("the read author's post has %s home-feed rows, want 1 (his own): it was filed, not read", rows)
 	}
 }

@@ -136,6 +136,23 @@ def main():
     accounts = alice.search_v2("bob", result_type="accounts")["accounts"]
     if not any(a["acct"] == "bob" for a in accounts):
         fail("search did not find bob")
+    # dave is read by his followers (issue 21: marked by the test, as past
+    # ROOST_HOME_PULL_FOLLOWERS): his posts get no row in alice's feed.
+    # alice follows him while her stream is open; his next post is on her
+    # home timeline and heard on her stream all the same.
+    dave = sign_in(cid, csec, "dave@a.test")
+    alice.account_follow(alice.account_lookup("dave")["id"])
+    read_post = None
+    for i in range(100):
+        # The follow reaches the stream after its commit: post until heard.
+        read_post = dave.status_post("a read author's post from Mastodon.py %d" % i)
+        time.sleep(0.3)
+        if any("read author" in u for u in user.updates):
+            break
+    until("alice's user stream hears the read author", lambda: any("read author" in u for u in user.updates))
+    if not any(str(s["id"]) == str(read_post["id"]) for s in alice.timeline_home(limit=5)):
+        fail("alice's home timeline lacks the read author's post")
+
     home = alice.timeline_home()
     user_stream.close()
     public_stream.close()
@@ -147,6 +164,7 @@ def main():
         "streamed_public": len(public.updates),
         "streamed_notifications": user.notifications,
         "media_url": reply["media_attachments"][0]["url"],
+        "read_post": str(read_post["id"]),
     }))
 
 

@@ -34,7 +34,7 @@ type HomeReads interface {
 
 // maxPulledAuthors bounds the author channels one session hears: each is
 // a Redis channel of the node. Pulled authors are few (their bound is a
-// thousand local followers, federation/postgres.HomePullFollowers), so a
+// thousand local followers, federation.HomePullFollowers), so a
 // viewer past this follows an unusual number of them; the rest are
 // skipped and logged.
 const maxPulledAuthors = 2000

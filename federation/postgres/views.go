@@ -215,8 +215,11 @@ func (s *Store) HomeTimeline(ctx context.Context, accountID int64, p federation.
 // mentions the viewer, or filed before the author was read) once.
 // The read authors' posts are the feed rows they would have been: not
 // direct, a boost only for a follower who takes the author's boosts,
-// with the same hides and visibility. A viewer who follows no read
-// author costs one probe of their follows.
+// with the same hides and visibility. Each read author the viewer
+// follows costs the page one index range of their newest statuses
+// (0.17 ms in roost bench timeline's read pattern); finding them is a
+// probe of follows per read author of the instance, or a read of the
+// viewer's follows, whichever the planner finds cheaper.
 func homeTimelineSQL(accountID int64, p federation.Page) (string, []any) {
 	q, args := pageSQL("h.status_id", p, 2, []any{accountID})
 	pq, _ := pageSQL("ps.id", p, 2, []any{accountID}) // the same parameters

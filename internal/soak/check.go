@@ -465,11 +465,11 @@ func (w *world) checkHomes(ctx context.Context, c *cluster, t *tally) error {
 }
 
 // homeTimeline pages u's home timeline through the API to its end (at
-// most 500 pages of 40) and returns its status ids.
+// most 5,000 pages of 40: hours of soak) and returns its status ids.
 func (w *world) homeTimeline(ctx context.Context, u *localUser) (map[int64]bool, error) {
 	home := map[int64]bool{}
 	path := "/api/v1/timelines/home?limit=40"
-	for range 500 {
+	for range 5000 {
 		r, err := w.cl.do(ctx, call{method: "GET", path: path, domain: u.domain, token: u.token})
 		if err != nil || !r.ok() {
 			return nil, fmt.Errorf("home timeline of %s: %v %d", u.acct(), err, r.status)
@@ -490,7 +490,7 @@ func (w *world) homeTimeline(ctx context.Context, u *localUser) (map[int64]bool,
 		}
 		path = "/api/v1/timelines/home?limit=40&max_id=" + sts[len(sts)-1].ID
 	}
-	return nil, fmt.Errorf("home timeline of %s: more than 500 pages", u.acct())
+	return nil, fmt.Errorf("home timeline of %s: more than 5,000 pages", u.acct())
 }
 
 // markRead marks every fourth local account as read by its followers
